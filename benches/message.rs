@@ -1,4 +1,648 @@
-use criterion::{Criterion, criterion_group, criterion_main};
-fn bench(_c: &mut Criterion) {}
+//! Message parsing benchmarks: postwerk-message side by side with mail-parser and mailparse
+//! (messages) and with mailparse's `addrparse` and email_address (addresses), on the corpus
+//! in `benches/corpus/` (regenerate it with `python3 benches/corpus/generate.py`).
+//!
+//! ```text
+//! cargo bench --bench message                          # all groups
+//! cargo bench --bench message -- headers               # one group
+//! POSTWERK_BENCH_PARITY=1 cargo bench --bench message  # also print where the parsers disagree
+//! ```
+//!
+//! Every parser does the same work in a group, and lazy parsers are made to do it:
+//!
+//! - `headers`: parse the message, walk the From, To and Cc address lists touching every
+//!   display name, local part and domain (or whole address string, where the parser gives
+//!   only that), read the decoded Subject and the Date as a typed value. mail-parser decodes
+//!   every body while parsing and cannot be told not to, so it also appears with
+//!   `parse_headers`, which does exactly the header work.
+//! - `full`: the headers work, plus every leaf part's body in its final form: text parts as
+//!   decoded text (transfer encoding and charset undone), every other leaf as decoded bytes.
+//!   message/rfc822 parts are descended into, as postwerk's `Message::leaves` does.
+//! - `addresses`: address lists alone (the From/To/Cc values of the corpus, unfolded, plus
+//!   synthetic lists) with postwerk's `parse_address_list` and mailparse's `addrparse`; then
+//!   the single addresses of those lists, as addr-specs and as mailboxes, with postwerk's
+//!   `parse_addr_spec`/`parse_mailbox` and email_address.
+//!
+//! Throughput is reported in input bytes, so the figures are MiB/s of mail.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use mailparse::{MailAddr, MailHeaderMap, ParsedMail};
+use postwerk::message::{self as pm, Address, Mailbox, Message};
+
+/// The corpus, loaded once: (file name, bytes), sorted by name.
+struct Corpus {
+    messages: Vec<(String, Vec<u8>)>,
+    bytes: u64,
+}
+
+fn load_corpus() -> Corpus {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus");
+    let mut messages = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("benches/corpus exists") {
+        let path = entry.expect("readable directory entry").path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            messages.push((name, std::fs::read(&path).expect("readable corpus file")));
+        }
+    }
+    messages.sort();
+    assert!(
+        messages.len() >= 50,
+        "corpus has {} messages",
+        messages.len()
+    );
+    let bytes = messages.iter().map(|(_, m)| m.len() as u64).sum();
+    Corpus { messages, bytes }
+}
+
+// ---------------------------------------------------------------------------------------
+// postwerk-message
+
+fn pw_mailbox(m: &Mailbox<'_>) -> usize {
+    let spec = m.addr_spec();
+    black_box(m.display_name()).map_or(0, str::len)
+        + black_box(spec.local_part()).len()
+        + black_box(spec.domain()).len()
+}
+
+fn pw_address_list(list: &[Address<'_>]) -> usize {
+    list.iter()
+        .map(|a| match a {
+            Address::Mailbox(m) => pw_mailbox(m),
+            Address::Group(g) => {
+                black_box(g.display_name()).len()
+                    + g.mailboxes().iter().map(pw_mailbox).sum::<usize>()
+            }
+        })
+        .sum()
+}
+
+fn pw_headers(msg: &Message<'_>) -> usize {
+    let mut n = 0;
+    for list in [msg.from(), msg.to(), msg.cc()] {
+        if let Ok(list) = list {
+            n += pw_address_list(&list);
+        }
+    }
+    if let Some(subject) = msg.subject() {
+        n += black_box(subject).len();
+    }
+    if let Some(Ok(date)) = msg.date() {
+        black_box(&date);
+        n += 1;
+    }
+    n
+}
+
+fn pw_leaves(msg: &Message<'_>) -> usize {
+    let mut n = 0;
+    for part in msg.leaves() {
+        // `decoded_text` is `Some` exactly for text/* parts.
+        n += match part.decoded_text() {
+            Some(text) => black_box(text).len(),
+            None => black_box(part.decoded_body()).len(),
+        };
+    }
+    n
+}
+
+fn postwerk_headers(raw: &[u8]) -> usize {
+    match Message::parse(raw) {
+        Ok(msg) => pw_headers(&msg),
+        Err(e) => black_box(e.offset()),
+    }
+}
+
+fn postwerk_full(raw: &[u8]) -> usize {
+    match Message::parse(raw) {
+        Ok(msg) => pw_headers(&msg) + pw_leaves(&msg),
+        Err(e) => black_box(e.offset()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// mail-parser
+
+fn mp_address(a: Option<&mail_parser::Address<'_>>) -> usize {
+    let addr = |x: &mail_parser::Addr<'_>| {
+        black_box(x.name.as_deref()).map_or(0, str::len)
+            + black_box(x.address.as_deref()).map_or(0, str::len)
+    };
+    match a {
+        None => 0,
+        Some(mail_parser::Address::List(list)) => list.iter().map(addr).sum(),
+        Some(mail_parser::Address::Group(groups)) => groups
+            .iter()
+            .map(|g| {
+                black_box(g.name.as_deref()).map_or(0, str::len)
+                    + g.addresses.iter().map(addr).sum::<usize>()
+            })
+            .sum(),
+    }
+}
+
+fn mp_headers(msg: &mail_parser::Message<'_>) -> usize {
+    let mut n = mp_address(msg.from()) + mp_address(msg.to()) + mp_address(msg.cc());
+    if let Some(subject) = msg.subject() {
+        n += black_box(subject).len();
+    }
+    if let Some(date) = msg.date() {
+        black_box(date);
+        n += 1;
+    }
+    n
+}
+
+fn mp_leaves(msg: &mail_parser::Message<'_>) -> usize {
+    use mail_parser::PartType;
+    let mut n = 0;
+    for part in &msg.parts {
+        n += match &part.body {
+            PartType::Text(t) | PartType::Html(t) => black_box(t).len(),
+            PartType::Binary(b) | PartType::InlineBinary(b) => black_box(b).len(),
+            PartType::Message(inner) => mp_leaves(inner),
+            PartType::Multipart(_) => 0,
+        };
+    }
+    n
+}
+
+fn mail_parser_headers(parser: &mail_parser::MessageParser, raw: &[u8]) -> usize {
+    parser.parse(raw).map_or(0, |m| mp_headers(&m))
+}
+
+fn mail_parser_headers_only(parser: &mail_parser::MessageParser, raw: &[u8]) -> usize {
+    parser.parse_headers(raw).map_or(0, |m| mp_headers(&m))
+}
+
+fn mail_parser_full(parser: &mail_parser::MessageParser, raw: &[u8]) -> usize {
+    parser
+        .parse(raw)
+        .map_or(0, |m| mp_headers(&m) + mp_leaves(&m))
+}
+
+// ---------------------------------------------------------------------------------------
+// mailparse
+
+fn ms_address_list(list: &[MailAddr]) -> usize {
+    let single = |s: &mailparse::SingleInfo| {
+        black_box(s.display_name.as_deref()).map_or(0, str::len) + black_box(&s.addr).len()
+    };
+    list.iter()
+        .map(|a| match a {
+            MailAddr::Single(s) => single(s),
+            MailAddr::Group(g) => {
+                black_box(&g.group_name).len() + g.addrs.iter().map(single).sum::<usize>()
+            }
+        })
+        .sum()
+}
+
+fn ms_headers<H: MailHeaderMap + ?Sized>(headers: &H) -> usize {
+    let mut n = 0;
+    for name in ["From", "To", "Cc"] {
+        if let Some(h) = headers.get_first_header(name)
+            && let Ok(list) = mailparse::addrparse_header(h)
+        {
+            n += ms_address_list(&list);
+        }
+    }
+    if let Some(subject) = headers.get_first_value("Subject") {
+        n += black_box(subject).len();
+    }
+    if let Some(date) = headers.get_first_value("Date")
+        && let Ok(t) = mailparse::dateparse(&date)
+    {
+        black_box(t);
+        n += 1;
+    }
+    n
+}
+
+fn ms_leaves(mail: &ParsedMail<'_>) -> usize {
+    if !mail.subparts.is_empty() {
+        return mail.subparts.iter().map(ms_leaves).sum();
+    }
+    let mime = mail.ctype.mimetype.as_str();
+    if mime.starts_with("text/") {
+        mail.get_body().map_or(0, |b| black_box(b).len())
+    } else if mime.eq_ignore_ascii_case("message/rfc822") {
+        // mailparse leaves an encapsulated message unparsed: parse it to reach its leaves.
+        match mail.get_body_raw() {
+            Ok(inner) => mailparse::parse_mail(&inner).map_or(0, |m| ms_leaves(&m)),
+            Err(_) => 0,
+        }
+    } else {
+        mail.get_body_raw().map_or(0, |b| black_box(b).len())
+    }
+}
+
+fn mailparse_headers(raw: &[u8]) -> usize {
+    mailparse::parse_headers(raw).map_or(0, |(headers, _)| ms_headers(headers.as_slice()))
+}
+
+fn mailparse_full(raw: &[u8]) -> usize {
+    mailparse::parse_mail(raw).map_or(0, |m| ms_headers(m.headers.as_slice()) + ms_leaves(&m))
+}
+
+// ---------------------------------------------------------------------------------------
+// Address workloads
+
+/// Unfolded values of the From, To and Cc fields of a message's header (own minimal scan,
+/// so that no parser under test decides what the input is).
+fn address_fields(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(v) = current.as_mut() {
+                v.push_str(line);
+            }
+            continue;
+        }
+        out.extend(current.take());
+        if let Some((name, value)) = line.split_once(':')
+            && ["from", "to", "cc"].contains(&name.trim().to_ascii_lowercase().as_str())
+        {
+            current = Some(value.trim_start().to_owned());
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// Deterministic synthetic lists: long plain lists, quoted names with commas, comments.
+fn synthetic_lists() -> Vec<String> {
+    const FIRST: [&str; 8] = [
+        "ada", "bert", "cora", "dirk", "edda", "fynn", "gesa", "hauke",
+    ];
+    const LAST: [&str; 8] = [
+        "abel", "brandt", "claus", "dahl", "ernst", "frank", "graf", "hahn",
+    ];
+    const DOMAINS: [&str; 4] = ["example.com", "example.org", "mail.example.net", "x.test"];
+    let mut state: u32 = 0x2545_f491;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as usize
+    };
+    let mut lists = Vec::new();
+    for style in 0..4 {
+        let mut items = Vec::new();
+        for _ in 0..250 {
+            let (f, l, d) = (FIRST[next() % 8], LAST[next() % 8], DOMAINS[next() % 4]);
+            let n = next() % 1000;
+            items.push(match style {
+                0 => format!("{f}.{l}{n}@{d}"),
+                1 => format!("\"{l}, {f}\" <{f}{n}@{d}>"),
+                2 => format!("{f} {l} <{f}.{l}+tag{n}@{d}> (desk {n})"),
+                _ => format!("=?utf-8?Q?{f}_M=C3=BCller?= <{f}{n}@{d}>"),
+            });
+        }
+        lists.push(items.join(", "));
+    }
+    lists
+}
+
+struct AddressInput {
+    lists: Vec<String>,
+    addr_specs: Vec<String>,
+    mailboxes: Vec<String>,
+}
+
+fn address_input(corpus: &Corpus) -> AddressInput {
+    let mut lists: Vec<String> = corpus
+        .messages
+        .iter()
+        .flat_map(|(_, m)| address_fields(m))
+        .collect();
+    lists.extend(synthetic_lists());
+    // The single addresses of the same lists, split with mailparse (a parser other than the
+    // one being timed for postwerk's single rows): `local@domain` and `"name" <local@domain>`.
+    let mut addr_specs = Vec::new();
+    let mut mailboxes = Vec::new();
+    let mut push = |s: &mailparse::SingleInfo| {
+        addr_specs.push(s.addr.clone());
+        mailboxes.push(s.to_string());
+    };
+    for list in &lists {
+        if let Ok(parsed) = mailparse::addrparse(list) {
+            for a in parsed.iter() {
+                match a {
+                    MailAddr::Single(s) => push(s),
+                    MailAddr::Group(g) => g.addrs.iter().for_each(&mut push),
+                }
+            }
+        }
+    }
+    AddressInput {
+        lists,
+        addr_specs,
+        mailboxes,
+    }
+}
+
+fn total_len(items: &[String]) -> u64 {
+    items.iter().map(|s| s.len() as u64).sum()
+}
+
+// ---------------------------------------------------------------------------------------
+// Parity: where do the parsers disagree with postwerk? (printed with POSTWERK_BENCH_PARITY=1)
+
+fn count_pw(list: Result<Vec<Address<'_>>, pm::ParseError>) -> Option<usize> {
+    list.ok().map(|l| {
+        l.iter()
+            .map(|a| match a {
+                Address::Mailbox(_) => 1,
+                Address::Group(g) => g.mailboxes().len(),
+            })
+            .sum()
+    })
+}
+
+fn count_mp(a: Option<&mail_parser::Address<'_>>) -> Option<usize> {
+    Some(a.map_or(0, |a| a.iter().count()))
+}
+
+fn count_ms(headers: &[mailparse::MailHeader<'_>], name: &str) -> Option<usize> {
+    match headers.get_first_header(name) {
+        None => Some(0),
+        Some(h) => mailparse::addrparse_header(h).ok().map(|l| l.count_addrs()),
+    }
+}
+
+fn fmt_counts(c: &[Option<usize>]) -> String {
+    c.iter()
+        .map(|x| x.map_or_else(|| "err".to_owned(), |n| n.to_string()))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn parity_report(corpus: &Corpus) {
+    let parser = mail_parser::MessageParser::default();
+    let (mut pw_fail, mut mp_diff, mut ms_diff, mut subj_diff, mut leaf_diff) = (0, 0, 0, 0, 0);
+    eprintln!("parity: From/To/Cc address counts and leaf counts, postwerk vs peers");
+    for (name, raw) in &corpus.messages {
+        let Ok(pw) = Message::parse(raw) else {
+            pw_fail += 1;
+            eprintln!(
+                "  {name}: postwerk failed to parse: {}",
+                Message::parse(raw)
+                    .err()
+                    .map_or(String::new(), |e| e.to_string())
+            );
+            continue;
+        };
+        let pw_counts = [count_pw(pw.from()), count_pw(pw.to()), count_pw(pw.cc())];
+        let pw_subject = pw.subject().map(|s| s.into_owned());
+        let pw_leaves = pw.leaves().count();
+        if let Some(mp) = parser.parse(raw) {
+            let mp_counts = [count_mp(mp.from()), count_mp(mp.to()), count_mp(mp.cc())];
+            if mp_counts != pw_counts {
+                mp_diff += 1;
+                eprintln!(
+                    "  {name}: addresses postwerk {} mail-parser {}",
+                    fmt_counts(&pw_counts),
+                    fmt_counts(&mp_counts)
+                );
+            }
+            let mp_subject = mp.subject().map(str::to_owned);
+            if mp_subject != pw_subject {
+                subj_diff += 1;
+                eprintln!("  {name}: subject postwerk {pw_subject:?} mail-parser {mp_subject:?}");
+            }
+            let mp_leaves = count_mp_leaves(&mp);
+            if mp_leaves != pw_leaves {
+                leaf_diff += 1;
+                eprintln!("  {name}: leaves postwerk {pw_leaves} mail-parser {mp_leaves}");
+            }
+        } else {
+            mp_diff += 1;
+            eprintln!("  {name}: mail-parser failed to parse");
+        }
+        match mailparse::parse_headers(raw) {
+            Ok((headers, _)) => {
+                let ms_counts = [
+                    count_ms(&headers, "From"),
+                    count_ms(&headers, "To"),
+                    count_ms(&headers, "Cc"),
+                ];
+                if ms_counts != pw_counts {
+                    ms_diff += 1;
+                    eprintln!(
+                        "  {name}: addresses postwerk {} mailparse {}",
+                        fmt_counts(&pw_counts),
+                        fmt_counts(&ms_counts)
+                    );
+                }
+                let ms_subject = headers.get_first_value("Subject");
+                if ms_subject != pw_subject {
+                    eprintln!("  {name}: subject postwerk {pw_subject:?} mailparse {ms_subject:?}");
+                }
+            }
+            Err(e) => {
+                ms_diff += 1;
+                eprintln!("  {name}: mailparse failed: {e}");
+            }
+        }
+    }
+    eprintln!(
+        "parity summary over {} messages: postwerk parse failures {pw_fail}; address-count \
+         differences vs mail-parser {mp_diff}, vs mailparse {ms_diff}; subject differences vs \
+         mail-parser {subj_diff}; leaf-count differences vs mail-parser {leaf_diff}",
+        corpus.messages.len()
+    );
+}
+
+fn count_mp_leaves(msg: &mail_parser::Message<'_>) -> usize {
+    use mail_parser::PartType;
+    msg.parts
+        .iter()
+        .map(|p| match &p.body {
+            PartType::Message(inner) => count_mp_leaves(inner),
+            PartType::Multipart(_) => 0,
+            _ => 1,
+        })
+        .sum()
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+}
+
+fn bench(c: &mut Criterion) {
+    let corpus = load_corpus();
+    if std::env::var_os("POSTWERK_BENCH_PARITY").is_some() {
+        parity_report(&corpus);
+    }
+    let parser = mail_parser::MessageParser::default();
+    let messages = &corpus.messages;
+
+    let mut group = c.benchmark_group("headers");
+    configure(&mut group);
+    group.throughput(Throughput::Bytes(corpus.bytes));
+    group.bench_function("postwerk", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| postwerk_headers(black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("mail-parser", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| mail_parser_headers(&parser, black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("mail-parser-parse_headers", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| mail_parser_headers_only(&parser, black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("mailparse", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| mailparse_headers(black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("full");
+    configure(&mut group);
+    group.throughput(Throughput::Bytes(corpus.bytes));
+    group.bench_function("postwerk", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| postwerk_full(black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("mail-parser", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| mail_parser_full(&parser, black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("mailparse", |b| {
+        b.iter(|| {
+            messages
+                .iter()
+                .map(|(_, m)| mailparse_full(black_box(m)))
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+
+    let input = address_input(&corpus);
+    let mut group = c.benchmark_group("addresses");
+    configure(&mut group);
+    group.throughput(Throughput::Bytes(total_len(&input.lists)));
+    group.bench_function("lists/postwerk", |b| {
+        b.iter(|| {
+            input
+                .lists
+                .iter()
+                .map(|l| {
+                    pm::parse_address_list(black_box(l.as_bytes()))
+                        .map_or(0, |v| pw_address_list(&v))
+                })
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("lists/mailparse-addrparse", |b| {
+        b.iter(|| {
+            input
+                .lists
+                .iter()
+                .map(|l| mailparse::addrparse(black_box(l)).map_or(0, |v| ms_address_list(&v)))
+                .sum::<usize>()
+        })
+    });
+    group.throughput(Throughput::Bytes(total_len(&input.addr_specs)));
+    group.bench_function("addr-spec/postwerk", |b| {
+        b.iter(|| {
+            input
+                .addr_specs
+                .iter()
+                .map(|s| {
+                    pm::parse_addr_spec(black_box(s.as_bytes())).map_or(0, |a| {
+                        black_box(a.local_part()).len() + black_box(a.domain()).len()
+                    })
+                })
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("addr-spec/email_address", |b| {
+        b.iter(|| {
+            input
+                .addr_specs
+                .iter()
+                .map(|s| {
+                    email_address::EmailAddress::from_str(black_box(s)).map_or(0, |a| {
+                        black_box(a.local_part()).len() + black_box(a.domain()).len()
+                    })
+                })
+                .sum::<usize>()
+        })
+    });
+    group.throughput(Throughput::Bytes(total_len(&input.mailboxes)));
+    group.bench_function("mailbox/postwerk", |b| {
+        b.iter(|| {
+            input
+                .mailboxes
+                .iter()
+                .map(|s| pm::parse_mailbox(black_box(s.as_bytes())).map_or(0, |m| pw_mailbox(&m)))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("mailbox/email_address", |b| {
+        b.iter(|| {
+            input
+                .mailboxes
+                .iter()
+                .map(|s| {
+                    email_address::EmailAddress::from_str(black_box(s)).map_or(0, |a| {
+                        black_box(a.display_part()).len()
+                            + black_box(a.local_part()).len()
+                            + black_box(a.domain()).len()
+                    })
+                })
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(benches, bench);
 criterion_main!(benches);

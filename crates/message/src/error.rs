@@ -57,4 +57,49 @@ pub enum ParseErrorKind {
     /// More MIME parts than the configured bound.
     #[error("too many MIME parts")]
     TooManyParts,
+    /// The input is not valid UTF-8 (RFC 6532 allows UTF-8, nothing else).
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    /// A byte that is not allowed at this position.
+    #[error("unexpected character")]
+    UnexpectedChar,
+    /// A comment `(` without its closing `)`.
+    #[error("unclosed comment")]
+    UnclosedComment,
+    /// A quoted string without its closing `"`.
+    #[error("unclosed quoted string")]
+    UnclosedQuotedString,
+    /// A domain literal `[` without its closing `]`.
+    #[error("unclosed domain literal")]
+    UnclosedDomainLiteral,
+    /// An angle address `<` without its closing `>`.
+    #[error("unclosed angle address")]
+    UnclosedAngleAddr,
+    /// A local part that is not followed by `@` and a domain.
+    #[error("expected '@'")]
+    MissingAt,
+    /// An address without a local part.
+    #[error("missing local part")]
+    MissingLocalPart,
+    /// An `@` not followed by a domain.
+    #[error("missing domain")]
+    MissingDomain,
+    /// A dot at the start or end of a local part or domain, or two dots in a row.
+    #[error("misplaced dot")]
+    MisplacedDot,
+    /// A CR, LF or NUL where it cannot be (a bare line break, or escaped in a quoted pair).
+    #[error("forbidden control character")]
+    ForbiddenControl,
+    /// A group inside a group.
+    #[error("nested group")]
+    NestedGroup,
+    /// More addresses in one list than the bound allows.
+    #[error("too many addresses")]
+    TooManyAddresses,
+    /// A date-time that does not follow RFC 5322 section 3.3, or with a field out of range.
+    #[error("invalid date-time")]
+    InvalidDate,
+    /// A message identifier that does not follow RFC 5322 section 3.6.4.
+    #[error("invalid message identifier")]
+    InvalidMessageId,
 }

@@ -1,0 +1,329 @@
+//! RFC 2047 encoded words: `=?charset?B?...?=` and `=?charset?Q?...?=`.
+//!
+//! ```text
+//! encoded-word = "=?" charset "?" encoding "?" encoded-text "?="
+//! ```
+//!
+//! Decoding happens only on text whose structure has already been parsed (a display name,
+//! an unstructured field body), so an encoded comma or angle bracket never changes what
+//! the structure means. The decoder is lenient the way real mail needs:
+//!
+//! - white space between two adjacent encoded words is dropped (RFC 2047 section 6.2);
+//! - adjacent words in the same charset are joined as bytes before decoding, so a
+//!   multi-byte character split across two words still decodes;
+//! - an encoded word is recognised even when not surrounded by white space;
+//! - B text with missing padding is accepted;
+//! - an unknown charset or broken B text leaves the encoded word as it was.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use crate::charset;
+
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// One encoded word found in a text.
+struct Word<'t> {
+    charset: &'t str,
+    b: bool,
+    text: &'t str,
+    /// Byte offset just past `?=`.
+    end: usize,
+}
+
+/// Parses an encoded word starting at `start` (where `text[start..]` begins with `=?`).
+fn parse_word(text: &str, start: usize) -> Option<Word<'_>> {
+    let bytes = text.as_bytes();
+    let cs_start = start.checked_add(2)?;
+    let rest = bytes.get(cs_start..)?;
+    let q1 = memchr::memchr(b'?', rest)?;
+    let charset = text.get(cs_start..cs_start + q1)?;
+    if charset.is_empty() || charset.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return None;
+    }
+    let enc_pos = cs_start + q1 + 1;
+    let b = match bytes.get(enc_pos)? {
+        b'B' | b'b' => true,
+        b'Q' | b'q' => false,
+        _ => return None,
+    };
+    if *bytes.get(enc_pos + 1)? != b'?' {
+        return None;
+    }
+    let text_start = enc_pos + 2;
+    let q3 = memchr::memchr(b'?', bytes.get(text_start..)?)?;
+    let text_end = text_start + q3;
+    if *bytes.get(text_end + 1)? != b'=' {
+        return None;
+    }
+    let encoded = text.get(text_start..text_end)?;
+    if encoded.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return None;
+    }
+    Some(Word {
+        charset,
+        b,
+        text: encoded,
+        end: text_end + 2,
+    })
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Appends the bytes of Q-encoded text (RFC 2047 section 4.2) to `out`.
+fn decode_q(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'_' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'=' => match (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'=');
+                    i += 1;
+                }
+            },
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The run of decoded bytes of adjacent encoded words in one charset.
+struct Pending<'t> {
+    charset: &'t str,
+    bytes: Vec<u8>,
+}
+
+fn flush(pending: &mut Option<Pending<'_>>, out: &mut String) {
+    if let Some(p) = pending.take() {
+        match charset::decode(p.charset, &p.bytes) {
+            Some(text) => out.push_str(&text),
+            // Unknown charsets never reach `pending` (checked before), but stay total.
+            None => out.push_str(&String::from_utf8_lossy(&p.bytes)),
+        }
+    }
+}
+
+fn is_lws(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Decodes every RFC 2047 encoded word in `text`.
+///
+/// Returns the input unchanged (borrowed) when it holds no encoded word.
+pub(crate) fn decode(text: &str) -> Cow<'_, str> {
+    let finder = memchr::memmem::find(text.as_bytes(), b"=?");
+    let Some(first) = finder else {
+        return Cow::Borrowed(text);
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut pending: Option<Pending<'_>> = None;
+    // End of the text already copied or decoded into `out`/`pending`.
+    let mut copied = 0;
+    // End of the previous decoded encoded word, to drop white space between two of them.
+    let mut prev_word_end: Option<usize> = None;
+    let mut search = first;
+    let mut changed = false;
+    loop {
+        let Some(word) = parse_word(text, search) else {
+            let next = search + 2;
+            match bytes
+                .get(next..)
+                .and_then(|rest| memchr::memmem::find(rest, b"=?"))
+            {
+                Some(i) => {
+                    search = next + i;
+                    continue;
+                }
+                None => break,
+            }
+        };
+        let mut decoded = Vec::new();
+        let ok = if word.b {
+            B64.decode_vec(word.text.as_bytes(), &mut decoded).is_ok()
+        } else {
+            decode_q(word.text, &mut decoded);
+            true
+        };
+        if ok && charset::lookup(word.charset).is_some() {
+            let gap = text.get(copied..search).unwrap_or("");
+            let adjacent = prev_word_end == Some(copied) && is_lws(gap);
+            if !adjacent {
+                flush(&mut pending, &mut out);
+                out.push_str(gap);
+            }
+            match &mut pending {
+                Some(p) if p.charset.eq_ignore_ascii_case(word.charset) => {
+                    p.bytes.extend_from_slice(&decoded);
+                }
+                _ => {
+                    flush(&mut pending, &mut out);
+                    pending = Some(Pending {
+                        charset: word.charset,
+                        bytes: decoded,
+                    });
+                }
+            }
+            copied = word.end;
+            prev_word_end = Some(word.end);
+            changed = true;
+        }
+        // An undecodable word stays as literal text: it is copied with the gap later.
+        search = word.end;
+        match bytes
+            .get(search..)
+            .and_then(|rest| memchr::memmem::find(rest, b"=?"))
+        {
+            Some(i) => search += i,
+            None => break,
+        }
+    }
+    if !changed {
+        return Cow::Borrowed(text);
+    }
+    flush(&mut pending, &mut out);
+    out.push_str(text.get(copied..).unwrap_or(""));
+    Cow::Owned(out)
+}
+
+/// Longest run of UTF-8 bytes per encoded word so that `=?utf-8?b?` + base64 + `?=` stays
+/// within the 75 characters of RFC 2047 section 2 (45 bytes → 60 base64 characters).
+const MAX_CHUNK: usize = 45;
+
+/// Writes `text` as a sequence of UTF-8 B encoded words separated by single spaces.
+///
+/// The result is an RFC 5322 phrase (each encoded word is an atom) that [`decode`] turns
+/// back into exactly `text`. Words are split at character boundaries.
+pub(crate) fn encode_b(text: &str, out: &mut dyn fmt::Write) -> fmt::Result {
+    let mut rest = text;
+    let mut first = true;
+    loop {
+        let mut cut = rest.len().min(MAX_CHUNK);
+        while cut > 0 && !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut == 0 && !rest.is_empty() {
+            // A single char is at most 4 bytes, so this cannot happen; stay total anyway.
+            cut = rest.len();
+        }
+        let (chunk, tail) = rest.split_at(cut);
+        if !first {
+            out.write_char(' ')?;
+        }
+        out.write_str("=?utf-8?b?")?;
+        out.write_str(&B64.encode(chunk.as_bytes()))?;
+        out.write_str("?=")?;
+        first = false;
+        rest = tail;
+        if rest.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q_and_b() {
+        assert_eq!(decode("=?utf-8?Q?a=2C_b?="), "a, b");
+        assert_eq!(decode("=?UTF-8?B?Zm9vYmFy?="), "foobar");
+        assert_eq!(decode("=?utf-8?b?Zm9vYmE?="), "fooba");
+        assert_eq!(decode("=?ISO-8859-1?Q?Andr=E9?= Pirard"), "André Pirard");
+    }
+
+    #[test]
+    fn rfc2047_section_8_examples() {
+        assert_eq!(decode("=?ISO-8859-1?Q?a?="), "a");
+        assert_eq!(decode("=?ISO-8859-1?Q?a?= b"), "a b");
+        assert_eq!(decode("=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?="), "ab");
+        assert_eq!(decode("=?ISO-8859-1?Q?a?=  =?ISO-8859-1?Q?b?="), "ab");
+        assert_eq!(decode("=?ISO-8859-1?Q?a?=\r\n  =?ISO-8859-1?Q?b?="), "ab");
+        assert_eq!(decode("=?ISO-8859-1?Q?a_b?="), "a b");
+        assert_eq!(decode("=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?="), "a b");
+        assert_eq!(
+            decode("=?US-ASCII?Q?Keith_Moore?="),
+            "Keith Moore",
+            "RFC 2047 section 8"
+        );
+    }
+
+    #[test]
+    fn split_multibyte_character_is_joined() {
+        // "é" is C3 A9, split over two words.
+        assert_eq!(decode("=?utf-8?Q?caf=C3?= =?utf-8?Q?=A9?="), "café");
+    }
+
+    #[test]
+    fn unknown_charset_and_broken_words_stay() {
+        assert_eq!(decode("=?x-unknown?Q?abc?="), "=?x-unknown?Q?abc?=");
+        assert_eq!(decode("=?utf-8?B?###?="), "=?utf-8?B?###?=");
+        assert_eq!(decode("=?utf-8?X?abc?="), "=?utf-8?X?abc?=");
+        assert_eq!(decode("a =? b ?= c"), "a =? b ?= c");
+        assert!(matches!(decode("plain text"), Cow::Borrowed(_)));
+        assert!(matches!(decode("=?utf-8?X?abc?="), Cow::Borrowed(_)));
+        assert_eq!(
+            decode("=?x-unknown?Q?a?= =?utf-8?q?b?="),
+            "=?x-unknown?Q?a?= b"
+        );
+    }
+
+    #[test]
+    fn text_around_words_is_kept() {
+        assert_eq!(decode("Re: =?utf-8?q?caf=C3=A9?= now"), "Re: café now");
+        assert_eq!(decode("x=?utf-8?q?y?=z"), "xyz");
+        assert_eq!(decode("=?utf-8?q?=?="), "=");
+        assert_eq!(decode("=?utf-8?q??="), "");
+    }
+
+    #[test]
+    fn encode_round_trips() {
+        for text in [
+            "",
+            "a",
+            "Jöhn Smith",
+            "=?utf-8?q?x?=",
+            "line\r\nbreak\0nul",
+            &"é".repeat(100),
+            "日本語のテキスト、かなり長い文字列をいくつかの単語に分割する必要があります",
+        ] {
+            let mut s = String::new();
+            encode_b(text, &mut s).unwrap();
+            for word in s.split(' ') {
+                assert!(word.len() <= 75, "{word}");
+            }
+            assert_eq!(decode(&s), text, "{s}");
+        }
+    }
+}

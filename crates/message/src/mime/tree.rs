@@ -1,0 +1,370 @@
+//! The MIME tree of a message, flattened in pre-order into an arena and built with an
+//! explicit work stack (no recursion, so hostile nesting cannot overflow the stack).
+//!
+//! Multipart bodies are split per RFC 2046 section 5.1.1:
+//!
+//! ```text
+//! dash-boundary  := "--" boundary
+//! delimiter      := CRLF dash-boundary
+//! close-delimiter := delimiter "--"
+//! body-part line := delimiter transport-padding CRLF   ; transport-padding := *LWSP-char
+//! ```
+//!
+//! A delimiter is recognised only at the start of a line and only when followed by
+//! optional `--`, optional white space and the end of the line; the line break before it
+//! belongs to the delimiter. Text before the first delimiter is the preamble, text after
+//! the close delimiter the epilogue; a missing close delimiter ends the last part at the
+//! end of the body. A `message/rfc822` (or `message/global`) part gets one child: the
+//! encapsulated message, whose own parts follow as its descendants.
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+
+use super::content_type::{ContentDisposition, ContentType};
+use crate::header::{Header, parse_header_section};
+use crate::message::Limits;
+use crate::transfer::TransferEncoding;
+use crate::{ParseError, ParseErrorKind};
+
+/// One node of the MIME tree: a header section and a body.
+///
+/// Index 0 of [`Message::parts`](crate::Message::parts) is the message itself.
+#[derive(Debug, Clone)]
+pub struct Part<'a> {
+    headers: Vec<Header<'a>>,
+    content_type: ContentType<'a>,
+    raw: &'a [u8],
+    body: &'a [u8],
+    offset: usize,
+    body_offset: usize,
+    parent: Option<usize>,
+    children: Vec<usize>,
+    depth: usize,
+    preamble: Option<&'a [u8]>,
+    epilogue: Option<&'a [u8]>,
+}
+
+impl<'a> Part<'a> {
+    /// The part's header fields in order.
+    pub fn headers(&self) -> &[Header<'a>] {
+        &self.headers
+    }
+
+    /// The first field named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&Header<'a>> {
+        self.headers.iter().find(|h| h.is(name))
+    }
+
+    /// The media type: from `Content-Type`, or the default (`text/plain;
+    /// charset=us-ascii`, or `message/rfc822` inside `multipart/digest`) when the field is
+    /// absent or invalid.
+    pub fn content_type(&self) -> &ContentType<'a> {
+        &self.content_type
+    }
+
+    /// The `Content-Transfer-Encoding` (7bit when absent).
+    pub fn content_transfer_encoding(&self) -> TransferEncoding {
+        self.header("content-transfer-encoding")
+            .map_or(TransferEncoding::SevenBit, |h| {
+                TransferEncoding::parse(h.raw_value())
+            })
+    }
+
+    /// The `Content-Disposition`, when present and valid.
+    pub fn content_disposition(&self) -> Option<ContentDisposition<'a>> {
+        ContentDisposition::parse(self.header("content-disposition")?.raw_value())
+    }
+
+    /// The file name: the disposition's `filename`, else the type's `name` parameter
+    /// (RFC 2231 and encoded words decoded).
+    pub fn filename(&self) -> Option<Cow<'a, str>> {
+        if let Some(name) = self
+            .content_disposition()
+            .and_then(|mut cd| cd.take_param("filename"))
+        {
+            return Some(name);
+        }
+        self.content_type.clone().take_param("name")
+    }
+
+    /// The index of the enclosing part, `None` for the message itself.
+    pub fn parent(&self) -> Option<usize> {
+        self.parent
+    }
+
+    /// Indices of the direct children (body parts of a multipart, or the encapsulated
+    /// message of a `message/rfc822` part).
+    pub fn children(&self) -> &[usize] {
+        &self.children
+    }
+
+    /// Nesting depth: 0 for the message itself.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Whether the content type is `multipart/*`.
+    pub fn is_multipart(&self) -> bool {
+        self.content_type.is_multipart()
+    }
+
+    /// The whole part (header section and body) as in the input.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Byte offset of the part in the input.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Byte offset of the body in the input.
+    pub fn body_offset(&self) -> usize {
+        self.body_offset
+    }
+
+    /// The body as in the input (still transfer-encoded).
+    pub fn raw_body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// For a split multipart: the text before the first delimiter.
+    pub fn preamble(&self) -> Option<&'a [u8]> {
+        self.preamble
+    }
+
+    /// For a multipart with a close delimiter: the text after it.
+    pub fn epilogue(&self) -> Option<&'a [u8]> {
+        self.epilogue
+    }
+
+    /// The body with its transfer encoding undone; borrowed for 7bit, 8bit, binary and
+    /// unknown encodings.
+    pub fn decoded_body(&self) -> Cow<'a, [u8]> {
+        self.content_transfer_encoding().decode(self.body)
+    }
+
+    /// For `text/*` parts: the body transfer-decoded, then decoded from its charset to
+    /// UTF-8 (malformed sequences become U+FFFD; an unknown charset is read as UTF-8).
+    /// `None` for other types.
+    pub fn decoded_text(&self) -> Option<Cow<'a, str>> {
+        if self.content_type.main_type() != "text" {
+            return None;
+        }
+        let charset = self.content_type.charset().unwrap_or("us-ascii");
+        Some(match self.decoded_body() {
+            Cow::Borrowed(b) => super::decode_charset(charset.as_bytes(), b),
+            Cow::Owned(v) => Cow::Owned(super::decode_charset(charset.as_bytes(), &v).into_owned()),
+        })
+    }
+}
+
+struct Pending {
+    start: usize,
+    end: usize,
+    parent: Option<usize>,
+    depth: usize,
+    in_digest: bool,
+}
+
+/// Child ranges of a multipart body (offsets relative to the body).
+struct Split {
+    parts: Vec<(usize, usize)>,
+    preamble: (usize, usize),
+    epilogue: Option<(usize, usize)>,
+}
+
+/// Splits a multipart body at its delimiters; errors when there are more than `max` parts.
+fn split_multipart(body: &[u8], boundary: &[u8], max: usize) -> Result<Split, usize> {
+    let mut delim = Vec::with_capacity(boundary.len() + 2);
+    delim.extend_from_slice(b"--");
+    delim.extend_from_slice(boundary);
+    let finder = memmem::Finder::new(&delim);
+    let len = body.len();
+    let mut parts = Vec::new();
+    let mut preamble = (0, len);
+    let mut epilogue = None;
+    let mut current: Option<usize> = None;
+    let mut search = 0usize;
+    while let Some(found) = body.get(search..).and_then(|b| finder.find(b)) {
+        let i = search + found;
+        search = i + 1;
+        if i > 0 && body.get(i - 1) != Some(&b'\n') {
+            continue;
+        }
+        let mut j = i + delim.len();
+        let close = body.get(j..j + 2) == Some(b"--");
+        if close {
+            j += 2;
+        }
+        while matches!(body.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        let after = match body.get(j) {
+            None => len,
+            Some(b'\n') => j + 1,
+            Some(b'\r') if body.get(j + 1) == Some(&b'\n') => j + 2,
+            Some(b'\r') if j + 1 == len => len,
+            _ => continue,
+        };
+        let content_end = if i >= 2 && body.get(i - 2..i) == Some(b"\r\n") {
+            i - 2
+        } else if i >= 1 {
+            i - 1
+        } else {
+            0
+        };
+        match current {
+            None => preamble = (0, content_end),
+            Some(s) => {
+                if parts.len() >= max {
+                    return Err(i);
+                }
+                parts.push((s, content_end.max(s)));
+            }
+        }
+        if close {
+            epilogue = Some((after, len));
+            current = None;
+            break;
+        }
+        current = Some(after);
+        search = after.max(search);
+    }
+    if let Some(s) = current {
+        if parts.len() >= max {
+            return Err(len);
+        }
+        parts.push((s, len));
+    }
+    Ok(Split {
+        parts,
+        preamble,
+        epilogue,
+    })
+}
+
+/// Builds the MIME tree of `input`: index 0 is the message.
+pub(crate) fn build_tree<'a>(input: &'a [u8], limits: &Limits) -> Result<Vec<Part<'a>>, ParseError> {
+    let mut parts: Vec<Part<'a>> = Vec::new();
+    let mut stack = vec![Pending {
+        start: 0,
+        end: input.len(),
+        parent: None,
+        depth: 0,
+        in_digest: false,
+    }];
+    while let Some(p) = stack.pop() {
+        let data = input.get(p.start..p.end).unwrap_or_default();
+        let section = parse_header_section(data, p.start, limits.max_headers, p.parent.is_none())?;
+        let body = data.get(section.body_start..).unwrap_or_default();
+        let body_offset = p.start + section.body_start;
+        let ct = section
+            .headers
+            .iter()
+            .find(|h| h.is("content-type"))
+            .and_then(|h| ContentType::parse(h.raw_value()));
+        let content_type = match ct {
+            Some(ct) => ct,
+            None if p.in_digest => ContentType::message_rfc822_default(),
+            None => ContentType::text_plain_default(),
+        };
+        if parts.len() >= limits.max_parts {
+            return Err(ParseError::new(ParseErrorKind::TooManyParts, p.start));
+        }
+        let index = parts.len();
+        if let Some(parent) = p.parent.and_then(|i| parts.get_mut(i)) {
+            parent.children.push(index);
+        }
+        let mut part = Part {
+            headers: section.headers,
+            content_type,
+            raw: data,
+            body,
+            offset: p.start,
+            body_offset,
+            parent: p.parent,
+            children: Vec::new(),
+            depth: p.depth,
+            preamble: None,
+            epilogue: None,
+        };
+        let boundary = part
+            .content_type
+            .boundary()
+            .filter(|_| part.content_type.is_multipart())
+            .filter(|b| !b.is_empty())
+            .map(str::as_bytes);
+        let encapsulates = (part.content_type.is("message", "rfc822")
+            || part.content_type.is("message", "global"))
+            && matches!(
+                part.content_transfer_encoding(),
+                TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary
+            );
+        if boundary.is_some() || encapsulates {
+            if p.depth >= limits.max_depth {
+                return Err(ParseError::new(ParseErrorKind::TooDeep, body_offset));
+            }
+        }
+        if let Some(boundary) = boundary {
+            let room = limits.max_parts.saturating_sub(parts.len() + 1);
+            let split = split_multipart(body, boundary, room)
+                .map_err(|at| ParseError::new(ParseErrorKind::TooManyParts, body_offset + at))?;
+            part.preamble = body.get(split.preamble.0..split.preamble.1);
+            part.epilogue = split.epilogue.and_then(|(s, e)| body.get(s..e));
+            let in_digest = part.content_type.subtype() == "digest";
+            for &(s, e) in split.parts.iter().rev() {
+                stack.push(Pending {
+                    start: body_offset + s,
+                    end: body_offset + e,
+                    parent: Some(index),
+                    depth: p.depth + 1,
+                    in_digest,
+                });
+            }
+        } else if encapsulates {
+            stack.push(Pending {
+                start: body_offset,
+                end: p.end,
+                parent: Some(index),
+                depth: p.depth + 1,
+                in_digest: false,
+            });
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_basic() {
+        let body = b"pre\r\n--b\r\none\r\n--b  \r\ntwo\r\n--b--\r\nepi";
+        let s = split_multipart(body, b"b", 100).unwrap();
+        let parts: Vec<&[u8]> = s.parts.iter().map(|&(a, b)| &body[a..b]).collect();
+        assert_eq!(parts, [&b"one"[..], b"two"]);
+        assert_eq!(&body[s.preamble.0..s.preamble.1], b"pre");
+        let (a, b) = s.epilogue.unwrap();
+        assert_eq!(&body[a..b], b"epi");
+    }
+
+    #[test]
+    fn split_ignores_prefix_matches_and_mid_line() {
+        let body = b"--b\none --b\n--bx\n--b\ntwo";
+        let s = split_multipart(body, b"b", 100).unwrap();
+        let parts: Vec<&[u8]> = s.parts.iter().map(|&(a, b)| &body[a..b]).collect();
+        assert_eq!(parts, [&b"one --b\n--bx"[..], b"two"]);
+        assert!(s.epilogue.is_none());
+    }
+
+    #[test]
+    fn split_limit() {
+        let body = b"--b\n1\n--b\n2\n--b\n3\n--b--";
+        assert!(split_multipart(body, b"b", 2).is_err());
+        assert_eq!(split_multipart(body, b"b", 3).unwrap().parts.len(), 3);
+    }
+}

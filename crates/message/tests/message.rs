@@ -1,0 +1,261 @@
+//! Message parsing: header section rules, accessors, hostile input and round trips.
+
+use std::time::{Duration, Instant};
+
+use postwerk_message::{Limits, Message, ParseErrorKind};
+use proptest::prelude::*;
+
+#[test]
+fn lf_only_and_crlf_give_the_same_fields() {
+    let lf = b"From: a@example.com\nSubject: one\n two\nDate: 1 Jan 2020 00:00 +0000\n\nbody\n";
+    let crlf = b"From: a@example.com\r\nSubject: one\r\n two\r\nDate: 1 Jan 2020 00:00 +0000\r\n\r\nbody\r\n";
+    let a = Message::parse(lf).unwrap();
+    let b = Message::parse(crlf).unwrap();
+    assert_eq!(a.headers().len(), 3);
+    for (x, y) in a.headers().iter().zip(b.headers()) {
+        assert_eq!(x.name(), y.name());
+        assert_eq!(x.unfolded(), y.unfolded());
+    }
+    assert_eq!(a.subject().unwrap(), "one two");
+    assert_eq!(a.body(), b"body\n");
+    assert_eq!(b.body(), b"body\r\n");
+}
+
+#[test]
+fn header_lookup_is_case_insensitive_and_ordered() {
+    let raw = b"X-A: 1\r\nx-a: 2\r\nX-B: 3\r\nX-A: 4\r\n\r\n";
+    let m = Message::parse(raw).unwrap();
+    assert_eq!(m.header("x-a").unwrap().raw_value(), b"1");
+    let all: Vec<&[u8]> = m.header_all("X-A").map(|h| h.raw_value()).collect();
+    assert_eq!(all, [&b"1"[..], b"2", b"4"]);
+    assert!(m.header("x-c").is_none());
+    assert_eq!(m.headers()[2].offset(), 16);
+    assert_eq!(m.headers()[2].value_offset(), 21);
+}
+
+#[test]
+fn raw_value_keeps_folding_and_drops_leading_space() {
+    let raw = b"Subject:   a\r\n\tb \r\n\r\n";
+    let m = Message::parse(raw).unwrap();
+    let h = m.header("subject").unwrap();
+    assert_eq!(h.raw_value(), b"a\r\n\tb ");
+    assert_eq!(h.unfolded(), "a\tb");
+    assert_eq!(h.decoded(), "a\tb");
+}
+
+#[test]
+fn decoded_subject_with_encoded_words() {
+    let raw = b"Subject: =?ISO-8859-1?Q?Caf=E9?= and\r\n =?UTF-8?B?8J+Ygg==?=\r\n\r\n";
+    let m = Message::parse(raw).unwrap();
+    assert_eq!(m.subject().unwrap(), "Café and 😂");
+}
+
+#[test]
+fn body_start_rules() {
+    // No blank line: everything is header.
+    let m = Message::parse(b"A: 1\r\nB: 2").unwrap();
+    assert_eq!(m.headers().len(), 2);
+    assert_eq!(m.body(), b"");
+    // A line without a colon starts the body.
+    let m = Message::parse(b"A: 1\r\nnot a header\r\nB: 2\r\n").unwrap();
+    assert_eq!(m.headers().len(), 1);
+    assert_eq!(m.body(), b"not a header\r\nB: 2\r\n");
+    // Empty input and a lone blank line.
+    assert!(Message::parse(b"").unwrap().headers().is_empty());
+    let m = Message::parse(b"\r\nbody").unwrap();
+    assert!(m.headers().is_empty());
+    assert_eq!(m.body(), b"body");
+}
+
+#[test]
+fn absent_fields() {
+    let m = Message::parse(b"X: y\r\n\r\n").unwrap();
+    assert!(m.from().unwrap().is_empty());
+    assert!(m.to().unwrap().is_empty());
+    assert!(m.cc().unwrap().is_empty());
+    assert!(m.bcc().unwrap().is_empty());
+    assert!(m.reply_to().unwrap().is_empty());
+    assert!(m.subject().is_none());
+    assert!(m.date().is_none());
+    assert!(m.message_id().is_none());
+    assert!(m.references().unwrap().is_empty());
+    assert_eq!(m.received().count(), 0);
+    assert_eq!(m.parts().len(), 1);
+    assert_eq!(m.leaves().count(), 1);
+}
+
+#[test]
+fn several_to_fields_are_concatenated_and_empty_bcc_is_empty() {
+    let m = Message::parse(b"To: a@x.test\r\nBcc:\r\nTo: b@y.test, c@z.test\r\n\r\n").unwrap();
+    assert_eq!(m.to().unwrap().len(), 3);
+    assert!(m.bcc().unwrap().is_empty());
+}
+
+#[test]
+fn errors_point_into_the_message() {
+    let raw = b"Subject: x\r\nDate: 32 Jan 2020 00:00 +0000\r\nFrom: <broken\r\n\r\n";
+    let m = Message::parse(raw).unwrap();
+    let e = m.date().unwrap().unwrap_err();
+    assert_eq!(e.kind(), ParseErrorKind::InvalidDate);
+    assert_eq!(e.offset(), 18);
+    let e = m.from().unwrap_err();
+    assert!(e.offset() >= 48, "{e}");
+    let m = Message::parse(b"Message-ID: 1234\r\n\r\n").unwrap();
+    assert_eq!(m.message_id().unwrap().unwrap_err().kind(), ParseErrorKind::InvalidMessageId);
+}
+
+#[test]
+fn invalid_utf8_in_headers_is_lossy_but_raw_is_kept() {
+    let raw = b"Subject: caf\xe9 \xff\r\nFrom: J\xfcrgen <j@example.com>\r\n\r\n";
+    let m = Message::parse(raw).unwrap();
+    let h = m.header("subject").unwrap();
+    assert_eq!(h.raw_value(), b"caf\xe9 \xff");
+    assert_eq!(h.unfolded(), "caf\u{fffd} \u{fffd}");
+    assert_eq!(m.subject().unwrap(), "caf\u{fffd} \u{fffd}");
+    // Address parsing of non-UTF-8 is the address parser's call; it must not panic.
+    let _ = m.from();
+}
+
+fn within(limit: Duration, start: Instant) {
+    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn hostile_million_header_lines() {
+    let raw = "X-Spam: y\r\n".repeat(1_000_000);
+    let start = Instant::now();
+    let e = Message::parse(raw.as_bytes()).unwrap_err();
+    within(Duration::from_secs(5), start);
+    assert_eq!(e.kind(), ParseErrorKind::TooManyHeaders);
+    assert_eq!(e.offset(), 11 * 1000);
+    let mut limits = Limits::default();
+    limits.max_headers = 2_000_000;
+    let m = Message::parse_with(raw.as_bytes(), &limits).unwrap();
+    assert_eq!(m.headers().len(), 1_000_000);
+}
+
+#[test]
+fn hostile_one_mib_header_line() {
+    let mut raw = b"Subject: ".to_vec();
+    raw.extend(std::iter::repeat_n(b'a', 1 << 20));
+    raw.extend_from_slice(b"\r\nX: =?utf-8?q?");
+    raw.extend(std::iter::repeat_n(b'b', 1 << 20));
+    raw.extend_from_slice(b"\r\n\r\nbody");
+    let start = Instant::now();
+    let m = Message::parse(&raw).unwrap();
+    assert_eq!(m.subject().unwrap().len(), 1 << 20);
+    assert!(m.header("x").unwrap().decoded().len() >= 1 << 20);
+    within(Duration::from_secs(5), start);
+    assert_eq!(m.body(), b"body");
+}
+
+#[test]
+fn hostile_million_nested_multiparts() {
+    let mut raw = Vec::with_capacity(50_000_000);
+    for i in 0..1_000_000u32 {
+        raw.extend_from_slice(format!("Content-Type:multipart/mixed;boundary={i:x}\n\n--{i:x}\n").as_bytes());
+    }
+    let start = Instant::now();
+    let e = Message::parse(&raw).unwrap_err();
+    within(Duration::from_secs(20), start);
+    assert_eq!(e.kind(), ParseErrorKind::TooDeep);
+    let mut limits = Limits::default();
+    limits.max_depth = 5;
+    let e = Message::parse_with(&raw, &limits).unwrap_err();
+    assert_eq!(e.kind(), ParseErrorKind::TooDeep);
+}
+
+#[test]
+fn hostile_million_nested_messages() {
+    let raw = "Content-Type: message/rfc822\n\n".repeat(1_000_000);
+    let start = Instant::now();
+    let e = Message::parse(raw.as_bytes()).unwrap_err();
+    within(Duration::from_secs(5), start);
+    assert_eq!(e.kind(), ParseErrorKind::TooDeep);
+    assert_eq!(e.offset(), 31 * 51);
+}
+
+#[test]
+fn hostile_million_sibling_parts() {
+    let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+    raw.extend_from_slice("--b\r\n\r\nx\r\n".repeat(1_000_000).as_bytes());
+    let start = Instant::now();
+    let e = Message::parse(&raw).unwrap_err();
+    within(Duration::from_secs(5), start);
+    assert_eq!(e.kind(), ParseErrorKind::TooManyParts);
+    let mut limits = Limits::default();
+    limits.max_parts = 2_000_000;
+    let m = Message::parse_with(&raw, &limits).unwrap();
+    assert_eq!(m.parts().len(), 1_000_001);
+    assert!(m.leaves().all(|p| p.decoded_body().as_ref() == b"x"));
+}
+
+#[test]
+fn hostile_deep_comments_in_date_are_bounded() {
+    let mut raw = b"Date: ".to_vec();
+    raw.extend(std::iter::repeat_n(b'(', 100_000));
+    raw.extend_from_slice(b"\r\n\r\n");
+    let m = Message::parse(&raw).unwrap();
+    assert!(m.date().unwrap().is_err());
+}
+
+fn header_name() -> impl Strategy<Value = String> {
+    "[A-Za-z][A-Za-z0-9-]{0,20}"
+}
+
+fn header_value() -> impl Strategy<Value = (Vec<String>, Vec<bool>)> {
+    (
+        proptest::collection::vec("[!-~&&[^=]]{1,12}", 1..8),
+        proptest::collection::vec(any::<bool>(), 8),
+    )
+}
+
+proptest! {
+    #[test]
+    fn header_set_round_trips(
+        fields in proptest::collection::vec((header_name(), header_value()), 0..20),
+        lf_only in any::<bool>(),
+    ) {
+        let eol = if lf_only { "\n" } else { "\r\n" };
+        let mut raw = String::new();
+        let mut expected = Vec::new();
+        for (name, (words, folds)) in &fields {
+            raw.push_str(name);
+            raw.push_str(": ");
+            for (i, w) in words.iter().enumerate() {
+                if i > 0 {
+                    if folds[i] {
+                        raw.push_str(eol);
+                    }
+                    raw.push(' ');
+                }
+                raw.push_str(w);
+            }
+            raw.push_str(eol);
+            expected.push((name.clone(), words.join(" ")));
+        }
+        raw.push_str(eol);
+        raw.push_str("body");
+        let m = Message::parse(raw.as_bytes()).unwrap();
+        let got: Vec<(String, String)> = m
+            .headers()
+            .iter()
+            .map(|h| (h.name().to_string(), h.unfolded().into_owned()))
+            .collect();
+        prop_assert_eq!(got, expected);
+        prop_assert_eq!(m.body(), b"body");
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(m) = Message::parse(&data) {
+            for p in m.parts() {
+                let _ = p.decoded_body();
+                let _ = p.decoded_text();
+                let _ = p.filename();
+            }
+            let _ = (m.from(), m.to(), m.date(), m.message_id(), m.references(), m.subject());
+            prop_assert!(!m.parts().is_empty());
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! The POP3 client machine.
+//!
+//! [`Connection`] owns no socket and no clock. Issue commands with the typed
+//! methods ([`Connection::user`], [`Connection::retr`], ...); each returns a
+//! [`CommandId`] and is sent as soon as the protocol allows: at once when the
+//! server advertised `PIPELINING` (RFC 2449), otherwise after the previous
+//! answer. Then, after every input:
+//!
+//! 1. feed [`Connection::handle_input`] / [`Connection::handle_eof`] /
+//!    [`Connection::handle_timeout`];
+//! 2. drain [`Connection::poll_event`]: the greeting, one [`Event::Reply`]
+//!    per command in order, message bodies as [`Event::MessageData`] chunks
+//!    (dot-unstuffed) before their reply;
+//! 3. drain [`Connection::poll_transmit`] to the socket.
+//!
+//! After [`Event::StartTls`] run the TLS handshake, call
+//! [`Connection::tls_established`], and feed only decrypted bytes.
+
+mod read;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::Error;
+use crate::codec::{Capabilities, Command, DotUnstuffer, Response, encode_plain};
+
+/// Client settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Longest response line accepted, CRLF included (RFC 2449 says 512).
+    pub max_line: usize,
+    /// Most lines of a LIST, UIDL, CAPA or AUTH listing.
+    pub max_listing_lines: usize,
+    /// How long to wait for each answer.
+    pub response_timeout: Duration,
+    /// Pipeline commands when the server advertises `PIPELINING`.
+    pub pipelining: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_line: 1024,
+            max_listing_lines: 1_000_000,
+            response_timeout: Duration::from_secs(600),
+            pipelining: true,
+        }
+    }
+}
+
+/// Identifies a command issued by the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommandId(u64);
+
+/// One line of a `LIST` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanListing {
+    /// Message number.
+    pub msg: u32,
+    /// Size in octets.
+    pub octets: u64,
+}
+
+/// One line of a `UIDL` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UidListing {
+    /// Message number.
+    pub msg: u32,
+    /// Unique id.
+    pub uid: String,
+}
+
+/// The typed result of a command answered `+OK`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reply {
+    /// A command whose only result is the status line (USER, PASS, DELE, ...).
+    Ok(Response),
+    /// `CAPA`.
+    Capabilities(Capabilities),
+    /// `STAT`.
+    Stat {
+        /// Messages in the maildrop.
+        count: u32,
+        /// Their total size.
+        octets: u64,
+    },
+    /// `LIST` or `LIST msg`.
+    List(Vec<ScanListing>),
+    /// `UIDL` or `UIDL msg`.
+    Uidl(Vec<UidListing>),
+    /// `AUTH` without arguments: the mechanisms.
+    Mechanisms(Vec<String>),
+    /// `RETR` or `TOP` finished; the body came as [`Event::MessageData`].
+    Message {
+        /// Octets delivered (after unstuffing).
+        octets: u64,
+    },
+}
+
+/// Why the session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// `QUIT` was answered.
+    Quit,
+    /// The server closed the connection.
+    Eof,
+    /// No answer within [`Config::response_timeout`].
+    Timeout,
+    /// The greeting was `-ERR`.
+    GreetingRejected(Response),
+    /// The server broke the protocol.
+    Violation(Violation),
+}
+
+/// How the server broke the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A line is neither `+OK` nor `-ERR` (nor `+ ` during AUTH).
+    #[error("malformed status line")]
+    BadStatusLine,
+    /// A line exceeds [`Config::max_line`].
+    #[error("response line too long")]
+    LineTooLong,
+    /// A listing exceeds [`Config::max_listing_lines`].
+    #[error("too many lines in a listing")]
+    TooManyLines,
+    /// A STAT, LIST or UIDL line does not parse.
+    #[error("malformed listing")]
+    BadListing,
+    /// Data arrived with no command outstanding.
+    #[error("unexpected data from the server")]
+    Unexpected,
+}
+
+/// What the application learns from the client machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The `+OK` greeting.
+    Greeting {
+        /// The APOP timestamp `<...>` if the greeting carried one.
+        apop_timestamp: Option<String>,
+        /// The whole greeting text.
+        text: String,
+    },
+    /// The answer to a command: typed result on `+OK`, the response on `-ERR`.
+    Reply {
+        /// The command.
+        id: CommandId,
+        /// The result.
+        result: Result<Reply, Response>,
+    },
+    /// Unstuffed bytes of the message of a RETR or TOP, in order.
+    MessageData {
+        /// The command.
+        id: CommandId,
+        /// The bytes.
+        chunk: Bytes,
+    },
+    /// `+OK` to STLS: start TLS, then call [`Connection::tls_established`].
+    StartTls,
+    /// The session is over.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Simple,
+    Login,
+    Capa,
+    Stat,
+    List { multi: bool },
+    Uidl { multi: bool },
+    Mechanisms,
+    Message,
+    Stls,
+    Quit,
+}
+
+impl Kind {
+    /// Commands after which nothing may be pipelined until they are answered.
+    fn is_barrier(self) -> bool {
+        matches!(self, Kind::Stls | Kind::Login | Kind::Quit)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Outstanding {
+    pub(crate) id: CommandId,
+    pub(crate) kind: Kind,
+    /// For AUTH without initial response: what to send after `+ `.
+    pub(crate) continuation: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Reading {
+    Status,
+    Listing(Vec<String>),
+    Body(DotUnstuffer, u64),
+}
+
+/// One POP3 client session. See the [module docs](self) for the call order.
+///
+/// ```
+/// use std::time::Instant;
+/// use postwerk_pop3::client::{Connection, Config, Event, Reply};
+/// let now = Instant::now();
+/// let mut conn = Connection::new(Config::default(), now);
+/// let stat = conn.stat().unwrap();
+/// conn.handle_input(b"+OK ready\r\n", now);
+/// assert!(matches!(conn.poll_event(), Some(Event::Greeting { .. })));
+/// assert_eq!(conn.poll_transmit().unwrap(), &b"STAT\r\n"[..]);
+/// conn.handle_input(b"+OK 2 320\r\n", now);
+/// assert_eq!(
+///     conn.poll_event(),
+///     Some(Event::Reply { id: stat, result: Ok(Reply::Stat { count: 2, octets: 320 }) })
+/// );
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    pub(crate) config: Config,
+    pub(crate) input: Vec<u8>,
+    pub(crate) input_start: usize,
+    out: Vec<u8>,
+    queue: VecDeque<(Outstanding, Vec<u8>)>,
+    pub(crate) inflight: VecDeque<Outstanding>,
+    pub(crate) reading: Reading,
+    events: VecDeque<Event>,
+    pub(crate) caps: Option<Capabilities>,
+    pub(crate) greeted: bool,
+    pub(crate) tls_paused: bool,
+    tls_active: bool,
+    quit_queued: bool,
+    pub(crate) closed: bool,
+    next_id: u64,
+    deadline: Instant,
+}
+
+impl Connection {
+    /// A new session, waiting for the greeting.
+    pub fn new(config: Config, now: Instant) -> Connection {
+        Connection {
+            deadline: now + config.response_timeout,
+            config,
+            input: Vec::new(),
+            input_start: 0,
+            out: Vec::new(),
+            queue: VecDeque::new(),
+            inflight: VecDeque::new(),
+            reading: Reading::Status,
+            events: VecDeque::new(),
+            caps: None,
+            greeted: false,
+            tls_paused: false,
+            tls_active: false,
+            quit_queued: false,
+            closed: false,
+            next_id: 0,
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Feed bytes received from the server.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.deadline = now + self.config.response_timeout;
+        self.take_input(data);
+        self.flush_queue();
+    }
+
+    /// The server closed the connection.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        self.close(CloseReason::Eof);
+    }
+
+    /// Time passed: close when an answer is overdue.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.waiting() && now >= self.deadline {
+            self.close(CloseReason::Timeout);
+        }
+    }
+
+    /// TLS is up after [`Event::StartTls`]: resume sending.
+    pub fn tls_established(&mut self) {
+        self.tls_paused = false;
+        self.tls_active = true;
+        self.flush_queue();
+    }
+
+    // ----- commands -----
+
+    /// `CAPA`.
+    pub fn capa(&mut self) -> Result<CommandId, Error> {
+        self.issue(Command::Capa, Kind::Capa, None)
+    }
+    /// `STLS`.
+    pub fn stls(&mut self) -> Result<CommandId, Error> {
+        if self.tls_active {
+            return Err(Error::WrongState);
+        }
+        self.issue(Command::Stls, Kind::Stls, None)
+    }
+    /// `UTF8` (RFC 6856).
+    pub fn utf8(&mut self) -> Result<CommandId, Error> {
+        self.issue(Command::Utf8, Kind::Simple, None)
+    }
+    /// `USER name`.
+    pub fn user(&mut self, name: &str) -> Result<CommandId, Error> {
+        check_arg(name, false)?;
+        self.issue(Command::User(name.to_owned()), Kind::Simple, None)
+    }
+    /// `PASS password`.
+    pub fn pass(&mut self, password: &str) -> Result<CommandId, Error> {
+        check_arg(password, true)?;
+        self.issue(Command::Pass(password.to_owned()), Kind::Login, None)
+    }
+    /// `APOP name digest` (digest: hex MD5 of the timestamp and the secret).
+    pub fn apop(&mut self, name: &str, digest: &str) -> Result<CommandId, Error> {
+        check_arg(name, false)?;
+        check_arg(digest, false)?;
+        let command = Command::Apop {
+            name: name.to_owned(),
+            digest: digest.to_owned(),
+        };
+        self.issue(command, Kind::Login, None)
+    }
+    /// `AUTH PLAIN`, with the credentials as initial response when the line
+    /// stays within 255 octets, otherwise after the server's `+ `.
+    pub fn auth_plain(
+        &mut self,
+        authzid: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<CommandId, Error> {
+        if [authzid, user, password].iter().any(|s| s.contains('\0')) || user.is_empty() {
+            return Err(Error::InvalidArgument);
+        }
+        let response = encode_plain(authzid, user, password);
+        let mechanism = Some("PLAIN".to_owned());
+        if response.len() + 13 <= 255 {
+            let command = Command::Auth {
+                mechanism,
+                initial: Some(response),
+            };
+            self.issue(command, Kind::Login, None)
+        } else {
+            let command = Command::Auth {
+                mechanism,
+                initial: None,
+            };
+            self.issue(command, Kind::Login, Some(response))
+        }
+    }
+    /// `AUTH` without arguments: list the SASL mechanisms.
+    pub fn auth_mechanisms(&mut self) -> Result<CommandId, Error> {
+        let command = Command::Auth {
+            mechanism: None,
+            initial: None,
+        };
+        self.issue(command, Kind::Mechanisms, None)
+    }
+    /// `STAT`.
+    pub fn stat(&mut self) -> Result<CommandId, Error> {
+        self.issue(Command::Stat, Kind::Stat, None)
+    }
+    /// `LIST` (all messages) or `LIST msg`.
+    pub fn list(&mut self, msg: Option<u32>) -> Result<CommandId, Error> {
+        check_msg(msg)?;
+        let kind = Kind::List {
+            multi: msg.is_none(),
+        };
+        self.issue(Command::List(msg), kind, None)
+    }
+    /// `UIDL` (all messages) or `UIDL msg`.
+    pub fn uidl(&mut self, msg: Option<u32>) -> Result<CommandId, Error> {
+        check_msg(msg)?;
+        let kind = Kind::Uidl {
+            multi: msg.is_none(),
+        };
+        self.issue(Command::Uidl(msg), kind, None)
+    }
+    /// `RETR msg`.
+    pub fn retr(&mut self, msg: u32) -> Result<CommandId, Error> {
+        check_msg(Some(msg))?;
+        self.issue(Command::Retr(msg), Kind::Message, None)
+    }
+    /// `TOP msg lines`.
+    pub fn top(&mut self, msg: u32, lines: u32) -> Result<CommandId, Error> {
+        check_msg(Some(msg))?;
+        self.issue(Command::Top { msg, lines }, Kind::Message, None)
+    }
+    /// `DELE msg`.
+    pub fn dele(&mut self, msg: u32) -> Result<CommandId, Error> {
+        check_msg(Some(msg))?;
+        self.issue(Command::Dele(msg), Kind::Simple, None)
+    }
+    /// `RSET`.
+    pub fn rset(&mut self) -> Result<CommandId, Error> {
+        self.issue(Command::Rset, Kind::Simple, None)
+    }
+    /// `NOOP`.
+    pub fn noop(&mut self) -> Result<CommandId, Error> {
+        self.issue(Command::Noop, Kind::Simple, None)
+    }
+    /// `QUIT`: in TRANSACTION the server commits the deletions.
+    pub fn quit(&mut self) -> Result<CommandId, Error> {
+        let id = self.issue(Command::Quit, Kind::Quit, None)?;
+        self.quit_queued = true;
+        Ok(id)
+    }
+
+    // ----- outputs -----
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next bytes to send to the server.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(Bytes::from(std::mem::take(&mut self.out)))
+        }
+    }
+
+    /// When to call [`Connection::handle_timeout`]: while an answer is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.waiting().then_some(self.deadline)
+    }
+
+    // ----- getters -----
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The capabilities from the last `CAPA` answer (forgotten at STLS).
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// Whether TLS was established through STLS.
+    pub fn tls_started(&self) -> bool {
+        self.tls_active
+    }
+
+    // ----- internals -----
+
+    fn waiting(&self) -> bool {
+        !self.closed && (!self.greeted || !self.inflight.is_empty())
+    }
+
+    fn issue(
+        &mut self,
+        command: Command,
+        kind: Kind,
+        continuation: Option<String>,
+    ) -> Result<CommandId, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if self.quit_queued {
+            return Err(Error::WrongState);
+        }
+        self.next_id += 1;
+        let id = CommandId(self.next_id);
+        let outstanding = Outstanding {
+            id,
+            kind,
+            continuation,
+        };
+        self.queue.push_back((outstanding, command.to_line()));
+        self.flush_queue();
+        Ok(id)
+    }
+
+    /// Send queued commands as far as pipelining rules allow.
+    pub(crate) fn flush_queue(&mut self) {
+        if self.closed || !self.greeted || self.tls_paused {
+            return;
+        }
+        let pipelining =
+            self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining);
+        while let Some((next, _)) = self.queue.front() {
+            let can_send = match self.inflight.back() {
+                None => true,
+                Some(last) => pipelining && !last.kind.is_barrier() && next.kind != Kind::Stls,
+            };
+            if !can_send {
+                break;
+            }
+            if let Some((outstanding, line)) = self.queue.pop_front() {
+                self.out.extend_from_slice(&line);
+                self.inflight.push_back(outstanding);
+            }
+        }
+    }
+
+    pub(crate) fn send_line(&mut self, line: &[u8]) {
+        self.out.extend_from_slice(line);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    pub(crate) fn event(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn close(&mut self, reason: CloseReason) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.input = Vec::new();
+        self.input_start = 0;
+        self.queue.clear();
+        self.inflight.clear();
+        self.events.push_back(Event::Closed { reason });
+    }
+
+    /// After `+OK` to STLS: drop buffered input, forget capabilities, pause.
+    pub(crate) fn begin_tls(&mut self) {
+        self.input.clear();
+        self.input_start = 0;
+        self.caps = None;
+        self.tls_paused = true;
+        self.events.push_back(Event::StartTls);
+    }
+}
+
+fn check_arg(s: &str, spaces: bool) -> Result<(), Error> {
+    let bad = s.is_empty()
+        || s.len() > 255
+        || s.bytes()
+            .any(|b| b == b'\r' || b == b'\n' || b == 0 || (!spaces && b == b' '));
+    if bad {
+        Err(Error::InvalidArgument)
+    } else {
+        Ok(())
+    }
+}
+
+fn check_msg(msg: Option<u32>) -> Result<(), Error> {
+    if msg == Some(0) {
+        Err(Error::InvalidArgument)
+    } else {
+        Ok(())
+    }
+}

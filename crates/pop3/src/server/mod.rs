@@ -1,0 +1,765 @@
+//! The POP3 server machine: AUTHORIZATION → TRANSACTION → UPDATE.
+//!
+//! [`Connection`] owns no socket and no clock. Call order, after every input:
+//!
+//! 1. feed what happened: [`Connection::handle_input`],
+//!    [`Connection::handle_eof`], [`Connection::handle_timeout`];
+//! 2. drain [`Connection::poll_event`] and answer each event that carries an
+//!    id (now or later) with the typed answer methods;
+//! 3. drain [`Connection::poll_transmit`] to the socket;
+//! 4. wait for input until [`Connection::poll_timeout`];
+//! 5. stop when [`Connection::is_closed`] and the transmit queue is empty.
+//!
+//! After [`Event::StartTls`], write out what `poll_transmit` returns, run the
+//! TLS handshake, and feed only decrypted bytes from then on.
+//!
+//! The maildrop belongs to the application: the listing (sizes and unique
+//! ids) comes with [`Connection::accept_login`], message bytes are asked for
+//! with [`Event::MessageRequest`], and the deletions arrive with
+//! [`Event::Commit`] after `QUIT` only. Sizes must be counted as sent (see
+//! [`crate::codec::wire_size`]): bare `LF` in stored messages goes out as
+//! `CRLF`.
+
+mod auth;
+mod input;
+mod transaction;
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::Error;
+use crate::codec::{DotStuffer, Response, is_valid_uid};
+
+/// Server settings. `Config::default()` follows the RFCs; change fields to
+/// taste (`let mut c = Config::default(); c.stls = true;`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Text of the `+OK` greeting.
+    pub greeting: String,
+    /// APOP timestamp for this connection; APOP is offered only when set
+    /// (RFC 1939 section 7; off by default, SECURITY.md line 13).
+    pub apop: Option<ApopTimestamp>,
+    /// Accept USER/PASS and AUTH PLAIN without TLS (default `false`).
+    pub allow_cleartext: bool,
+    /// Offer STLS (RFC 2595); the caller must then be able to start TLS.
+    pub stls: bool,
+    /// The session runs inside TLS from the start (port 995).
+    pub tls_active: bool,
+    /// Offer SASL PLAIN through AUTH (RFC 5034).
+    pub sasl_plain: bool,
+    /// Offer the UTF8 command (RFC 6856).
+    pub utf8: bool,
+    /// `IMPLEMENTATION` capability text, if any.
+    pub implementation: Option<String>,
+    /// Longest command line in octets, CRLF included (RFC 2449: 255).
+    pub max_line: usize,
+    /// Longest `AUTH` command or SASL response line (RFC 5034 allows more than 255).
+    pub max_sasl_line: usize,
+    /// Most unprocessed input held while a command waits (pipelining backlog).
+    pub max_input_buffer: usize,
+    /// Autologout timer (RFC 1939 section 3: at least 10 minutes).
+    pub idle_timeout: Duration,
+    /// Delay before the `-ERR` of a failed login.
+    pub login_failure_delay: Duration,
+    /// Failed logins after which the connection is closed.
+    pub max_failed_logins: u32,
+    /// Protocol errors after which the connection is closed.
+    pub max_errors: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            greeting: "POP3 server ready".to_owned(),
+            apop: None,
+            allow_cleartext: false,
+            stls: false,
+            tls_active: false,
+            sasl_plain: true,
+            utf8: false,
+            implementation: None,
+            max_line: 255,
+            max_sasl_line: 2048,
+            max_input_buffer: 64 * 1024,
+            idle_timeout: Duration::from_secs(600),
+            login_failure_delay: Duration::from_secs(2),
+            max_failed_logins: 3,
+            max_errors: 20,
+        }
+    }
+}
+
+/// An APOP greeting timestamp, `<pid.clock@hostname>` (RFC 1939 section 7),
+/// made by the caller (the machine has no clock or random source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApopTimestamp(String);
+
+impl ApopTimestamp {
+    /// Validate a timestamp: `<`, printable ASCII without spaces or angle
+    /// brackets containing `@`, `>`; at most 200 octets.
+    pub fn new(s: impl Into<String>) -> Result<ApopTimestamp, Error> {
+        let s = s.into();
+        let inner = s
+            .strip_prefix('<')
+            .and_then(|r| r.strip_suffix('>'))
+            .ok_or(Error::InvalidTimestamp)?;
+        let ok = s.len() <= 200
+            && inner.contains('@')
+            && inner
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b) && b != b'<' && b != b'>');
+        if ok {
+            Ok(ApopTimestamp(s))
+        } else {
+            Err(Error::InvalidTimestamp)
+        }
+    }
+
+    /// The timestamp, angle brackets included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Identifies an event waiting for the application's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId(u64);
+
+/// The session state of RFC 1939 section 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionState {
+    /// Before a successful login.
+    Authorization,
+    /// Logged in, maildrop open.
+    Transaction,
+    /// After `QUIT` in TRANSACTION, while the application commits.
+    Update,
+    /// The connection is over.
+    Closed,
+}
+
+/// Credentials of a login attempt.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// `USER` then `PASS`.
+    User {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// `APOP name digest`: the application checks
+    /// `digest == hex(md5(timestamp + secret))`.
+    Apop {
+        /// The user name.
+        user: String,
+        /// The digest, lowercase hex.
+        digest: String,
+        /// The timestamp from the greeting.
+        timestamp: String,
+    },
+    /// `AUTH PLAIN` (RFC 5034 with RFC 4616).
+    Plain {
+        /// Authorization identity, empty when absent.
+        authzid: String,
+        /// Authentication identity.
+        user: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl Credentials {
+    /// The user name, whichever way it came.
+    pub fn user(&self) -> &str {
+        match self {
+            Credentials::User { user, .. }
+            | Credentials::Apop { user, .. }
+            | Credentials::Plain { user, .. } => user,
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::User { user, .. } => f
+                .debug_struct("User")
+                .field("user", user)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::Apop { user, digest, .. } => f
+                .debug_struct("Apop")
+                .field("user", user)
+                .field("digest", digest)
+                .finish(),
+            Credentials::Plain { authzid, user, .. } => f
+                .debug_struct("Plain")
+                .field("authzid", authzid)
+                .field("user", user)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+/// One message of the maildrop listing given at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageInfo {
+    /// Size in octets as sent: CRLF line ends, no dot-stuffing.
+    pub size: u64,
+    /// Unique id: 1 to 70 characters 0x21 to 0x7E, unique in the maildrop.
+    pub uid: String,
+}
+
+impl<S: Into<String>> From<(u64, S)> for MessageInfo {
+    fn from((size, uid): (u64, S)) -> Self {
+        MessageInfo {
+            size,
+            uid: uid.into(),
+        }
+    }
+}
+
+/// The application's answer to a login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginDecision {
+    /// Credentials good, maildrop locked: here is its listing, in message
+    /// number order.
+    Accept(Vec<MessageInfo>),
+    /// Bad credentials: `-ERR [AUTH]` after the configured delay.
+    Reject,
+    /// The maildrop is locked by another session: `-ERR [IN-USE]`.
+    InUse,
+    /// The user logged in too recently: `-ERR [LOGIN-DELAY]`.
+    LoginDelay,
+    /// A temporary failure: `-ERR [SYS/TEMP]`.
+    SysTemp,
+}
+
+/// A message to delete at commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// Index in the listing given at login (message number − 1).
+    pub index: usize,
+    /// Its unique id.
+    pub uid: String,
+}
+
+/// Something the application must know or decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Check these credentials; answer with [`Connection::answer_login`] (or
+    /// [`Connection::accept_login`]).
+    Login {
+        /// Answer with this id.
+        id: RequestId,
+        /// What the client sent.
+        credentials: Credentials,
+    },
+    /// Supply the bytes of this message with
+    /// [`Connection::supply_message`], or in chunks with
+    /// [`Connection::supply_message_chunk`] and
+    /// [`Connection::finish_message`]; or [`Connection::message_unavailable`].
+    MessageRequest {
+        /// Answer with this id.
+        id: RequestId,
+        /// Index in the listing (message number − 1).
+        index: usize,
+        /// Its unique id.
+        uid: String,
+        /// `Some(n)` for `TOP msg n`: supply the whole message anyway, the
+        /// machine cuts it.
+        top_lines: Option<u32>,
+    },
+    /// `QUIT` in TRANSACTION: delete these messages, then answer with
+    /// [`Connection::answer_commit`].
+    Commit {
+        /// Answer with this id.
+        id: RequestId,
+        /// Messages marked deleted (may be empty).
+        deletions: Vec<Deletion>,
+    },
+    /// STLS was accepted: flush the transmit queue, then start TLS.
+    StartTls,
+    /// The session is over. `committed` is true only after a successful
+    /// [`Event::Commit`]; any other end (EOF, timeout, errors) commits
+    /// nothing and the application must release the maildrop unchanged.
+    Closed {
+        /// Whether the deletions were committed.
+        committed: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum State {
+    Authorization {
+        user: Option<String>,
+        sasl: bool,
+    },
+    Transaction,
+    Update,
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) size: u64,
+    pub(crate) uid: String,
+    pub(crate) deleted: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Pending {
+    Login(RequestId),
+    Message {
+        id: RequestId,
+        stuffer: DotStuffer,
+        started: bool,
+        status: Response,
+    },
+    Commit(RequestId),
+}
+
+#[derive(Debug)]
+pub(crate) struct Held {
+    until: Instant,
+    response: Response,
+    close: bool,
+}
+
+/// Pieces shorter than this are copied into one buffer instead of being
+/// queued as separate [`Bytes`].
+const SMALL: usize = 512;
+
+/// One POP3 server session. See the [module docs](self) for the call order.
+///
+/// ```
+/// use std::time::Instant;
+/// use postwerk_pop3::server::{Config, Connection, Event, LoginDecision};
+/// let now = Instant::now();
+/// let mut config = Config::default();
+/// config.allow_cleartext = true;
+/// let mut conn = Connection::new(config, now);
+/// conn.handle_input(b"USER alice\r\nPASS secret\r\nSTAT\r\n", now);
+/// let Some(Event::Login { id, .. }) = conn.poll_event() else { panic!() };
+/// conn.answer_login(id, LoginDecision::Accept(vec![(120, "a1").into()])).unwrap();
+/// let mut out = Vec::new();
+/// while let Some(chunk) = conn.poll_transmit() {
+///     out.extend_from_slice(&chunk);
+/// }
+/// assert!(out.ends_with(b"+OK 1 120\r\n"));
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    pub(crate) config: Config,
+    pub(crate) state: State,
+    input: Vec<u8>,
+    input_start: usize,
+    scanned: usize,
+    discarding: bool,
+    transmit: VecDeque<Bytes>,
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    pub(crate) pending: Option<Pending>,
+    held: Option<Held>,
+    pub(crate) maildrop: Vec<Entry>,
+    pub(crate) tls_active: bool,
+    tls_started: bool,
+    pub(crate) utf8: bool,
+    pub(crate) failed_logins: u32,
+    errors: u32,
+    next_id: u64,
+    pub(crate) now: Instant,
+    idle_deadline: Instant,
+    eof: bool,
+}
+
+impl Connection {
+    /// A new session; the greeting is queued for transmit.
+    pub fn new(config: Config, now: Instant) -> Connection {
+        let mut conn = Connection {
+            tls_active: config.tls_active,
+            idle_deadline: now + config.idle_timeout,
+            config,
+            state: State::Authorization {
+                user: None,
+                sasl: false,
+            },
+            input: Vec::new(),
+            input_start: 0,
+            scanned: 0,
+            discarding: false,
+            transmit: VecDeque::new(),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            pending: None,
+            held: None,
+            maildrop: Vec::new(),
+            tls_started: false,
+            utf8: false,
+            failed_logins: 0,
+            errors: 0,
+            next_id: 0,
+            now,
+            eof: false,
+        };
+        let greeting = Response::greeting(
+            &conn.config.greeting,
+            conn.config.apop.as_ref().map(ApopTimestamp::as_str),
+        );
+        conn.send(&greeting);
+        conn
+    }
+
+    // ----- inputs -----
+
+    /// Feed bytes received from the client (any split of the stream).
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.now = now;
+        self.idle_deadline = now + self.config.idle_timeout;
+        self.push_input(data);
+        self.release_held();
+        self.process();
+    }
+
+    /// The client closed its side. Complete commands already received are
+    /// still answered; then the session ends, committing nothing unless a
+    /// `QUIT` was among them.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.eof = true;
+        self.release_held();
+        self.process();
+    }
+
+    /// Time passed: release a delayed reply, or end an idle session (the
+    /// autologout of RFC 1939 section 3: closed without a response, nothing
+    /// committed).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.now = now;
+        if self.held.is_some() {
+            self.release_held();
+            self.process();
+        } else if self.pending.is_none() && now >= self.idle_deadline {
+            self.close(false);
+        }
+    }
+
+    // ----- answers -----
+
+    /// Answer an [`Event::Login`].
+    pub fn answer_login(&mut self, id: RequestId, decision: LoginDecision) -> Result<(), Error> {
+        match &self.pending {
+            Some(Pending::Login(p)) if *p == id => {}
+            Some(_) if self.pending_id() == Some(id) => return Err(Error::WrongAnswer),
+            _ => return Err(self.unknown()),
+        }
+        if let LoginDecision::Accept(listing) = &decision {
+            validate_listing(listing)?;
+        }
+        self.pending = None;
+        self.login_decided(decision);
+        self.process();
+        Ok(())
+    }
+
+    /// Accept an [`Event::Login`] with this maildrop listing.
+    pub fn accept_login(&mut self, id: RequestId, listing: Vec<MessageInfo>) -> Result<(), Error> {
+        self.answer_login(id, LoginDecision::Accept(listing))
+    }
+
+    /// Reject an [`Event::Login`]: bad credentials.
+    pub fn reject_login(&mut self, id: RequestId) -> Result<(), Error> {
+        self.answer_login(id, LoginDecision::Reject)
+    }
+
+    /// Answer an [`Event::MessageRequest`] with the whole message.
+    pub fn supply_message(&mut self, id: RequestId, message: Bytes) -> Result<(), Error> {
+        self.supply_message_chunk(id, message)?;
+        self.finish_message(id)
+    }
+
+    /// Stream the next chunk of the message of an [`Event::MessageRequest`].
+    pub fn supply_message_chunk(&mut self, id: RequestId, chunk: Bytes) -> Result<(), Error> {
+        self.check_message(id)?;
+        self.start_message();
+        if let Some(Pending::Message { stuffer, .. }) = &mut self.pending {
+            let (transmit, out) = (&mut self.transmit, &mut self.out);
+            stuffer.push(chunk, |b| emit(transmit, out, b));
+        }
+        Ok(())
+    }
+
+    /// The message of an [`Event::MessageRequest`] is complete.
+    pub fn finish_message(&mut self, id: RequestId) -> Result<(), Error> {
+        self.check_message(id)?;
+        self.start_message();
+        if let Some(Pending::Message { stuffer, .. }) = &mut self.pending {
+            let (transmit, out) = (&mut self.transmit, &mut self.out);
+            stuffer.finish(|b| emit(transmit, out, b));
+        }
+        self.pending = None;
+        self.process();
+        Ok(())
+    }
+
+    /// The message of an [`Event::MessageRequest`] cannot be read: `-ERR
+    /// [SYS/TEMP]` if nothing was sent yet; otherwise the connection is
+    /// closed (a truncated message must not look complete).
+    pub fn message_unavailable(&mut self, id: RequestId) -> Result<(), Error> {
+        self.check_message(id)?;
+        let started = matches!(self.pending, Some(Pending::Message { started: true, .. }));
+        self.pending = None;
+        if started {
+            self.close(false);
+        } else {
+            self.send(&Response::message_unavailable());
+            self.process();
+        }
+        Ok(())
+    }
+
+    /// Answer an [`Event::Commit`]: `success` sends `+OK` and ends the
+    /// session committed; otherwise `-ERR some deleted messages not removed`.
+    pub fn answer_commit(&mut self, id: RequestId, success: bool) -> Result<(), Error> {
+        match &self.pending {
+            Some(Pending::Commit(p)) if *p == id => {}
+            Some(_) if self.pending_id() == Some(id) => return Err(Error::WrongAnswer),
+            _ => return Err(self.unknown()),
+        }
+        self.pending = None;
+        self.send(&if success {
+            Response::bye()
+        } else {
+            Response::commit_failed()
+        });
+        self.close(success);
+        Ok(())
+    }
+
+    // ----- outputs -----
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next bytes to send to the client.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if let Some(b) = self.transmit.pop_front() {
+            return Some(b);
+        }
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(Bytes::from(std::mem::take(&mut self.out)))
+        }
+    }
+
+    /// When to call [`Connection::handle_timeout`] next: the end of a login
+    /// failure delay, or the idle deadline while waiting for the client.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state == State::Closed {
+            None
+        } else if let Some(h) = &self.held {
+            Some(h.until)
+        } else if self.pending.is_some() {
+            None
+        } else {
+            Some(self.idle_deadline)
+        }
+    }
+
+    // ----- getters -----
+
+    /// Whether the session is over (flush `poll_transmit`, then close).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Whether STLS was accepted in this session (TLS must be running now).
+    pub fn tls_started(&self) -> bool {
+        self.tls_started
+    }
+
+    /// Whether the session runs inside TLS (STLS or implicit).
+    pub fn is_tls_active(&self) -> bool {
+        self.tls_active
+    }
+
+    /// Whether the client enabled UTF-8 mode (RFC 6856).
+    pub fn utf8_enabled(&self) -> bool {
+        self.utf8
+    }
+
+    /// The RFC 1939 session state.
+    pub fn state(&self) -> SessionState {
+        match self.state {
+            State::Authorization { .. } => SessionState::Authorization,
+            State::Transaction => SessionState::Transaction,
+            State::Update => SessionState::Update,
+            State::Closed => SessionState::Closed,
+        }
+    }
+
+    // ----- internals shared by the submodules -----
+
+    pub(crate) fn send(&mut self, response: &Response) {
+        response.encode(&mut self.out);
+    }
+
+    pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    pub(crate) fn event(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn new_id(&mut self) -> RequestId {
+        self.next_id += 1;
+        RequestId(self.next_id)
+    }
+
+    /// Answer a protocol error, closing after too many.
+    pub(crate) fn send_error(&mut self, response: &Response) {
+        self.send(response);
+        self.errors += 1;
+        if self.errors >= self.config.max_errors {
+            self.send(&Response::too_many_errors());
+            self.close(false);
+        }
+    }
+
+    /// Hold `response` until `now + delay`; nothing else is processed meanwhile.
+    pub(crate) fn hold(&mut self, response: Response, delay: Duration, close: bool) {
+        self.held = Some(Held {
+            until: self.now + delay,
+            response,
+            close,
+        });
+        self.release_held();
+    }
+
+    pub(crate) fn close(&mut self, committed: bool) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.pending = None;
+        self.held = None;
+        self.input = Vec::new();
+        self.input_start = 0;
+        self.events.push_back(Event::Closed { committed });
+    }
+
+    /// Forget all input not yet processed and all state learned so far (STLS).
+    pub(crate) fn start_tls(&mut self) {
+        self.input.clear();
+        self.input_start = 0;
+        self.scanned = 0;
+        self.discarding = false;
+        self.state = State::Authorization {
+            user: None,
+            sasl: false,
+        };
+        self.utf8 = false;
+        self.tls_active = true;
+        self.tls_started = true;
+        self.events.push_back(Event::StartTls);
+    }
+
+    fn release_held(&mut self) {
+        let due = self.held.as_ref().is_some_and(|h| self.now >= h.until);
+        if !due {
+            return;
+        }
+        if let Some(h) = self.held.take() {
+            self.send(&h.response);
+            if h.close {
+                self.close(false);
+            }
+        }
+    }
+
+    fn pending_id(&self) -> Option<RequestId> {
+        match &self.pending {
+            Some(Pending::Login(id) | Pending::Commit(id)) => Some(*id),
+            Some(Pending::Message { id, .. }) => Some(*id),
+            None => None,
+        }
+    }
+
+    fn unknown(&self) -> Error {
+        if self.state == State::Closed {
+            Error::Closed
+        } else {
+            Error::UnknownRequest
+        }
+    }
+
+    fn check_message(&self, id: RequestId) -> Result<(), Error> {
+        match &self.pending {
+            Some(Pending::Message { id: p, .. }) if *p == id => Ok(()),
+            Some(_) if self.pending_id() == Some(id) => Err(Error::WrongAnswer),
+            _ => Err(self.unknown()),
+        }
+    }
+
+    /// Send the `+OK` of RETR/TOP before the first body bytes.
+    fn start_message(&mut self) {
+        if let Some(Pending::Message {
+            started: started @ false,
+            status,
+            ..
+        }) = &mut self.pending
+        {
+            *started = true;
+            status.encode(&mut self.out);
+        }
+    }
+}
+
+/// Queue a piece of wire output: small pieces are copied into `out`, large
+/// ones queued as they are (after flushing `out` to keep the order).
+fn emit(transmit: &mut VecDeque<Bytes>, out: &mut Vec<u8>, b: Bytes) {
+    if b.len() < SMALL {
+        out.extend_from_slice(&b);
+    } else {
+        if !out.is_empty() {
+            transmit.push_back(Bytes::from(std::mem::take(out)));
+        }
+        transmit.push_back(b);
+    }
+}
+
+fn validate_listing(listing: &[MessageInfo]) -> Result<(), Error> {
+    if u32::try_from(listing.len()).is_err() {
+        return Err(Error::TooManyMessages);
+    }
+    let mut seen = HashSet::with_capacity(listing.len());
+    for (index, m) in listing.iter().enumerate() {
+        if !is_valid_uid(&m.uid) {
+            return Err(Error::InvalidUid { index });
+        }
+        if !seen.insert(m.uid.as_str()) {
+            return Err(Error::DuplicateUid { index });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! What the client machine reports to its driver, and the ways a connection or a
+//! transaction can fail.
+
+use thiserror::Error;
+
+use crate::codec::reply::{Reply, ReplyError};
+
+use super::transaction::{Delivery, TransactionResult};
+
+/// Something the driver must act on or may want to know, from
+/// [`Connection::poll_event`](super::Connection::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A reply arrived (only with [`Config::report_replies`](super::Config::report_replies)).
+    Reply(Reply),
+    /// The server accepted STARTTLS: the driver must run the TLS handshake on the socket now,
+    /// then call [`Connection::tls_established`](super::Connection::tls_established). The
+    /// machine ignores input until then.
+    StartTls,
+    /// A transaction is finished, successfully or not.
+    TransactionDone(TransactionResult),
+    /// The connection is over: the driver closes the socket. `error` says why, when it was
+    /// not a normal QUIT.
+    Closed {
+        /// The failure that ended the connection, if any.
+        error: Option<ConnectionError>,
+    },
+}
+
+/// The protocol step the client was in, for timeouts and lost connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Waiting for the 220 greeting.
+    Greeting,
+    /// EHLO, HELO or LHLO.
+    Hello,
+    /// STARTTLS and the handshake.
+    StartTls,
+    /// AUTH.
+    Auth,
+    /// MAIL.
+    Mail,
+    /// RCPT.
+    Rcpt,
+    /// DATA, waiting for 354.
+    DataInit,
+    /// After the end of data (or the last BDAT chunk), waiting for the final reply.
+    DataEnd,
+    /// RSET.
+    Rset,
+    /// QUIT.
+    Quit,
+    /// No command outstanding.
+    Idle,
+}
+
+/// Why a connection failed. Every transaction still queued fails with it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// No reply within the phase's deadline.
+    #[error("timeout waiting for a reply in phase {0:?}")]
+    Timeout(Phase),
+    /// The server closed the connection.
+    #[error("connection closed by the server in phase {0:?}")]
+    ClosedByPeer(Phase),
+    /// A reply broke RFC 5321 syntax or the configured bounds.
+    #[error("bad reply from the server: {0}")]
+    BadReply(#[from] ReplyError),
+    /// The greeting was not 220.
+    #[error("server greeting refused the session: {0}")]
+    GreetingRejected(Reply),
+    /// Both EHLO and HELO (or LHLO) were refused.
+    #[error("server refused our hello: {0}")]
+    HelloRejected(Reply),
+    /// [`TlsPolicy::Required`](super::TlsPolicy::Required) and the server does not offer
+    /// STARTTLS.
+    #[error("TLS required but the server does not offer STARTTLS")]
+    TlsNotOffered,
+    /// [`TlsPolicy::Required`](super::TlsPolicy::Required) and STARTTLS was refused.
+    #[error("TLS required but the server refused STARTTLS: {0}")]
+    TlsRefused(Reply),
+    /// Credentials are configured but the server offers neither PLAIN nor LOGIN.
+    #[error("the server offers no usable AUTH mechanism")]
+    AuthNotOffered,
+    /// Credentials are configured, the connection is not encrypted and
+    /// [`Config::auth_without_tls`](super::Config::auth_without_tls) is off.
+    #[error("refusing to send credentials without TLS")]
+    AuthNeedsTls,
+    /// The server refused the credentials.
+    #[error("authentication failed: {0}")]
+    AuthFailed(Reply),
+    /// The server announced it is closing the channel (421).
+    #[error("server closing the connection: {0}")]
+    ServiceClosing(Reply),
+    /// A reply that makes no sense at this point (a reply nobody asked for, a 3xx to MAIL).
+    #[error("unexpected reply in phase {phase:?}: {reply}")]
+    UnexpectedReply {
+        /// Where the client was.
+        phase: Phase,
+        /// What came.
+        reply: Reply,
+    },
+}
+
+impl ConnectionError {
+    /// How a queue treats recipients that failed with this error: 5xx greeting, hello and
+    /// authentication replies are permanent, everything else temporary.
+    pub fn delivery(&self) -> Delivery {
+        match self {
+            ConnectionError::GreetingRejected(r)
+            | ConnectionError::HelloRejected(r)
+            | ConnectionError::AuthFailed(r) => Delivery::of_reply(r),
+            _ => Delivery::TemporaryFailure,
+        }
+    }
+}
+
+/// Why a transaction, or one recipient, failed without a reply of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TransactionError {
+    /// The connection failed (before or during the transaction).
+    #[error(transparent)]
+    Connection(ConnectionError),
+    /// The body holds a bare CR or LF at this offset and the policy is
+    /// [`BareLineEndings::Refuse`](super::BareLineEndings::Refuse).
+    #[error("message has a bare CR or LF at offset {offset}")]
+    BareLineEnding {
+        /// Byte offset in the body.
+        offset: usize,
+    },
+    /// The addresses or the header section need SMTPUTF8 and the server does not offer it
+    /// (RFC 6531 3.4).
+    #[error("message or address needs SMTPUTF8, which the server does not offer")]
+    SmtpUtf8NotOffered,
+    /// The body has 8-bit octets and the server does not offer 8BITMIME (RFC 6152).
+    #[error("message has 8-bit content, and the server does not offer 8BITMIME")]
+    EightBitNotOffered,
+    /// The message is larger than the server's SIZE limit (RFC 1870).
+    #[error("message of {size} octets exceeds the server's SIZE limit of {limit}")]
+    MessageTooBig {
+        /// The message size.
+        size: u64,
+        /// The server's limit.
+        limit: u64,
+    },
+    /// The transaction has no recipients.
+    #[error("transaction has no recipients")]
+    NoRecipients,
+}
+
+impl TransactionError {
+    /// Connection failures follow [`ConnectionError::delivery`]; a message the server cannot
+    /// carry is a permanent failure.
+    pub fn delivery(&self) -> Delivery {
+        match self {
+            TransactionError::Connection(e) => e.delivery(),
+            _ => Delivery::PermanentFailure,
+        }
+    }
+}

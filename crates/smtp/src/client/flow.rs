@@ -1,0 +1,236 @@
+//! Running one mail transaction: MAIL, RCPT, DATA or BDAT, pipelined or one by one.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::codec::command::Command;
+use crate::codec::params::{Body, MailParameters, RcptParameters};
+use crate::codec::path::Mailbox;
+use crate::codec::reply::Reply;
+
+use super::body;
+use super::ehlo::{Capabilities, Extension};
+use super::events::{Event, TransactionError};
+use super::transaction::Active;
+use super::{Connection, Expect};
+
+impl Connection {
+    /// Prepares and starts `active`. Returns false when it failed before anything was sent
+    /// (its result is already queued as an event).
+    pub(super) fn start_transaction(&mut self, mut active: Active, now: Instant) -> bool {
+        let caps = self.caps.clone().unwrap_or_default();
+        if let Err(e) = self.prepare(&mut active, &caps) {
+            self.events
+                .push_back(Event::TransactionDone(active.finish(Some(e))));
+            return false;
+        }
+        if active.pipelined {
+            if self.server_txn_open {
+                self.command(&Command::Rset, Expect::Rset, now);
+            }
+            if let Some(mail) = &active.mail_cmd {
+                self.command(mail, Expect::Mail, now);
+            }
+            for (i, rcpt) in &active.rcpts {
+                self.command(rcpt, Expect::Rcpt(*i), now);
+            }
+            active.next_rcpt = active.rcpts.len();
+            self.send_data_command(&active, now);
+        } else if self.server_txn_open {
+            self.command(&Command::Rset, Expect::Rset, now);
+        } else if let Some(mail) = &active.mail_cmd {
+            self.command(mail, Expect::Mail, now);
+        }
+        self.active = Some(active);
+        true
+    }
+
+    /// Works out MAIL and RCPT parameters from the message and the server's capabilities,
+    /// and fails what this server cannot carry.
+    fn prepare(&self, active: &mut Active, caps: &Capabilities) -> Result<(), TransactionError> {
+        let tx = &active.tx;
+        if tx.recipients.is_empty() {
+            return Err(TransactionError::NoRecipients);
+        }
+        let body = body::prepare(&tx.body, self.config.bare_line_endings)
+            .map_err(|offset| TransactionError::BareLineEnding { offset })?;
+        let eight_bit = body::has_8bit(&body);
+        if eight_bit && !caps.has(Extension::EightBitMime) {
+            return Err(TransactionError::EightBitNotOffered);
+        }
+        let utf8_offered = caps.has(Extension::SmtpUtf8);
+        let message_utf8 =
+            tx.reverse_path.mailbox().is_some_and(Mailbox::is_utf8) || body::header_has_utf8(&body);
+        if message_utf8 && !utf8_offered {
+            return Err(TransactionError::SmtpUtf8NotOffered);
+        }
+        let size = body::size(&body);
+        if let Some(limit) = caps.max_size().filter(|&limit| size > limit) {
+            return Err(TransactionError::MessageTooBig { size, limit });
+        }
+        let dsn = caps.has(Extension::Dsn);
+        let mut any_utf8 = message_utf8;
+        let mut rcpts = Vec::with_capacity(tx.recipients.len());
+        for (i, r) in tx.recipients.iter().enumerate() {
+            let utf8 = r.path.mailbox().is_some_and(Mailbox::is_utf8);
+            if utf8 && !utf8_offered {
+                if let Some(result) = active.results.get_mut(i) {
+                    result.error = Some(TransactionError::SmtpUtf8NotOffered);
+                }
+                continue;
+            }
+            any_utf8 |= utf8;
+            let mut params = RcptParameters::default();
+            if dsn {
+                params.notify = r.notify;
+                params.orcpt.clone_from(&r.orcpt);
+            }
+            let to = r.path.clone();
+            rcpts.push((i, Command::Rcpt { to, params }));
+        }
+        if rcpts.is_empty() {
+            return Err(TransactionError::SmtpUtf8NotOffered);
+        }
+        let mut params = MailParameters {
+            size: caps.has(Extension::Size).then_some(size),
+            body: eight_bit.then_some(Body::EightBitMime),
+            smtputf8: any_utf8,
+            ..MailParameters::default()
+        };
+        if dsn {
+            params.ret = tx.ret;
+            params.envid.clone_from(&tx.envid);
+        }
+        let from = tx.reverse_path.clone();
+        active.mail_cmd = Some(Command::Mail { from, params });
+        active.rcpts = rcpts;
+        active.body = body;
+        active.bdat = self.config.chunking && caps.has(Extension::Chunking);
+        active.pipelined = self.config.pipelining && caps.has(Extension::Pipelining);
+        active.lmtp = self.config.lmtp;
+        Ok(())
+    }
+
+    /// DATA, or BDAT with the whole body.
+    fn send_data_command(&mut self, active: &Active, now: Instant) {
+        if active.bdat {
+            let size = body::size(&active.body);
+            self.command(&Command::Bdat { size, last: true }, Expect::DataEnd, now);
+            self.push_bytes(active.body.clone());
+        } else {
+            self.command(&Command::Data, Expect::Data, now);
+        }
+    }
+
+    fn send_next_rcpt(&mut self, active: &mut Active, now: Instant) -> bool {
+        let Some((i, rcpt)) = active.rcpts.get(active.next_rcpt) else {
+            return false;
+        };
+        let expect = Expect::Rcpt(*i);
+        let rcpt = rcpt.clone();
+        active.next_rcpt += 1;
+        self.command(&rcpt, expect, now);
+        true
+    }
+
+    pub(super) fn on_transaction_reply(&mut self, expect: Expect, reply: Reply, now: Instant) {
+        let Some(mut active) = self.active.take() else {
+            return;
+        };
+        let done = match expect {
+            Expect::Rset => {
+                self.server_txn_open = false;
+                if let Some(mail) = active.mail_cmd.as_ref().filter(|_| !active.pipelined) {
+                    self.command(mail, Expect::Mail, now);
+                }
+                false
+            }
+            Expect::Mail => {
+                let ok = reply.is_positive();
+                active.mail = Some(reply);
+                if ok {
+                    self.server_txn_open = true;
+                }
+                if active.pipelined {
+                    false
+                } else {
+                    !ok || !self.send_next_rcpt(&mut active, now)
+                }
+            }
+            Expect::Rcpt(i) => {
+                if let Some(r) = active.results.get_mut(i) {
+                    r.rcpt = Some(reply);
+                }
+                if active.pipelined || self.send_next_rcpt(&mut active, now) {
+                    false
+                } else if active.accepted().is_empty() {
+                    true
+                } else {
+                    self.send_data_command(&active, now);
+                    false
+                }
+            }
+            Expect::Data => {
+                if reply.code() != 354 {
+                    active.data = Some(reply);
+                    true
+                } else if active.mail_ok() && !active.accepted().is_empty() {
+                    for chunk in body::stuff_for_data(&active.body) {
+                        self.push_bytes(chunk);
+                    }
+                    self.expect(Expect::DataEnd, now);
+                    false
+                } else {
+                    // A pipelined DATA accepted although nobody can receive the message:
+                    // end it empty (RFC 2920 3.1), and expect the server to refuse it.
+                    self.push_bytes(Bytes::from_static(b".\r\n"));
+                    self.expect(Expect::Drain, now);
+                    false
+                }
+            }
+            Expect::DataEnd => self.on_data_end(&mut active, reply, now),
+            Expect::Drain => {
+                self.server_txn_open = false;
+                true
+            }
+            _ => false,
+        };
+        if done {
+            self.events
+                .push_back(Event::TransactionDone(active.finish(None)));
+            self.drive(now);
+        } else {
+            self.active = Some(active);
+        }
+    }
+
+    /// The reply after the data: one for all, or in LMTP one per accepted recipient.
+    fn on_data_end(&mut self, active: &mut Active, reply: Reply, now: Instant) -> bool {
+        let accepted = active.accepted();
+        let positive = reply.is_positive();
+        if active.lmtp && active.mail_ok() && !accepted.is_empty() {
+            if let Some(r) = accepted
+                .get(active.lmtp_next)
+                .and_then(|&i| active.results.get_mut(i))
+            {
+                r.data = Some(reply.clone());
+            }
+            if active.lmtp_next == 0 {
+                active.data = Some(reply);
+            }
+            active.lmtp_next += 1;
+            if active.lmtp_next < accepted.len() {
+                self.pending.push_front(Expect::DataEnd);
+                self.arm(now);
+                return false;
+            }
+        } else {
+            active.data = Some(reply);
+        }
+        // After a refused BDAT the server may keep the transaction (RFC 3030 2); after the
+        // end of DATA it is over either way.
+        self.server_txn_open = active.bdat && !positive && active.mail_ok();
+        true
+    }
+}

@@ -1,0 +1,513 @@
+//! The SMTP client machine: what a relay, a queue runner or a mail client runs.
+//!
+//! A [`Connection`] is one SMTP (or LMTP) session seen from the client side. It owns no
+//! socket and no clock: the driver feeds it the server's bytes and the current time, and
+//! sends what it hands out. It waits for the greeting, says EHLO (falling back to HELO),
+//! upgrades with STARTTLS when the policy says so, logs in with AUTH PLAIN or LOGIN, and
+//! runs the transactions given to [`Connection::send`], pipelined when the server offers
+//! PIPELINING (RFC 2920), with DATA or BDAT (RFC 3030). Each transaction ends in an
+//! [`Event::TransactionDone`] carrying, per recipient, the whole replies and a
+//! [`Delivery`] classification for a queue.
+//!
+//! # Calling order
+//!
+//! After every input (`handle_input`, `handle_eof`, `handle_timeout`, `tls_established`,
+//! `send`, `quit`), drain [`poll_transmit`](Connection::poll_transmit) (write everything to
+//! the socket) and [`poll_event`](Connection::poll_event), then wait for socket input until
+//! [`poll_timeout`](Connection::poll_timeout). Stop when [`is_closed`](Connection::is_closed).
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::Bytes;
+//! use postwerk_smtp::client::{Config, Connection, Event, Recipient, Transaction};
+//! use postwerk_smtp::codec::path::{ForwardPath, Mailbox, ReversePath};
+//!
+//! let now = Instant::now();
+//! let mut conn = Connection::new(Config::new("client.example"), now);
+//! let from = ReversePath::Mailbox(Mailbox::new("alice", "example.org").unwrap());
+//! let to = ForwardPath::Mailbox(Mailbox::new("bob", "example.net").unwrap());
+//! let body = Bytes::from_static(b"Subject: hi\r\n\r\nHello\r\n");
+//! conn.send(Transaction::new(from, body).with_recipient(Recipient::new(to)), now).unwrap();
+//! conn.quit(now);
+//!
+//! // A real driver reads these from a socket; here the server is scripted.
+//! let server: &[&[u8]] = &[
+//!     b"220 mx.example.net ESMTP\r\n",
+//!     b"250-mx.example.net\r\n250 PIPELINING\r\n",
+//!     b"250 ok\r\n250 ok\r\n354 go ahead\r\n",
+//!     b"250 queued as 42\r\n",
+//!     b"221 bye\r\n",
+//! ];
+//! let mut sent = Vec::new();
+//! let mut accepted = false;
+//! for bytes in server {
+//!     conn.handle_input(bytes, now);
+//!     while let Some(chunk) = conn.poll_transmit() {
+//!         sent.extend_from_slice(&chunk); // socket.write_all(&chunk)
+//!     }
+//!     while let Some(event) = conn.poll_event() {
+//!         if let Event::TransactionDone(result) = event {
+//!             accepted = result.all_accepted();
+//!         }
+//!     }
+//! }
+//! assert!(accepted && conn.is_closed());
+//! assert!(sent.starts_with(b"EHLO client.example\r\nMAIL FROM:<alice@example.org>"));
+//! ```
+//!
+//! # Security
+//!
+//! After STARTTLS is accepted the machine drops every byte it had buffered and ignores
+//! input until [`Connection::tls_established`]; it then says EHLO again and forgets the
+//! capabilities learned in cleartext (SECURITY.md 10). Credentials are not sent without TLS
+//! unless [`Config::auth_without_tls`] allows it. A body with a bare CR or LF is refused or
+//! normalised, never sent (SECURITY.md 4). Replies are parsed with bounds on line length
+//! and line count (SECURITY.md 27).
+
+mod auth;
+mod body;
+mod config;
+mod ehlo;
+mod events;
+mod flow;
+mod session;
+mod transaction;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+use thiserror::Error;
+
+use crate::codec::command::Command;
+use crate::codec::reply::{Reply, parse_reply};
+
+use auth::AuthStep;
+use transaction::Active;
+
+pub use config::{BareLineEndings, Config, Credentials, Timeouts, TlsPolicy};
+pub use ehlo::{Capabilities, Extension};
+pub use events::{ConnectionError, Event, Phase, TransactionError};
+pub use transaction::{
+    Delivery, Recipient, RecipientResult, Transaction, TransactionId, TransactionResult,
+};
+
+/// The caller used the machine wrongly (not the server's fault).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The connection is closed, or closing after a failure.
+    #[error("the connection is closed")]
+    Closed,
+    /// [`Connection::quit`] was already called.
+    #[error("QUIT was already requested")]
+    Quitting,
+}
+
+/// The reply the machine waits for next, in the order the commands went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    Auth(AuthStep),
+    Rset,
+    Mail,
+    Rcpt(usize),
+    Data,
+    /// The end of data or the last BDAT chunk.
+    DataEnd,
+    /// The end of an empty DATA sent only because a pipelined DATA got 354 with no
+    /// accepted recipient.
+    Drain,
+    Quit,
+}
+
+impl Expect {
+    fn phase(self) -> Phase {
+        match self {
+            Expect::Greeting => Phase::Greeting,
+            Expect::Ehlo | Expect::Helo => Phase::Hello,
+            Expect::StartTls => Phase::StartTls,
+            Expect::Auth(_) => Phase::Auth,
+            Expect::Rset => Phase::Rset,
+            Expect::Mail => Phase::Mail,
+            Expect::Rcpt(_) => Phase::Rcpt,
+            Expect::Data => Phase::DataInit,
+            Expect::DataEnd | Expect::Drain => Phase::DataEnd,
+            Expect::Quit => Phase::Quit,
+        }
+    }
+}
+
+/// Where the session as a whole stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Greeting, hello, STARTTLS, AUTH: before transactions may run.
+    Opening,
+    /// STARTTLS accepted; waiting for the driver's handshake. Input is ignored.
+    Handshake,
+    /// Transactions run.
+    Ready,
+    /// QUIT sent (normally, or after a failure).
+    Quitting,
+    /// Over.
+    Closed,
+}
+
+/// One SMTP client session. See the [module documentation](self) for the calling order.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    stage: Stage,
+    /// Server bytes not yet parsed into replies.
+    input: Vec<u8>,
+    /// Commands written since the last flush, coalesced into one chunk.
+    staged: Vec<u8>,
+    transmit: VecDeque<Bytes>,
+    events: VecDeque<Event>,
+    pending: VecDeque<Expect>,
+    deadline: Option<Instant>,
+    caps: Option<Capabilities>,
+    tls_active: bool,
+    authenticated: bool,
+    queue: VecDeque<Active>,
+    active: Option<Active>,
+    /// MAIL was accepted and the server's transaction is not known to be over: RSET before
+    /// the next MAIL.
+    server_txn_open: bool,
+    quit_requested: bool,
+    /// The failure that is ending the connection.
+    failure: Option<ConnectionError>,
+    next_id: u64,
+}
+
+impl Connection {
+    /// A client connection whose socket was just opened at `now`. It waits for the
+    /// greeting.
+    pub fn new(config: Config, now: Instant) -> Connection {
+        let deadline = Some(now + config.timeouts.greeting);
+        Connection {
+            tls_active: config.tls_active,
+            config,
+            stage: Stage::Opening,
+            input: Vec::new(),
+            staged: Vec::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            pending: VecDeque::from([Expect::Greeting]),
+            deadline,
+            caps: None,
+            authenticated: false,
+            queue: VecDeque::new(),
+            active: None,
+            server_txn_open: false,
+            quit_requested: false,
+            failure: None,
+            next_id: 0,
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Queues a transaction. It starts as soon as the session is ready and the transactions
+    /// before it are done; its result comes as [`Event::TransactionDone`].
+    pub fn send(&mut self, tx: Transaction, now: Instant) -> Result<TransactionId, UsageError> {
+        if matches!(self.stage, Stage::Quitting | Stage::Closed) {
+            return Err(UsageError::Closed);
+        }
+        if self.quit_requested {
+            return Err(UsageError::Quitting);
+        }
+        let id = TransactionId(self.next_id);
+        self.next_id += 1;
+        self.queue.push_back(Active::new(id, tx));
+        self.drive(now);
+        Ok(id)
+    }
+
+    /// Asks for QUIT once every queued transaction is done.
+    pub fn quit(&mut self, now: Instant) {
+        self.quit_requested = true;
+        self.drive(now);
+    }
+
+    /// Feeds bytes received from the server, split anywhere.
+    pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+        if !matches!(self.stage, Stage::Opening | Stage::Ready | Stage::Quitting) {
+            // Closed, or between the 220 to STARTTLS and the end of the handshake: any
+            // cleartext byte there is an injection attempt (SECURITY.md 10).
+            return;
+        }
+        self.input.extend_from_slice(bytes);
+        loop {
+            if !matches!(self.stage, Stage::Opening | Stage::Ready | Stage::Quitting) {
+                self.input.clear();
+                return;
+            }
+            match parse_reply(&self.input, &self.config.reply_limits) {
+                Ok(Some((reply, used))) => {
+                    self.input.drain(..used.min(self.input.len()));
+                    self.on_reply(reply, now);
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.input.clear();
+                    self.fail_hard(ConnectionError::BadReply(e));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The server closed its side of the connection.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        match self.stage {
+            Stage::Closed => {}
+            Stage::Quitting => self.close(),
+            _ => {
+                let phase = self.phase();
+                self.fail_hard(ConnectionError::ClosedByPeer(phase));
+            }
+        }
+    }
+
+    /// Call when [`poll_timeout`](Connection::poll_timeout) has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some(deadline) = self.deadline else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        match self.stage {
+            Stage::Closed => {}
+            Stage::Quitting => self.close(),
+            _ => {
+                let phase = self.phase();
+                self.fail_hard(ConnectionError::Timeout(phase));
+            }
+        }
+    }
+
+    /// The driver finished the TLS handshake asked for by [`Event::StartTls`]. The machine
+    /// forgets the cleartext capabilities and says EHLO again.
+    pub fn tls_established(&mut self, now: Instant) {
+        if self.stage != Stage::Handshake {
+            return;
+        }
+        self.input.clear();
+        self.tls_active = true;
+        self.caps = None;
+        self.stage = Stage::Opening;
+        self.send_hello(now);
+    }
+
+    // ----- outputs -----
+
+    /// The next bytes to write to the socket.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.flush_staged();
+        self.transmit.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Connection::handle_timeout) must be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// True once the connection is over; the driver closes the socket.
+    pub fn is_closed(&self) -> bool {
+        self.stage == Stage::Closed
+    }
+
+    // ----- getters -----
+
+    /// The capabilities from the last EHLO reply (empty after HELO), once known.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// True once TLS is active (implicit, or after STARTTLS and the handshake).
+    pub fn is_tls_active(&self) -> bool {
+        self.tls_active
+    }
+
+    /// True once AUTH succeeded.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- internals shared by the session and transaction code -----
+
+    fn phase(&self) -> Phase {
+        match (self.stage, self.pending.front()) {
+            (Stage::Handshake, _) => Phase::StartTls,
+            (_, Some(e)) => e.phase(),
+            (_, None) => Phase::Idle,
+        }
+    }
+
+    /// Writes a command and expects its reply.
+    fn command(&mut self, command: &Command, expect: Expect, now: Instant) {
+        command.write_to(&mut self.staged);
+        self.expect(expect, now);
+    }
+
+    /// Writes a raw line (a SASL response) and expects a reply.
+    fn line(&mut self, line: &[u8], expect: Expect, now: Instant) {
+        self.staged.extend_from_slice(line);
+        self.staged.extend_from_slice(b"\r\n");
+        self.expect(expect, now);
+    }
+
+    fn expect(&mut self, expect: Expect, now: Instant) {
+        self.pending.push_back(expect);
+        if self.pending.len() == 1 {
+            self.arm(now);
+        }
+    }
+
+    /// Queues body bytes after the commands staged so far.
+    fn push_bytes(&mut self, bytes: Bytes) {
+        self.flush_staged();
+        if !bytes.is_empty() {
+            self.transmit.push_back(bytes);
+        }
+    }
+
+    fn flush_staged(&mut self) {
+        if !self.staged.is_empty() {
+            let staged = std::mem::take(&mut self.staged);
+            self.transmit.push_back(Bytes::from(staged));
+        }
+    }
+
+    /// Sets the deadline for the reply now at the front.
+    fn arm(&mut self, now: Instant) {
+        let t = &self.config.timeouts;
+        self.deadline = self.pending.front().map(|e| {
+            now + match e {
+                Expect::Greeting => t.greeting,
+                Expect::Mail => t.mail,
+                Expect::Rcpt(_) => t.rcpt,
+                Expect::Data => t.data_init,
+                Expect::DataEnd | Expect::Drain => t.data_end,
+                _ => t.command,
+            }
+        });
+    }
+
+    fn on_reply(&mut self, reply: Reply, now: Instant) {
+        if self.config.report_replies {
+            self.events.push_back(Event::Reply(reply.clone()));
+        }
+        let Some(expect) = self.pending.pop_front() else {
+            let error = if reply.code() == 421 {
+                ConnectionError::ServiceClosing(reply)
+            } else {
+                ConnectionError::UnexpectedReply {
+                    phase: Phase::Idle,
+                    reply,
+                }
+            };
+            self.fail_hard(error);
+            return;
+        };
+        self.arm(now);
+        if expect == Expect::Quit {
+            self.close();
+            return;
+        }
+        if reply.code() == 421 && expect != Expect::Greeting {
+            self.fail_hard(ConnectionError::ServiceClosing(reply));
+            return;
+        }
+        match expect {
+            Expect::Greeting | Expect::Ehlo | Expect::Helo | Expect::StartTls | Expect::Auth(_) => {
+                self.on_session_reply(expect, reply, now)
+            }
+            Expect::Quit => {}
+            _ => self.on_transaction_reply(expect, reply, now),
+        }
+    }
+
+    /// Starts what comes next when nothing is outstanding: the next transaction, QUIT,
+    /// or nothing.
+    fn drive(&mut self, now: Instant) {
+        if self.stage != Stage::Ready || !self.pending.is_empty() || self.active.is_some() {
+            return;
+        }
+        while let Some(active) = self.queue.pop_front() {
+            if self.start_transaction(active, now) {
+                return;
+            }
+        }
+        if self.quit_requested {
+            self.send_quit(now);
+        }
+    }
+
+    fn send_quit(&mut self, now: Instant) {
+        self.stage = Stage::Quitting;
+        self.command(&Command::Quit, Expect::Quit, now);
+    }
+
+    /// A failure after which the session may still say QUIT: every transaction fails.
+    fn fail_soft(&mut self, error: ConnectionError, now: Instant) {
+        self.fail_all(&error);
+        self.failure = Some(error);
+        self.pending.clear();
+        self.send_quit(now);
+    }
+
+    /// A failure that ends the connection at once.
+    fn fail_hard(&mut self, error: ConnectionError) {
+        self.fail_all(&error);
+        if self.failure.is_none() {
+            self.failure = Some(error);
+        }
+        self.close();
+    }
+
+    fn fail_all(&mut self, error: &ConnectionError) {
+        let error = TransactionError::Connection(error.clone());
+        if let Some(active) = self.active.take() {
+            let result = active.finish(Some(error.clone()));
+            self.events.push_back(Event::TransactionDone(result));
+        }
+        while let Some(active) = self.queue.pop_front() {
+            let result = active.finish(Some(error.clone()));
+            self.events.push_back(Event::TransactionDone(result));
+        }
+    }
+
+    fn close(&mut self) {
+        if self.stage == Stage::Closed {
+            return;
+        }
+        let error = self.failure.take();
+        if error.is_some() || self.active.is_some() || !self.queue.is_empty() {
+            let e = error
+                .clone()
+                .unwrap_or(ConnectionError::ClosedByPeer(Phase::Quit));
+            self.fail_all(&e);
+        }
+        self.stage = Stage::Closed;
+        self.pending.clear();
+        self.deadline = None;
+        self.input = Vec::new();
+        self.events.push_back(Event::Closed { error });
+    }
+}

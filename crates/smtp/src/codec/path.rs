@@ -1,0 +1,633 @@
+//! RFC 5321 envelope paths (section 4.1.2), with RFC 6531 UTF-8 when SMTPUTF8 is in effect.
+//!
+//! ```text
+//! Reverse-path   = Path / "<>"
+//! Forward-path   = Path
+//! Path           = "<" [ A-d-l ":" ] Mailbox ">"
+//! A-d-l          = At-domain *( "," At-domain )    ; source route: parsed and dropped
+//! Mailbox        = Local-part "@" ( Domain / address-literal )
+//! Local-part     = Dot-string / Quoted-string      ; at most 64 octets
+//! Domain         = sub-domain *("." sub-domain)    ; at most 255 octets
+//! ```
+//!
+//! RFC 5321 is stricter than RFC 5322: no comments, no folding white space, no obsolete
+//! forms. A [`Mailbox`] keeps the *semantic* local part (quotes and quoted pairs removed) and
+//! the domain as written (an address literal with its brackets, e.g. `[192.0.2.1]`).
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use thiserror::Error;
+
+/// Longest local part (RFC 5321 4.5.3.1.1).
+pub const MAX_LOCAL_PART: usize = 64;
+/// Longest domain (RFC 5321 4.5.3.1.2).
+pub const MAX_DOMAIN: usize = 255;
+/// Longest path, angle brackets included (RFC 5321 4.5.3.1.3).
+pub const MAX_PATH: usize = 256;
+
+/// Why a path or mailbox was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PathError {
+    /// The path does not start with `<` (and the lenient setting was off).
+    #[error("path must be enclosed in angle brackets")]
+    MissingOpenBracket,
+    /// No `>` where the path should end.
+    #[error("path not closed by '>'")]
+    MissingCloseBracket,
+    /// The local part is empty or not a Dot-string / Quoted-string.
+    #[error("invalid local part")]
+    InvalidLocalPart,
+    /// No `@` after the local part.
+    #[error("missing '@' in mailbox")]
+    MissingAt,
+    /// The domain is not a sequence of letter-digit-hyphen labels.
+    #[error("invalid domain")]
+    InvalidDomain,
+    /// An address literal that is not IPv4, IPv6 or a general literal.
+    #[error("invalid address literal")]
+    InvalidAddressLiteral,
+    /// A source route (`@a,@b:`) that does not parse.
+    #[error("invalid source route")]
+    InvalidSourceRoute,
+    /// Local part over 64 octets.
+    #[error("local part longer than 64 octets")]
+    LocalPartTooLong,
+    /// Domain over 255 octets.
+    #[error("domain longer than 255 octets")]
+    DomainTooLong,
+    /// Path over 256 octets.
+    #[error("path longer than 256 octets")]
+    PathTooLong,
+    /// Non-ASCII characters without SMTPUTF8.
+    #[error("non-ASCII address without SMTPUTF8")]
+    Utf8NotAllowed,
+    /// `<>` where a mailbox is required.
+    #[error("null path not allowed here")]
+    NullNotAllowed,
+}
+
+/// `Local-part "@" ( Domain / address-literal )`.
+///
+/// ```
+/// use postwerk_smtp::codec::path::Mailbox;
+/// let m = Mailbox::new("john doe", "example.com").unwrap();
+/// assert_eq!(m.to_string(), "\"john doe\"@example.com");
+/// assert_eq!(m.local_part(), "john doe");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Mailbox {
+    local_part: String,
+    domain: String,
+}
+
+impl Mailbox {
+    /// Builds a mailbox from a semantic local part and a domain (or `[literal]`), checking
+    /// both against RFC 5321 with RFC 6531 UTF-8 allowed.
+    pub fn new(local_part: &str, domain: &str) -> Result<Mailbox, PathError> {
+        if local_part.len() > MAX_LOCAL_PART {
+            return Err(PathError::LocalPartTooLong);
+        }
+        if local_part
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b'\x7f')
+        {
+            return Err(PathError::InvalidLocalPart);
+        }
+        let (d, used) = parse_domain_or_literal(domain.as_bytes(), true)?;
+        if used != domain.len() {
+            return Err(PathError::InvalidDomain);
+        }
+        Ok(Mailbox {
+            local_part: local_part.to_string(),
+            domain: d,
+        })
+    }
+
+    /// The local part, quotes and quoted pairs removed.
+    pub fn local_part(&self) -> &str {
+        &self.local_part
+    }
+
+    /// The domain, or an address literal with its brackets.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// True when the domain is an address literal (`[...]`).
+    pub fn is_address_literal(&self) -> bool {
+        self.domain.starts_with('[')
+    }
+
+    /// True when the local part or the domain holds non-ASCII characters (needs SMTPUTF8).
+    pub fn is_utf8(&self) -> bool {
+        !self.local_part.is_ascii() || !self.domain.is_ascii()
+    }
+
+    /// True when the local part must be written as a Quoted-string.
+    fn needs_quotes(&self) -> bool {
+        let s = self.local_part.as_bytes();
+        s.is_empty()
+            || s.first() == Some(&b'.')
+            || s.last() == Some(&b'.')
+            || s.windows(2).any(|w| w == b"..")
+            || s.iter().any(|&b| b != b'.' && !is_atext(b) && b < 0x80)
+    }
+}
+
+impl fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.needs_quotes() {
+            f.write_str("\"")?;
+            for c in self.local_part.chars() {
+                if c == '"' || c == '\\' {
+                    f.write_str("\\")?;
+                }
+                write!(f, "{c}")?;
+            }
+            f.write_str("\"")?;
+        } else {
+            f.write_str(&self.local_part)?;
+        }
+        write!(f, "@{}", self.domain)
+    }
+}
+
+/// `Reverse-path = Path / "<>"`: the MAIL FROM address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReversePath {
+    /// `<>`: the null sender of bounces.
+    Null,
+    /// A sender mailbox.
+    Mailbox(Mailbox),
+}
+
+impl ReversePath {
+    /// The mailbox, unless null.
+    pub fn mailbox(&self) -> Option<&Mailbox> {
+        match self {
+            ReversePath::Null => None,
+            ReversePath::Mailbox(m) => Some(m),
+        }
+    }
+}
+
+impl fmt::Display for ReversePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReversePath::Null => f.write_str("<>"),
+            ReversePath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// `Forward-path = Path / "<Postmaster>"`: an RCPT TO address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ForwardPath {
+    /// `<Postmaster>` without a domain (RFC 5321 4.5.1), which every server must accept.
+    Postmaster,
+    /// A recipient mailbox.
+    Mailbox(Mailbox),
+}
+
+impl ForwardPath {
+    /// The mailbox, unless the bare postmaster.
+    pub fn mailbox(&self) -> Option<&Mailbox> {
+        match self {
+            ForwardPath::Postmaster => None,
+            ForwardPath::Mailbox(m) => Some(m),
+        }
+    }
+}
+
+impl fmt::Display for ForwardPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForwardPath::Postmaster => f.write_str("<Postmaster>"),
+            ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// How a path parser treats its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PathOptions {
+    /// Accept RFC 6531 UTF-8 in local part and domain.
+    pub utf8: bool,
+    /// Accept a mailbox without angle brackets (`MAIL FROM:user@host`), a quirk of some
+    /// old senders.
+    pub unbracketed: bool,
+}
+
+/// Parses a reverse path at the start of `input`, returning it and the bytes used.
+pub fn parse_reverse_path(
+    input: &[u8],
+    opts: PathOptions,
+) -> Result<(ReversePath, usize), PathError> {
+    if input.starts_with(b"<>") {
+        return Ok((ReversePath::Null, 2));
+    }
+    let (m, n) = parse_path(input, opts)?;
+    Ok((ReversePath::Mailbox(m), n))
+}
+
+/// Parses a forward path at the start of `input`, returning it and the bytes used.
+pub fn parse_forward_path(
+    input: &[u8],
+    opts: PathOptions,
+) -> Result<(ForwardPath, usize), PathError> {
+    if let Some(p) = input.get(..12)
+        && p.eq_ignore_ascii_case(b"<postmaster>")
+    {
+        return Ok((ForwardPath::Postmaster, 12));
+    }
+    if input.starts_with(b"<>") {
+        return Err(PathError::NullNotAllowed);
+    }
+    let (m, n) = parse_path(input, opts)?;
+    Ok((ForwardPath::Mailbox(m), n))
+}
+
+/// `Path = "<" [ A-d-l ":" ] Mailbox ">"`, the source route dropped.
+pub fn parse_path(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize), PathError> {
+    let Some(rest) = input.strip_prefix(b"<") else {
+        if opts.unbracketed && !input.is_empty() {
+            let (m, n) = parse_mailbox(input, opts)?;
+            if n > MAX_PATH {
+                return Err(PathError::PathTooLong);
+            }
+            return Ok((m, n));
+        }
+        return Err(PathError::MissingOpenBracket);
+    };
+    let mut pos = 1;
+    if rest.first() == Some(&b'@') {
+        pos += parse_source_route(rest, opts)?;
+    }
+    let (m, n) = parse_mailbox(input.get(pos..).unwrap_or_default(), opts)?;
+    pos += n;
+    if input.get(pos) != Some(&b'>') {
+        return Err(PathError::MissingCloseBracket);
+    }
+    pos += 1;
+    if pos > MAX_PATH {
+        return Err(PathError::PathTooLong);
+    }
+    Ok((m, pos))
+}
+
+/// `A-d-l ":"`; returns the bytes used including the colon.
+fn parse_source_route(input: &[u8], opts: PathOptions) -> Result<usize, PathError> {
+    let mut pos = 0;
+    loop {
+        if input.get(pos) != Some(&b'@') {
+            return Err(PathError::InvalidSourceRoute);
+        }
+        pos += 1;
+        let (_, n) = parse_domain(input.get(pos..).unwrap_or_default(), opts.utf8)
+            .map_err(|_| PathError::InvalidSourceRoute)?;
+        pos += n;
+        match input.get(pos) {
+            Some(b',') => pos += 1,
+            Some(b':') => return Ok(pos + 1),
+            _ => return Err(PathError::InvalidSourceRoute),
+        }
+    }
+}
+
+/// `Mailbox = Local-part "@" ( Domain / address-literal )` at the start of `input`.
+pub fn parse_mailbox(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize), PathError> {
+    let (local_part, mut pos) = parse_local_part(input, opts.utf8)?;
+    if local_part.len() > MAX_LOCAL_PART || pos > MAX_LOCAL_PART + 2 + MAX_LOCAL_PART {
+        return Err(PathError::LocalPartTooLong);
+    }
+    if input.get(pos) != Some(&b'@') {
+        return Err(PathError::MissingAt);
+    }
+    pos += 1;
+    let (domain, n) = parse_domain_or_literal(input.get(pos..).unwrap_or_default(), opts.utf8)?;
+    Ok((Mailbox { local_part, domain }, pos + n))
+}
+
+/// `atext` of RFC 5322 section 3.2.3.
+pub(crate) fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'/'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+                | b'~'
+        )
+}
+
+/// Length of the UTF-8 sequence starting at `input[0]` (only when `utf8`), else 0.
+fn utf8_char_len(input: &[u8], utf8: bool) -> usize {
+    if !utf8 {
+        return 0;
+    }
+    let Some(&b) = input.first() else { return 0 };
+    let n = match b {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return 0,
+    };
+    match input.get(..n).map(std::str::from_utf8) {
+        Some(Ok(_)) => n,
+        _ => 0,
+    }
+}
+
+fn parse_local_part(input: &[u8], utf8: bool) -> Result<(String, usize), PathError> {
+    if input.first() == Some(&b'"') {
+        let mut value = Vec::new();
+        let mut pos = 1;
+        loop {
+            match input.get(pos) {
+                Some(b'"') => {
+                    pos += 1;
+                    break;
+                }
+                Some(b'\\') => match input.get(pos + 1) {
+                    Some(&c @ 32..=126) => {
+                        value.push(c);
+                        pos += 2;
+                    }
+                    _ => return Err(PathError::InvalidLocalPart),
+                },
+                Some(&c @ (32..=33 | 35..=91 | 93..=126)) => {
+                    value.push(c);
+                    pos += 1;
+                }
+                Some(&c) if c >= 0x80 => {
+                    let n = utf8_char_len(input.get(pos..).unwrap_or_default(), utf8);
+                    if n == 0 {
+                        return Err(if utf8 {
+                            PathError::InvalidLocalPart
+                        } else {
+                            PathError::Utf8NotAllowed
+                        });
+                    }
+                    value.extend_from_slice(input.get(pos..pos + n).unwrap_or_default());
+                    pos += n;
+                }
+                _ => return Err(PathError::InvalidLocalPart),
+            }
+            if pos > 2 * MAX_LOCAL_PART + 2 {
+                return Err(PathError::LocalPartTooLong);
+            }
+        }
+        let s = String::from_utf8(value).map_err(|_| PathError::InvalidLocalPart)?;
+        return Ok((s, pos));
+    }
+    // Dot-string = Atom *("." Atom)
+    let mut pos = 0;
+    let mut atom_len = 0;
+    loop {
+        match input.get(pos) {
+            Some(&b) if is_atext(b) => {
+                pos += 1;
+                atom_len += 1;
+            }
+            Some(b'.') if atom_len > 0 => {
+                pos += 1;
+                atom_len = 0;
+            }
+            Some(&b) if b >= 0x80 => {
+                let n = utf8_char_len(input.get(pos..).unwrap_or_default(), utf8);
+                if n == 0 {
+                    return Err(if utf8 {
+                        PathError::InvalidLocalPart
+                    } else {
+                        PathError::Utf8NotAllowed
+                    });
+                }
+                pos += n;
+                atom_len += n;
+            }
+            _ => break,
+        }
+    }
+    if atom_len == 0 {
+        return Err(PathError::InvalidLocalPart);
+    }
+    let s = std::str::from_utf8(input.get(..pos).unwrap_or_default())
+        .map_err(|_| PathError::InvalidLocalPart)?;
+    Ok((s.to_string(), pos))
+}
+
+pub(crate) fn parse_domain_or_literal(
+    input: &[u8],
+    utf8: bool,
+) -> Result<(String, usize), PathError> {
+    if input.first() == Some(&b'[') {
+        let end = memchr::memchr(b']', input).ok_or(PathError::InvalidAddressLiteral)?;
+        let inner = input.get(1..end).unwrap_or_default();
+        check_address_literal(inner)?;
+        let s = std::str::from_utf8(input.get(..=end).unwrap_or_default())
+            .map_err(|_| PathError::InvalidAddressLiteral)?;
+        return Ok((s.to_string(), end + 1));
+    }
+    let (d, n) = parse_domain(input, utf8)?;
+    Ok((d.to_string(), n))
+}
+
+/// `Domain = sub-domain *("." sub-domain)`; `sub-domain = Let-dig [Ldh-str]`, U-labels
+/// with `utf8`. Returns the domain text and its length.
+pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), PathError> {
+    let mut pos = 0;
+    let mut label_len = 0;
+    let mut last_hyphen = false;
+    loop {
+        match input.get(pos) {
+            Some(&b) if b.is_ascii_alphanumeric() => {
+                pos += 1;
+                label_len += 1;
+                last_hyphen = false;
+            }
+            Some(b'-') if label_len > 0 => {
+                pos += 1;
+                label_len += 1;
+                last_hyphen = true;
+            }
+            Some(b'.') if label_len > 0 && !last_hyphen => {
+                // Only a separator when another label follows.
+                match input.get(pos + 1) {
+                    Some(&c) if c.is_ascii_alphanumeric() || c >= 0x80 => {
+                        pos += 1;
+                        label_len = 0;
+                    }
+                    _ => break,
+                }
+            }
+            Some(&b) if b >= 0x80 => {
+                let n = utf8_char_len(input.get(pos..).unwrap_or_default(), utf8);
+                if n == 0 {
+                    return Err(if utf8 {
+                        PathError::InvalidDomain
+                    } else {
+                        PathError::Utf8NotAllowed
+                    });
+                }
+                pos += n;
+                label_len += n;
+                last_hyphen = false;
+            }
+            _ => break,
+        }
+        if pos > MAX_DOMAIN {
+            return Err(PathError::DomainTooLong);
+        }
+    }
+    if label_len == 0 || last_hyphen || label_len > 63 * 4 {
+        return Err(PathError::InvalidDomain);
+    }
+    let s = std::str::from_utf8(input.get(..pos).unwrap_or_default())
+        .map_err(|_| PathError::InvalidDomain)?;
+    Ok((s, pos))
+}
+
+/// The inside of `[...]`: IPv4, `IPv6:`, or `tag:dcontent`.
+fn check_address_literal(inner: &[u8]) -> Result<(), PathError> {
+    let s = std::str::from_utf8(inner).map_err(|_| PathError::InvalidAddressLiteral)?;
+    if s.parse::<Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    if let Some(v6) = s
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("IPv6:"))
+        .and_then(|_| s.get(5..))
+    {
+        return v6
+            .parse::<Ipv6Addr>()
+            .map(|_| ())
+            .map_err(|_| PathError::InvalidAddressLiteral);
+    }
+    // General-address-literal = Standardized-tag ":" 1*dcontent
+    let (tag, content) = s.split_once(':').ok_or(PathError::InvalidAddressLiteral)?;
+    let tag_ok = !tag.is_empty()
+        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !tag.ends_with('-');
+    let content_ok =
+        !content.is_empty() && content.bytes().all(|b| matches!(b, 33..=90 | 94..=126));
+    if tag_ok && content_ok {
+        Ok(())
+    } else {
+        Err(PathError::InvalidAddressLiteral)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rp(s: &str) -> Result<(ReversePath, usize), PathError> {
+        parse_reverse_path(s.as_bytes(), PathOptions::default())
+    }
+    fn fp(s: &str) -> Result<(ForwardPath, usize), PathError> {
+        parse_forward_path(s.as_bytes(), PathOptions::default())
+    }
+
+    #[test]
+    fn null_and_postmaster() {
+        assert_eq!(rp("<>").unwrap(), (ReversePath::Null, 2));
+        assert_eq!(fp("<POSTMASTER>").unwrap(), (ForwardPath::Postmaster, 12));
+        assert_eq!(fp("<>"), Err(PathError::NullNotAllowed));
+        let (p, _) = fp("<postmaster@example.com>").unwrap();
+        assert_eq!(p.mailbox().unwrap().local_part(), "postmaster");
+    }
+
+    #[test]
+    fn source_route_dropped() {
+        let (p, n) = fp("<@a.example,@b.example:user@c.example>").unwrap();
+        assert_eq!(n, 38);
+        assert_eq!(p.to_string(), "<user@c.example>");
+        assert_eq!(
+            fp("<@a.example user@c>"),
+            Err(PathError::InvalidSourceRoute)
+        );
+    }
+
+    #[test]
+    fn quoted_local_part() {
+        let (p, _) = fp(r#"<"a \"b\" c"@example.com>"#).unwrap();
+        let m = p.mailbox().unwrap();
+        assert_eq!(m.local_part(), r#"a "b" c"#);
+        assert_eq!(p.to_string(), r#"<"a \"b\" c"@example.com>"#);
+        let (p, _) = fp(r#"<"abc"@x>"#).unwrap();
+        assert_eq!(p.to_string(), "<abc@x>");
+    }
+
+    #[test]
+    fn literals() {
+        assert!(fp("<a@[192.0.2.1]>").is_ok());
+        assert!(fp("<a@[IPv6:2001:db8::1]>").is_ok());
+        assert!(fp("<a@[x-tag:abc]>").is_ok());
+        assert_eq!(fp("<a@[300.1.1.1]>"), Err(PathError::InvalidAddressLiteral));
+        assert_eq!(fp("<a@[IPv6:zz]>"), Err(PathError::InvalidAddressLiteral));
+    }
+
+    #[test]
+    fn strictness() {
+        assert_eq!(fp("user@x"), Err(PathError::MissingOpenBracket));
+        assert_eq!(fp("<a..b@x>"), Err(PathError::InvalidLocalPart));
+        assert_eq!(fp("<.a@x>"), Err(PathError::InvalidLocalPart));
+        assert_eq!(fp("<a@x"), Err(PathError::MissingCloseBracket));
+        assert_eq!(fp("<a@-x>"), Err(PathError::InvalidDomain));
+        assert_eq!(fp("<a@x->"), Err(PathError::InvalidDomain));
+        assert_eq!(fp("<a@x.>"), Err(PathError::MissingCloseBracket));
+        assert_eq!(fp("<a b@x>"), Err(PathError::MissingAt));
+        let long = format!("<{}@x>", "a".repeat(65));
+        assert_eq!(fp(&long), Err(PathError::LocalPartTooLong));
+        let long = format!("<a@{}.x>", "b".repeat(255));
+        assert_eq!(fp(&long), Err(PathError::DomainTooLong));
+    }
+
+    #[test]
+    fn utf8_only_when_allowed() {
+        assert_eq!(fp("<jörg@x>"), Err(PathError::Utf8NotAllowed));
+        assert_eq!(fp("<a@bücher.example>"), Err(PathError::Utf8NotAllowed));
+        let o = PathOptions {
+            utf8: true,
+            ..Default::default()
+        };
+        let (p, _) = parse_forward_path("<jörg@bücher.example>".as_bytes(), o).unwrap();
+        assert!(p.mailbox().unwrap().is_utf8());
+    }
+
+    #[test]
+    fn unbracketed_when_lenient() {
+        let o = PathOptions {
+            unbracketed: true,
+            ..Default::default()
+        };
+        let (p, n) = parse_forward_path(b"user@x.example SIZE=1", o).unwrap();
+        assert_eq!(n, 14);
+        assert_eq!(p.to_string(), "<user@x.example>");
+    }
+
+    #[test]
+    fn mailbox_new_checks() {
+        assert!(Mailbox::new("a", "x.example").is_ok());
+        assert!(Mailbox::new("a", "[192.0.2.1]").is_ok());
+        assert!(Mailbox::new("a\r", "x").is_err());
+        assert!(Mailbox::new("a", "x y").is_err());
+        assert_eq!(Mailbox::new("", "x").unwrap().to_string(), "\"\"@x");
+    }
+}

@@ -1,0 +1,701 @@
+//! The SMTP/LMTP server machine (RFC 5321, RFC 2033), sans I/O.
+//!
+//! A [`Connection`] is one SMTP session. It owns no socket and reads no clock: the driver
+//! feeds it bytes and the current time and carries out what it asks for.
+//!
+//! # Call order
+//!
+//! 1. [`Connection::new`] queues the greeting.
+//! 2. Loop:
+//!    - write everything [`Connection::poll_transmit`] returns to the socket;
+//!    - handle every [`Connection::poll_event`]: body chunks go to storage; events with a
+//!      [`RequestId`] get a [`Decision`] through [`Connection::respond`] (now or later —
+//!      later pipelined commands wait for it);
+//!    - after [`Event::StartTls`]: flush, run the TLS handshake, call
+//!      [`Connection::tls_started`];
+//!    - stop when [`Connection::is_closed`];
+//!    - wait for socket input ([`Connection::handle_input`], [`Connection::handle_eof`])
+//!      or the deadline of [`Connection::poll_timeout`] ([`Connection::handle_timeout`]).
+//!
+//! Invariant: after every input (`handle_input`, `handle_eof`, `handle_timeout`,
+//! `respond`, `tls_started`), poll events and output until both are empty.
+//!
+//! The peer breaking the protocol is never a Rust error: the machine answers it with the
+//! right reply and, past the error limit, closes. [`ApiError`] is for the caller.
+//!
+//! The files of this module follow the phases: `greeting` (HELO/EHLO/LHLO and the small
+//! commands), `transaction` (MAIL, RCPT), `data` (DATA, BDAT), `auth` (AUTH), `tls`
+//! (STARTTLS).
+
+mod auth;
+mod config;
+mod data;
+mod events;
+mod greeting;
+mod tls;
+mod transaction;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+pub use config::{BareLineEndings, Config, Extensions, Limits, PipeliningPolicy, Timeouts};
+pub use events::{
+    AbortReason, ApiError, CloseReason, Decision, Envelope, Event, RequestId,
+};
+
+use crate::codec::command::{Command, ParseOptions};
+use crate::codec::reply::Reply;
+use auth::AuthPhase;
+use data::{BdatPhase, DataPhase};
+use transaction::Transaction;
+
+/// What the machine is reading.
+#[derive(Debug)]
+enum Phase {
+    /// Command lines.
+    Command,
+    /// The rest of an overlong command line, discarded up to its LF.
+    SkipLine,
+    /// A DATA body.
+    Data(Box<DataPhase>),
+    /// A BDAT chunk.
+    Bdat(BdatPhase),
+    /// A SASL response line.
+    Auth(AuthPhase),
+    /// 220 to STARTTLS sent; waiting for the driver's `tls_started`.
+    AwaitTls,
+}
+
+/// A decision the application has not made yet.
+#[derive(Debug)]
+struct Held {
+    id: RequestId,
+    kind: HeldKind,
+    /// The command must end a pipelined group: input behind it is a violation.
+    must_be_last: bool,
+}
+
+#[derive(Debug)]
+enum HeldKind {
+    Mail(Transaction),
+    Rcpt(Box<(crate::codec::path::ForwardPath, crate::codec::params::RcptParameters)>),
+    Auth { authcid: String },
+    AuthExchange(crate::codec::sasl::Mechanism),
+    Vrfy,
+    DataEnd { recipients: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GreetingState {
+    /// To be written at this time.
+    Due(Instant),
+    /// Written, not yet handed to the driver.
+    Queued,
+    /// Handed to the driver.
+    Sent,
+}
+
+/// A reply held back until a time (failed AUTH delay).
+#[derive(Debug)]
+struct Delayed {
+    until: Instant,
+    reply: Reply,
+}
+
+/// What was learned in this session (forgotten at STARTTLS).
+#[derive(Debug, Default)]
+struct Session {
+    helo: Option<String>,
+    extended: bool,
+    tls: bool,
+    authenticated: Option<String>,
+}
+
+/// One server-side SMTP session. See the [module documentation](self) for the call order.
+///
+/// ```
+/// use std::time::Instant;
+/// use postwerk_smtp::server::{Config, Connection, Decision, Event};
+///
+/// let now = Instant::now();
+/// let mut conn = Connection::new(Config::new("mx.example"), now);
+/// let greeting = conn.poll_transmit().unwrap();
+/// assert!(greeting.starts_with(b"220 mx.example"));
+/// conn.handle_input(b"EHLO client.example\r\n", now);
+/// conn.handle_input(b"MAIL FROM:<a@client.example>\r\n", now);
+/// while let Some(event) = conn.poll_event() {
+///     if let Event::Mail { id, .. } = event {
+///         conn.respond(id, Decision::Accept, now).unwrap();
+///     }
+/// }
+/// let mut out = Vec::new();
+/// while let Some(chunk) = conn.poll_transmit() {
+///     out.extend_from_slice(&chunk);
+/// }
+/// assert!(out.ends_with(b"250 2.1.0 Sender OK\r\n"));
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    config: Arc<Config>,
+    input: BytesMut,
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    phase: Phase,
+    held: Option<Held>,
+    delayed: Option<Delayed>,
+    session: Session,
+    tx: Option<Transaction>,
+    errors: u32,
+    auth_failures: u32,
+    next_id: u64,
+    wait_since: Instant,
+    greeting: GreetingState,
+    closing: bool,
+}
+
+impl Connection {
+    /// A new session; the greeting is queued (or scheduled after
+    /// [`Timeouts::greeting_delay`]).
+    pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> Connection {
+        let config = config.into();
+        let delay = config.timeouts.greeting_delay;
+        let mut conn = Connection {
+            config,
+            input: BytesMut::new(),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            phase: Phase::Command,
+            held: None,
+            delayed: None,
+            session: Session::default(),
+            tx: None,
+            errors: 0,
+            auth_failures: 0,
+            next_id: 0,
+            wait_since: now,
+            greeting: GreetingState::Due(now + delay),
+            closing: false,
+        };
+        if delay.is_zero() {
+            conn.write_greeting(now);
+        }
+        conn
+    }
+
+    /// Marks TLS as active from the start (implicit TLS, RFC 8314): STARTTLS is then
+    /// neither advertised nor accepted, and plaintext AUTH mechanisms are allowed.
+    pub fn set_tls_active(&mut self) {
+        self.session.tls = true;
+    }
+
+    /// True when TLS is active.
+    pub fn is_tls_active(&self) -> bool {
+        self.session.tls
+    }
+
+    /// The identity the client authenticated as, if any.
+    pub fn authenticated(&self) -> Option<&str> {
+        self.session.authenticated.as_deref()
+    }
+
+    /// The name the client gave in HELO/EHLO/LHLO.
+    pub fn helo_domain(&self) -> Option<&str> {
+        self.session.helo.as_deref()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---- inputs -------------------------------------------------------------------
+
+    /// Feeds bytes received from the client, split anywhere. Returns how many were
+    /// accepted: all of them, except while an application decision is pending and
+    /// [`Limits::max_pending_input`] is reached — then keep the rest and feed it again
+    /// after [`Connection::respond`].
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
+        if self.closing || matches!(self.phase, Phase::AwaitTls) || data.is_empty() {
+            return data.len();
+        }
+        if self.greeting != GreetingState::Sent && self.config.reject_early_talkers {
+            self.out.clear();
+            self.close(CloseReason::EarlyTalker, Reply::early_talker(), now);
+            return data.len();
+        }
+        let blocked = self.held.is_some() || self.delayed.is_some();
+        if blocked && self.config.pipelining_policy == PipeliningPolicy::Reject {
+            let must_be_last = self.held.as_ref().is_none_or(|h| h.must_be_last);
+            if must_be_last || !self.pipelining_allowed() {
+                self.pipelining_violation(now);
+                return data.len();
+            }
+        }
+        if matches!(self.phase, Phase::Data(_) | Phase::Bdat(_)) {
+            self.wait_since = now;
+        }
+        let take = if blocked {
+            let room = self
+                .config
+                .limits
+                .max_pending_input
+                .saturating_sub(self.input.len());
+            data.len().min(room)
+        } else {
+            data.len()
+        };
+        self.input
+            .extend_from_slice(data.get(..take).unwrap_or_default());
+        self.process(now);
+        take
+    }
+
+    /// The client closed its side of the connection.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.abort_data_if_any();
+        self.held = None;
+        self.delayed = None;
+        self.closing = true;
+        self.input.clear();
+        self.events.push_back(Event::Closing(CloseReason::PeerClosed));
+    }
+
+    /// Lets time pass: sends a delayed greeting or reply, or closes a timed-out session.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        if let GreetingState::Due(at) = self.greeting {
+            if now >= at {
+                self.write_greeting(now);
+            }
+            return;
+        }
+        if let Some(d) = &self.delayed {
+            if now >= d.until {
+                if let Some(d) = self.delayed.take() {
+                    self.reply(d.reply, now);
+                }
+                self.process(now);
+            }
+            return;
+        }
+        if self.held.is_some() {
+            return;
+        }
+        if let Some(deadline) = self.poll_timeout()
+            && now >= deadline
+        {
+            let host = self.config.hostname.clone();
+            self.close(CloseReason::Timeout, Reply::timeout(&host), now);
+        }
+    }
+
+    /// Answers the event `id`. Later pipelined commands are processed right away.
+    pub fn respond(
+        &mut self,
+        id: RequestId,
+        decision: Decision,
+        now: Instant,
+    ) -> Result<(), ApiError> {
+        match &self.held {
+            Some(h) if h.id == id => {
+                if !decision_fits(&h.kind, &decision) {
+                    return Err(ApiError::InvalidDecision(id));
+                }
+            }
+            _ => return Err(ApiError::UnknownRequest(id)),
+        }
+        let Some(held) = self.held.take() else {
+            return Err(ApiError::UnknownRequest(id));
+        };
+        if let Decision::Close(reply) = decision {
+            self.abort_data_if_any();
+            self.close(CloseReason::Application, reply, now);
+            return Ok(());
+        }
+        match held.kind {
+            HeldKind::Mail(tx) => self.decide_mail(tx, decision, now),
+            HeldKind::Rcpt(rcpt) => self.decide_rcpt(*rcpt, decision, now),
+            HeldKind::Auth { authcid } => self.decide_auth(authcid, decision, now),
+            HeldKind::AuthExchange(mech) => self.decide_auth_exchange(mech, decision, now),
+            HeldKind::Vrfy => {
+                let r = simple_reply(decision, Reply::cannot_verify());
+                self.reply(r, now);
+            }
+            HeldKind::DataEnd { recipients } => {
+                self.decide_data_end(recipients, decision, now)
+            }
+        }
+        self.process(now);
+        Ok(())
+    }
+
+    /// Answers an LMTP [`Event::DataEnd`] with one reply per accepted recipient, in order.
+    pub fn respond_per_recipient(
+        &mut self,
+        id: RequestId,
+        replies: Vec<Reply>,
+        now: Instant,
+    ) -> Result<(), ApiError> {
+        match &self.held {
+            Some(Held {
+                id: hid,
+                kind: HeldKind::DataEnd { recipients },
+                ..
+            }) if *hid == id => {
+                if replies.len() != *recipients || !self.config.lmtp {
+                    return Err(ApiError::InvalidDecision(id));
+                }
+            }
+            Some(h) if h.id == id => return Err(ApiError::InvalidDecision(id)),
+            _ => return Err(ApiError::UnknownRequest(id)),
+        }
+        self.held = None;
+        for r in replies {
+            self.reply(r, now);
+        }
+        self.end_transaction();
+        self.process(now);
+        Ok(())
+    }
+
+    /// The driver finished the TLS handshake after [`Event::StartTls`].
+    pub fn tls_started(&mut self, now: Instant) -> Result<(), ApiError> {
+        if !matches!(self.phase, Phase::AwaitTls) {
+            return Err(ApiError::NotAwaitingTls);
+        }
+        self.phase = Phase::Command;
+        self.session.tls = true;
+        self.wait_since = now;
+        Ok(())
+    }
+
+    // ---- outputs ------------------------------------------------------------------
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes to send to the client, if any.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            return None;
+        }
+        if self.greeting == GreetingState::Queued {
+            self.greeting = GreetingState::Sent;
+        }
+        Some(Bytes::from(std::mem::take(&mut self.out)))
+    }
+
+    /// The next deadline: call [`Connection::handle_timeout`] when it passes. `None` while
+    /// the machine waits for the application, or once closing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closing {
+            return None;
+        }
+        if let GreetingState::Due(at) = self.greeting {
+            return Some(at);
+        }
+        if let Some(d) = &self.delayed {
+            return Some(d.until);
+        }
+        if self.held.is_some() {
+            return None;
+        }
+        let t = &self.config.timeouts;
+        let timeout = match self.phase {
+            Phase::Data(_) | Phase::Bdat(_) => t.data,
+            _ => t.command,
+        };
+        Some(self.wait_since + timeout)
+    }
+
+    /// True once the machine is done and every byte of output has been taken: close the
+    /// connection.
+    pub fn is_closed(&self) -> bool {
+        self.closing && self.out.is_empty()
+    }
+
+    // ---- internals ----------------------------------------------------------------
+
+    fn write_greeting(&mut self, now: Instant) {
+        let r = Reply::greeting(&self.config.hostname, &self.config.greeting);
+        self.reply(r, now);
+        self.greeting = GreetingState::Queued;
+    }
+
+    fn hold(&mut self, kind: HeldKind, must_be_last: bool) -> RequestId {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        self.held = Some(Held {
+            id,
+            kind,
+            must_be_last,
+        });
+        id
+    }
+
+    fn pipelining_allowed(&self) -> bool {
+        self.session.extended && self.config.extensions.pipelining
+    }
+
+    fn enhanced_on(&self) -> bool {
+        self.session.extended && self.config.extensions.enhanced_status_codes
+    }
+
+    /// Queues a reply; starts the command timeout.
+    fn reply(&mut self, reply: Reply, now: Instant) {
+        if self.enhanced_on() {
+            reply.write_to(&mut self.out);
+        } else {
+            reply.without_enhanced().write_to(&mut self.out);
+        }
+        self.wait_since = now;
+    }
+
+    /// Queues a reply to a client error, or 421 and close past the error limit.
+    fn client_error(&mut self, reply: Reply, now: Instant) {
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.config.limits.max_errors {
+            let host = self.config.hostname.clone();
+            self.close(CloseReason::TooManyErrors, Reply::too_many_errors(&host), now);
+        } else {
+            self.reply(reply, now);
+        }
+    }
+
+    fn close(&mut self, reason: CloseReason, reply: Reply, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.reply(reply, now);
+        self.closing = true;
+        self.held = None;
+        self.delayed = None;
+        self.input.clear();
+        self.events.push_back(Event::Closing(reason));
+    }
+
+    fn pipelining_violation(&mut self, now: Instant) {
+        self.abort_data_if_any();
+        self.close(
+            CloseReason::UnauthorizedPipelining,
+            Reply::pipelining_not_allowed(),
+            now,
+        );
+    }
+
+    /// Forgets the transaction (after its end, RSET, EHLO, STARTTLS).
+    fn end_transaction(&mut self) {
+        self.tx = None;
+    }
+
+    /// Resets the transaction, reporting [`Event::Reset`] when there was one.
+    fn reset_transaction(&mut self) {
+        if self.tx.take().is_some() {
+            self.events.push_back(Event::Reset);
+        }
+    }
+
+    /// Runs buffered input until it is used up, a decision is pending, or closing.
+    fn process(&mut self, now: Instant) {
+        while !self.closing && self.held.is_none() && self.delayed.is_none() {
+            let progressed = match &mut self.phase {
+                Phase::Command => self.step_command(now),
+                Phase::SkipLine => self.step_skip_line(),
+                Phase::Data(_) => self.step_data(now),
+                Phase::Bdat(_) => self.step_bdat(now),
+                Phase::Auth(_) => self.step_auth(now),
+                Phase::AwaitTls => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn step_skip_line(&mut self) -> bool {
+        match memchr::memchr(b'\n', &self.input) {
+            Some(nl) => {
+                let _ = self.input.split_to(nl + 1);
+                self.phase = Phase::Command;
+                true
+            }
+            None => {
+                self.input.clear();
+                false
+            }
+        }
+    }
+
+    /// Takes one line (up to `limit` octets with its LF) from the input. `Ok(None)`: no
+    /// complete line yet. `Err(())`: the line is too long (the machine is now skipping it).
+    fn take_line(&mut self, limit: usize) -> Result<Option<Bytes>, ()> {
+        match memchr::memchr(b'\n', &self.input) {
+            Some(nl) if nl < limit => Ok(Some(self.input.split_to(nl + 1).freeze())),
+            Some(nl) => {
+                let _ = self.input.split_to(nl + 1);
+                Err(())
+            }
+            None if self.input.len() >= limit => {
+                self.input.clear();
+                self.phase = Phase::SkipLine;
+                Err(())
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Strips the line end, applying the bare CR/LF policy. `None`: the line was refused
+    /// (the reply is queued).
+    fn line_content<'a>(&mut self, line: &'a [u8], now: Instant) -> Option<&'a [u8]> {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let (body, bare_lf) = match body.strip_suffix(b"\r") {
+            Some(b) => (b, false),
+            None => (body, true),
+        };
+        let bare_cr = memchr::memchr(b'\r', body).is_some();
+        if !bare_lf && !bare_cr {
+            return Some(body);
+        }
+        match self.config.bare_line_endings {
+            BareLineEndings::Normalize if !bare_cr => Some(body),
+            BareLineEndings::Close => {
+                let host = self.config.hostname.clone();
+                self.close(
+                    CloseReason::BareLineEnding,
+                    Reply::bare_line_ending_closing(&host),
+                    now,
+                );
+                None
+            }
+            _ => {
+                self.client_error(Reply::bare_line_ending_in_command(), now);
+                None
+            }
+        }
+    }
+
+    fn step_command(&mut self, now: Instant) -> bool {
+        let cmd_limit = self.config.command_line_limit();
+        let scan_limit = if self.config.auth_mechanisms.is_empty() {
+            cmd_limit
+        } else {
+            cmd_limit.max(self.config.limits.max_sasl_line)
+        };
+        let line = match self.take_line(scan_limit) {
+            Ok(Some(line)) => line,
+            Ok(None) => return false,
+            Err(()) => {
+                self.client_error(Reply::line_too_long(), now);
+                return true;
+            }
+        };
+        let Some(content) = self.line_content(&line, now) else {
+            return true;
+        };
+        let is_auth = content
+            .get(..5)
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"AUTH "));
+        if !is_auth && content.len() + 2 > cmd_limit {
+            self.client_error(Reply::line_too_long(), now);
+            return true;
+        }
+        let opts = ParseOptions {
+            leniency: self.config.leniency,
+            smtputf8: self.config.extensions.smtputf8 && self.session.extended,
+        };
+        let cmd = match Command::parse(content, &opts) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                self.client_error(e.reply(), now);
+                return true;
+            }
+        };
+        if !self.input.is_empty()
+            && self.config.pipelining_policy == PipeliningPolicy::Reject
+            && !matches!(cmd, Command::StartTls | Command::Quit | Command::Bdat { .. })
+            && (!self.pipelining_allowed() || must_be_last(&cmd))
+        {
+            self.pipelining_violation(now);
+            return true;
+        }
+        self.dispatch(cmd, now);
+        true
+    }
+
+    fn dispatch(&mut self, cmd: Command, now: Instant) {
+        match cmd {
+            Command::Ehlo { domain } => self.handle_hello(domain, HelloKind::Ehlo, now),
+            Command::Helo { domain } => self.handle_hello(domain, HelloKind::Helo, now),
+            Command::Lhlo { domain } => self.handle_hello(domain, HelloKind::Lhlo, now),
+            Command::Mail { from, params } => self.handle_mail(from, params, now),
+            Command::Rcpt { to, params } => self.handle_rcpt(to, params, now),
+            Command::Data => self.handle_data(now),
+            Command::Bdat { size, last } => self.handle_bdat(size, last, now),
+            Command::Rset => self.handle_rset(now),
+            Command::Noop => self.reply(Reply::ok(), now),
+            Command::Quit => {
+                let host = self.config.hostname.clone();
+                self.close(CloseReason::Quit, Reply::closing(&host), now);
+            }
+            Command::Vrfy { arg } => self.handle_vrfy(arg, now),
+            Command::Expn { .. } => self.client_error(Reply::not_implemented(), now),
+            Command::Help { .. } => self.reply(Reply::help(), now),
+            Command::StartTls => self.handle_starttls(now),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.handle_auth(mechanism, initial_response, now),
+        }
+    }
+}
+
+/// HELO, EHLO or LHLO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelloKind {
+    Helo,
+    Ehlo,
+    Lhlo,
+}
+
+/// Commands that must end a pipelined group (RFC 2920 3.1, RFC 4954 4).
+fn must_be_last(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Ehlo { .. }
+            | Command::Helo { .. }
+            | Command::Lhlo { .. }
+            | Command::Data
+            | Command::Vrfy { .. }
+            | Command::Expn { .. }
+            | Command::Noop
+            | Command::Auth { .. }
+    )
+}
+
+/// Whether `decision` is a valid answer to `kind`.
+fn decision_fits(kind: &HeldKind, decision: &Decision) -> bool {
+    match decision {
+        Decision::Accept => true,
+        Decision::AcceptWith(r) => (200..400).contains(&r.code()),
+        Decision::Reject(r) | Decision::Close(r) => r.code() >= 400,
+        Decision::Challenge(_) => matches!(kind, HeldKind::AuthExchange(_)),
+    }
+}
+
+/// The reply for an accept/reject decision, `default` for a plain Accept.
+fn simple_reply(decision: Decision, default: Reply) -> Reply {
+    match decision {
+        Decision::AcceptWith(r) | Decision::Reject(r) | Decision::Close(r) => r,
+        Decision::Accept | Decision::Challenge(_) => default,
+    }
+}

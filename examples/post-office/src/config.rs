@@ -1,0 +1,612 @@
+//! The configuration file: TOML, every table closed (`deny_unknown_fields`), so a misspelt
+//! key is an error that names the key and the file.
+//!
+//! Relative paths in a configuration file (`data_dir`, `[tls] cert`/`key`) are relative to
+//! the directory of that file; in the embedded default they are relative to the working
+//! directory.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The configuration used when no `--config` is given: loopback only, unprivileged ports.
+pub const EMBEDDED_DEFAULT: &str = r#"
+hostname = "localhost"
+domains = ["localhost"]
+data_dir = "post-office-data"
+
+[smtp]
+listen = ["127.0.0.1:2525"]
+[submission]
+listen = ["127.0.0.1:2587"]
+[pop3]
+listen = ["127.0.0.1:2110"]
+"#;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key, a missing key or a value of the wrong type.
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// toml's description, which names the key and the line.
+        message: String,
+    },
+    /// A value that parsed but makes no sense.
+    #[error("{file}: key `{key}`: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// The key, dotted (`users[2].address`).
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Our host name: greetings, `Received:` fields, the generated certificate.
+    pub hostname: String,
+    /// The domains we accept mail for.
+    pub domains: Vec<String>,
+    /// Maildirs, the queue, the generated certificate and users file.
+    pub data_dir: PathBuf,
+    /// Incoming mail (MX role).
+    #[serde(default)]
+    pub smtp: Listener,
+    /// Submission with STARTTLS (port 587 style).
+    #[serde(default)]
+    pub submission: Listener,
+    /// Submission over implicit TLS (port 465 style, RFC 8314).
+    #[serde(default)]
+    pub submissions: Listener,
+    /// POP3 with STLS.
+    #[serde(default)]
+    pub pop3: Listener,
+    /// POP3 over implicit TLS (port 995 style).
+    #[serde(default)]
+    pub pop3s: Listener,
+    /// Certificate and key; absent: a self-signed pair generated into `data_dir/tls`.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+    /// Name servers for MX lookups.
+    #[serde(default)]
+    pub dns: Dns,
+    /// Relaying to other mail servers.
+    #[serde(default)]
+    pub outbound: Outbound,
+    /// Connection and message limits, timeouts.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Retry schedule, expiry, loop detection.
+    #[serde(default)]
+    pub queue: QueueSettings,
+    /// Allow plaintext-password logins (SMTP AUTH PLAIN/LOGIN, POP3 USER/PASS) without TLS.
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
+    /// The separator of plus-addressing (`user+tag@`); an empty string turns it off.
+    #[serde(default = "default_separator")]
+    pub recipient_delimiter: String,
+    /// Extra addresses delivered to a user: `"sales@alpha.test" = "alice@alpha.test"`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// The users; absent: `data_dir/users.toml`, created on first start with a
+    /// `postmaster@<first domain>` whose random password is printed once.
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+/// One listener group: the addresses to bind.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// Socket addresses, e.g. `"127.0.0.1:2525"`.
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `[dns]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// Name servers (`"127.0.0.1:53"`); empty: the ones in `/etc/resolv.conf`.
+    #[serde(default)]
+    pub servers: Vec<SocketAddr>,
+}
+
+/// `[outbound]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outbound {
+    /// The TCP port of MX hosts.
+    #[serde(default = "default_outbound_port")]
+    pub port: u16,
+    /// Seconds to wait for a TCP connection to one address.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// How many messages are delivered at the same time.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        Outbound {
+            port: default_outbound_port(),
+            connect_timeout_secs: default_connect_timeout(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest accepted message in octets (advertised with SIZE).
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: u64,
+    /// Recipients per transaction.
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
+    /// Open connections over all listeners.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// Protocol errors in one session before 421 and close.
+    #[serde(default = "default_max_errors")]
+    pub max_errors: usize,
+    /// Seconds to wait for a command.
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout_secs: u64,
+    /// Seconds to wait for the next chunk of message data.
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout_secs: u64,
+    /// New mail is refused (452 4.3.1) when the data directory's file system has less free.
+    #[serde(default = "default_min_free_bytes")]
+    pub min_free_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: default_max_message_size(),
+            max_recipients: default_max_recipients(),
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            max_errors: default_max_errors(),
+            command_timeout_secs: default_command_timeout(),
+            data_timeout_secs: default_data_timeout(),
+            min_free_bytes: default_min_free_bytes(),
+        }
+    }
+}
+
+/// `[queue]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Seconds between attempts; the last one repeats.
+    #[serde(default = "default_retry_schedule")]
+    pub retry_schedule_secs: Vec<u64>,
+    /// Seconds after which undelivered recipients are bounced.
+    #[serde(default = "default_expiry")]
+    pub expiry_secs: u64,
+    /// A message with more `Received:` fields than this is a loop.
+    #[serde(default = "default_max_received")]
+    pub max_received: usize,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            retry_schedule_secs: default_retry_schedule(),
+            expiry_secs: default_expiry(),
+            max_received: default_max_received(),
+        }
+    }
+}
+
+impl QueueSettings {
+    /// The delay before attempt `attempt + 1`, given `attempt` failed ones (1-based).
+    pub fn retry_delay(&self, failed_attempts: u32) -> Duration {
+        let index = (failed_attempts.max(1) - 1) as usize;
+        let secs = self
+            .retry_schedule_secs
+            .get(index)
+            .or(self.retry_schedule_secs.last())
+            .copied()
+            .unwrap_or(60);
+        Duration::from_secs(secs)
+    }
+}
+
+/// `[[users]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    /// The full address; also the login name.
+    pub address: String,
+    /// An argon2 PHC string from `post-office hash-password`.
+    pub password_hash: String,
+}
+
+/// The users file (`data_dir/users.toml`) used when the configuration names no users.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersFile {
+    /// The users.
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+fn default_separator() -> String {
+    "+".to_owned()
+}
+fn default_outbound_port() -> u16 {
+    25
+}
+fn default_connect_timeout() -> u64 {
+    30
+}
+fn default_concurrency() -> usize {
+    16
+}
+fn default_max_message_size() -> u64 {
+    25 * 1024 * 1024
+}
+fn default_max_recipients() -> usize {
+    100
+}
+fn default_max_connections() -> usize {
+    200
+}
+fn default_max_connections_per_ip() -> usize {
+    20
+}
+fn default_max_errors() -> usize {
+    20
+}
+fn default_command_timeout() -> u64 {
+    300
+}
+fn default_data_timeout() -> u64 {
+    600
+}
+fn default_min_free_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_retry_schedule() -> Vec<u64> {
+    vec![60, 300, 900, 1800, 3600, 7200, 14400]
+}
+fn default_expiry() -> u64 {
+    5 * 24 * 3600
+}
+fn default_max_received() -> usize {
+    50
+}
+
+impl Config {
+    /// Reads and validates `path`, or the embedded default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Config::parse(EMBEDDED_DEFAULT, "<embedded default>", Path::new(".")),
+            Some(path) => {
+                let file = path.display().to_string();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+                let base = path.parent().unwrap_or(Path::new("."));
+                let base = if base.as_os_str().is_empty() { Path::new(".") } else { base };
+                Config::parse(&text, &file, base)
+            }
+        }
+    }
+
+    /// Parses `text` (named `file` in errors), resolving relative paths against `base`.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            file: file.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.data_dir = base.join(&config.data_dir);
+        if let Some(tls) = &mut config.tls {
+            tls.cert = base.join(&tls.cert);
+            tls.key = base.join(&tls.key);
+        }
+        config.hostname = config.hostname.to_ascii_lowercase();
+        for domain in &mut config.domains {
+            *domain = domain.to_ascii_lowercase();
+        }
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            file: file.to_owned(),
+            key: key.to_owned(),
+            message: message.to_owned(),
+        };
+        if !is_domain(&self.hostname) {
+            return Err(invalid("hostname", "not a host name"));
+        }
+        if self.domains.is_empty() {
+            return Err(invalid("domains", "at least one local domain is needed"));
+        }
+        for (i, domain) in self.domains.iter().enumerate() {
+            if !is_domain(domain) {
+                return Err(invalid(&format!("domains[{i}]"), "not a domain name"));
+            }
+        }
+        let listeners = [
+            &self.smtp,
+            &self.submission,
+            &self.submissions,
+            &self.pop3,
+            &self.pop3s,
+        ];
+        if listeners.iter().all(|l| l.listen.is_empty()) {
+            return Err(invalid("listen", "no listener is configured"));
+        }
+        if self.outbound.port == 0 {
+            return Err(invalid("outbound.port", "must not be 0"));
+        }
+        if self.outbound.concurrency == 0 {
+            return Err(invalid("outbound.concurrency", "must be at least 1"));
+        }
+        let limits = &self.limits;
+        for (key, value) in [
+            ("limits.max_message_size", limits.max_message_size),
+            ("limits.max_recipients", limits.max_recipients as u64),
+            ("limits.max_connections", limits.max_connections as u64),
+            ("limits.max_connections_per_ip", limits.max_connections_per_ip as u64),
+            ("limits.max_errors", limits.max_errors as u64),
+            ("limits.command_timeout_secs", limits.command_timeout_secs),
+            ("limits.data_timeout_secs", limits.data_timeout_secs),
+            ("queue.expiry_secs", self.queue.expiry_secs),
+            ("queue.max_received", self.queue.max_received as u64),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        if self.queue.retry_schedule_secs.is_empty()
+            || self.queue.retry_schedule_secs.contains(&0)
+        {
+            return Err(invalid(
+                "queue.retry_schedule_secs",
+                "needs at least one delay, each greater than 0",
+            ));
+        }
+        if self.recipient_delimiter.chars().count() > 1
+            || self.recipient_delimiter.contains(['@', '"', '\\', ' '])
+        {
+            return Err(invalid(
+                "recipient_delimiter",
+                "must be one character (or empty to turn plus-addressing off)",
+            ));
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            if let Err((field, message)) = self.validate_user(user) {
+                return Err(invalid(&format!("users[{i}].{field}"), &message));
+            }
+        }
+        for (alias, target) in &self.aliases {
+            let key = format!("aliases.\"{alias}\"");
+            if let Err(message) = self.check_local_address(alias) {
+                return Err(invalid(&key, &message));
+            }
+            let target = target.to_ascii_lowercase();
+            if !self.users.is_empty() && !self.users.iter().any(|u| u.address.eq_ignore_ascii_case(&target)) {
+                return Err(invalid(&key, &format!("`{target}` is not a user")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one user entry; the error names the field and what is wrong.
+    pub fn validate_user(&self, user: &UserEntry) -> Result<(), (&'static str, String)> {
+        self.check_local_address(&user.address)
+            .map_err(|m| ("address", m))?;
+        argon2::PasswordHash::new(&user.password_hash).map_err(|e| {
+            (
+                "password_hash",
+                format!("not a PHC string from `post-office hash-password`: {e}"),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Is `address` a simple address (`[a-z0-9._+-]+@<local domain>`) usable as a
+    /// mailbox name?
+    pub fn check_local_address(&self, address: &str) -> Result<(), String> {
+        let Some((local, domain)) = address.rsplit_once('@') else {
+            return Err(format!("`{address}` is not an address"));
+        };
+        if local.is_empty()
+            || local.len() > 64
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+            || !local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
+        {
+            return Err(format!(
+                "`{address}`: the local part may use letters, digits, `.`, `_`, `-`, `+` only"
+            ));
+        }
+        if !self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            return Err(format!("`{address}`: `{domain}` is not one of `domains`"));
+        }
+        Ok(())
+    }
+
+    /// Every address we listen on, with its role.
+    pub fn listeners(&self) -> Vec<(Role, SocketAddr)> {
+        let mut out = Vec::new();
+        for (role, listener) in [
+            (Role::Smtp, &self.smtp),
+            (Role::Submission, &self.submission),
+            (Role::Submissions, &self.submissions),
+            (Role::Pop3, &self.pop3),
+            (Role::Pop3s, &self.pop3s),
+        ] {
+            out.extend(listener.listen.iter().map(|addr| (role, *addr)));
+        }
+        out
+    }
+
+    /// Is `domain` one of ours?
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+/// What a listener does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// SMTP, MX role (STARTTLS offered).
+    Smtp,
+    /// Submission with STARTTLS.
+    Submission,
+    /// Submission over implicit TLS.
+    Submissions,
+    /// POP3 with STLS.
+    Pop3,
+    /// POP3 over implicit TLS.
+    Pop3s,
+}
+
+impl Role {
+    /// A short name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Smtp => "smtp",
+            Role::Submission => "submission",
+            Role::Submissions => "submissions",
+            Role::Pop3 => "pop3",
+            Role::Pop3s => "pop3s",
+        }
+    }
+}
+
+fn is_domain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$BhMvCJcQ4ix8KeyxYOaq1o6pmS6qGEGmQh0DvS4yUjk";
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let config = Config::load(None).unwrap();
+        assert_eq!(config.hostname, "localhost");
+        assert_eq!(config.domains, ["localhost"]);
+        assert_eq!(config.listeners().len(), 3);
+        assert!(config.listeners().iter().all(|(_, a)| a.ip().is_loopback()));
+        assert!(!config.allow_plaintext_auth);
+        assert_eq!(config.queue.expiry_secs, 5 * 24 * 3600);
+        assert_eq!(config.outbound.port, 25);
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_key_and_the_file() {
+        let text = format!("{EMBEDDED_DEFAULT}\n[limits]\nmax_mesage_size = 5\n");
+        let err = Config::parse(&text, "po.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("po.toml"), "{err}");
+        assert!(err.contains("max_mesage_size"), "{err}");
+        let text = format!("bogus = 1\n{EMBEDDED_DEFAULT}");
+        let err = Config::parse(&text, "x.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("bogus") && err.contains("x.toml"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let text = format!(
+            "{EMBEDDED_DEFAULT}\n[[users]]\naddress = \"../x@localhost\"\npassword_hash = \"{HASH}\"\n"
+        );
+        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("users[0].address"), "{err}");
+        let text = format!(
+            "{EMBEDDED_DEFAULT}\n[[users]]\naddress = \"a@elsewhere\"\npassword_hash = \"{HASH}\"\n"
+        );
+        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("not one of `domains`"), "{err}");
+        let text = format!(
+            "{EMBEDDED_DEFAULT}\n[[users]]\naddress = \"a@localhost\"\npassword_hash = \"secret\"\n"
+        );
+        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("users[0].password_hash"), "{err}");
+        let text = EMBEDDED_DEFAULT.replace("[\"localhost\"]", "[]");
+        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("`domains`"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let text = format!("{EMBEDDED_DEFAULT}\n[tls]\ncert = \"c.pem\"\nkey = \"/abs/k.pem\"\n");
+        let config = Config::parse(&text, "f.toml", Path::new("/etc/po")).unwrap();
+        assert_eq!(config.data_dir, Path::new("/etc/po/post-office-data"));
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.cert, Path::new("/etc/po/c.pem"));
+        assert_eq!(tls.key, Path::new("/abs/k.pem"));
+    }
+
+    #[test]
+    fn retry_delays_grow_then_stay() {
+        let q = QueueSettings::default();
+        assert_eq!(q.retry_delay(1), Duration::from_secs(60));
+        assert_eq!(q.retry_delay(2), Duration::from_secs(300));
+        assert_eq!(q.retry_delay(100), Duration::from_secs(14400));
+    }
+
+    #[test]
+    fn aliases_must_point_at_users() {
+        let text = format!(
+            "{EMBEDDED_DEFAULT}\n[aliases]\n\"sales@localhost\" = \"nobody@localhost\"\n[[users]]\naddress = \"a@localhost\"\npassword_hash = \"{HASH}\"\n"
+        );
+        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("aliases") && err.contains("not a user"), "{err}");
+    }
+}

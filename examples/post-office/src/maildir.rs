@@ -1,0 +1,223 @@
+//! Maildir storage: one Maildir per user under `data_dir/mail/<user address>`.
+//!
+//! Delivery writes into `tmp/`, fsyncs the file, renames it into `new/` and fsyncs `new/`,
+//! so a message is either completely in the mailbox or not there at all. Names are unique:
+//! `<secs>.M<micros>P<pid>Q<counter>.<host>,S=<size>`, where `S=` is the size with CRLF line
+//! ends (what POP3 reports). The functions here block: call them from `spawn_blocking`.
+//!
+//! The user address used as the directory name comes from the user table (validated to
+//! `[a-z0-9._+-]+@domain` when the configuration is loaded), never from a peer.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// All mailboxes.
+#[derive(Debug)]
+pub struct MaildirStore {
+    root: PathBuf,
+    host: String,
+    counter: AtomicU64,
+}
+
+/// One message in a mailbox, as POP3 lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Unique and stable: the file name without the `:2,` info part.
+    pub uid: String,
+    /// Octets with CRLF line ends.
+    pub size: u64,
+    /// Where the file is.
+    pub path: PathBuf,
+}
+
+impl MaildirStore {
+    /// Mailboxes live under `root` (created on demand); `host` goes into file names.
+    pub fn new(root: PathBuf, host: &str) -> MaildirStore {
+        // The Maildir convention escapes `/` and `:` in the host part.
+        let host = host.replace('/', "\\057").replace(':', "\\072");
+        MaildirStore { root, host, counter: AtomicU64::new(0) }
+    }
+
+    /// The Maildir of a user (its canonical address from the user table).
+    pub fn mailbox(&self, user: &str) -> io::Result<PathBuf> {
+        let safe = !user.is_empty()
+            && !user.starts_with('.')
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'@'));
+        if !safe {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a mailbox name"));
+        }
+        Ok(self.root.join(user))
+    }
+
+    /// Delivers `parts` (concatenated: added header fields, then the message) to `user`.
+    /// Returns the unique name.
+    pub fn deliver(&self, user: &str, parts: &[&[u8]]) -> io::Result<String> {
+        let dir = self.mailbox(user)?;
+        for sub in ["tmp", "new", "cur"] {
+            fs::create_dir_all(dir.join(sub))?;
+        }
+        let size: u64 = parts.iter().map(|p| crlf_size(p)).sum();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let counter = self.counter.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "{}.M{}P{}Q{}.{},S={}",
+            now.as_secs(),
+            now.subsec_micros(),
+            std::process::id(),
+            counter,
+            self.host,
+            size
+        );
+        let tmp = dir.join("tmp").join(&name);
+        let result = (|| {
+            let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            for part in parts {
+                file.write_all(part)?;
+            }
+            file.sync_all()?;
+            fs::rename(&tmp, dir.join("new").join(&name))?;
+            sync_dir(&dir.join("new"))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| name)
+    }
+
+    /// The messages of `user`, oldest first, from `new/` and `cur/`.
+    pub fn list(&self, user: &str) -> io::Result<Vec<Entry>> {
+        let dir = self.mailbox(user)?;
+        let mut entries = Vec::new();
+        for sub in ["new", "cur"] {
+            let read = match fs::read_dir(dir.join(sub)) {
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for item in read {
+                let item = item?;
+                let Ok(name) = item.file_name().into_string() else { continue };
+                if name.starts_with('.') || !item.file_type()?.is_file() {
+                    continue;
+                }
+                let uid = name.split(":2,").next().unwrap_or(&name).to_owned();
+                let path = item.path();
+                let size = match size_from_name(&uid) {
+                    Some(size) => size,
+                    None => crlf_size(&fs::read(&path)?),
+                };
+                entries.push(Entry { uid, size, path });
+            }
+        }
+        entries.sort_by(|a, b| a.uid.cmp(&b.uid));
+        Ok(entries)
+    }
+
+    /// The message bytes with CRLF line ends (bare LF in files written by others is fixed).
+    pub fn read(&self, entry: &Entry) -> io::Result<Vec<u8>> {
+        Ok(to_crlf(fs::read(&entry.path)?))
+    }
+
+    /// Removes messages (POP3 QUIT); a message already gone is not an error.
+    pub fn delete(&self, user: &str, entries: &[&Entry]) -> io::Result<()> {
+        let dir = self.mailbox(user)?;
+        for entry in entries {
+            match fs::remove_file(&entry.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for sub in ["new", "cur"] {
+            let _ = sync_dir(&dir.join(sub));
+        }
+        Ok(())
+    }
+}
+
+/// fsyncs a directory, making renames and new names in it durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn size_from_name(uid: &str) -> Option<u64> {
+    uid.rsplit(',').find_map(|field| field.strip_prefix("S="))?.parse().ok()
+}
+
+/// Size of `bytes` once every bare LF became CRLF.
+fn crlf_size(bytes: &[u8]) -> u64 {
+    let bare_lf = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' && (i == 0 || bytes.get(i - 1) != Some(&b'\r')))
+        .count();
+    (bytes.len() + bare_lf) as u64
+}
+
+fn to_crlf(bytes: Vec<u8>) -> Vec<u8> {
+    if crlf_size(&bytes) == bytes.len() as u64 {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut previous = 0u8;
+    for &b in &bytes {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_lands_in_new_with_unique_names_and_crlf_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MaildirStore::new(dir.path().join("mail"), "mx.example/a:b");
+        let a = store.deliver("alice@example.org", &[b"Return-Path: <x@y>\r\n", b"Subject: 1\r\n\r\nhi\r\n"]).unwrap();
+        let b = store.deliver("alice@example.org", &[b"Subject: 2\r\n\r\nhi\r\n"]).unwrap();
+        assert_ne!(a, b);
+        assert!(a.contains("mx.example\\057a\\072b"), "{a}");
+        let box_dir = dir.path().join("mail/alice@example.org");
+        assert!(box_dir.join("new").join(&a).is_file());
+        assert_eq!(fs::read_dir(box_dir.join("tmp")).unwrap().count(), 0);
+        let list = store.list("alice@example.org").unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].uid, a);
+        assert_eq!(list[0].size, 38);
+        assert_eq!(store.read(&list[0]).unwrap().len(), 38);
+    }
+
+    #[test]
+    fn files_from_elsewhere_are_counted_and_served_with_crlf() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MaildirStore::new(dir.path().to_path_buf(), "h");
+        fs::create_dir_all(dir.path().join("bob@x/cur")).unwrap();
+        fs::write(dir.path().join("bob@x/cur/123.abc:2,S"), b"A: b\n\nbody\n").unwrap();
+        let list = store.list("bob@x").unwrap();
+        assert_eq!(list[0].uid, "123.abc");
+        assert_eq!(list[0].size, 14);
+        assert_eq!(store.read(&list[0]).unwrap(), b"A: b\r\n\r\nbody\r\n");
+        store.delete("bob@x", &[&list[0]]).unwrap();
+        assert!(store.list("bob@x").unwrap().is_empty());
+        store.delete("bob@x", &[&list[0]]).unwrap();
+    }
+
+    #[test]
+    fn mailbox_names_cannot_escape() {
+        let store = MaildirStore::new(PathBuf::from("/m"), "h");
+        for bad in ["../x", "a/b", ".", "..", "", "a\0b"] {
+            assert!(store.mailbox(bad).is_err(), "{bad:?}");
+        }
+        assert!(store.list("nobody@x").unwrap().is_empty());
+    }
+}

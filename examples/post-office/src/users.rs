@@ -1,0 +1,281 @@
+//! The user table: logins, password checks, and the only way from an address to a mailbox.
+//!
+//! A local part never becomes a path: it is looked up (case-insensitively, after removing a
+//! `+tag` and following aliases) in the table built from the configuration, and only the
+//! table's own, validated address names a Maildir (SECURITY.md 19).
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::Rng;
+
+use crate::config::{Config, UserEntry, UsersFile};
+
+/// What an envelope address means to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Not one of our domains.
+    NotLocal,
+    /// Our domain, no such user.
+    Unknown,
+    /// Our domain, but the local part carries a routing trick (`%`, `!`, `@`, `/`, ...).
+    Routing,
+    /// Delivered to the mailbox of this user (the canonical address).
+    Mailbox(String),
+}
+
+/// The table.
+#[derive(Debug)]
+pub struct Users {
+    /// Canonical (lower-case) address → PHC hash.
+    hashes: HashMap<String, String>,
+    /// Lower-case alias address → canonical user address.
+    aliases: HashMap<String, String>,
+    domains: Vec<String>,
+    delimiter: Option<char>,
+    /// Verified against when the login is unknown, so that both cases cost the same.
+    dummy_hash: String,
+}
+
+impl Users {
+    /// Builds the table from validated entries.
+    pub fn new(config: &Config, entries: &[UserEntry]) -> Users {
+        let hashes = entries
+            .iter()
+            .map(|u| (u.address.to_ascii_lowercase(), u.password_hash.clone()))
+            .collect();
+        let aliases = config
+            .aliases
+            .iter()
+            .map(|(a, t)| (a.to_ascii_lowercase(), t.to_ascii_lowercase()))
+            .collect();
+        let dummy_hash = hash_password(&random_password()).unwrap_or_default();
+        Users {
+            hashes,
+            aliases,
+            domains: config.domains.clone(),
+            delimiter: config.recipient_delimiter.chars().next(),
+            dummy_hash,
+        }
+    }
+
+    /// Number of users.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Where mail for `local@domain` goes.
+    pub fn lookup(&self, local: &str, domain: &str) -> Lookup {
+        if !self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            return Lookup::NotLocal;
+        }
+        if local
+            .chars()
+            .any(|c| matches!(c, '%' | '!' | '@' | '/' | '\\') || c.is_control())
+        {
+            return Lookup::Routing;
+        }
+        let domain = domain.to_ascii_lowercase();
+        let local = local.to_ascii_lowercase();
+        if let Some(user) = self.find(&format!("{local}@{domain}")) {
+            return Lookup::Mailbox(user);
+        }
+        if let Some((base, _tag)) = self.delimiter.and_then(|d| local.split_once(d))
+            && let Some(user) = self.find(&format!("{base}@{domain}"))
+        {
+            return Lookup::Mailbox(user);
+        }
+        Lookup::Unknown
+    }
+
+    /// The whole address form of [`Users::lookup`].
+    pub fn lookup_address(&self, address: &str) -> Lookup {
+        match address.rsplit_once('@') {
+            Some((local, domain)) => self.lookup(local, domain),
+            None => Lookup::NotLocal,
+        }
+    }
+
+    fn find(&self, address: &str) -> Option<String> {
+        if self.hashes.contains_key(address) {
+            return Some(address.to_owned());
+        }
+        self.aliases.get(address).filter(|t| self.hashes.contains_key(*t)).cloned()
+    }
+
+    /// Checks a login; returns the canonical user address. Slow on purpose (argon2): call
+    /// it off the async threads. Unknown logins cost the same as wrong passwords.
+    pub fn verify(&self, login: &str, password: &[u8]) -> Option<String> {
+        let login = login.to_ascii_lowercase();
+        let (hash, known) = match self.hashes.get(&login) {
+            Some(hash) => (hash.as_str(), true),
+            None => (self.dummy_hash.as_str(), false),
+        };
+        let ok = PasswordHash::new(hash)
+            .map(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
+            .unwrap_or(false);
+        (ok && known).then_some(login)
+    }
+
+    /// May `user` send with `address` as the envelope sender? Its own address, an alias of
+    /// it, or either with a `+tag`.
+    pub fn may_send_as(&self, user: &str, address: &str) -> bool {
+        matches!(self.lookup_address(address), Lookup::Mailbox(owner) if owner == user)
+    }
+}
+
+/// Hashes a password into an argon2id PHC string with a random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt_bytes: [u8; 16] = rand::rng().random();
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// A random password of 20 letters and digits.
+pub fn random_password() -> String {
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+        .collect()
+}
+
+/// The user entries, and `(address, password)` of a user created just now.
+pub type LoadedUsers = (Vec<UserEntry>, Option<(String, String)>);
+
+/// The users of a configuration: its `[[users]]`, or else `data_dir/users.toml`, which is
+/// created on first start with `postmaster@<first domain>` and a random password. The
+/// password is returned (to be printed once) only when the file was just created.
+pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
+    if !config.users.is_empty() {
+        return Ok((config.users.clone(), None));
+    }
+    let path = config.data_dir.join("users.toml");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)?;
+        let file: UsersFile = toml::from_str(&text).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+        })?;
+        for (i, user) in file.users.iter().enumerate() {
+            if let Err((field, message)) = config.validate_user(user) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: key `users[{i}].{field}`: {message}", path.display()),
+                ));
+            }
+        }
+        return Ok((file.users, None));
+    }
+    let domain = config.domains.first().map(String::as_str).unwrap_or("localhost");
+    let address = format!("postmaster@{domain}");
+    let password = random_password();
+    let hash = hash_password(&password).map_err(|e| io::Error::other(e.to_string()))?;
+    write_users_file(&path, &address, &hash)?;
+    let entry = UserEntry { address: address.clone(), password_hash: hash };
+    Ok((vec![entry], Some((address, password))))
+}
+
+fn write_users_file(path: &Path, address: &str, hash: &str) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = format!(
+        "# Created by post-office on first start. Hashes come from `post-office hash-password`.\n\
+         [[users]]\naddress = \"{address}\"\npassword_hash = \"{hash}\"\n"
+    );
+    let tmp = path.with_extension("toml.tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EMBEDDED_DEFAULT;
+
+    fn table() -> (Users, String) {
+        let text = format!(
+            "{EMBEDDED_DEFAULT}\n[aliases]\n\"sales@localhost\" = \"alice@localhost\"\n"
+        );
+        let config = Config::parse(&text, "t", Path::new("/")).unwrap();
+        let hash = hash_password("correct horse").unwrap();
+        let users = vec![
+            UserEntry { address: "alice@localhost".into(), password_hash: hash.clone() },
+            UserEntry { address: "bob@localhost".into(), password_hash: hash },
+        ];
+        (Users::new(&config, &users), "correct horse".into())
+    }
+
+    #[test]
+    fn local_parts_map_through_the_table() {
+        let (users, _) = table();
+        assert_eq!(users.lookup("alice", "localhost"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(users.lookup("Alice", "LOCALHOST"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(users.lookup("alice+news", "localhost"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(users.lookup("sales", "localhost"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(users.lookup("sales+x", "localhost"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(users.lookup("carol", "localhost"), Lookup::Unknown);
+        assert_eq!(users.lookup("alice", "example.org"), Lookup::NotLocal);
+    }
+
+    #[test]
+    fn routing_tricks_and_paths_never_reach_a_mailbox() {
+        let (users, _) = table();
+        for local in ["alice%x", "x!alice", "alice@x", "../alice", "a/b", "a\0", "a\\b"] {
+            assert_eq!(users.lookup(local, "localhost"), Lookup::Routing, "{local:?}");
+        }
+        for local in ["..", ".", "", "alice.", "ALICE@localhost"] {
+            assert!(!matches!(users.lookup(local, "localhost"), Lookup::Mailbox(_)), "{local:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_checked_with_argon2() {
+        let (users, password) = table();
+        assert_eq!(users.verify("alice@localhost", password.as_bytes()), Some("alice@localhost".into()));
+        assert_eq!(users.verify("ALICE@localhost", password.as_bytes()), Some("alice@localhost".into()));
+        assert_eq!(users.verify("alice@localhost", b"wrong"), None);
+        assert_eq!(users.verify("nobody@localhost", password.as_bytes()), None);
+        assert!(hash_password("x").unwrap().starts_with("$argon2id$"));
+    }
+
+    #[test]
+    fn senders_are_limited_to_own_addresses() {
+        let (users, _) = table();
+        assert!(users.may_send_as("alice@localhost", "alice@localhost"));
+        assert!(users.may_send_as("alice@localhost", "alice+tag@localhost"));
+        assert!(users.may_send_as("alice@localhost", "sales@localhost"));
+        assert!(!users.may_send_as("alice@localhost", "bob@localhost"));
+        assert!(!users.may_send_as("alice@localhost", "alice@example.org"));
+    }
+
+    #[test]
+    fn the_users_file_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = EMBEDDED_DEFAULT.replace("\"post-office-data\"", "\"data\"");
+        let config = Config::parse(&text, "t", dir.path()).unwrap();
+        let (entries, created) = load_users(&config).unwrap();
+        let (address, password) = created.expect("first start creates the postmaster");
+        assert_eq!(address, "postmaster@localhost");
+        let stored = std::fs::read_to_string(dir.path().join("data/users.toml")).unwrap();
+        assert!(!stored.contains(&password), "only the hash is stored");
+        let (again, created) = load_users(&config).unwrap();
+        assert!(created.is_none());
+        assert_eq!(again[0].password_hash, entries[0].password_hash);
+        let users = Users::new(&config, &again);
+        assert_eq!(users.verify(&address, password.as_bytes()), Some(address.clone()));
+    }
+}
