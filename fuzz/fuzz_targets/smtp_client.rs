@@ -1,7 +1,63 @@
+//! The SMTP client machine fed arbitrary server output, split into chunks by the input,
+//! with two transactions queued (pipelining, chunking, LMTP and credentials chosen by the
+//! input too). Must never panic; memory stays bounded by the reply limits.
 #![no_main]
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use postwerk_smtp::client::{Config, Connection, Credentials, Recipient, Transaction};
+use postwerk_smtp::codec::path::{ForwardPath, Mailbox, ReversePath};
 
 fuzz_target!(|data: &[u8]| {
-    // Filled in by the crate's owner.
-    let _ = data;
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let mut config = Config::new("fuzz.example");
+    config.pipelining = flags & 1 != 0;
+    config.chunking = flags & 2 != 0;
+    config.lmtp = flags & 4 != 0;
+    config.tls_active = flags & 8 != 0;
+    if flags & 16 != 0 {
+        config.credentials = Some(Credentials::new("user", "pass"));
+    }
+    config.reply_limits.max_line_len = 512;
+    config.reply_limits.max_lines = 16;
+    let now = Instant::now();
+    let mut conn = Connection::new(config, now);
+    let from = ReversePath::Mailbox(Mailbox::new("a", "example.org").unwrap());
+    for body in [&b"Subject: x\r\n\r\n.dot\r\n"[..], "Grüße\r\n".as_bytes()] {
+        let tx = Transaction::new(from.clone(), Bytes::copy_from_slice(body))
+            .with_recipient(Recipient::new(ForwardPath::Postmaster))
+            .with_recipient(Recipient::new(ForwardPath::Mailbox(
+                Mailbox::new("b", "example.net").unwrap(),
+            )));
+        let _ = conn.send(tx, now);
+    }
+    conn.quit(now);
+    let mut t = now;
+    // Chunks: a length byte, then that many bytes. Length 0 means an event instead.
+    let mut input = rest;
+    while let Some((&len, tail)) = input.split_first() {
+        if len == 0 {
+            match tail.first() {
+                Some(0) => conn.tls_established(t),
+                Some(1) => conn.handle_eof(t),
+                _ => {
+                    t += Duration::from_secs(301);
+                    conn.handle_timeout(t);
+                }
+            }
+            input = tail.get(1..).unwrap_or_default();
+        } else {
+            let n = usize::from(len).min(tail.len());
+            conn.handle_input(&tail[..n], t);
+            input = &tail[n..];
+        }
+        while conn.poll_transmit().is_some() {}
+        while conn.poll_event().is_some() {}
+    }
+    conn.handle_eof(t);
+    while conn.poll_event().is_some() {}
+    assert!(conn.is_closed());
 });

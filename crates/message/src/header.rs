@@ -165,7 +165,7 @@ pub(crate) fn parse_header_section(
     let len = data.len();
     let mut headers: Vec<Header<'_>> = Vec::new();
     let mut pos = 0usize;
-    if skip_mbox_from && data.starts_with(b"From ") {
+    if skip_mbox_from && data.starts_with(b"From ") && !is_obs_from_field(data) {
         pos = memchr(b'\n', data).map_or(len, |i| i + 1);
     }
     // The field being read: (name, name offset, value start, value end).
@@ -225,6 +225,16 @@ pub(crate) fn parse_header_section(
         headers,
         body_start: body_start.min(len),
     })
+}
+
+/// Whether `data` starts with `From` WSP* `:` (an obsolete-syntax From field, not an mbox
+/// separator line).
+fn is_obs_from_field(data: &[u8]) -> bool {
+    data.get(4..)
+        .unwrap_or_default()
+        .iter()
+        .find(|&&b| !is_wsp(b))
+        .is_some_and(|&b| b == b':')
 }
 
 fn trim_wsp_end(mut b: &[u8]) -> &[u8] {
@@ -311,6 +321,13 @@ mod tests {
         let s = parse(b"From me@x Sat Jan  1 00:00:00 2000\nA: 1\n\nb");
         assert_eq!(s.headers.len(), 1);
         assert_eq!(s.headers[0].name(), "A");
+    }
+
+    #[test]
+    fn obs_from_field_is_not_mbox_line() {
+        let s = parse(b"From  : a@b\nA: 1\n\nb");
+        assert_eq!(s.headers.len(), 2);
+        assert_eq!(s.headers[0].name(), "From");
     }
 
     #[test]

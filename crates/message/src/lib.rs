@@ -41,6 +41,64 @@
 //! [`diagnose`] classifies an addr-spec the way is_email 3.05 does: valid, valid only
 //! under RFC 5321, with CFWS, deprecated, valid only under RFC 5322, or invalid, with the
 //! [`Reason`].
+//!
+//! ## Messages
+//!
+//! [`Message::parse`] splits the header section into [`Header`] fields with `memchr`
+//! (name and raw value borrowed from the input, CRLF or bare LF line ends, the obsolete
+//! white space before the colon accepted) and builds the MIME tree as a flat arena of
+//! [`Part`]s in pre-order, without recursion. Nothing is unfolded, decoded or converted
+//! until asked: [`Header::unfolded`], [`Header::decoded`] (RFC 2047), the typed accessors
+//! ([`Message::from`], [`Message::to`], [`Message::subject`], [`Message::date`],
+//! [`Message::message_id`], [`Message::references`], [`Message::received`], …) and, per
+//! part, [`Part::decoded_body`] (base64, quoted-printable) and [`Part::decoded_text`]
+//! (charset to UTF-8). Content types follow RFC 2045/2046 with RFC 2231 parameter
+//! continuations and charsets; `message/rfc822` parts have the encapsulated message as
+//! their child. Header count, MIME depth and part count are bounded by [`Limits`].
+//! Dates follow RFC 5322 section 3.3 and the obsolete forms of section 4.3 ([`DateTime`]).
+//!
+//! ```
+//! use postwerk_message::{Address, Message};
+//!
+//! let raw = b"From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.com>\r\n\
+//!             To: team: alice@example.com, bob@example.com;\r\n\
+//!             Subject: Quarterly\r\n numbers\r\n\
+//!             Date: Tue, 1 Jul 2003 10:52:37 +0200\r\n\
+//!             Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+//!             \r\n\
+//!             --b\r\n\
+//!             Content-Type: text/plain; charset=utf-8\r\n\
+//!             Content-Transfer-Encoding: quoted-printable\r\n\
+//!             \r\n\
+//!             Gr=C3=BC=C3=9Fe\r\n\
+//!             --b\r\n\
+//!             Content-Type: application/pdf\r\n\
+//!             Content-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf\r\n\
+//!             Content-Transfer-Encoding: base64\r\n\
+//!             \r\n\
+//!             JVBERi0x\r\n\
+//!             --b--\r\n";
+//! let msg = Message::parse(raw)?;
+//! let Address::Mailbox(from) = &msg.from()?[0] else { unreachable!() };
+//! assert_eq!(from.display_name(), Some("André"));
+//! let Address::Group(team) = &msg.to()?[0] else { unreachable!() };
+//! assert_eq!(team.mailboxes().len(), 2);
+//! assert_eq!(msg.header("subject").unwrap().raw_value(), b"Quarterly\r\n numbers");
+//! assert_eq!(msg.subject().unwrap(), "Quarterly numbers");
+//! assert_eq!(msg.date().unwrap()?.to_unix(), 1_057_049_557);
+//!
+//! let leaves: Vec<_> = msg.leaves().collect();
+//! assert_eq!(leaves[0].decoded_text().unwrap(), "Grüße");
+//! assert_eq!(leaves[1].filename().unwrap(), "résumé.pdf");
+//! assert_eq!(leaves[1].decoded_body().as_ref(), b"%PDF-1");
+//! # Ok::<(), postwerk_message::ParseError>(())
+//! ```
+//!
+//! ## Building
+//!
+//! [`build`] writes what a server adds or sends: `Received:` ([`build::ReceivedBuilder`]),
+//! `Return-Path:`, `Date:`, `Message-ID:` and RFC 3464 delivery status notifications
+//! ([`build::DsnBuilder`]). The caller passes time and unique tokens; nothing reads a clock.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -89,15 +89,17 @@ pub fn decode_base64(input: &[u8]) -> Vec<u8> {
     let len = input.len();
     while i < len {
         // Fast path: four alphabet bytes in a row.
-        if n == 0 {
-            if let (Some(c), Some(dst)) = (input.get(i..i + 4), out.get_mut(o..o + 3)) {
+        if n == 0
+            && let (Some(c), Some(dst)) = (input.get(i..i + 4), out.get_mut(o..o + 3))
+        {
+            {
                 let (a, b, cc, d) = (
                     BASE64[usize::from(c[0])],
                     BASE64[usize::from(c[1])],
                     BASE64[usize::from(c[2])],
                     BASE64[usize::from(c[3])],
                 );
-                if (a | b | cc | d) != INVALID && (a | b | cc | d) < 64 {
+                if (a | b | cc | d) < 64 {
                     let v = (u32::from(a) << 18)
                         | (u32::from(b) << 12)
                         | (u32::from(cc) << 6)

@@ -152,7 +152,7 @@ fn dsn_with_utf8_text_and_defaults() {
     let m = Message::parse(&bytes).unwrap();
     assert_eq!(m.subject().unwrap(), "Delivery Status Notification");
     assert_eq!(m.parts()[1].content_type().charset(), Some("utf-8"));
-    assert_eq!(m.parts()[1].decoded_text().unwrap(), "Zugestellt: Grüße\r\nzweite Zeile");
+    assert_eq!(m.parts()[1].decoded_text().unwrap(), "Zugestellt: Grüße\r\nzweite Zeile\r\n");
     let Address::Mailbox(mb) = &m.from().unwrap()[0] else { panic!("group") };
     assert_eq!(mb.display_name(), Some("Postmaster"));
     assert!(m.parts()[3].raw_body().is_empty());

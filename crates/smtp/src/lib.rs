@@ -1,9 +1,79 @@
 //! # postwerk-smtp
 //!
-//! Placeholder docs, replaced below.
+//! SMTP (RFC 5321 and the extensions real mail needs) as two state machines that do no
+//! I/O, over a shared wire codec:
+//!
+//! - [`codec`]: commands, replies with enhanced status codes, RFC 5321 envelope paths,
+//!   MAIL/RCPT parameters, DATA dot-stuffing and unstuffing, SASL framing;
+//! - [`server`]: what an MTA, MSA or LMTP receiver runs;
+//! - `client`: what a relay or a mail client runs.
+//!
+//! The machines own no socket, no clock, no random source and no file. The caller feeds
+//! them bytes and the current time; they hand back events that need a decision and bytes
+//! to send. Any I/O model works: blocking threads, an async runtime, a test harness.
+//!
+//! ## The driver loop (server)
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use std::time::Instant;
+//! use postwerk_smtp::server::{Config, Connection, Decision, Event};
+//!
+//! # fn serve(mut socket: std::net::TcpStream) -> std::io::Result<()> {
+//! let mut conn = Connection::new(Config::new("mx.example"), Instant::now());
+//! let mut buf = [0u8; 8192];
+//! loop {
+//!     while let Some(event) = conn.poll_event() {
+//!         match event {
+//!             Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
+//!                 conn.respond(id, Decision::Accept, Instant::now()).unwrap();
+//!             }
+//!             Event::BodyChunk(chunk) => { /* append to the message file */ }
+//!             Event::DataEnd { id, .. } => {
+//!                 // store the message durably, then:
+//!                 conn.respond(id, Decision::Accept, Instant::now()).unwrap();
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(bytes) = conn.poll_transmit() {
+//!         socket.write_all(&bytes)?;
+//!     }
+//!     if conn.is_closed() {
+//!         return Ok(());
+//!     }
+//!     // (a real driver sets a read timeout from conn.poll_timeout())
+//!     match socket.read(&mut buf)? {
+//!         0 => conn.handle_eof(Instant::now()),
+//!         n => {
+//!             conn.handle_input(&buf[..n], Instant::now());
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! `examples/server.rs` is the complete version of this loop (timeouts, Maildir storage).
+//!
+//! ## Standards
+//!
+//! | RFC | What | Status |
+//! |-----|------|--------|
+//! | 5321 | SMTP: commands, replies, paths, DATA, limits (4.5.3), timeouts (4.5.3.2) | implemented; TURN, SEND/SOML/SAML and source-route *use* not (routes are parsed and dropped) |
+//! | 1870 | SIZE | implemented (MAIL `SIZE=`, counted during DATA/BDAT) |
+//! | 2920 | PIPELINING | implemented, with unauthorised-pipelining detection |
+//! | 3207 | STARTTLS | implemented (buffer discarded and session reset at 220) |
+//! | 3461 | DSN parameters RET, ENVID, NOTIFY, ORCPT | parsed, checked and carried; report generation is the application's |
+//! | 3463 | Enhanced status codes | implemented (with RFC 2034 ENHANCEDSTATUSCODES) |
+//! | 3030 | CHUNKING (BDAT) | implemented; BINARYMIME accepted with CHUNKING |
+//! | 4954 | AUTH, PLAIN (RFC 4616), LOGIN, open mechanism set | implemented; AUTH= on MAIL carried |
+//! | 6152 | 8BITMIME | implemented |
+//! | 6531 | SMTPUTF8 | implemented for paths and parameters; RFC 6533 utf-8-xtext not |
+//! | 2033 | LMTP (LHLO, one reply per recipient) | implemented (server) |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 /// The SMTP client machine: sends mail transactions over a session it drives from replies.
 pub mod client;
 pub mod codec;
+pub mod server;

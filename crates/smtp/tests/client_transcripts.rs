@@ -274,7 +274,7 @@ fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) 
     }
     let mut out = Vec::new();
     let mut events = Vec::new();
-    let mut drain = |conn: &mut Connection, out: &mut Vec<u8>, events: &mut Vec<String>| {
+    let drain = |conn: &mut Connection, out: &mut Vec<u8>, events: &mut Vec<String>| {
         while let Some(chunk) = conn.poll_transmit() {
             out.extend_from_slice(&chunk);
         }

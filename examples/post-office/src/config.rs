@@ -322,10 +322,16 @@ impl Config {
             None => Config::parse(EMBEDDED_DEFAULT, "<embedded default>", Path::new(".")),
             Some(path) => {
                 let file = path.display().to_string();
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    file: file.clone(),
+                    source,
+                })?;
                 let base = path.parent().unwrap_or(Path::new("."));
-                let base = if base.as_os_str().is_empty() { Path::new(".") } else { base };
+                let base = if base.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    base
+                };
                 Config::parse(&text, &file, base)
             }
         }
@@ -388,7 +394,10 @@ impl Config {
             ("limits.max_message_size", limits.max_message_size),
             ("limits.max_recipients", limits.max_recipients as u64),
             ("limits.max_connections", limits.max_connections as u64),
-            ("limits.max_connections_per_ip", limits.max_connections_per_ip as u64),
+            (
+                "limits.max_connections_per_ip",
+                limits.max_connections_per_ip as u64,
+            ),
             ("limits.max_errors", limits.max_errors as u64),
             ("limits.command_timeout_secs", limits.command_timeout_secs),
             ("limits.data_timeout_secs", limits.data_timeout_secs),
@@ -399,8 +408,7 @@ impl Config {
                 return Err(invalid(key, "must be greater than 0"));
             }
         }
-        if self.queue.retry_schedule_secs.is_empty()
-            || self.queue.retry_schedule_secs.contains(&0)
+        if self.queue.retry_schedule_secs.is_empty() || self.queue.retry_schedule_secs.contains(&0)
         {
             return Err(invalid(
                 "queue.retry_schedule_secs",
@@ -426,7 +434,12 @@ impl Config {
                 return Err(invalid(&key, &message));
             }
             let target = target.to_ascii_lowercase();
-            if !self.users.is_empty() && !self.users.iter().any(|u| u.address.eq_ignore_ascii_case(&target)) {
+            if !self.users.is_empty()
+                && !self
+                    .users
+                    .iter()
+                    .any(|u| u.address.eq_ignore_ascii_case(&target))
+            {
                 return Err(invalid(&key, &format!("`{target}` is not a user")));
             }
         }
@@ -485,11 +498,6 @@ impl Config {
         }
         out
     }
-
-    /// Is `domain` one of ours?
-    pub fn is_local_domain(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
-    }
 }
 
 /// What a listener does.
@@ -528,7 +536,9 @@ fn is_domain(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -553,11 +563,15 @@ mod tests {
     #[test]
     fn an_unknown_key_names_the_key_and_the_file() {
         let text = format!("{EMBEDDED_DEFAULT}\n[limits]\nmax_mesage_size = 5\n");
-        let err = Config::parse(&text, "po.toml", Path::new("/")).unwrap_err().to_string();
+        let err = Config::parse(&text, "po.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("po.toml"), "{err}");
         assert!(err.contains("max_mesage_size"), "{err}");
         let text = format!("bogus = 1\n{EMBEDDED_DEFAULT}");
-        let err = Config::parse(&text, "x.toml", Path::new("/")).unwrap_err().to_string();
+        let err = Config::parse(&text, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bogus") && err.contains("x.toml"), "{err}");
     }
 
@@ -566,20 +580,28 @@ mod tests {
         let text = format!(
             "{EMBEDDED_DEFAULT}\n[[users]]\naddress = \"../x@localhost\"\npassword_hash = \"{HASH}\"\n"
         );
-        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        let err = Config::parse(&text, "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("users[0].address"), "{err}");
         let text = format!(
             "{EMBEDDED_DEFAULT}\n[[users]]\naddress = \"a@elsewhere\"\npassword_hash = \"{HASH}\"\n"
         );
-        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        let err = Config::parse(&text, "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not one of `domains`"), "{err}");
         let text = format!(
             "{EMBEDDED_DEFAULT}\n[[users]]\naddress = \"a@localhost\"\npassword_hash = \"secret\"\n"
         );
-        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        let err = Config::parse(&text, "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("users[0].password_hash"), "{err}");
         let text = EMBEDDED_DEFAULT.replace("[\"localhost\"]", "[]");
-        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        let err = Config::parse(&text, "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`domains`"), "{err}");
     }
 
@@ -606,7 +628,12 @@ mod tests {
         let text = format!(
             "{EMBEDDED_DEFAULT}\n[aliases]\n\"sales@localhost\" = \"nobody@localhost\"\n[[users]]\naddress = \"a@localhost\"\npassword_hash = \"{HASH}\"\n"
         );
-        let err = Config::parse(&text, "f.toml", Path::new("/")).unwrap_err().to_string();
-        assert!(err.contains("aliases") && err.contains("not a user"), "{err}");
+        let err = Config::parse(&text, "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("aliases") && err.contains("not a user"),
+            "{err}"
+        );
     }
 }

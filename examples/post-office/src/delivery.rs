@@ -14,8 +14,12 @@ use postwerk_message::DateTime;
 use postwerk_message::build::{Action, DsnBuilder, DsnRecipient, return_path_field};
 use postwerk_mx::RouteError;
 use postwerk_mx::resolver::Resolver;
-use postwerk_smtp::client::{self, BareLineEndings, Delivery, Event, Recipient, Transaction, TransactionResult};
-use postwerk_smtp::codec::path::{ForwardPath, PathOptions, ReversePath, parse_forward_path, parse_reverse_path};
+use postwerk_smtp::client::{
+    self, BareLineEndings, Delivery, Event, Recipient, Transaction, TransactionResult,
+};
+use postwerk_smtp::codec::path::{
+    ForwardPath, PathOptions, ReversePath, parse_forward_path, parse_reverse_path,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -48,7 +52,10 @@ pub struct Deliverer {
 
 /// Seconds since the epoch.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// Runs the queue until `shutdown` turns true: messages found at start, then every id sent
@@ -60,7 +67,10 @@ pub async fn run(
     mut incoming: mpsc::UnboundedReceiver<String>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut due: BTreeSet<(u64, String)> = initial.into_iter().map(|q| (q.state.next_attempt, q.id)).collect();
+    let mut due: BTreeSet<(u64, String)> = initial
+        .into_iter()
+        .map(|q| (q.state.next_attempt, q.id))
+        .collect();
     let mut busy: HashSet<String> = HashSet::new();
     let limit = Arc::new(Semaphore::new(deliverer.config.outbound.concurrency));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Option<u64>)>();
@@ -70,7 +80,9 @@ pub async fn run(
             if *when > now {
                 break;
             }
-            let Some((_, id)) = due.pop_first() else { break };
+            let Some((_, id)) = due.pop_first() else {
+                break;
+            };
             if !busy.insert(id.clone()) {
                 continue;
             }
@@ -104,7 +116,9 @@ pub async fn run(
     }
     // Let attempts in flight finish (they are bounded by the SMTP client's timeouts);
     // anything not finished is simply retried after the next start.
-    let _ = limit.acquire_many(deliverer.config.outbound.concurrency as u32).await;
+    let _ = limit
+        .acquire_many(deliverer.config.outbound.concurrency as u32)
+        .await;
 }
 
 /// The outcome for one recipient in one attempt.
@@ -139,28 +153,44 @@ impl Deliverer {
         };
         let content = Bytes::from(content);
         let now = unix_now();
-        let expired = now >= envelope.received_at.saturating_add(self.config.queue.expiry_secs);
+        let expired = now
+            >= envelope
+                .received_at
+                .saturating_add(self.config.queue.expiry_secs);
         state.attempts += 1;
         if expired {
             for rcpt in &mut state.recipients {
                 if let RcptState::Pending(last) = rcpt {
-                    let why = last.clone().unwrap_or_else(|| "no attempt succeeded".into());
-                    *rcpt = RcptState::Failed(format!("4.4.7 - delivery time expired; last error: {why}"));
+                    let why = last
+                        .clone()
+                        .unwrap_or_else(|| "no attempt succeeded".into());
+                    *rcpt = RcptState::Failed(format!(
+                        "4.4.7 - delivery time expired; last error: {why}"
+                    ));
                 }
             }
         } else {
-            self.deliver_pending(id, &envelope, &content, &mut state).await;
+            self.deliver_pending(id, &envelope, &content, &mut state)
+                .await;
         }
         if state.has_pending() {
             let next = unix_now() + self.config.queue.retry_delay(state.attempts).as_secs();
             state.next_attempt = next;
             let store = self.store.clone();
             let owned = id.to_owned();
-            let written = tokio::task::spawn_blocking(move || store.write_state(&owned, &state)).await;
+            let written =
+                tokio::task::spawn_blocking(move || store.write_state(&owned, &state)).await;
             if !matches!(written, Ok(Ok(()))) {
-                warn!(queue_id = id, "could not record the delivery state; retrying later");
+                warn!(
+                    queue_id = id,
+                    "could not record the delivery state; retrying later"
+                );
             }
-            info!(queue_id = id, next_attempt_in = next.saturating_sub(now), "deferred");
+            info!(
+                queue_id = id,
+                next_attempt_in = next.saturating_sub(now),
+                "deferred"
+            );
             return Some(next);
         }
         if let Err(e) = self.bounce(id, &envelope, &content, &state).await {
@@ -174,21 +204,32 @@ impl Deliverer {
         None
     }
 
-    async fn deliver_pending(&self, id: &str, envelope: &Envelope, content: &Bytes, state: &mut State) {
+    async fn deliver_pending(
+        &self,
+        id: &str,
+        envelope: &Envelope,
+        content: &Bytes,
+        state: &mut State,
+    ) {
         let mut remote: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, rcpt) in envelope.recipients.iter().enumerate() {
             if !matches!(state.recipients.get(i), Some(RcptState::Pending(_))) {
                 continue;
             }
             let outcome = match self.users.lookup_address(rcpt) {
-                Lookup::Mailbox(user) => Some(self.deliver_local(id, envelope, content, rcpt, &user).await),
+                Lookup::Mailbox(user) => {
+                    Some(self.deliver_local(id, envelope, content, rcpt, &user).await)
+                }
                 Lookup::Unknown | Lookup::Routing => Some(Outcome::Permanent(
                     "5.1.1".into(),
                     None,
                     "550 5.1.1 no such mailbox here".into(),
                 )),
                 Lookup::NotLocal => {
-                    let domain = rcpt.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+                    let domain = rcpt
+                        .rsplit_once('@')
+                        .map(|(_, d)| d.to_ascii_lowercase())
+                        .unwrap_or_default();
                     remote.entry(domain).or_default().push(i);
                     None
                 }
@@ -198,22 +239,40 @@ impl Deliverer {
             }
         }
         for (domain, indexes) in remote {
-            let outcomes = self.deliver_remote(id, envelope, content, &domain, &indexes).await;
+            let outcomes = self
+                .deliver_remote(id, envelope, content, &domain, &indexes)
+                .await;
             for (i, outcome) in indexes.into_iter().zip(outcomes) {
                 record(state, i, outcome);
             }
         }
     }
 
-    async fn deliver_local(&self, id: &str, envelope: &Envelope, content: &Bytes, rcpt: &str, user: &str) -> Outcome {
+    async fn deliver_local(
+        &self,
+        id: &str,
+        envelope: &Envelope,
+        content: &Bytes,
+        rcpt: &str,
+        user: &str,
+    ) -> Outcome {
         let maildirs = self.maildirs.clone();
         let return_path = return_path_field(&envelope.from);
         let content = content.clone();
         let owned = user.to_owned();
-        let result = tokio::task::spawn_blocking(move || maildirs.deliver(&owned, &[return_path.as_bytes(), &content])).await;
+        let result = tokio::task::spawn_blocking(move || {
+            maildirs.deliver(&owned, &[return_path.as_bytes(), &content])
+        })
+        .await;
         match result {
             Ok(Ok(name)) => {
-                info!(queue_id = id, to = rcpt, mailbox = user, file = name, "delivered to maildir");
+                info!(
+                    queue_id = id,
+                    to = rcpt,
+                    mailbox = user,
+                    file = name,
+                    "delivered to maildir"
+                );
                 Outcome::Delivered
             }
             Ok(Err(e)) => {
@@ -224,7 +283,14 @@ impl Deliverer {
         }
     }
 
-    async fn deliver_remote(&self, id: &str, envelope: &Envelope, content: &Bytes, domain: &str, indexes: &[usize]) -> Vec<Outcome> {
+    async fn deliver_remote(
+        &self,
+        id: &str,
+        envelope: &Envelope,
+        content: &Bytes,
+        domain: &str,
+        indexes: &[usize],
+    ) -> Vec<Outcome> {
         let route = match self.resolver.resolve_mx(domain).await {
             Ok(route) => route,
             Err(e) => {
@@ -236,21 +302,39 @@ impl Deliverer {
         let mut last_error = String::from("no mail exchanger could be reached");
         for (host, ip) in route.addresses().take(10) {
             let waiting: Vec<usize> = (0..indexes.len())
-                .filter(|&k| !matches!(outcomes.get(k), Some(Some(Outcome::Delivered | Outcome::Permanent(..)))))
+                .filter(|&k| {
+                    !matches!(
+                        outcomes.get(k),
+                        Some(Some(Outcome::Delivered | Outcome::Permanent(..)))
+                    )
+                })
                 .collect();
             if waiting.is_empty() {
                 break;
             }
             let rcpts: Vec<&str> = waiting
                 .iter()
-                .filter_map(|&k| indexes.get(k).and_then(|&i| envelope.recipients.get(i)).map(String::as_str))
+                .filter_map(|&k| {
+                    indexes
+                        .get(k)
+                        .and_then(|&i| envelope.recipients.get(i))
+                        .map(String::as_str)
+                })
                 .collect();
             let addr = SocketAddr::new(ip, self.config.outbound.port);
-            match self.smtp_attempt(addr, &host.name, &envelope.from, &rcpts, content.clone()).await {
+            match self
+                .smtp_attempt(addr, &host.name, &envelope.from, &rcpts, content.clone())
+                .await
+            {
                 Ok(result) => {
                     for ((k, rcpt), r) in waiting.iter().zip(&rcpts).zip(result.recipients()) {
-                        let reply = r.deciding_reply().map(|r| r.to_string().trim_end().replace("\r\n", " "));
-                        let text = reply.clone().or_else(|| r.error().map(|e| e.to_string())).unwrap_or_default();
+                        let reply = r
+                            .deciding_reply()
+                            .map(|r| r.to_string().trim_end().replace("\r\n", " "));
+                        let text = reply
+                            .clone()
+                            .or_else(|| r.error().map(|e| e.to_string()))
+                            .unwrap_or_default();
                         let outcome = match r.delivery() {
                             Delivery::Accepted => Outcome::Delivered,
                             Delivery::PermanentFailure => {
@@ -289,13 +373,25 @@ impl Deliverer {
     }
 
     /// One SMTP session to `addr` sending one transaction.
-    async fn smtp_attempt(&self, addr: SocketAddr, host: &str, from: &str, rcpts: &[&str], body: Bytes) -> io::Result<TransactionResult> {
-        let options = PathOptions { utf8: true, ..PathOptions::default() };
+    async fn smtp_attempt(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        from: &str,
+        rcpts: &[&str],
+        body: Bytes,
+    ) -> io::Result<TransactionResult> {
+        let options = PathOptions {
+            utf8: true,
+            ..PathOptions::default()
+        };
         let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
         let reverse = if from.is_empty() {
             ReversePath::Null
         } else {
-            parse_reverse_path(format!("<{from}>").as_bytes(), options).map_err(|_| invalid("bad reverse path"))?.0
+            parse_reverse_path(format!("<{from}>").as_bytes(), options)
+                .map_err(|_| invalid("bad reverse path"))?
+                .0
         };
         let mut tx = Transaction::new(reverse, body);
         for rcpt in rcpts {
@@ -358,7 +454,13 @@ impl Deliverer {
     /// Queues one bounce for the failed recipients of a finished message (none for the
     /// null sender, none when nothing failed). Idempotent: the bounce has the id of its
     /// original with `B` appended.
-    async fn bounce(&self, id: &str, envelope: &Envelope, content: &Bytes, state: &State) -> io::Result<()> {
+    async fn bounce(
+        &self,
+        id: &str,
+        envelope: &Envelope,
+        content: &Bytes,
+        state: &State,
+    ) -> io::Result<()> {
         let failed: Vec<(&String, &String)> = envelope
             .recipients
             .iter()
@@ -372,7 +474,11 @@ impl Deliverer {
             return Ok(());
         }
         if envelope.from.is_empty() {
-            info!(queue_id = id, failed = failed.len(), "not bouncing a message from the null sender");
+            info!(
+                queue_id = id,
+                failed = failed.len(),
+                "not bouncing a message from the null sender"
+            );
             return Ok(());
         }
         let bounce_id = format!("{id}B");
@@ -380,15 +486,24 @@ impl Deliverer {
             return Ok(());
         }
         let now = DateTime::from_unix(unix_now() as i64, 0);
-        let mut dsn = DsnBuilder::new(&self.config.hostname, &envelope.from, now, &format!("{bounce_id}.bounce"))
-            .arrival_date(DateTime::from_unix(envelope.received_at as i64, 0))
-            .original(content);
+        let mut dsn = DsnBuilder::new(
+            &self.config.hostname,
+            &envelope.from,
+            now,
+            &format!("{bounce_id}.bounce"),
+        )
+        .arrival_date(DateTime::from_unix(envelope.received_at as i64, 0))
+        .original(content);
         for (rcpt, why) in &failed {
             let mut parts = why.splitn(3, ' ');
             let status = parts.next().unwrap_or("5.0.0");
             let remote = parts.next().filter(|r| *r != "-");
             let diagnostic = parts.next().unwrap_or("");
-            let status = if status.starts_with('4') { status.replacen('4', "5", 1) } else { status.to_owned() };
+            let status = if status.starts_with('4') {
+                status.replacen('4', "5", 1)
+            } else {
+                status.to_owned()
+            };
             let recipient = DsnRecipient::new(rcpt, Action::Failed, &status)
                 .or_else(|_| DsnRecipient::new(rcpt, Action::Failed, "5.0.0"))
                 .map_err(io::Error::other)?;
@@ -399,13 +514,23 @@ impl Deliverer {
             dsn = dsn.recipient(recipient);
         }
         let bytes = dsn.build().map_err(io::Error::other)?;
-        let bounce = Envelope { from: String::new(), recipients: vec![envelope.from.clone()], received_at: unix_now() };
+        let bounce = Envelope {
+            from: String::new(),
+            recipients: vec![envelope.from.clone()],
+            received_at: unix_now(),
+        };
         let store = self.store.clone();
         let queued = bounce_id.clone();
         tokio::task::spawn_blocking(move || store.enqueue(queued, &bounce, &bytes))
             .await
             .map_err(io::Error::other)??;
-        info!(queue_id = id, bounce_id, to = envelope.from, failed = failed.len(), "bounce queued");
+        info!(
+            queue_id = id,
+            bounce_id,
+            to = envelope.from,
+            failed = failed.len(),
+            "bounce queued"
+        );
         let _ = self.notify.send(bounce_id);
         Ok(())
     }
@@ -416,9 +541,10 @@ fn record(state: &mut State, i: usize, outcome: Outcome) {
         *slot = match outcome {
             Outcome::Delivered => RcptState::Delivered,
             Outcome::Temporary(why) => RcptState::Pending(Some(why)),
-            Outcome::Permanent(status, remote, diagnostic) => {
-                RcptState::Failed(format!("{status} {} {diagnostic}", remote.as_deref().unwrap_or("-")))
-            }
+            Outcome::Permanent(status, remote, diagnostic) => RcptState::Failed(format!(
+                "{status} {} {diagnostic}",
+                remote.as_deref().unwrap_or("-")
+            )),
         };
     }
 }

@@ -75,7 +75,10 @@ impl App {
             return None;
         }
         *map.entry(ip).or_insert(0) += 1;
-        Some(Slot { app: self.clone(), ip })
+        Some(Slot {
+            app: self.clone(),
+            ip,
+        })
     }
 }
 
@@ -116,19 +119,28 @@ pub async fn serve(
     }
 }
 
-async fn lock_tasks(tasks: &tokio::sync::Mutex<JoinSet<()>>) -> tokio::sync::MutexGuard<'_, JoinSet<()>> {
+async fn lock_tasks(
+    tasks: &tokio::sync::Mutex<JoinSet<()>>,
+) -> tokio::sync::MutexGuard<'_, JoinSet<()>> {
     let mut guard = tasks.lock().await;
     // Reap finished connections so the set does not grow without bound.
     while guard.try_join_next().is_some() {}
     guard
 }
 
-async fn connection(app: Arc<App>, role: Role, tcp: TcpStream, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
+async fn connection(
+    app: Arc<App>,
+    role: Role,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
     let local = tcp.local_addr().ok();
     let mut stream = Stream::Plain(tcp);
     let implicit = matches!(role, Role::Submissions | Role::Pop3s);
     if implicit {
-        let handshake = tokio::time::timeout(Duration::from_secs(60), stream.accept_tls(app.tls.clone())).await;
+        let handshake =
+            tokio::time::timeout(Duration::from_secs(60), stream.accept_tls(app.tls.clone())).await;
         if !matches!(handshake, Ok(Ok(()))) {
             info!(role = role.name(), %peer, "TLS handshake failed");
             return;

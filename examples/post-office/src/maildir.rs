@@ -38,18 +38,25 @@ impl MaildirStore {
     pub fn new(root: PathBuf, host: &str) -> MaildirStore {
         // The Maildir convention escapes `/` and `:` in the host part.
         let host = host.replace('/', "\\057").replace(':', "\\072");
-        MaildirStore { root, host, counter: AtomicU64::new(0) }
+        MaildirStore {
+            root,
+            host,
+            counter: AtomicU64::new(0),
+        }
     }
 
     /// The Maildir of a user (its canonical address from the user table).
     pub fn mailbox(&self, user: &str) -> io::Result<PathBuf> {
         let safe = !user.is_empty()
             && !user.starts_with('.')
-            && user
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'@'));
+            && user.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'@')
+            });
         if !safe {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a mailbox name"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a mailbox name",
+            ));
         }
         Ok(self.root.join(user))
     }
@@ -62,7 +69,9 @@ impl MaildirStore {
             fs::create_dir_all(dir.join(sub))?;
         }
         let size: u64 = parts.iter().map(|p| crlf_size(p)).sum();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let counter = self.counter.fetch_add(1, Ordering::Relaxed);
         let name = format!(
             "{}.M{}P{}Q{}.{},S={}",
@@ -75,7 +84,10 @@ impl MaildirStore {
         );
         let tmp = dir.join("tmp").join(&name);
         let result = (|| {
-            let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             for part in parts {
                 file.write_all(part)?;
             }
@@ -101,7 +113,9 @@ impl MaildirStore {
             };
             for item in read {
                 let item = item?;
-                let Ok(name) = item.file_name().into_string() else { continue };
+                let Ok(name) = item.file_name().into_string() else {
+                    continue;
+                };
                 if name.starts_with('.') || !item.file_type()?.is_file() {
                     continue;
                 }
@@ -146,7 +160,10 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 fn size_from_name(uid: &str) -> Option<u64> {
-    uid.rsplit(',').find_map(|field| field.strip_prefix("S="))?.parse().ok()
+    uid.rsplit(',')
+        .find_map(|field| field.strip_prefix("S="))?
+        .parse()
+        .ok()
 }
 
 /// Size of `bytes` once every bare LF became CRLF.
@@ -183,8 +200,15 @@ mod tests {
     fn delivery_lands_in_new_with_unique_names_and_crlf_sizes() {
         let dir = tempfile::tempdir().unwrap();
         let store = MaildirStore::new(dir.path().join("mail"), "mx.example/a:b");
-        let a = store.deliver("alice@example.org", &[b"Return-Path: <x@y>\r\n", b"Subject: 1\r\n\r\nhi\r\n"]).unwrap();
-        let b = store.deliver("alice@example.org", &[b"Subject: 2\r\n\r\nhi\r\n"]).unwrap();
+        let a = store
+            .deliver(
+                "alice@example.org",
+                &[b"Return-Path: <x@y>\r\n", b"Subject: 1\r\n\r\nhi\r\n"],
+            )
+            .unwrap();
+        let b = store
+            .deliver("alice@example.org", &[b"Subject: 2\r\n\r\nhi\r\n"])
+            .unwrap();
         assert_ne!(a, b);
         assert!(a.contains("mx.example\\057a\\072b"), "{a}");
         let box_dir = dir.path().join("mail/alice@example.org");

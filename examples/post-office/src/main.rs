@@ -5,16 +5,28 @@
 //! `postwerk-smtp` and `postwerk-pop3`; the files here are drivers, policy and storage.
 
 mod config;
+mod delivery;
+mod listen;
 mod maildir;
+mod net;
+mod pop3;
 mod queue;
+mod smtp;
 mod tls;
 mod users;
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{info, warn};
 
 use crate::config::Config;
 
@@ -103,20 +115,151 @@ fn hash_password() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .init();
 }
 
 fn run(config: Config) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+/// Wires everything together, runs until SIGTERM or SIGINT, then shuts down gracefully:
+/// listeners stop, connections get a grace period to finish their transaction, the queue
+/// runner finishes the attempts in flight.
+async fn serve(config: Config) -> io::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", config.data_dir.display())))?;
     let (entries, created) = users::load_users(&config)?;
     if let Some((address, password)) = created {
-        println!("created user {address} with password {password} (shown only this once)");
+        println!("Created user {address} with password {password}");
+        println!(
+            "This password is shown only once; its hash is in {}",
+            config.data_dir.join("users.toml").display()
+        );
     }
-    let _users = users::Users::new(&config, &entries);
-    let _tls = tls::server_config(&config)?;
-    let _client_tls = tls::opportunistic_client_config()?;
-    let store = queue::QueueStore::open(config.data_dir.join("queue"))?;
-    let _ = store.scan()?;
-    let _ = queue::free_bytes(&config.data_dir)?;
-    let _ = maildir::MaildirStore::new(config.data_dir.join("mail"), &config.hostname);
+    let config = Arc::new(config);
+    let users = Arc::new(users::Users::new(&config, &entries));
+    let tls = tls::server_config(&config)?;
+    let client_tls = tls::opportunistic_client_config()?;
+    let store = Arc::new(queue::QueueStore::open(config.data_dir.join("queue"))?);
+    let (queued, corrupt) = store.scan()?;
+    for (id, reason) in corrupt {
+        warn!(
+            queue_id = id,
+            reason, "corrupt queue file moved to queue/corrupt"
+        );
+    }
+    let maildirs = Arc::new(maildir::MaildirStore::new(
+        config.data_dir.join("mail"),
+        &config.hostname,
+    ));
+    let resolver = resolver(&config)?;
+
+    let mut listeners = Vec::new();
+    for (role, addr) in config.listeners() {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        info!(role = role.name(), %addr, "listening");
+        listeners.push((role, listener));
+    }
+
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let app = Arc::new(listen::App {
+        config: config.clone(),
+        users: users.clone(),
+        maildirs: maildirs.clone(),
+        store: store.clone(),
+        queue_tx: queue_tx.clone(),
+        tls,
+        pop3_locks: Mutex::new(HashSet::new()),
+        connections: Mutex::new(HashMap::new()),
+    });
+    let deliverer = Arc::new(delivery::Deliverer {
+        config: config.clone(),
+        store,
+        maildirs,
+        users,
+        resolver,
+        client_tls,
+        notify: queue_tx,
+    });
+    info!(
+        queued = queued.len(),
+        users = app.users.len(),
+        "post office {} ready",
+        config.hostname
+    );
+    let queue = tokio::spawn(delivery::run(
+        deliverer,
+        queued,
+        queue_rx,
+        shutdown_rx.clone(),
+    ));
+    let connections = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
+    let mut accept_loops = JoinSet::new();
+    for (role, listener) in listeners {
+        accept_loops.spawn(listen::serve(
+            app.clone(),
+            role,
+            listener,
+            connections.clone(),
+            shutdown_rx.clone(),
+        ));
+    }
+
+    wait_for_signal().await?;
+    info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    while accept_loops.join_next().await.is_some() {}
+    let mut connections = connections.lock().await;
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!("closing connections still open after the grace period");
+        connections.abort_all();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, queue).await.is_err() {
+        warn!("delivery attempts still running after the grace period; they resume after restart");
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// How long connections and delivery attempts get to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+fn resolver(config: &Config) -> io::Result<postwerk_mx::resolver::Resolver> {
+    use postwerk_mx::resolver::{Resolver, ResolverConfig};
+    let mut options = postwerk_mx::Options::default();
+    options.local_hosts.push(config.hostname.clone());
+    if config.dns.servers.is_empty() {
+        return Resolver::from_system_conf(options)
+            .map_err(|e| io::Error::new(e.kind(), format!("/etc/resolv.conf: {e}")));
+    }
+    let mut resolver = ResolverConfig::new(config.dns.servers.clone());
+    resolver.options = options;
+    resolver.seed = rand::random();
+    Ok(Resolver::new(resolver))
+}
+
+async fn wait_for_signal() -> io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
     Ok(())
 }

@@ -49,14 +49,19 @@ impl Stream {
         };
         let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await?;
         *self = Stream::Client(Box::new(tls));
         Ok(())
     }
 }
 
 fn upgrading() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "stream lost during a TLS handshake")
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "stream lost during a TLS handshake",
+    )
 }
 
 impl AsyncRead for Stream {

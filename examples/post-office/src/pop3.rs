@@ -31,7 +31,12 @@ impl Drop for Locked {
 }
 
 /// Serves one POP3 connection to its end.
-pub async fn session(app: Arc<App>, mut stream: Stream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
+pub async fn session(
+    app: Arc<App>,
+    mut stream: Stream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let implicit = stream.is_tls();
     let mut config = Config::default();
     config.greeting = format!("{} POP3 ready", app.config.hostname);
@@ -56,7 +61,9 @@ pub async fn session(app: Arc<App>, mut stream: Stream, peer: SocketAddr, mut sh
                     let entry = locked.as_ref().and_then(|l| l.entries.get(index)).cloned();
                     let maildirs = app.maildirs.clone();
                     let read = match entry {
-                        Some(entry) => tokio::task::spawn_blocking(move || maildirs.read(&entry)).await.ok(),
+                        Some(entry) => tokio::task::spawn_blocking(move || maildirs.read(&entry))
+                            .await
+                            .ok(),
                         None => None,
                     };
                     let _ = match read {
@@ -67,7 +74,10 @@ pub async fn session(app: Arc<App>, mut stream: Stream, peer: SocketAddr, mut sh
                 Event::Commit { id, deletions } => {
                     let ok = match &locked {
                         Some(l) => {
-                            let doomed: Vec<Entry> = deletions.iter().filter_map(|d| l.entries.get(d.index).cloned()).collect();
+                            let doomed: Vec<Entry> = deletions
+                                .iter()
+                                .filter_map(|d| l.entries.get(d.index).cloned())
+                                .collect();
                             let maildirs = app.maildirs.clone();
                             let user = l.user.clone();
                             let count = doomed.len();
@@ -124,28 +134,44 @@ async fn flush(conn: &mut Connection, stream: &mut Stream) -> std::io::Result<()
     stream.flush().await
 }
 
-async fn login(app: &Arc<App>, credentials: Credentials, locked: &mut Option<Locked>) -> LoginDecision {
+async fn login(
+    app: &Arc<App>,
+    credentials: Credentials,
+    locked: &mut Option<Locked>,
+) -> LoginDecision {
     let (user, password) = match credentials {
         Credentials::User { user, password } => (user, password),
-        Credentials::Plain { authzid, user, password } if authzid.is_empty() || authzid == user => (user, password),
+        Credentials::Plain {
+            authzid,
+            user,
+            password,
+        } if authzid.is_empty() || authzid == user => (user, password),
         // APOP is never offered (it needs the plaintext password); other identities than
         // one's own are not supported.
         _ => return LoginDecision::Reject,
     };
     let users = app.users.clone();
-    let checked = tokio::task::spawn_blocking(move || users.verify(&user, password.as_bytes())).await;
+    let checked =
+        tokio::task::spawn_blocking(move || users.verify(&user, password.as_bytes())).await;
     let Ok(Some(user)) = checked else {
         return LoginDecision::Reject;
     };
     if !lock(&app.pop3_locks).insert(user.clone()) {
         return LoginDecision::InUse;
     }
-    let mut guard = Locked { app: app.clone(), user: user.clone(), entries: Vec::new() };
+    let mut guard = Locked {
+        app: app.clone(),
+        user: user.clone(),
+        entries: Vec::new(),
+    };
     let maildirs = app.maildirs.clone();
     let listed = tokio::task::spawn_blocking(move || maildirs.list(&user)).await;
     match listed {
         Ok(Ok(entries)) => {
-            let listing = entries.iter().map(|e| MessageInfo::from((e.size, e.uid.clone()))).collect();
+            let listing = entries
+                .iter()
+                .map(|e| MessageInfo::from((e.size, e.uid.clone())))
+                .collect();
             guard.entries = entries;
             *locked = Some(guard);
             LoginDecision::Accept(listing)

@@ -50,15 +50,20 @@ pub fn server_config(config: &Config) -> io::Result<Arc<ServerConfig>> {
         .map_err(io::Error::other)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", cert_path.display())))?;
+        .map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", cert_path.display()),
+            )
+        })?;
     Ok(Arc::new(server))
 }
 
 fn generate(hostname: &str, cert_path: &Path, key_path: &Path) -> io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let certified = rcgen::generate_simple_self_signed(vec![hostname.to_owned()])
-        .map_err(io::Error::other)?;
+    let certified =
+        rcgen::generate_simple_self_signed(vec![hostname.to_owned()]).map_err(io::Error::other)?;
     if let Some(dir) = cert_path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -75,24 +80,35 @@ fn generate(hostname: &str, cert_path: &Path, key_path: &Path) -> io::Result<()>
 }
 
 fn load_certs(path: &Path) -> io::Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let certs = rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<Vec<_>, _>>()?;
     if certs.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: no certificate", path.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: no certificate", path.display()),
+        ));
     }
     Ok(certs)
 }
 
 fn load_key(path: &Path) -> io::Result<PrivateKeyDer<'static>> {
-    let pem = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    rustls_pemfile::private_key(&mut pem.as_slice())?
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{}: no private key", path.display())))
+    let pem = std::fs::read(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    rustls_pemfile::private_key(&mut pem.as_slice())?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: no private key", path.display()),
+        )
+    })
 }
 
 /// The client configuration for opportunistic outbound STARTTLS (see the module docs).
 pub fn opportunistic_client_config() -> io::Result<Arc<ClientConfig>> {
     let provider = provider();
-    let verifier = Arc::new(Opportunistic { algorithms: provider.signature_verification_algorithms });
+    let verifier = Arc::new(Opportunistic {
+        algorithms: provider.signature_verification_algorithms,
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?

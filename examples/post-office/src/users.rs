@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 
 use crate::config::{Config, UserEntry, UsersFile};
@@ -103,7 +103,10 @@ impl Users {
         if self.hashes.contains_key(address) {
             return Some(address.to_owned());
         }
-        self.aliases.get(address).filter(|t| self.hashes.contains_key(*t)).cloned()
+        self.aliases
+            .get(address)
+            .filter(|t| self.hashes.contains_key(*t))
+            .cloned()
     }
 
     /// Checks a login; returns the canonical user address. Slow on purpose (argon2): call
@@ -158,7 +161,10 @@ pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
     if path.exists() {
         let text = std::fs::read_to_string(&path)?;
         let file: UsersFile = toml::from_str(&text).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
         })?;
         for (i, user) in file.users.iter().enumerate() {
             if let Err((field, message)) = config.validate_user(user) {
@@ -170,12 +176,19 @@ pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
         }
         return Ok((file.users, None));
     }
-    let domain = config.domains.first().map(String::as_str).unwrap_or("localhost");
+    let domain = config
+        .domains
+        .first()
+        .map(String::as_str)
+        .unwrap_or("localhost");
     let address = format!("postmaster@{domain}");
     let password = random_password();
     let hash = hash_password(&password).map_err(|e| io::Error::other(e.to_string()))?;
     write_users_file(&path, &address, &hash)?;
-    let entry = UserEntry { address: address.clone(), password_hash: hash };
+    let entry = UserEntry {
+        address: address.clone(),
+        password_hash: hash,
+    };
     Ok((vec![entry], Some((address, password))))
 }
 
@@ -207,14 +220,19 @@ mod tests {
     use crate::config::EMBEDDED_DEFAULT;
 
     fn table() -> (Users, String) {
-        let text = format!(
-            "{EMBEDDED_DEFAULT}\n[aliases]\n\"sales@localhost\" = \"alice@localhost\"\n"
-        );
+        let text =
+            format!("{EMBEDDED_DEFAULT}\n[aliases]\n\"sales@localhost\" = \"alice@localhost\"\n");
         let config = Config::parse(&text, "t", Path::new("/")).unwrap();
         let hash = hash_password("correct horse").unwrap();
         let users = vec![
-            UserEntry { address: "alice@localhost".into(), password_hash: hash.clone() },
-            UserEntry { address: "bob@localhost".into(), password_hash: hash },
+            UserEntry {
+                address: "alice@localhost".into(),
+                password_hash: hash.clone(),
+            },
+            UserEntry {
+                address: "bob@localhost".into(),
+                password_hash: hash,
+            },
         ];
         (Users::new(&config, &users), "correct horse".into())
     }
@@ -222,11 +240,26 @@ mod tests {
     #[test]
     fn local_parts_map_through_the_table() {
         let (users, _) = table();
-        assert_eq!(users.lookup("alice", "localhost"), Lookup::Mailbox("alice@localhost".into()));
-        assert_eq!(users.lookup("Alice", "LOCALHOST"), Lookup::Mailbox("alice@localhost".into()));
-        assert_eq!(users.lookup("alice+news", "localhost"), Lookup::Mailbox("alice@localhost".into()));
-        assert_eq!(users.lookup("sales", "localhost"), Lookup::Mailbox("alice@localhost".into()));
-        assert_eq!(users.lookup("sales+x", "localhost"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(
+            users.lookup("alice", "localhost"),
+            Lookup::Mailbox("alice@localhost".into())
+        );
+        assert_eq!(
+            users.lookup("Alice", "LOCALHOST"),
+            Lookup::Mailbox("alice@localhost".into())
+        );
+        assert_eq!(
+            users.lookup("alice+news", "localhost"),
+            Lookup::Mailbox("alice@localhost".into())
+        );
+        assert_eq!(
+            users.lookup("sales", "localhost"),
+            Lookup::Mailbox("alice@localhost".into())
+        );
+        assert_eq!(
+            users.lookup("sales+x", "localhost"),
+            Lookup::Mailbox("alice@localhost".into())
+        );
         assert_eq!(users.lookup("carol", "localhost"), Lookup::Unknown);
         assert_eq!(users.lookup("alice", "example.org"), Lookup::NotLocal);
     }
@@ -234,19 +267,34 @@ mod tests {
     #[test]
     fn routing_tricks_and_paths_never_reach_a_mailbox() {
         let (users, _) = table();
-        for local in ["alice%x", "x!alice", "alice@x", "../alice", "a/b", "a\0", "a\\b"] {
-            assert_eq!(users.lookup(local, "localhost"), Lookup::Routing, "{local:?}");
+        for local in [
+            "alice%x", "x!alice", "alice@x", "../alice", "a/b", "a\0", "a\\b",
+        ] {
+            assert_eq!(
+                users.lookup(local, "localhost"),
+                Lookup::Routing,
+                "{local:?}"
+            );
         }
         for local in ["..", ".", "", "alice.", "ALICE@localhost"] {
-            assert!(!matches!(users.lookup(local, "localhost"), Lookup::Mailbox(_)), "{local:?}");
+            assert!(
+                !matches!(users.lookup(local, "localhost"), Lookup::Mailbox(_)),
+                "{local:?}"
+            );
         }
     }
 
     #[test]
     fn passwords_are_checked_with_argon2() {
         let (users, password) = table();
-        assert_eq!(users.verify("alice@localhost", password.as_bytes()), Some("alice@localhost".into()));
-        assert_eq!(users.verify("ALICE@localhost", password.as_bytes()), Some("alice@localhost".into()));
+        assert_eq!(
+            users.verify("alice@localhost", password.as_bytes()),
+            Some("alice@localhost".into())
+        );
+        assert_eq!(
+            users.verify("ALICE@localhost", password.as_bytes()),
+            Some("alice@localhost".into())
+        );
         assert_eq!(users.verify("alice@localhost", b"wrong"), None);
         assert_eq!(users.verify("nobody@localhost", password.as_bytes()), None);
         assert!(hash_password("x").unwrap().starts_with("$argon2id$"));
@@ -276,6 +324,9 @@ mod tests {
         assert!(created.is_none());
         assert_eq!(again[0].password_hash, entries[0].password_hash);
         let users = Users::new(&config, &again);
-        assert_eq!(users.verify(&address, password.as_bytes()), Some(address.clone()));
+        assert_eq!(
+            users.verify(&address, password.as_bytes()),
+            Some(address.clone())
+        );
     }
 }

@@ -76,10 +76,11 @@ fn valid_status(s: &str) -> bool {
 /// `type; value`, with `rfc822` as the type when the caller gave a bare address.
 fn typed(default_type: &str, value: &str) -> String {
     let value = clean_text(value.trim(), 998);
-    if let Some((t, v)) = value.split_once(';') {
-        if !t.trim().is_empty() && t.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return format!("{}; {}", t.trim(), v.trim());
-        }
+    if let Some((t, v)) = value.split_once(';')
+        && !t.trim().is_empty()
+        && t.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return format!("{}; {}", t.trim(), v.trim());
     }
     let v = value.trim_start_matches('<').trim_end_matches('>');
     format!("{default_type}; {v}")

@@ -293,10 +293,8 @@ fn join_rfc2231(raw: Vec<RawParam<'_>>) -> Vec<Param<'_>> {
             Some(d) => (d, true),
             None => (suffix, false),
         };
-        let (index, extended) = if suffix.is_empty() {
-            (0, true) // `name*=`
-        } else if digits.is_empty() {
-            (0, true) // `name**=`: treat like `name*=`
+        let (index, extended) = if digits.is_empty() {
+            (0, true) // `name*=` (or a stray `name**=`)
         } else {
             match digits.parse::<u32>() {
                 Ok(n) => (n, extended),

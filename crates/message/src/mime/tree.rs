@@ -210,10 +210,8 @@ fn split_multipart(body: &[u8], boundary: &[u8], max: usize) -> Result<Split, us
         };
         let content_end = if i >= 2 && body.get(i - 2..i) == Some(b"\r\n") {
             i - 2
-        } else if i >= 1 {
-            i - 1
         } else {
-            0
+            i.saturating_sub(1)
         };
         match current {
             None => preamble = (0, content_end),
@@ -302,10 +300,8 @@ pub(crate) fn build_tree<'a>(input: &'a [u8], limits: &Limits) -> Result<Vec<Par
                 part.content_transfer_encoding(),
                 TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary
             );
-        if boundary.is_some() || encapsulates {
-            if p.depth >= limits.max_depth {
-                return Err(ParseError::new(ParseErrorKind::TooDeep, body_offset));
-            }
+        if (boundary.is_some() || encapsulates) && p.depth >= limits.max_depth {
+            return Err(ParseError::new(ParseErrorKind::TooDeep, body_offset));
         }
         if let Some(boundary) = boundary {
             let room = limits.max_parts.saturating_sub(parts.len() + 1);

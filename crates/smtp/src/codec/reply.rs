@@ -445,9 +445,10 @@ impl Reply {
     pub fn too_many_recipients() -> Reply {
         Reply::new(452, es(4, 5, 3), "Too many recipients")
     }
-    /// `554 5.5.1 No valid recipients`: DATA/BDAT with no accepted recipient.
+    /// `503 5.5.1 No valid recipients`: DATA/BDAT with no accepted recipient (RFC 5321
+    /// 3.3 allows 503 or 554; SECURITY.md 7 asks for 503).
     pub fn no_valid_recipients() -> Reply {
-        Reply::new(554, es(5, 5, 1), "No valid recipients")
+        Reply::new(503, es(5, 5, 1), "No valid recipients")
     }
     /// `550 5.1.1 Mailbox unavailable`.
     pub fn mailbox_unavailable() -> Reply {

@@ -52,10 +52,7 @@ impl Connection {
         if ext.starttls && !self.session.tls {
             k.push("STARTTLS".to_string());
         }
-        let mechs: Vec<&str> = self
-            .offered_mechanisms()
-            .map(Mechanism::as_str)
-            .collect();
+        let mechs: Vec<&str> = self.offered_mechanisms().map(Mechanism::as_str).collect();
         if !mechs.is_empty() {
             k.push(format!("AUTH {}", mechs.join(" ")));
         }

@@ -42,9 +42,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 pub use config::{BareLineEndings, Config, Extensions, Limits, PipeliningPolicy, Timeouts};
-pub use events::{
-    AbortReason, ApiError, CloseReason, Decision, Envelope, Event, RequestId,
-};
+pub use events::{AbortReason, ApiError, CloseReason, Decision, Envelope, Event, RequestId};
 
 use crate::codec::command::{Command, ParseOptions};
 use crate::codec::reply::Reply;
@@ -81,11 +79,20 @@ struct Held {
 #[derive(Debug)]
 enum HeldKind {
     Mail(Transaction),
-    Rcpt(Box<(crate::codec::path::ForwardPath, crate::codec::params::RcptParameters)>),
-    Auth { authcid: String },
+    Rcpt(
+        Box<(
+            crate::codec::path::ForwardPath,
+            crate::codec::params::RcptParameters,
+        )>,
+    ),
+    Auth {
+        authcid: String,
+    },
     AuthExchange(crate::codec::sasl::Mechanism),
     Vrfy,
-    DataEnd { recipients: usize },
+    DataEnd {
+        recipients: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +213,11 @@ impl Connection {
         self.session.helo.as_deref()
     }
 
+    /// Bytes of client input buffered and not yet processed (bounded; for diagnostics).
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -263,7 +275,8 @@ impl Connection {
         self.delayed = None;
         self.closing = true;
         self.input.clear();
-        self.events.push_back(Event::Closing(CloseReason::PeerClosed));
+        self.events
+            .push_back(Event::Closing(CloseReason::PeerClosed));
     }
 
     /// Lets time pass: sends a delayed greeting or reply, or closes a timed-out session.
@@ -293,6 +306,7 @@ impl Connection {
             && now >= deadline
         {
             let host = self.config.hostname.clone();
+            self.abort_data_if_any();
             self.close(CloseReason::Timeout, Reply::timeout(&host), now);
         }
     }
@@ -329,9 +343,7 @@ impl Connection {
                 let r = simple_reply(decision, Reply::cannot_verify());
                 self.reply(r, now);
             }
-            HeldKind::DataEnd { recipients } => {
-                self.decide_data_end(recipients, decision, now)
-            }
+            HeldKind::DataEnd { recipients } => self.decide_data_end(recipients, decision, now),
         }
         self.process(now);
         Ok(())
@@ -466,7 +478,11 @@ impl Connection {
         self.errors = self.errors.saturating_add(1);
         if self.errors >= self.config.limits.max_errors {
             let host = self.config.hostname.clone();
-            self.close(CloseReason::TooManyErrors, Reply::too_many_errors(&host), now);
+            self.close(
+                CloseReason::TooManyErrors,
+                Reply::too_many_errors(&host),
+                now,
+            );
         } else {
             self.reply(reply, now);
         }
@@ -622,7 +638,10 @@ impl Connection {
         };
         if !self.input.is_empty()
             && self.config.pipelining_policy == PipeliningPolicy::Reject
-            && !matches!(cmd, Command::StartTls | Command::Quit | Command::Bdat { .. })
+            && !matches!(
+                cmd,
+                Command::StartTls | Command::Quit | Command::Bdat { .. }
+            )
             && (!self.pipelining_allowed() || must_be_last(&cmd))
         {
             self.pipelining_violation(now);

@@ -124,7 +124,11 @@ impl Connection {
             return;
         }
         if !dsn && (params.notify.is_some() || params.orcpt.is_some()) {
-            let name = if params.notify.is_some() { "NOTIFY" } else { "ORCPT" };
+            let name = if params.notify.is_some() {
+                "NOTIFY"
+            } else {
+                "ORCPT"
+            };
             self.client_error(Reply::unknown_parameter(name), now);
             return;
         }

@@ -1,0 +1,124 @@
+//! A blocking POP3 client over `std::net`: download every message.
+//!
+//! ```text
+//! cargo run -p postwerk-pop3 --example client -- ADDR USER PASS OUTDIR
+//! ```
+//!
+//! Logs in with USER/PASS, lists unique ids, writes each message to
+//! `OUTDIR/<uid>.eml` (the uid sanitized for a file name), deletes nothing.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use postwerk_pop3::client::{CommandId, Config, Connection, Event, Reply};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [addr, user, pass, outdir] = args.as_slice() else {
+        eprintln!("usage: client ADDR USER PASS OUTDIR");
+        std::process::exit(2);
+    };
+    match run(addr, user, pass, &PathBuf::from(outdir)) {
+        Ok(n) => println!("retrieved {n} messages"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<usize, String> {
+    std::fs::create_dir_all(outdir).map_err(|e| e.to_string())?;
+    let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    let mut reader = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut writer = BufWriter::new(stream);
+
+    let mut conn = Connection::new(Config::default(), Instant::now());
+    conn.capa().map_err(|e| e.to_string())?;
+    conn.user(user).map_err(|e| e.to_string())?;
+    let login = conn.pass(pass).map_err(|e| e.to_string())?;
+    let uidl = conn.uidl(None).map_err(|e| e.to_string())?;
+
+    // Message bodies arrive as chunks; each is collected per command.
+    let mut pending: HashMap<CommandId, (String, Vec<u8>)> = HashMap::new();
+    let mut saved = 0;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Reply { id, result: Err(resp) } if id == login || id == uidl => {
+                    return Err(format!("server refused: {}", resp.text));
+                }
+                Event::Reply {
+                    id,
+                    result: Ok(Reply::Uidl(list)),
+                } if id == uidl => {
+                    for entry in list {
+                        let retr = conn.retr(entry.msg).map_err(|e| e.to_string())?;
+                        pending.insert(retr, (entry.uid, Vec::new()));
+                    }
+                    conn.quit().map_err(|e| e.to_string())?;
+                }
+                Event::MessageData { id, chunk } => {
+                    if let Some((_, body)) = pending.get_mut(&id) {
+                        body.extend_from_slice(&chunk);
+                    }
+                }
+                Event::Reply {
+                    id,
+                    result: Ok(Reply::Message { .. }),
+                } => {
+                    if let Some((uid, body)) = pending.remove(&id) {
+                        let path = outdir.join(format!("{}.eml", sanitize(&uid)));
+                        std::fs::write(&path, body).map_err(|e| e.to_string())?;
+                        saved += 1;
+                    }
+                }
+                Event::Reply {
+                    result: Err(resp), ..
+                } => eprintln!("-ERR {}", resp.text),
+                Event::Closed { reason } => {
+                    return if pending.is_empty() {
+                        Ok(saved)
+                    } else {
+                        Err(format!("closed early: {reason:?}"))
+                    };
+                }
+                _ => {}
+            }
+        }
+        while let Some(chunk) = conn.poll_transmit() {
+            writer.write_all(&chunk).map_err(|e| e.to_string())?;
+        }
+        writer.flush().map_err(|e| e.to_string())?;
+        match reader.read(&mut buf) {
+            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// A file name from a unique id: only `[A-Za-z0-9._-]`, never starting with a dot.
+fn sanitize(uid: &str) -> String {
+    let mut s: String = uid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(..1, "_");
+    }
+    s
+}

@@ -1,0 +1,215 @@
+//! A blocking POP3 server over `std::net`, one thread per connection,
+//! serving one Maildir to one user: the driver-loop tutorial.
+//!
+//! ```text
+//! cargo run -p postwerk-pop3 --example server -- ADDR MAILDIR USER PASS
+//! ```
+//!
+//! Messages are the files of `MAILDIR/new` and `MAILDIR/cur`; a message's
+//! unique id is its file name before `:2,`. Cleartext login is allowed (this
+//! is an example without TLS). Deletions are applied at QUIT by unlinking.
+
+use std::io::{BufWriter, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use postwerk_pop3::codec::{is_valid_uid, wire_size};
+use postwerk_pop3::server::{Config, Connection, Credentials, Event, LoginDecision, MessageInfo};
+
+struct Mailbox {
+    dir: PathBuf,
+    user: String,
+    pass: String,
+    /// One session per mailbox at a time (RFC 1939 section 8).
+    locked: AtomicBool,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [addr, dir, user, pass] = args.as_slice() else {
+        eprintln!("usage: server ADDR MAILDIR USER PASS");
+        std::process::exit(2);
+    };
+    let listener = TcpListener::bind(addr).expect("bind");
+    println!("listening on {}", listener.local_addr().expect("local address"));
+    std::io::stdout().flush().ok();
+    let mailbox = Arc::new(Mailbox {
+        dir: PathBuf::from(dir),
+        user: user.clone(),
+        pass: pass.clone(),
+        locked: AtomicBool::new(false),
+    });
+    for stream in listener.incoming().flatten() {
+        let mailbox = Arc::clone(&mailbox);
+        std::thread::spawn(move || {
+            if let Err(e) = serve(stream, &mailbox) {
+                eprintln!("connection error: {e}");
+            }
+        });
+    }
+}
+
+/// The driver loop: feed input and time, answer events, write output.
+fn serve(stream: TcpStream, mailbox: &Mailbox) -> std::io::Result<()> {
+    let mut config = Config::default();
+    config.allow_cleartext = true;
+    config.implementation = Some("postwerk-pop3 example".to_owned());
+    config.login_failure_delay = Duration::from_secs(1);
+    let mut conn = Connection::new(config, Instant::now());
+    let mut reader = stream.try_clone()?;
+    let mut writer = BufWriter::new(stream);
+    let mut session = Session {
+        mailbox,
+        files: Vec::new(),
+        holds_lock: false,
+    };
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while let Some(event) = conn.poll_event() {
+            session.handle(&mut conn, event);
+        }
+        while let Some(chunk) = conn.poll_transmit() {
+            writer.write_all(&chunk)?;
+        }
+        writer.flush()?;
+        if conn.is_closed() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let wait = conn
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(now).max(Duration::from_millis(1)));
+        reader.set_read_timeout(wait)?;
+        match reader.read(&mut buf) {
+            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                conn.handle_timeout(Instant::now())
+            }
+            Err(_) => conn.handle_eof(Instant::now()),
+        }
+    }
+}
+
+/// The application side: credentials, the maildrop, commits.
+struct Session<'a> {
+    mailbox: &'a Mailbox,
+    files: Vec<PathBuf>,
+    holds_lock: bool,
+}
+
+impl Session<'_> {
+    fn handle(&mut self, conn: &mut Connection, event: Event) {
+        match event {
+            Event::Login { id, credentials } => {
+                let decision = self.login(&credentials);
+                conn.answer_login(id, decision).expect("valid listing");
+            }
+            Event::MessageRequest { id, index, .. } => {
+                match self.files.get(index).map(std::fs::read) {
+                    Some(Ok(bytes)) => conn.supply_message(id, Bytes::from(bytes)),
+                    _ => conn.message_unavailable(id),
+                }
+                .expect("answering the pending request");
+            }
+            Event::Commit { id, deletions } => {
+                let ok = deletions.iter().all(|d| {
+                    self.files
+                        .get(d.index)
+                        .is_some_and(|p| std::fs::remove_file(p).is_ok())
+                });
+                conn.answer_commit(id, ok).expect("answering the commit");
+            }
+            Event::Closed { .. } => self.unlock(),
+            _ => {}
+        }
+    }
+
+    fn login(&mut self, credentials: &Credentials) -> LoginDecision {
+        let (user, password) = match credentials {
+            Credentials::User { user, password } | Credentials::Plain { user, password, .. } => {
+                (user, password)
+            }
+            _ => return LoginDecision::Reject,
+        };
+        let good = same(user, &self.mailbox.user) & same(password, &self.mailbox.pass);
+        if !good {
+            return LoginDecision::Reject;
+        }
+        if self.mailbox.locked.swap(true, Ordering::SeqCst) {
+            return LoginDecision::InUse;
+        }
+        self.holds_lock = true;
+        match scan(&self.mailbox.dir) {
+            Ok((files, listing)) => {
+                self.files = files;
+                LoginDecision::Accept(listing)
+            }
+            Err(_) => {
+                self.unlock();
+                LoginDecision::SysTemp
+            }
+        }
+    }
+
+    fn unlock(&mut self) {
+        if std::mem::take(&mut self.holds_lock) {
+            self.mailbox.locked.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.unlock();
+    }
+}
+
+/// Compare secrets without an early exit.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The messages of `new/` and `cur/`, sorted by name, with their listing.
+fn scan(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<MessageInfo>)> {
+    let mut files = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    let mut listing = Vec::with_capacity(files.len());
+    for path in &files {
+        let size = wire_size(&std::fs::read(path)?);
+        listing.push(MessageInfo {
+            size,
+            uid: uid_of(path),
+        });
+    }
+    Ok((files, listing))
+}
+
+/// The maildir unique name (before `:2,`), or a hash of it when it is not a
+/// valid POP3 unique-id.
+fn uid_of(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let base = name.split(":2,").next().unwrap_or_default();
+    if is_valid_uid(base) {
+        return base.to_owned();
+    }
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    base.hash(&mut h);
+    format!("h{:016x}", h.finish())
+}

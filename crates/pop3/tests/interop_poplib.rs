@@ -1,0 +1,178 @@
+//! Python's poplib (an independent client) against the example server.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The example binaries that `cargo test` builds next to the test binaries.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join("examples").join(name);
+    assert!(path.exists(), "{} not built", path.display());
+    path
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(maildir: &Path) -> Server {
+    let mut child = Command::new(example("server"))
+        .args(["127.0.0.1:0", maildir.to_str().unwrap(), "alice", "s3cret"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_owned();
+    Server { child, addr }
+}
+
+fn maildir_with(messages: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    for (name, body) in messages {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    dir
+}
+
+fn python(script: &str, addr: &str) -> String {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let out = Command::new("python3")
+        .args(["-c", script, host, port])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+const M1: &[u8] = b"From: a@example.org\r\nSubject: first\r\n\r\nline one\r\n.dotted\r\nline three\r\n";
+const M2: &[u8] = b"From: b@example.org\nSubject: second\n\nbare lf body\n";
+
+#[test]
+fn poplib_session() {
+    let md = maildir_with(&[("new/1000.A.host", M1), ("cur/1001.B.host:2,S", M2)]);
+    let server = start_server(md.path());
+    let script = r#"
+import poplib, sys
+p = poplib.POP3(sys.argv[1], int(sys.argv[2]), timeout=20)
+print("welcome", p.getwelcome().decode())
+p.user("alice")
+p.pass_("s3cret")
+count, size = p.stat()
+print("stat", count, size)
+resp, listing, _ = p.list()
+print("list", [l.decode() for l in listing])
+resp, uids, _ = p.uidl()
+print("uidl", [u.decode() for u in uids])
+print("uidl1", p.uidl(1).decode())
+resp, lines, _ = p.top(1, 1)
+print("top", [l.decode() for l in lines])
+resp, lines, octets = p.retr(1)
+print("retr1", [l.decode() for l in lines], octets)
+resp, lines, octets = p.retr(2)
+print("retr2", [l.decode() for l in lines], octets)
+print("dele", p.dele(2).decode())
+print("quit", p.quit().decode())
+"#;
+    let out = python(script, &server.addr);
+    let m1_size = M1.len();
+    let m2_size = M2.len() + 4;
+    assert!(out.contains("welcome +OK POP3 server ready"), "{out}");
+    assert!(out.contains(&format!("stat 2 {}", m1_size + m2_size)), "{out}");
+    assert!(out.contains(&format!("list ['1 {m1_size}', '2 {m2_size}']")), "{out}");
+    assert!(out.contains("uidl ['1 1000.A.host', '2 1001.B.host']"), "{out}");
+    assert!(out.contains("uidl1 +OK 1 1000.A.host"), "{out}");
+    assert!(
+        out.contains("top ['From: a@example.org', 'Subject: first', '', 'line one']"),
+        "{out}"
+    );
+    assert!(
+        out.contains("retr1 ['From: a@example.org', 'Subject: first', '', 'line one', '.dotted', 'line three']"),
+        "{out}"
+    );
+    assert!(out.contains("retr2 ['From: b@example.org', 'Subject: second', '', 'bare lf body']"), "{out}");
+    assert!(out.contains("dele +OK message 2 deleted"), "{out}");
+    assert!(out.contains("quit +OK bye"), "{out}");
+    // DELE took effect at QUIT.
+    assert!(md.path().join("new/1000.A.host").exists());
+    assert!(!md.path().join("cur/1001.B.host:2,S").exists());
+}
+
+#[test]
+fn poplib_dropped_connection_deletes_nothing() {
+    let md = maildir_with(&[("new/1.x", M1), ("new/2.y", M2)]);
+    let server = start_server(md.path());
+    let script = r#"
+import poplib, sys
+p = poplib.POP3(sys.argv[1], int(sys.argv[2]), timeout=20)
+p.user("alice")
+p.pass_("s3cret")
+print(p.dele(1).decode(), p.dele(2).decode())
+import socket
+p.sock.shutdown(socket.SHUT_RDWR)
+p.sock.close()
+# The mailbox is free again once the server saw the drop; then log in again.
+import time
+for _ in range(100):
+    q = poplib.POP3(sys.argv[1], int(sys.argv[2]), timeout=20)
+    q.user("alice")
+    try:
+        q.pass_("s3cret")
+        break
+    except poplib.error_proto as e:
+        assert b"IN-USE" in e.args[0], e
+        q.quit()
+        time.sleep(0.05)
+else:
+    raise SystemExit("mailbox stayed locked")
+print("stat", q.stat())
+q.quit()
+"#;
+    let out = python(script, &server.addr);
+    assert!(out.contains("+OK message 1 deleted +OK message 2 deleted"), "{out}");
+    assert!(out.contains("stat (2,"), "{out}");
+    assert!(md.path().join("new/1.x").exists());
+    assert!(md.path().join("new/2.y").exists());
+}
+
+#[test]
+fn poplib_wrong_password() {
+    let md = maildir_with(&[]);
+    let server = start_server(md.path());
+    let script = r#"
+import poplib, sys
+p = poplib.POP3(sys.argv[1], int(sys.argv[2]), timeout=20)
+p.user("alice")
+try:
+    p.pass_("wrong")
+    print("accepted")
+except poplib.error_proto as e:
+    print("refused", e.args[0].decode())
+"#;
+    let out = python(script, &server.addr);
+    assert!(out.contains("refused -ERR [AUTH] authentication failed"), "{out}");
+}

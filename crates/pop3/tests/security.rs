@@ -1,0 +1,285 @@
+//! The POP3 lines of SECURITY.md as machine tests, named after the line.
+
+use std::time::{Duration, Instant};
+
+use postwerk_pop3::server::{
+    ApopTimestamp, Config, Connection, Credentials, Event, LoginDecision,
+};
+
+fn output(conn: &mut Connection) -> String {
+    let mut out = Vec::new();
+    while let Some(b) = conn.poll_transmit() {
+        out.extend_from_slice(&b);
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
+fn logged_in(config: Config, now: Instant) -> Connection {
+    let mut conn = Connection::new(config, now);
+    conn.handle_input(b"USER u\r\nPASS p\r\n", now);
+    let Some(Event::Login { id, .. }) = conn.poll_event() else {
+        panic!("no login event")
+    };
+    conn.answer_login(id, LoginDecision::Accept(vec![(10, "a").into(), (20, "b").into()]))
+        .unwrap();
+    output(&mut conn);
+    conn
+}
+
+fn cleartext() -> Config {
+    let mut c = Config::default();
+    c.allow_cleartext = true;
+    c
+}
+
+#[test]
+fn security_09_stls_discards_buffered_input() {
+    let now = Instant::now();
+    let mut config = Config::default();
+    config.stls = true;
+    let mut conn = Connection::new(config, now);
+    output(&mut conn);
+    conn.handle_input(b"STLS\r\nCAPA\r\nUSER injected\r\n", now);
+    assert_eq!(output(&mut conn), "+OK begin TLS negotiation\r\n");
+    assert_eq!(events(&mut conn), vec![Event::StartTls]);
+    assert!(conn.tls_started());
+    // Inside TLS: nothing of the injected commands was kept.
+    conn.handle_input(b"PASS x\r\n", now);
+    assert_eq!(output(&mut conn), "-ERR USER first\r\n");
+    // A second STLS is refused.
+    conn.handle_input(b"STLS\r\n", now);
+    assert_eq!(output(&mut conn), "-ERR STLS not available\r\n");
+    assert!(events(&mut conn).is_empty());
+}
+
+#[test]
+fn security_09_stls_forgets_user() {
+    let now = Instant::now();
+    let mut config = Config::default();
+    config.stls = true;
+    config.allow_cleartext = true;
+    let mut conn = Connection::new(config, now);
+    conn.handle_input(b"USER mallory\r\nSTLS\r\n", now);
+    output(&mut conn);
+    conn.handle_input(b"PASS secret\r\n", now);
+    assert!(output(&mut conn).ends_with("-ERR USER first\r\n"));
+}
+
+#[test]
+fn security_11_no_cleartext_password_without_tls() {
+    let now = Instant::now();
+    let mut conn = Connection::new(Config::default(), now);
+    conn.handle_input(b"CAPA\r\n", now);
+    let capa = output(&mut conn);
+    assert!(!capa.contains("\r\nUSER\r\n") && !capa.contains("SASL"));
+    for line in [
+        &b"USER alice\r\n"[..],
+        b"PASS secret\r\n",
+        b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+        b"AUTH PLAIN\r\n",
+    ] {
+        conn.handle_input(line, now);
+        assert_eq!(
+            output(&mut conn),
+            "-ERR [AUTH] plaintext authentication is disallowed without TLS\r\n"
+        );
+    }
+    assert!(events(&mut conn).is_empty(), "no login reached the app");
+
+    // Explicitly allowed by the operator: accepted.
+    let mut conn = Connection::new(cleartext(), now);
+    conn.handle_input(b"USER alice\r\nPASS secret\r\n", now);
+    assert!(matches!(conn.poll_event(), Some(Event::Login { .. })));
+}
+
+#[test]
+fn security_12_auth_in_transaction_refused() {
+    let now = Instant::now();
+    let mut conn = logged_in(cleartext(), now);
+    conn.handle_input(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nUSER x\r\nPASS y\r\n", now);
+    assert_eq!(
+        output(&mut conn),
+        "-ERR command not valid in this state\r\n".repeat(3)
+    );
+    assert!(events(&mut conn).is_empty());
+}
+
+#[test]
+fn security_12_star_cancels_auth() {
+    let now = Instant::now();
+    let mut config = Config::default();
+    config.tls_active = true;
+    let mut conn = Connection::new(config, now);
+    output(&mut conn);
+    conn.handle_input(b"AUTH PLAIN\r\n*\r\n", now);
+    assert_eq!(output(&mut conn), "+ \r\n-ERR authentication cancelled\r\n");
+    assert!(events(&mut conn).is_empty());
+}
+
+#[test]
+fn security_12_failed_logins_delayed_then_closed() {
+    let now = Instant::now();
+    let mut config = cleartext();
+    config.login_failure_delay = Duration::from_secs(3);
+    config.max_failed_logins = 2;
+    let mut conn = Connection::new(config, now);
+    output(&mut conn);
+    conn.handle_input(b"USER u\r\nPASS bad\r\nUSER u\r\n", now);
+    let Some(Event::Login { id, credentials }) = conn.poll_event() else {
+        panic!()
+    };
+    assert_eq!(credentials.user(), "u");
+    conn.answer_login(id, LoginDecision::Reject).unwrap();
+    // Nothing before the deadline, and later commands wait too.
+    assert_eq!(output(&mut conn), "+OK send PASS\r\n");
+    assert_eq!(conn.poll_timeout(), Some(now + Duration::from_secs(3)));
+    conn.handle_timeout(now + Duration::from_secs(2));
+    assert_eq!(output(&mut conn), "");
+    let later = now + Duration::from_secs(3);
+    conn.handle_timeout(later);
+    assert_eq!(
+        output(&mut conn),
+        "-ERR [AUTH] authentication failed\r\n+OK send PASS\r\n"
+    );
+    conn.handle_input(b"PASS bad2\r\n", later);
+    let Some(Event::Login { id, .. }) = conn.poll_event() else {
+        panic!()
+    };
+    conn.answer_login(id, LoginDecision::Reject).unwrap();
+    conn.handle_timeout(later + Duration::from_secs(3));
+    assert_eq!(
+        output(&mut conn),
+        "-ERR [AUTH] too many failed logins, closing\r\n"
+    );
+    assert!(conn.is_closed());
+    assert_eq!(events(&mut conn), vec![Event::Closed { committed: false }]);
+}
+
+#[test]
+fn security_13_apop_off_by_default() {
+    let now = Instant::now();
+    let mut conn = Connection::new(cleartext(), now);
+    assert_eq!(output(&mut conn), "+OK POP3 server ready\r\n");
+    conn.handle_input(b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n", now);
+    assert_eq!(output(&mut conn), "-ERR APOP not available\r\n");
+    assert!(events(&mut conn).is_empty());
+
+    let mut config = Config::default();
+    config.apop = Some(ApopTimestamp::new("<7.8@host>").unwrap());
+    let mut conn = Connection::new(config, now);
+    assert_eq!(output(&mut conn), "+OK POP3 server ready <7.8@host>\r\n");
+    conn.handle_input(b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n", now);
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::Login {
+            credentials: Credentials::Apop { .. },
+            ..
+        })
+    ));
+    assert!(ApopTimestamp::new("no brackets").is_err());
+}
+
+#[test]
+fn security_32_dele_only_at_quit() {
+    let now = Instant::now();
+    // Dropped connection: no commit.
+    let mut conn = logged_in(cleartext(), now);
+    conn.handle_input(b"DELE 1\r\n", now);
+    conn.handle_eof(now);
+    assert_eq!(events(&mut conn), vec![Event::Closed { committed: false }]);
+
+    // Idle timeout: no commit.
+    let mut conn = logged_in(cleartext(), now);
+    conn.handle_input(b"DELE 1\r\n", now);
+    let deadline = conn.poll_timeout().unwrap();
+    assert_eq!(deadline, now + Duration::from_secs(600));
+    conn.handle_timeout(deadline);
+    assert_eq!(events(&mut conn), vec![Event::Closed { committed: false }]);
+
+    // Too many errors: no commit.
+    let mut config = cleartext();
+    config.max_errors = 2;
+    let mut conn = logged_in(config, now);
+    conn.handle_input(b"DELE 1\r\nBAD\r\nBAD\r\n", now);
+    assert_eq!(events(&mut conn), vec![Event::Closed { committed: false }]);
+
+    // QUIT: the deletion is reported, and committed once confirmed.
+    let mut conn = logged_in(cleartext(), now);
+    conn.handle_input(b"DELE 2\r\nQUIT\r\n", now);
+    let Some(Event::Commit { id, deletions }) = conn.poll_event() else {
+        panic!()
+    };
+    assert_eq!(deletions.len(), 1);
+    assert_eq!((deletions[0].index, deletions[0].uid.as_str()), (1, "b"));
+    conn.answer_commit(id, true).unwrap();
+    assert_eq!(events(&mut conn), vec![Event::Closed { committed: true }]);
+}
+
+#[test]
+fn security_32_one_session_per_mailbox() {
+    let now = Instant::now();
+    let mut conn = Connection::new(cleartext(), now);
+    conn.handle_input(b"USER u\r\nPASS p\r\n", now);
+    let Some(Event::Login { id, .. }) = conn.poll_event() else {
+        panic!()
+    };
+    conn.answer_login(id, LoginDecision::InUse).unwrap();
+    assert!(output(&mut conn).ends_with("-ERR [IN-USE] maildrop is locked by another session\r\n"));
+}
+
+#[test]
+fn caller_errors() {
+    let now = Instant::now();
+    let mut conn = Connection::new(cleartext(), now);
+    conn.handle_input(b"USER u\r\nPASS p\r\n", now);
+    let Some(Event::Login { id, .. }) = conn.poll_event() else {
+        panic!()
+    };
+    use postwerk_pop3::Error;
+    assert_eq!(
+        conn.accept_login(id, vec![(1, "has space").into()]),
+        Err(Error::InvalidUid { index: 0 })
+    );
+    assert_eq!(
+        conn.accept_login(id, vec![(1, "x".repeat(71)).into()]),
+        Err(Error::InvalidUid { index: 0 })
+    );
+    assert_eq!(
+        conn.accept_login(id, vec![(1, "a").into(), (2, "a").into()]),
+        Err(Error::DuplicateUid { index: 1 })
+    );
+    assert_eq!(conn.answer_commit(id, true), Err(Error::WrongAnswer));
+    conn.accept_login(id, vec![(1, "a").into()]).unwrap();
+    assert_eq!(conn.reject_login(id), Err(Error::UnknownRequest));
+}
+
+#[test]
+fn memory_bounded_without_line_end() {
+    let now = Instant::now();
+    let mut conn = Connection::new(cleartext(), now);
+    output(&mut conn);
+    let junk = vec![b'a'; 64 * 1024];
+    for _ in 0..16 {
+        conn.handle_input(&junk, now);
+    }
+    assert_eq!(output(&mut conn), "-ERR line too long\r\n");
+    conn.handle_input(b"\r\nNOOP\r\n", now);
+    assert_eq!(output(&mut conn), "-ERR command not valid in this state\r\n");
+}
+
+#[test]
+fn pipelined_backlog_is_bounded() {
+    let now = Instant::now();
+    let mut config = cleartext();
+    config.max_input_buffer = 1024;
+    let mut conn = logged_in(config, now);
+    conn.handle_input(b"RETR 1\r\n", now);
+    let noops = b"NOOP\r\n".repeat(400);
+    conn.handle_input(&noops, now);
+    assert!(conn.is_closed());
+    assert!(output(&mut conn).ends_with("-ERR too much pipelined input, closing\r\n"));
+}

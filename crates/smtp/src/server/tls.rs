@@ -1,0 +1,31 @@
+//! STARTTLS (RFC 3207): after `220`, every buffered byte is discarded and the session is
+//! forgotten (SECURITY.md 9).
+
+use std::time::Instant;
+
+use super::{Connection, Event, Phase, Session};
+use crate::codec::reply::Reply;
+
+impl Connection {
+    pub(super) fn handle_starttls(&mut self, now: Instant) {
+        if !self.config.extensions.starttls {
+            self.client_error(Reply::not_implemented(), now);
+            return;
+        }
+        if self.session.tls {
+            self.client_error(Reply::bad_sequence_because("TLS already active"), now);
+            return;
+        }
+        if self.session.helo.is_none() {
+            self.client_error(Reply::bad_sequence_because("Send EHLO first"), now);
+            return;
+        }
+        self.reply(Reply::ready_to_start_tls(), now);
+        // Anything the client sent after STARTTLS in cleartext must not be run inside TLS.
+        self.input.clear();
+        self.reset_transaction();
+        self.session = Session::default();
+        self.phase = Phase::AwaitTls;
+        self.events.push_back(Event::StartTls);
+    }
+}

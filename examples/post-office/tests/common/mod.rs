@@ -1,0 +1,319 @@
+//! Helpers for the end-to-end tests: the real `post-office` binary with a generated
+//! configuration, dnsmasq as the DNS server, Python's smtplib/poplib as clients.
+//!
+//! Waiting is always readiness polling with a deadline (a port that accepts, a file that
+//! appears), never a fixed sleep used as synchronisation.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const BIN: &str = env!("CARGO_BIN_EXE_post-office");
+
+/// A port free on 127.0.0.1 right now (and, in practice, on the other loopback addresses).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The argon2 hash of [`PASSWORD`], made once by `post-office hash-password`.
+pub fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut child = Command::new(BIN)
+            .arg("hash-password")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let hash = text.lines().last().unwrap().trim().to_owned();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        hash
+    })
+}
+
+/// Calls `check` until it returns `Some`, or panics after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// dnsmasq serving MX records on 127.0.0.1.
+pub struct Dns {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Dns {
+    /// `mx` is `(domain, mx host, ip)`.
+    pub fn start(mx: &[(&str, &str, &str)]) -> Dns {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = Command::new("/usr/sbin/dnsmasq");
+        cmd.args(["-d", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces"])
+            .arg(format!("--port={port}"))
+            .arg("--listen-address=127.0.0.1");
+        for (domain, host, ip) in mx {
+            cmd.arg(format!("--mx-host={domain},{host},10"));
+            cmd.arg(format!("--host-record={host},{ip}"));
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("dnsmasq");
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let dns = Dns { child, addr };
+        wait_for("dnsmasq", Duration::from_secs(10), || dns.answers().then_some(()));
+        dns
+    }
+
+    /// Sends an MX query for `alpha.test` and waits briefly for any answer.
+    fn answers(&self) -> bool {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let query = [
+            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'a', b'l', b'p', b'h', b'a', 4, b't', b'e', b's', b't', 0, 0, 15,
+            0, 1,
+        ];
+        socket.send_to(&query, self.addr).unwrap();
+        let mut buf = [0u8; 512];
+        socket.recv_from(&mut buf).is_ok()
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Ports shared by the offices of one test (same numbers on 127.0.0.2 and 127.0.0.3).
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    pub smtp: u16,
+    pub submission: u16,
+    pub pop3: u16,
+    pub submissions: u16,
+    pub pop3s: u16,
+}
+
+impl Ports {
+    pub fn new() -> Ports {
+        Ports { smtp: free_port(), submission: free_port(), pop3: free_port(), submissions: free_port(), pop3s: free_port() }
+    }
+}
+
+/// One running post office.
+pub struct Office {
+    pub dir: tempfile::TempDir,
+    pub ip: &'static str,
+    pub ports: Ports,
+    pub config: PathBuf,
+    child: Option<Child>,
+}
+
+impl Office {
+    /// Writes a configuration for `domain` on `ip`: users `users` (local parts), extra TOML
+    /// appended as is.
+    pub fn new(ip: &'static str, domain: &str, users: &[&str], ports: Ports, dns: Option<&Dns>, extra: &str) -> Office {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = format!(
+            "hostname = \"mx.{domain}\"\ndomains = [\"{domain}\"]\ndata_dir = \"data\"\n\
+             [smtp]\nlisten = [\"{ip}:{}\"]\n[submission]\nlisten = [\"{ip}:{}\"]\n\
+             [submissions]\nlisten = [\"{ip}:{}\"]\n[pop3]\nlisten = [\"{ip}:{}\"]\n\
+             [pop3s]\nlisten = [\"{ip}:{}\"]\n[outbound]\nport = {}\nconnect_timeout_secs = 5\n",
+            ports.smtp, ports.submission, ports.submissions, ports.pop3, ports.pop3s, ports.smtp
+        );
+        let servers = match dns {
+            Some(dns) => format!("\"{}\"", dns.addr),
+            // Nothing answers here: remote routing fails temporarily.
+            None => format!("\"127.0.0.1:{}\"", free_port()),
+        };
+        text.push_str(&format!("[dns]\nservers = [{servers}]\n"));
+        text.push_str(extra);
+        for user in users {
+            text.push_str(&format!(
+                "\n[[users]]\naddress = \"{user}@{domain}\"\npassword_hash = \"{}\"\n",
+                password_hash()
+            ));
+        }
+        let config = dir.path().join("post-office.toml");
+        std::fs::write(&config, text).unwrap();
+        Office { dir, ip, ports, config, child: None }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default()
+    }
+
+    /// Starts the binary and waits until the SMTP port accepts.
+    pub fn start(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("log.txt")).unwrap();
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let addr: SocketAddr = format!("{}:{}", self.ip, self.ports.smtp).parse().unwrap();
+        wait_for("the post office to listen", Duration::from_secs(30), || {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("post-office exited with {status}:\n{}", self.log());
+            }
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+        });
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        wait_for("the post office to stop", Duration::from_secs(30), || child.try_wait().unwrap())
+    }
+
+    /// Files in the Maildir `new/` of `address`.
+    pub fn maildir(&self, address: &str) -> Vec<PathBuf> {
+        let dir = self.data().join("mail").join(address).join("new");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// Waits until `address` has at least `n` messages; returns their contents.
+    pub fn wait_for_mail(&self, address: &str, n: usize, timeout: Duration) -> Vec<String> {
+        wait_for(&format!("{n} message(s) for {address} at {}", self.ip), timeout, || {
+            let files = self.maildir(address);
+            (files.len() >= n).then(|| files.iter().map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned()).collect())
+        })
+    }
+}
+
+impl Drop for Office {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a Python script with arguments; returns its output.
+pub fn python(script: &str, args: &[&str]) -> Output {
+    Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3")
+}
+
+/// Python smtplib: STARTTLS, login, send. Prints the reply to the end of data.
+pub const SMTPLIB_SUBMIT: &str = r#"
+import smtplib, ssl, sys
+host, port, user, password, sender, rcpts, message = sys.argv[1:8]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP(host, int(port), timeout=30)
+s.starttls(context=ctx)
+s.login(user, password)
+refused = s.sendmail(sender, rcpts.split(","), message.encode())
+print("refused:", refused)
+s.quit()
+"#;
+
+/// Python poplib over STLS: prints every message, separated by a marker line, and
+/// deletes them when the last argument is `delete`.
+pub const POPLIB_FETCH: &str = r#"
+import poplib, ssl, sys
+host, port, user, password, mode = sys.argv[1:6]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3(host, int(port), timeout=30)
+p.stls(ctx)
+p.user(user)
+p.pass_(password)
+count, size = p.stat()
+for i in range(1, count + 1):
+    resp, lines, octets = p.retr(i)
+    sys.stdout.write("=====MESSAGE=====\n" + "\n".join(l.decode("utf-8", "replace") for l in lines) + "\n")
+    if mode == "delete":
+        p.dele(i)
+p.quit()
+"#;
+
+/// Submits a message with smtplib to the submission port of `office`.
+pub fn submit(office: &Office, user: &str, rcpts: &[&str], message: &str) {
+    let out = python(
+        SMTPLIB_SUBMIT,
+        &[office.ip, &office.ports.submission.to_string(), user, PASSWORD, user, &rcpts.join(","), message],
+    );
+    assert!(out.status.success(), "smtplib failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused: {}"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Fetches every message of `user` over POP3 with STLS.
+pub fn fetch(office: &Office, user: &str, delete: bool) -> Vec<String> {
+    let out = python(
+        POPLIB_FETCH,
+        &[office.ip, &office.ports.pop3.to_string(), user, PASSWORD, if delete { "delete" } else { "keep" }],
+    );
+    assert!(out.status.success(), "poplib failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .split("=====MESSAGE=====\n")
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Header fields named `name` (case-insensitive) at the start of lines of the header.
+pub fn header_count(message: &str, name: &str) -> usize {
+    let header = message.split("\n\n").next().unwrap_or("");
+    let header = header.split("\r\n\r\n").next().unwrap_or(header);
+    header
+        .lines()
+        .filter(|l| l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name) && l.as_bytes()[name.len()] == b':')
+        .count()
+}
+
+/// Raw SMTP dialogue with Python's smtplib: runs `commands` (after EHLO) with `docmd` and
+/// prints `code text` per command.
+pub const SMTPLIB_DIALOGUE: &str = r#"
+import smtplib, sys
+host, port = sys.argv[1:3]
+s = smtplib.SMTP(host, int(port), timeout=30)
+s.ehlo("client.example")
+for cmd in sys.argv[3:]:
+    code, text = s.docmd(cmd)
+    print(code, text.decode().replace("\n", " "))
+s.close()
+"#;
+
+/// Replies (`code text`) to `commands` sent after EHLO to `port` on `ip`.
+pub fn dialogue(ip: &str, port: u16, commands: &[&str]) -> Vec<String> {
+    let out = python(SMTPLIB_DIALOGUE, &[&[ip, &port.to_string()], commands].concat());
+    assert!(out.status.success(), "smtplib failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// A small message from `from` to `to`.
+pub fn message(from: &str, to: &str, subject: &str) -> String {
+    format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\nHello from the tests.\r\n")
+}
