@@ -396,7 +396,8 @@ fn fmt_counts(c: &[Option<usize>]) -> String {
 
 fn parity_report(corpus: &Corpus) {
     let parser = mail_parser::MessageParser::default();
-    let (mut pw_fail, mut mp_diff, mut ms_diff, mut subj_diff, mut leaf_diff) = (0, 0, 0, 0, 0);
+    let (mut pw_fail, mut mp_diff, mut ms_diff, mut leaf_diff) = (0, 0, 0, 0);
+    let (mut subj_diff, mut subj_diff_ms, mut date_diff, mut date_diff_ms) = (0, 0, 0, 0);
     eprintln!("parity: From/To/Cc address counts and leaf counts, postwerk vs peers");
     for (name, raw) in &corpus.messages {
         let Ok(pw) = Message::parse(raw) else {
@@ -412,6 +413,7 @@ fn parity_report(corpus: &Corpus) {
         let pw_counts = [count_pw(pw.from()), count_pw(pw.to()), count_pw(pw.cc())];
         let pw_subject = pw.subject().map(|s| s.into_owned());
         let pw_leaves = pw.leaves().count();
+        let pw_date = pw.date().and_then(Result::ok).map(|d| d.to_unix());
         if let Some(mp) = parser.parse(raw) {
             let mp_counts = [count_mp(mp.from()), count_mp(mp.to()), count_mp(mp.cc())];
             if mp_counts != pw_counts {
@@ -426,6 +428,11 @@ fn parity_report(corpus: &Corpus) {
             if mp_subject != pw_subject {
                 subj_diff += 1;
                 eprintln!("  {name}: subject postwerk {pw_subject:?} mail-parser {mp_subject:?}");
+            }
+            let mp_date = mp.date().map(mail_parser::DateTime::to_timestamp);
+            if mp_date != pw_date {
+                date_diff += 1;
+                eprintln!("  {name}: date postwerk {pw_date:?} mail-parser {mp_date:?}");
             }
             let mp_leaves = count_mp_leaves(&mp);
             if mp_leaves != pw_leaves {
@@ -453,7 +460,15 @@ fn parity_report(corpus: &Corpus) {
                 }
                 let ms_subject = headers.get_first_value("Subject");
                 if ms_subject != pw_subject {
+                    subj_diff_ms += 1;
                     eprintln!("  {name}: subject postwerk {pw_subject:?} mailparse {ms_subject:?}");
+                }
+                let ms_date = headers
+                    .get_first_value("Date")
+                    .and_then(|d| mailparse::dateparse(&d).ok());
+                if ms_date != pw_date {
+                    date_diff_ms += 1;
+                    eprintln!("  {name}: date postwerk {pw_date:?} mailparse {ms_date:?}");
                 }
             }
             Err(e) => {
@@ -465,7 +480,9 @@ fn parity_report(corpus: &Corpus) {
     eprintln!(
         "parity summary over {} messages: postwerk parse failures {pw_fail}; address-count \
          differences vs mail-parser {mp_diff}, vs mailparse {ms_diff}; subject differences vs \
-         mail-parser {subj_diff}; leaf-count differences vs mail-parser {leaf_diff}",
+         mail-parser {subj_diff}, vs mailparse {subj_diff_ms}; date differences vs mail-parser \
+         {date_diff}, vs mailparse {date_diff_ms}; leaf-count differences vs mail-parser \
+         {leaf_diff}",
         corpus.messages.len()
     );
 }

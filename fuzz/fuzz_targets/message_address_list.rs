@@ -7,10 +7,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(list) = postwerk_message::parse_address_list(data) else {
         return;
     };
-    let text = list.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let text = list
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let back = postwerk_message::parse_address_list(text.as_bytes())
         .unwrap_or_else(|e| panic!("display {text:?} of {list:?} does not parse: {e}"));
     assert_eq!(back, list, "round trip through {text:?}");
-    let again = back.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let again = back
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     assert_eq!(again, text);
 });

@@ -16,7 +16,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = msg.header("subject");
     let _ = msg.header_all("received").count();
     let _ = msg.body();
-    let _ = (msg.from(), msg.sender(), msg.reply_to(), msg.to(), msg.cc(), msg.bcc());
+    let _ = (
+        msg.from(),
+        msg.sender(),
+        msg.reply_to(),
+        msg.to(),
+        msg.cc(),
+        msg.bcc(),
+    );
     let _ = msg.subject();
     if let Some(Ok(d)) = msg.date() {
         let s = d.to_string();
@@ -25,11 +32,22 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(Ok(id)) = msg.message_id() {
         let s = id.to_string();
-        assert_eq!(postwerk_message::MessageId::parse(s.as_bytes()).expect("display parses"), id);
+        assert_eq!(
+            postwerk_message::MessageId::parse(s.as_bytes()).expect("display parses"),
+            id
+        );
     }
     let _ = (msg.in_reply_to(), msg.references());
     for r in msg.received() {
-        let _ = (r.from(), r.from_info(), r.by(), r.with(), r.id(), r.for_path(), r.date());
+        let _ = (
+            r.from(),
+            r.from_info(),
+            r.by(),
+            r.with(),
+            r.id(),
+            r.for_path(),
+            r.date(),
+        );
     }
     let parts = msg.parts();
     assert!(!parts.is_empty());

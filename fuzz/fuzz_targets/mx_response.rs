@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use postwerk_mx::{Families, Handled, Lookup, Options, Query, Rng};
+use postwerk_mx::{Families, Handled, Ignored, Lookup, Options, Query, Rng};
 
 /// Offset just after the question of a query we built (12-octet header, one question).
 fn question_end(query: &[u8]) -> Option<usize> {
@@ -95,8 +95,12 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let bytes = shape(query, len, chunk);
-        if let Handled::Accepted { .. } = lookup.handle_response(&bytes, now) {
-            in_flight.remove(0);
+        match lookup.handle_response(&bytes, now) {
+            // Answered, or no longer in flight (given up after its attempts): next one.
+            Handled::Accepted { .. } | Handled::Ignored(Ignored::UnknownId) => {
+                in_flight.remove(0);
+            }
+            _ => {}
         }
     }
     // Run out the clock: every lookup must finish, without panicking.

@@ -328,7 +328,11 @@ impl<'a> Group<'a> {
     pub fn into_owned(self) -> Group<'static> {
         Group {
             name: Cow::Owned(self.name.into_owned()),
-            mailboxes: self.mailboxes.into_iter().map(Mailbox::into_owned).collect(),
+            mailboxes: self
+                .mailboxes
+                .into_iter()
+                .map(Mailbox::into_owned)
+                .collect(),
         }
     }
 }
@@ -931,18 +935,51 @@ mod tests {
 
     #[test]
     fn bad_local_parts() {
-        assert_eq!(err(parse_addr_spec(b".a@x")), (ParseErrorKind::MisplacedDot, 0));
-        assert_eq!(err(parse_addr_spec(b"a.@x")), (ParseErrorKind::MisplacedDot, 1));
-        assert_eq!(err(parse_addr_spec(b"a..b@x")), (ParseErrorKind::MisplacedDot, 2));
-        assert_eq!(err(parse_addr_spec(b"a b@x")), (ParseErrorKind::MissingAt, 2));
-        assert_eq!(err(parse_addr_spec(b"@x")), (ParseErrorKind::MissingLocalPart, 0));
+        assert_eq!(
+            err(parse_addr_spec(b".a@x")),
+            (ParseErrorKind::MisplacedDot, 0)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a.@x")),
+            (ParseErrorKind::MisplacedDot, 1)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a..b@x")),
+            (ParseErrorKind::MisplacedDot, 2)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a b@x")),
+            (ParseErrorKind::MissingAt, 2)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"@x")),
+            (ParseErrorKind::MissingLocalPart, 0)
+        );
         assert_eq!(err(parse_addr_spec(b"ab")), (ParseErrorKind::MissingAt, 2));
-        assert_eq!(err(parse_addr_spec(b"")), (ParseErrorKind::UnexpectedEnd, 0));
-        assert_eq!(err(parse_addr_spec(b"a@")), (ParseErrorKind::MissingDomain, 2));
-        assert_eq!(err(parse_addr_spec(b"a@b.")), (ParseErrorKind::MisplacedDot, 3));
-        assert_eq!(err(parse_addr_spec(b"a@b..c")), (ParseErrorKind::MisplacedDot, 3));
-        assert_eq!(err(parse_addr_spec(b"a@b c")), (ParseErrorKind::TrailingInput, 4));
-        assert_eq!(err(parse_addr_spec(b"a@b\xff")), (ParseErrorKind::InvalidUtf8, 3));
+        assert_eq!(
+            err(parse_addr_spec(b"")),
+            (ParseErrorKind::UnexpectedEnd, 0)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a@")),
+            (ParseErrorKind::MissingDomain, 2)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a@b.")),
+            (ParseErrorKind::MisplacedDot, 3)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a@b..c")),
+            (ParseErrorKind::MisplacedDot, 3)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a@b c")),
+            (ParseErrorKind::TrailingInput, 4)
+        );
+        assert_eq!(
+            err(parse_addr_spec(b"a@b\xff")),
+            (ParseErrorKind::InvalidUtf8, 3)
+        );
     }
 
     #[test]
@@ -960,8 +997,14 @@ mod tests {
         assert_eq!(m.route(), ["a.test", "b.test"]);
         assert_eq!(m.addr_spec().to_string(), "joe@c.test");
         assert_eq!(m.to_string(), "joe@c.test");
-        assert_eq!(err(parse_mailbox(b"<@a.test joe@c.test>")).0, ParseErrorKind::UnexpectedChar);
-        assert_eq!(err(parse_mailbox(b"<,:joe@c.test>")).0, ParseErrorKind::MissingDomain);
+        assert_eq!(
+            err(parse_mailbox(b"<@a.test joe@c.test>")).0,
+            ParseErrorKind::UnexpectedChar
+        );
+        assert_eq!(
+            err(parse_mailbox(b"<,:joe@c.test>")).0,
+            ParseErrorKind::MissingDomain
+        );
     }
 
     #[test]
@@ -979,16 +1022,34 @@ mod tests {
     fn lists_and_groups() {
         let l = parse_address_list(b", a@b, , c@d,").unwrap();
         assert_eq!(l.len(), 2);
-        let l = parse_address_list(b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, x@y").unwrap();
+        let l = parse_address_list(
+            b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, x@y",
+        )
+        .unwrap();
         assert_eq!(l.len(), 2);
         assert_eq!(l[0].mailboxes().len(), 3);
-        assert_eq!(l[0].to_string(), "A Group: Ed Jones <c@a.test>, joe@where.test, John <jdoe@one.test>;");
+        assert_eq!(
+            l[0].to_string(),
+            "A Group: Ed Jones <c@a.test>, joe@where.test, John <jdoe@one.test>;"
+        );
         let l = parse_address_list(b"undisclosed-recipients:").unwrap();
         assert!(l[0].as_group().unwrap().mailboxes().is_empty());
-        assert_eq!(err(parse_address_list(b"a: b: c@d;;")).0, ParseErrorKind::NestedGroup);
-        assert_eq!(err(parse_mailbox(b"a: c@d;")).0, ParseErrorKind::UnexpectedChar);
-        assert_eq!(err(parse_address_list(b"a@b c@d")), (ParseErrorKind::UnexpectedChar, 4));
-        assert_eq!(err(parse_address_list(b"a@b; c@d")), (ParseErrorKind::UnexpectedChar, 3));
+        assert_eq!(
+            err(parse_address_list(b"a: b: c@d;;")).0,
+            ParseErrorKind::NestedGroup
+        );
+        assert_eq!(
+            err(parse_mailbox(b"a: c@d;")).0,
+            ParseErrorKind::UnexpectedChar
+        );
+        assert_eq!(
+            err(parse_address_list(b"a@b c@d")),
+            (ParseErrorKind::UnexpectedChar, 4)
+        );
+        assert_eq!(
+            err(parse_address_list(b"a@b; c@d")),
+            (ParseErrorKind::UnexpectedChar, 3)
+        );
         assert!(parse_address_list(b"").unwrap().is_empty());
         assert!(parse_address_list(b" (c) , ").unwrap().is_empty());
     }
@@ -1006,7 +1067,17 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for name in ["plain", "John Q. Public", "a  b", " ", "", "Jöhn", "=?x", "a\"b\\c", "\x07\r\n"] {
+        for name in [
+            "plain",
+            "John Q. Public",
+            "a  b",
+            " ",
+            "",
+            "Jöhn",
+            "=?x",
+            "a\"b\\c",
+            "\x07\r\n",
+        ] {
             let m = Mailbox::new(Some(name.into()), AddrSpec::new("a b", "c.d").unwrap());
             let text = m.to_string();
             assert_eq!(parse_mailbox(text.as_bytes()).unwrap(), m, "{text}");

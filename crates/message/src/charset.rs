@@ -125,16 +125,28 @@ mod tests {
     #[test]
     fn decodes_latin1_koi8_and_sjis() {
         assert_eq!(decode("iso-8859-1", b"caf\xe9").as_deref(), Some("café"));
-        assert_eq!(decode("koi8-r", b"\xf0\xd2\xc9\xd7\xc5\xd4").as_deref(), Some("Привет"));
+        assert_eq!(
+            decode("koi8-r", b"\xf0\xd2\xc9\xd7\xc5\xd4").as_deref(),
+            Some("Привет")
+        );
         assert_eq!(decode("shift_jis", b"\x82\xa0").as_deref(), Some("あ"));
-        assert_eq!(decode("iso-2022-jp", b"\x1b$B$\"\x1b(B").as_deref(), Some("あ"));
+        assert_eq!(
+            decode("iso-2022-jp", b"\x1b$B$\"\x1b(B").as_deref(),
+            Some("あ")
+        );
         assert_eq!(decode("utf-16be", b"\x00A\x00B").as_deref(), Some("AB"));
-        assert_eq!(decode("gb2312", b"\xc4\xe3\xba\xc3").as_deref(), Some("你好"));
+        assert_eq!(
+            decode("gb2312", b"\xc4\xe3\xba\xc3").as_deref(),
+            Some("你好")
+        );
     }
 
     #[test]
     fn ascii_is_borrowed_and_bad_utf8_replaced() {
-        assert!(matches!(decode("us-ascii", b"plain"), Some(Cow::Borrowed("plain"))));
+        assert!(matches!(
+            decode("us-ascii", b"plain"),
+            Some(Cow::Borrowed("plain"))
+        ));
         assert_eq!(decode("utf-8", b"a\xffb").as_deref(), Some("a\u{fffd}b"));
     }
 }

@@ -504,7 +504,15 @@ mod tests {
         let d = p("Fri, 21 Nov 1997 09:55:06 -0600").unwrap();
         assert_eq!(d.weekday, Some(Weekday::Fri));
         assert_eq!(
-            (d.year, d.month, d.day, d.hour, d.minute, d.second, d.offset_minutes),
+            (
+                d.year,
+                d.month,
+                d.day,
+                d.hour,
+                d.minute,
+                d.second,
+                d.offset_minutes
+            ),
             (1997, 11, 21, 9, 55, 6, -360)
         );
         assert_eq!(d.to_string(), "Fri, 21 Nov 1997 09:55:06 -0600");
@@ -515,7 +523,10 @@ mod tests {
         let d = p("21 Nov 97 09:55:06 GMT").unwrap();
         assert_eq!((d.year, d.offset_minutes, d.weekday), (1997, 0, None));
         let d = p("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)").unwrap();
-        assert_eq!((d.year, d.month, d.day, d.hour, d.minute, d.second), (1969, 2, 13, 23, 32, 0));
+        assert_eq!(
+            (d.year, d.month, d.day, d.hour, d.minute, d.second),
+            (1969, 2, 13, 23, 32, 0)
+        );
         assert_eq!(d.offset_minutes, -210);
         let d = p("Mon, 1 Jan 07 1:02:03 EST").unwrap();
         assert_eq!((d.year, d.hour, d.offset_minutes), (2007, 1, -300));
@@ -524,24 +535,56 @@ mod tests {
         assert_eq!(p("1 Jan 2003 00:00 CEST").unwrap().offset_minutes, 0);
         assert_eq!(p("Sunday, 5 January 2003 00:00 +0100").unwrap().month, 1);
         assert_eq!(p("1 Jan 2003 00:00 +0100 CET").unwrap().offset_minutes, 60);
-        assert_eq!(p("Fri 21 Nov 1997 (x (nested)) 09:55:06 -0600").unwrap().day, 21);
+        assert_eq!(
+            p("Fri 21 Nov 1997 (x (nested)) 09:55:06 -0600")
+                .unwrap()
+                .day,
+            21
+        );
     }
 
     #[test]
     fn invalid() {
         let e = p("32 Jan 2003 00:00 +0000").unwrap_err();
         assert_eq!((e.kind(), e.offset()), (ParseErrorKind::InvalidDate, 0));
-        assert_eq!(p("29 Feb 2003 00:00 +0000").unwrap_err().kind(), ParseErrorKind::InvalidDate);
+        assert_eq!(
+            p("29 Feb 2003 00:00 +0000").unwrap_err().kind(),
+            ParseErrorKind::InvalidDate
+        );
         assert!(p("29 Feb 2004 00:00 +0000").is_ok());
-        assert_eq!(p("1 Foo 2003 00:00 +0000").unwrap_err().kind(), ParseErrorKind::InvalidDate);
-        assert_eq!(p("1 Jan 2003 24:00 +0000").unwrap_err().kind(), ParseErrorKind::InvalidDate);
-        assert_eq!(p("1 Jan 2003 23:60 +0000").unwrap_err().kind(), ParseErrorKind::InvalidDate);
-        assert_eq!(p("1 Jan 2003 23:59 +0060").unwrap_err().kind(), ParseErrorKind::InvalidDate);
-        assert_eq!(p("1 Jan 1899 23:59 +0000").unwrap_err().kind(), ParseErrorKind::InvalidDate);
-        assert_eq!(p("1 Jan 2003 23:59").unwrap_err().kind(), ParseErrorKind::UnexpectedEnd);
-        assert_eq!(p("1 Jan 2003 23:59 +0000 x!").unwrap_err().kind(), ParseErrorKind::TrailingInput);
+        assert_eq!(
+            p("1 Foo 2003 00:00 +0000").unwrap_err().kind(),
+            ParseErrorKind::InvalidDate
+        );
+        assert_eq!(
+            p("1 Jan 2003 24:00 +0000").unwrap_err().kind(),
+            ParseErrorKind::InvalidDate
+        );
+        assert_eq!(
+            p("1 Jan 2003 23:60 +0000").unwrap_err().kind(),
+            ParseErrorKind::InvalidDate
+        );
+        assert_eq!(
+            p("1 Jan 2003 23:59 +0060").unwrap_err().kind(),
+            ParseErrorKind::InvalidDate
+        );
+        assert_eq!(
+            p("1 Jan 1899 23:59 +0000").unwrap_err().kind(),
+            ParseErrorKind::InvalidDate
+        );
+        assert_eq!(
+            p("1 Jan 2003 23:59").unwrap_err().kind(),
+            ParseErrorKind::UnexpectedEnd
+        );
+        assert_eq!(
+            p("1 Jan 2003 23:59 +0000 x!").unwrap_err().kind(),
+            ParseErrorKind::TrailingInput
+        );
         assert_eq!(p("").unwrap_err().kind(), ParseErrorKind::UnexpectedEnd);
-        assert_eq!(p("1 Jan 2003 (unclosed").unwrap_err().kind(), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(
+            p("1 Jan 2003 (unclosed").unwrap_err().kind(),
+            ParseErrorKind::UnexpectedEnd
+        );
     }
 
     #[test]
@@ -551,7 +594,14 @@ mod tests {
         let d = DateTime::from_unix(880_127_706, -360);
         assert_eq!(d.to_string(), "Fri, 21 Nov 1997 09:55:06 -0600");
         assert_eq!(d.to_unix(), 880_127_706);
-        for secs in [-86_400 * 365 * 60, -1, 1, 951_782_400, 4_102_444_800, 1_798_000_000] {
+        for secs in [
+            -86_400 * 365 * 60,
+            -1,
+            1,
+            951_782_400,
+            4_102_444_800,
+            1_798_000_000,
+        ] {
             for off in [-720, -330, 0, 60, 845] {
                 let d = DateTime::from_unix(secs, off);
                 assert_eq!(d.to_unix(), secs);
@@ -567,6 +617,9 @@ mod tests {
         assert!(DateTime::new(2024, 2, 29, 0, 0, 0, 0).is_some());
         assert!(DateTime::new(2023, 2, 29, 0, 0, 0, 0).is_none());
         assert!(DateTime::new(2023, 13, 1, 0, 0, 0, 0).is_none());
-        assert_eq!(DateTime::new(2026, 11, 28, 0, 0, 0, 0).unwrap().weekday, Some(Weekday::Sat));
+        assert_eq!(
+            DateTime::new(2026, 11, 28, 0, 0, 0, 0).unwrap().weekday,
+            Some(Weekday::Sat)
+        );
     }
 }

@@ -820,7 +820,11 @@ fn trailing_ipv4(lit: &[u8]) -> Option<usize> {
     let (d2, _) = dots.next()?;
     let (d1, _) = dots.next()?;
     let first = lit.get(..d1)?;
-    let run = first.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let run = first
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     let start = d1 - run;
     if start > 0 && lit.get(start - 1).copied().is_some_and(is_word) {
         return None;
@@ -878,8 +882,8 @@ fn check_address_literal(lit: &[u8]) -> [Option<Reason>; 3] {
         }
     }
     let starts_single = v6.first() == Some(&b':') && v6.get(1) != Some(&b':');
-    let ends_single = v6.last() == Some(&b':')
-        && v6.len().checked_sub(2).and_then(|i| v6.get(i)) != Some(&b':');
+    let ends_single =
+        v6.last() == Some(&b':') && v6.len().checked_sub(2).and_then(|i| v6.get(i)) != Some(&b':');
     out[1] = Some(if starts_single {
         Reason::Rfc5322IPv6ColonStart
     } else if ends_single {
@@ -914,20 +918,29 @@ mod tests {
     fn categories_order() {
         assert!(Category::Valid < Category::Rfc5321);
         assert!(Category::Rfc5322 < Category::Invalid);
-        assert_eq!(Reason::Rfc5321IPv6Deprecated.category(), Category::Deprecated);
+        assert_eq!(
+            Reason::Rfc5321IPv6Deprecated.category(),
+            Category::Deprecated
+        );
     }
 
     #[test]
     fn reasons() {
         assert_eq!(diagnose(b"test@iana.org").reason(), Reason::Valid);
         assert_eq!(diagnose(b"test@org").reason(), Reason::Rfc5321Tld);
-        assert_eq!(diagnose(b"test@iana.123").reason(), Reason::Rfc5321TldNumeric);
+        assert_eq!(
+            diagnose(b"test@iana.123").reason(),
+            Reason::Rfc5321TldNumeric
+        );
         assert_eq!(diagnose(b"").reason(), Reason::ErrNoDomainPart);
         assert_eq!(
             diagnose(b"test@[IPv6:1111:2222:3333:4444:5555:6666::8888]").reason(),
             Reason::Rfc5321IPv6Deprecated
         );
-        assert_eq!(diagnose(b"test@iana.org\r\n").reason(), Reason::ErrFwsCrlfEnd);
+        assert_eq!(
+            diagnose(b"test@iana.org\r\n").reason(),
+            Reason::ErrFwsCrlfEnd
+        );
         assert!(diagnose(b"a@b.c").is_valid_for_smtp());
         assert!(!diagnose(b"a@b..c").is_valid_for_message());
     }

@@ -163,7 +163,8 @@ pub(crate) fn parse_header_section(
     skip_mbox_from: bool,
 ) -> Result<HeaderSection<'_>, ParseError> {
     let len = data.len();
-    let mut headers: Vec<Header<'_>> = Vec::new();
+    // A message usually has a few dozen fields, a MIME part a few.
+    let mut headers: Vec<Header<'_>> = Vec::with_capacity(if skip_mbox_from { 32 } else { 4 });
     let mut pos = 0usize;
     if skip_mbox_from && data.starts_with(b"From ") && !is_obs_from_field(data) {
         pos = memchr(b'\n', data).map_or(len, |i| i + 1);
@@ -289,7 +290,10 @@ mod tests {
         assert_eq!(s.headers[0].raw_value(), b"a\n b\n\tc");
         assert_eq!(s.headers[0].unfolded(), "a b\tc");
         assert_eq!(s.headers[1].name(), "X");
-        assert_eq!(&b"Subject: a\n b\n\tc\nX: y\n\nbody"[s.body_start..], b"body");
+        assert_eq!(
+            &b"Subject: a\n b\n\tc\nX: y\n\nbody"[s.body_start..],
+            b"body"
+        );
     }
 
     #[test]

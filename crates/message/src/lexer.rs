@@ -406,10 +406,10 @@ impl<'a> Cursor<'a> {
                     }
                     pending_space = false;
                     out.push(c);
-                    if c == '\\' {
-                        if let Some(next) = chars.next() {
-                            out.push(next);
-                        }
+                    if c == '\\'
+                        && let Some(next) = chars.next()
+                    {
+                        out.push(next);
                     }
                 }
             }
@@ -451,7 +451,10 @@ mod tests {
             cfws(" \r\nx").unwrap_err().kind(),
             ParseErrorKind::ForbiddenControl
         );
-        assert_eq!(cfws("\rx").unwrap_err().kind(), ParseErrorKind::ForbiddenControl);
+        assert_eq!(
+            cfws("\rx").unwrap_err().kind(),
+            ParseErrorKind::ForbiddenControl
+        );
         assert_eq!(cfws("x").unwrap(), (Cfws::default(), 0));
     }
 
@@ -502,7 +505,10 @@ mod tests {
         assert_eq!(q.value(), r#"a "b" \ c"#);
         assert_eq!(c.pos, 14);
         let mut c = Cursor::new("\"plain text\"");
-        assert!(matches!(c.quoted_string().unwrap().value(), Cow::Borrowed("plain text")));
+        assert!(matches!(
+            c.quoted_string().unwrap().value(),
+            Cow::Borrowed("plain text")
+        ));
         let mut c = Cursor::new("\"a\r\n b\"");
         assert_eq!(c.quoted_string().unwrap().value(), "a b");
         let mut c = Cursor::new("\"abc");
@@ -527,7 +533,10 @@ mod tests {
     #[test]
     fn domain_literals() {
         let mut c = Cursor::new("[192.0.2.1]x");
-        assert!(matches!(c.domain_literal().unwrap(), Cow::Borrowed("[192.0.2.1]")));
+        assert!(matches!(
+            c.domain_literal().unwrap(),
+            Cow::Borrowed("[192.0.2.1]")
+        ));
         assert_eq!(c.peek(), Some(b'x'));
         let mut c = Cursor::new("[ a \r\n  b ]");
         assert_eq!(c.domain_literal().unwrap(), "[a b]");

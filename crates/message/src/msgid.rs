@@ -246,10 +246,9 @@ pub fn parse_msg_id_list(input: &[u8]) -> Result<Vec<MessageId<'_>>, ParseError>
             }
             Some(_) => {
                 // An obsolete phrase word: skip to the next delimiter.
-                while s
-                    .peek()
-                    .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'<' | b'"' | b','))
-                {
+                while s.peek().is_some_and(|c| {
+                    !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'<' | b'"' | b',')
+                }) {
                     s.pos += 1;
                 }
             }
@@ -281,11 +280,30 @@ mod tests {
 
     #[test]
     fn invalid() {
-        for bad in [&b"1234@x"[..], b"<1234>", b"<@x>", b"<a@>", b"<a@b@c>", b"<a b>", b"<a@b", b""] {
-            assert!(parse_msg_id(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"1234@x"[..],
+            b"<1234>",
+            b"<@x>",
+            b"<a@>",
+            b"<a@b@c>",
+            b"<a b>",
+            b"<a@b",
+            b"",
+        ] {
+            assert!(
+                parse_msg_id(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
-        assert_eq!(parse_msg_id(b"<a@b> x").unwrap_err().kind(), ParseErrorKind::TrailingInput);
-        assert_eq!(parse_msg_id(b"<a@b").unwrap_err().kind(), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(
+            parse_msg_id(b"<a@b> x").unwrap_err().kind(),
+            ParseErrorKind::TrailingInput
+        );
+        assert_eq!(
+            parse_msg_id(b"<a@b").unwrap_err().kind(),
+            ParseErrorKind::UnexpectedEnd
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! `from`, `by`, `via`, `with`, `id` and `for` is its value, the first comment after the
 //! `from` value is the TCP information, and the text after the last `;` is the date.
 
-use crate::date::{DateTime, parse_date};
 use crate::ParseError;
+use crate::date::{DateTime, parse_date};
 
 /// A parsed `Received:` field; every clause is optional.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +42,10 @@ impl<'a> Received<'a> {
         let (clauses, date) = match memchr::memrchr(b';', raw) {
             Some(i) => (
                 raw.get(..i).unwrap_or_default(),
-                Some(parse_date(raw.get(i + 1..).unwrap_or_default()).map_err(|e| {
-                    ParseError::new(e.kind(), e.offset().saturating_add(i + 1))
-                })),
+                Some(
+                    parse_date(raw.get(i + 1..).unwrap_or_default())
+                        .map_err(|e| ParseError::new(e.kind(), e.offset().saturating_add(i + 1))),
+                ),
             ),
             None => (raw, None),
         };

@@ -174,7 +174,10 @@ pub fn decode_quoted_printable(input: &[u8]) -> Cow<'_, [u8]> {
             }
             _ => {
                 // Soft line break: `=` [WSP] (CRLF / LF / end of input).
-                let ws = rest.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+                let ws = rest
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .count();
                 let after = rest.get(ws..).unwrap_or_default();
                 if after.starts_with(b"\r\n") {
                     i += 1 + ws + 2;
@@ -210,7 +213,10 @@ mod tests {
     #[test]
     fn base64_plain_and_junk() {
         assert_eq!(decode_base64(b"SGVsbG8sIHdvcmxkIQ=="), b"Hello, world!");
-        assert_eq!(decode_base64(b"SGVs\r\nbG8s IHdv\tcmxk\r\nIQ"), b"Hello, world!");
+        assert_eq!(
+            decode_base64(b"SGVs\r\nbG8s IHdv\tcmxk\r\nIQ"),
+            b"Hello, world!"
+        );
         assert_eq!(decode_base64(b"S*GV!sbG8"), b"Hello");
         assert_eq!(decode_base64(b""), b"");
         assert_eq!(decode_base64(b"QQ"), b"A");
@@ -218,14 +224,23 @@ mod tests {
         assert_eq!(decode_base64(b"Q"), b"");
         assert_eq!(decode_base64(b"QUJD=junk"), b"ABC");
         let long = b"VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=";
-        assert_eq!(decode_base64(long), b"The quick brown fox jumps over the lazy dog.");
+        assert_eq!(
+            decode_base64(long),
+            b"The quick brown fox jumps over the lazy dog."
+        );
     }
 
     #[test]
     fn quoted_printable() {
-        assert!(matches!(decode_quoted_printable(b"plain"), Cow::Borrowed(_)));
+        assert!(matches!(
+            decode_quoted_printable(b"plain"),
+            Cow::Borrowed(_)
+        ));
         assert_eq!(&*decode_quoted_printable(b"caf=C3=A9"), "café".as_bytes());
-        assert_eq!(&*decode_quoted_printable(b"soft=\r\nbreak=  \nhere="), b"softbreakhere");
+        assert_eq!(
+            &*decode_quoted_printable(b"soft=\r\nbreak=  \nhere="),
+            b"softbreakhere"
+        );
         assert_eq!(&*decode_quoted_printable(b"a=ZZb=4"), b"a=ZZb=4");
         assert_eq!(&*decode_quoted_printable(b"x=3d=3D\r\ny"), b"x==\r\ny");
         assert_eq!(&*decode_quoted_printable(b"="), b"");
@@ -233,8 +248,14 @@ mod tests {
 
     #[test]
     fn encoding_names() {
-        assert_eq!(TransferEncoding::parse(b" Base64 "), TransferEncoding::Base64);
-        assert_eq!(TransferEncoding::parse(b"quoted-printable (x)"), TransferEncoding::QuotedPrintable);
+        assert_eq!(
+            TransferEncoding::parse(b" Base64 "),
+            TransferEncoding::Base64
+        );
+        assert_eq!(
+            TransferEncoding::parse(b"quoted-printable (x)"),
+            TransferEncoding::QuotedPrintable
+        );
         assert_eq!(TransferEncoding::parse(b"8BIT"), TransferEncoding::EightBit);
         assert_eq!(TransferEncoding::parse(b"x-uue"), TransferEncoding::Unknown);
     }

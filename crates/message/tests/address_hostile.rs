@@ -12,7 +12,11 @@ use postwerk_message::{
 fn quick<T>(f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
     out
 }
 
@@ -24,7 +28,9 @@ fn deep_comment_nesting_is_refused() {
     assert_eq!(e.offset(), 64);
     let input = format!("a@b{}", "(".repeat(100_000));
     assert_eq!(
-        quick(|| parse_addr_spec(input.as_bytes())).unwrap_err().kind(),
+        quick(|| parse_addr_spec(input.as_bytes()))
+            .unwrap_err()
+            .kind(),
         ParseErrorKind::TooDeep
     );
     // Balanced but deep: still refused past the bound, fine below it.
@@ -39,7 +45,10 @@ fn deep_comment_nesting_is_refused() {
     let siblings = format!("{}a@b", "(x)".repeat(100_000));
     assert!(quick(|| parse_addr_spec(siblings.as_bytes())).is_ok());
     // The diagnosis counts nesting too, without a stack.
-    assert_eq!(quick(|| diagnose(input.as_bytes())).category(), postwerk_message::Category::Invalid);
+    assert_eq!(
+        quick(|| diagnose(input.as_bytes())).category(),
+        postwerk_message::Category::Invalid
+    );
 }
 
 #[test]
@@ -73,26 +82,43 @@ fn huge_valid_inputs_are_linear() {
     let m = quick(|| parse_mailbox(input.as_bytes())).unwrap();
     assert_eq!(m.display_name().unwrap().len(), name.len() - 1);
     let q = format!("\"{}\"@b", "x\\\"".repeat(300_000));
-    assert_eq!(quick(|| parse_addr_spec(q.as_bytes())).unwrap().local_part().len(), 600_000);
+    assert_eq!(
+        quick(|| parse_addr_spec(q.as_bytes()))
+            .unwrap()
+            .local_part()
+            .len(),
+        600_000
+    );
 }
 
 #[test]
 fn too_many_addresses() {
     let list = "a@b,".repeat(MAX_ADDRESSES);
-    assert_eq!(quick(|| parse_address_list(list.as_bytes())).unwrap().len(), MAX_ADDRESSES);
+    assert_eq!(
+        quick(|| parse_address_list(list.as_bytes())).unwrap().len(),
+        MAX_ADDRESSES
+    );
     let list = "a@b,".repeat(MAX_ADDRESSES + 1);
     assert_eq!(
-        quick(|| parse_address_list(list.as_bytes())).unwrap_err().kind(),
+        quick(|| parse_address_list(list.as_bytes()))
+            .unwrap_err()
+            .kind(),
         ParseErrorKind::TooManyAddresses
     );
     let group = format!("g:{};", "a@b,".repeat(MAX_ADDRESSES + 1));
     assert_eq!(
-        quick(|| parse_address_list(group.as_bytes())).unwrap_err().kind(),
+        quick(|| parse_address_list(group.as_bytes()))
+            .unwrap_err()
+            .kind(),
         ParseErrorKind::TooManyAddresses
     );
     // Empty elements cost nothing and are not counted.
     let commas = ",".repeat(1 << 20);
-    assert!(quick(|| parse_address_list(commas.as_bytes())).unwrap().is_empty());
+    assert!(
+        quick(|| parse_address_list(commas.as_bytes()))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -124,7 +150,10 @@ fn nul_and_control_characters() {
     }
     // A header break inside a list never starts a new header's worth of addresses.
     let e = parse_address_list(b"a@b,\r\nBcc: evil@x").unwrap_err();
-    assert_eq!((e.kind(), e.offset()), (ParseErrorKind::ForbiddenControl, 4));
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (ParseErrorKind::ForbiddenControl, 4)
+    );
     // A fold is fine, and so is a trailing line break.
     assert_eq!(parse_address_list(b"a@b,\r\n c@d\r\n").unwrap().len(), 2);
     assert_eq!(parse_address_list(b"a@b,\n\tc@d").unwrap().len(), 2);
@@ -166,7 +195,12 @@ fn address_looking_display_names_stay_names() {
         b"real@y.com (evil@x.com)",
     ] {
         let m = parse_mailbox(input).unwrap();
-        assert_eq!(m.addr_spec().to_string(), "real@y.com", "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            m.addr_spec().to_string(),
+            "real@y.com",
+            "{}",
+            String::from_utf8_lossy(input)
+        );
     }
     // A second angle address is not a second chance.
     assert!(parse_mailbox(b"<real@y.com> <evil@x.com>").is_err());

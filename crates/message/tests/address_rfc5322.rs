@@ -48,7 +48,11 @@ fn a_1_1_simple_addressing() {
 fn a_1_2_different_types_of_mailboxes() {
     assert_eq!(
         mailboxes(" \"Joe Q. Public\" <john.q.public@example.com>"),
-        [triple(Some("Joe Q. Public"), "john.q.public", "example.com")]
+        [triple(
+            Some("Joe Q. Public"),
+            "john.q.public",
+            "example.com"
+        )]
     );
     assert_eq!(
         mailboxes(" Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>"),
@@ -69,10 +73,9 @@ fn a_1_2_different_types_of_mailboxes() {
 
 #[test]
 fn a_1_3_group_addresses() {
-    let to = parse_address_list(
-        b" A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;",
-    )
-    .unwrap();
+    let to =
+        parse_address_list(b" A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;")
+            .unwrap();
     assert_eq!(to.len(), 1);
     let Address::Group(g) = &to[0] else {
         panic!("a group")
@@ -99,7 +102,11 @@ fn a_1_3_group_addresses() {
 fn a_2_reply_to_with_colon_in_quoted_name() {
     assert_eq!(
         parts(&parse_mailbox(b" \"Mary Smith: Personal Account\" <smith@home.example>").unwrap()),
-        (Some("Mary Smith: Personal Account"), "smith", "home.example")
+        (
+            Some("Mary Smith: Personal Account"),
+            "smith",
+            "home.example"
+        )
     );
 }
 
@@ -113,8 +120,8 @@ fn a_3_resent_addresses() {
 
 #[test]
 fn a_5_white_space_comments_and_other_oddities() {
-    let from = parse_mailbox(b"Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>")
-        .unwrap();
+    let from =
+        parse_mailbox(b"Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>").unwrap();
     assert_eq!(parts(&from), (Some("Pete"), "pete", "silly.test"));
 
     let to = parse_address_list(
@@ -152,8 +159,9 @@ fn a_6_1_obsolete_addressing() {
         parts(&from),
         (Some("Joe Q. Public"), "john.q.public", "example.com")
     );
-    let to = parse_address_list(b" Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example")
-        .unwrap();
+    let to =
+        parse_address_list(b" Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example")
+            .unwrap();
     assert_eq!(to.len(), 2);
     let mary = to[0].as_mailbox().unwrap();
     assert_eq!(parts(mary), (Some("Mary Smith"), "mary", "example.net"));
@@ -189,12 +197,27 @@ fn section_3_4_1_local_part_forms() {
 #[test]
 fn canonical_display() {
     for (input, canonical) in [
-        ("John Doe <jdoe@machine.example>", "John Doe <jdoe@machine.example>"),
-        ("\"Joe Q. Public\" <john.q.public@example.com>", "\"Joe Q. Public\" <john.q.public@example.com>"),
-        ("Joe Q. Public <john.q.public@example.com>", "\"Joe Q. Public\" <john.q.public@example.com>"),
+        (
+            "John Doe <jdoe@machine.example>",
+            "John Doe <jdoe@machine.example>",
+        ),
+        (
+            "\"Joe Q. Public\" <john.q.public@example.com>",
+            "\"Joe Q. Public\" <john.q.public@example.com>",
+        ),
+        (
+            "Joe Q. Public <john.q.public@example.com>",
+            "\"Joe Q. Public\" <john.q.public@example.com>",
+        ),
         ("<boss@nil.test>", "boss@nil.test"),
-        ("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>", "Pete <pete@silly.test>"),
-        ("Mary Smith <@node.test:mary@example.net>", "Mary Smith <mary@example.net>"),
+        (
+            "Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
+            "Pete <pete@silly.test>",
+        ),
+        (
+            "Mary Smith <@node.test:mary@example.net>",
+            "Mary Smith <mary@example.net>",
+        ),
         ("\"john doe\"@example.com", "\"john doe\"@example.com"),
         ("x <\"a.b\"@[ 192.0.2.1 ]>", "x <a.b@[192.0.2.1]>"),
     ] {

@@ -44,14 +44,34 @@ So, \"Hello\".
     );
     let m = Message::parse(&raw).unwrap();
     assert_eq!(m.headers().len(), 5);
-    assert_eq!(flat(&m.from().unwrap()), ["John Doe <jdoe@machine.example>"]);
+    assert_eq!(
+        flat(&m.from().unwrap()),
+        ["John Doe <jdoe@machine.example>"]
+    );
     assert_eq!(flat(&m.to().unwrap()), ["Mary Smith <mary@example.net>"]);
     assert_eq!(m.subject().unwrap(), "Saying Hello");
     let d = m.date().unwrap().unwrap();
     assert_eq!(d, date("Fri, 21 Nov 1997 09:55:06 -0600"));
-    assert_eq!((d.year, d.month, d.day, d.hour, d.minute, d.second, d.offset_minutes), (1997, 11, 21, 9, 55, 6, -360));
-    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "1234@local.machine.example");
-    assert_eq!(m.body(), b"This is a message just to say hello.\r\nSo, \"Hello\".\r\n");
+    assert_eq!(
+        (
+            d.year,
+            d.month,
+            d.day,
+            d.hour,
+            d.minute,
+            d.second,
+            d.offset_minutes
+        ),
+        (1997, 11, 21, 9, 55, 6, -360)
+    );
+    assert_eq!(
+        m.message_id().unwrap().unwrap().as_str(),
+        "1234@local.machine.example"
+    );
+    assert_eq!(
+        m.body(),
+        b"This is a message just to say hello.\r\nSo, \"Hello\".\r\n"
+    );
     assert!(m.sender().unwrap().is_empty());
 }
 
@@ -70,8 +90,14 @@ So, \"Hello\".
 ",
     );
     let m = Message::parse(&raw).unwrap();
-    assert_eq!(flat(&m.sender().unwrap()), ["Michael Jones <mjones@machine.example>"]);
-    assert_eq!(flat(&m.from().unwrap()), ["John Doe <jdoe@machine.example>"]);
+    assert_eq!(
+        flat(&m.sender().unwrap()),
+        ["Michael Jones <mjones@machine.example>"]
+    );
+    assert_eq!(
+        flat(&m.from().unwrap()),
+        ["John Doe <jdoe@machine.example>"]
+    );
     assert_eq!(m.headers()[1].name(), "Sender");
 }
 
@@ -88,16 +114,29 @@ Hi everyone.
 ",
     );
     let m = Message::parse(&raw).unwrap();
-    assert_eq!(flat(&m.from().unwrap()), ["Joe Q. Public <john.q.public@example.com>"]);
+    assert_eq!(
+        flat(&m.from().unwrap()),
+        ["Joe Q. Public <john.q.public@example.com>"]
+    );
     assert_eq!(
         flat(&m.to().unwrap()),
-        ["Mary Smith <mary@x.test>", "jdoe@example.org", "Who? <one@y.test>"]
+        [
+            "Mary Smith <mary@x.test>",
+            "jdoe@example.org",
+            "Who? <one@y.test>"
+        ]
     );
     assert_eq!(
         flat(&m.cc().unwrap()),
-        ["boss@nil.test", "Giant; \"Big\" Box <sysservices@example.net>"]
+        [
+            "boss@nil.test",
+            "Giant; \"Big\" Box <sysservices@example.net>"
+        ]
     );
-    assert_eq!(m.date().unwrap().unwrap(), date("Tue, 1 Jul 2003 10:52:37 +0200"));
+    assert_eq!(
+        m.date().unwrap().unwrap(),
+        date("Tue, 1 Jul 2003 10:52:37 +0200")
+    );
     let id = m.message_id().unwrap().unwrap();
     assert_eq!((id.left(), id.right()), ("5678.21-Nov-1997", "example.com"));
     assert!(m.subject().is_none());
@@ -164,8 +203,8 @@ This is a reply to your hello.
     );
     assert_eq!(m2.subject().unwrap(), "Re: Saying Hello");
     let first_id = m1.message_id().unwrap().unwrap();
-    assert_eq!(m2.in_reply_to().unwrap(), [first_id.clone()]);
-    assert_eq!(m2.references().unwrap(), [first_id.clone()]);
+    assert_eq!(m2.in_reply_to().unwrap(), std::slice::from_ref(&first_id));
+    assert_eq!(m2.references().unwrap(), std::slice::from_ref(&first_id));
 
     let reply2 = crlf(
         "To: \"Mary Smith: Personal Account\" <smith@home.example>
@@ -181,9 +220,12 @@ This is a reply to your reply.
     );
     let m3 = Message::parse(&reply2).unwrap();
     let second_id = m2.message_id().unwrap().unwrap();
-    assert_eq!(m3.in_reply_to().unwrap(), [second_id.clone()]);
+    assert_eq!(m3.in_reply_to().unwrap(), std::slice::from_ref(&second_id));
     assert_eq!(m3.references().unwrap(), [first_id, second_id]);
-    assert_eq!(flat(&m3.to().unwrap()), ["Mary Smith: Personal Account <smith@home.example>"]);
+    assert_eq!(
+        flat(&m3.to().unwrap()),
+        ["Mary Smith: Personal Account <smith@home.example>"]
+    );
     let d = m3.date().unwrap().unwrap();
     assert_eq!((d.hour, d.minute, d.second), (11, 0, 0));
 }
@@ -212,9 +254,14 @@ So, \"Hello\".
     assert_eq!(flat(&list), ["Mary Smith <mary@example.net>"]);
     let rd = DateTime::parse(m.header("Resent-Date").unwrap().raw_value()).unwrap();
     assert_eq!((rd.day, rd.offset_minutes), (24, -480));
-    let rid = postwerk_message::MessageId::parse(m.header("resent-message-id").unwrap().raw_value()).unwrap();
+    let rid =
+        postwerk_message::MessageId::parse(m.header("resent-message-id").unwrap().raw_value())
+            .unwrap();
     assert_eq!(rid.as_str(), "78910@example.net");
-    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "1234@local.machine.example");
+    assert_eq!(
+        m.message_id().unwrap().unwrap().as_str(),
+        "1234@local.machine.example"
+    );
     assert_eq!(m.date().unwrap().unwrap().day, 21);
 }
 
@@ -248,7 +295,10 @@ So, \"Hello\".
     assert_eq!(r[0].id(), Some("ABC12345"));
     assert_eq!(r[0].for_path(), Some("<mary@example.net>"));
     let d0 = r[0].date().unwrap().as_ref().unwrap();
-    assert_eq!((d0.hour, d0.minute, d0.second, d0.weekday), (10, 5, 43, None));
+    assert_eq!(
+        (d0.hour, d0.minute, d0.second, d0.weekday),
+        (10, 5, 43, None)
+    );
     assert_eq!(r[1].from(), Some("node.example"));
     assert_eq!(r[1].by(), Some("x.y.test"));
     assert_eq!(r[1].date().unwrap().as_ref().unwrap().minute, 1);
@@ -284,9 +334,22 @@ Testing.
     assert_eq!(flat(&m.cc().unwrap()), ["Hidden recipients: ;"]);
     let d = m.date().unwrap().unwrap();
     assert_eq!(d, date("Thu, 13 Feb 1969 23:32:00 -0330"));
-    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "testabcd.1234@silly.test");
-    assert!(m.header("to").unwrap().raw_value().starts_with(b"A Group(Some people)\r\n     :Chris"));
-    assert!(m.header("to").unwrap().unfolded().starts_with("A Group(Some people)     :Chris"));
+    assert_eq!(
+        m.message_id().unwrap().unwrap().as_str(),
+        "testabcd.1234@silly.test"
+    );
+    assert!(
+        m.header("to")
+            .unwrap()
+            .raw_value()
+            .starts_with(b"A Group(Some people)\r\n     :Chris")
+    );
+    assert!(
+        m.header("to")
+            .unwrap()
+            .unfolded()
+            .starts_with("A Group(Some people)     :Chris")
+    );
 }
 
 #[test]
@@ -301,7 +364,10 @@ Hi everyone.
 ",
     );
     let m = Message::parse(&raw).unwrap();
-    assert_eq!(flat(&m.from().unwrap()), ["Joe Q. Public <john.q.public@example.com>"]);
+    assert_eq!(
+        flat(&m.from().unwrap()),
+        ["Joe Q. Public <john.q.public@example.com>"]
+    );
     assert_eq!(
         flat(&m.to().unwrap()),
         ["Mary Smith <mary@example.net>", "jdoe@test.example"]
@@ -325,7 +391,16 @@ So, \"Hello\".
     let m = Message::parse(&raw).unwrap();
     let d = m.date().unwrap().unwrap();
     assert_eq!(
-        (d.year, d.month, d.day, d.hour, d.minute, d.second, d.offset_minutes, d.weekday),
+        (
+            d.year,
+            d.month,
+            d.day,
+            d.hour,
+            d.minute,
+            d.second,
+            d.offset_minutes,
+            d.weekday
+        ),
         (1997, 11, 21, 9, 55, 6, 0, None)
     );
     assert_eq!(d.to_string(), "Fri, 21 Nov 1997 09:55:06 +0000");
@@ -351,10 +426,22 @@ So, \"Hello\".
     let m = Message::parse(&raw).unwrap();
     assert_eq!(m.headers().len(), 5);
     assert_eq!(m.headers()[0].name(), "From");
-    assert_eq!(flat(&m.from().unwrap()), ["John Doe <jdoe@machine.example>"]);
+    assert_eq!(
+        flat(&m.from().unwrap()),
+        ["John Doe <jdoe@machine.example>"]
+    );
     assert_eq!(flat(&m.to().unwrap()), ["Mary Smith <mary@example.net>"]);
     assert_eq!(m.subject().unwrap(), "Saying Hello");
-    assert_eq!(m.date().unwrap().unwrap(), date("Fri, 21 Nov 1997 09:55:06 -0600"));
-    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "1234@local.machine.example");
-    assert_eq!(m.body(), b"This is a message just to say hello.\r\nSo, \"Hello\".\r\n");
+    assert_eq!(
+        m.date().unwrap().unwrap(),
+        date("Fri, 21 Nov 1997 09:55:06 -0600")
+    );
+    assert_eq!(
+        m.message_id().unwrap().unwrap().as_str(),
+        "1234@local.machine.example"
+    );
+    assert_eq!(
+        m.body(),
+        b"This is a message just to say hello.\r\nSo, \"Hello\".\r\n"
+    );
 }

@@ -50,13 +50,19 @@ fn status_blocks(body: &[u8]) -> Vec<Vec<(String, String)>> {
         .filter(|b| !b.trim().is_empty())
         .map(|block| {
             let m = Message::parse(block.as_bytes()).unwrap();
-            m.headers().iter().map(|h| (h.name().to_string(), h.unfolded().into_owned())).collect()
+            m.headers()
+                .iter()
+                .map(|h| (h.name().to_string(), h.unfolded().into_owned()))
+                .collect()
         })
         .collect()
 }
 
 fn field<'a>(block: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    block.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    block
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 #[test]
@@ -73,20 +79,33 @@ fn dsn_parses_back() {
     }
     let m = Message::parse(&bytes).unwrap();
     let from = m.from().unwrap();
-    let Address::Mailbox(mb) = &from[0] else { panic!("group") };
+    let Address::Mailbox(mb) = &from[0] else {
+        panic!("group")
+    };
     assert_eq!(mb.addr_spec().to_string(), "MAILER-DAEMON@mx.example.com");
     let to = m.to().unwrap();
-    let Address::Mailbox(mb) = &to[0] else { panic!("group") };
+    let Address::Mailbox(mb) = &to[0] else {
+        panic!("group")
+    };
     assert_eq!(mb.addr_spec().to_string(), "alice@example.com");
     assert_eq!(m.subject().unwrap(), "Undelivered Mail Returned to Sender");
     assert_eq!(m.date().unwrap().unwrap(), now());
-    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "q7.bounce@mx.example.com");
-    assert_eq!(m.header("auto-submitted").unwrap().raw_value(), b"auto-replied");
+    assert_eq!(
+        m.message_id().unwrap().unwrap().as_str(),
+        "q7.bounce@mx.example.com"
+    );
+    assert_eq!(
+        m.header("auto-submitted").unwrap().raw_value(),
+        b"auto-replied"
+    );
     assert_eq!(m.header("mime-version").unwrap().raw_value(), b"1.0");
 
     let root = m.root_part();
     assert!(root.content_type().is("multipart", "report"));
-    assert_eq!(root.content_type().param("report-type"), Some("delivery-status"));
+    assert_eq!(
+        root.content_type().param("report-type"),
+        Some("delivery-status")
+    );
     let boundary = root.content_type().boundary().unwrap();
     assert_eq!(boundary, "=_dsn_q7.bounce");
     assert_eq!(root.children().len(), 3);
@@ -100,19 +119,31 @@ fn dsn_parses_back() {
     assert!(parts[2].content_type().is("message", "delivery-status"));
     let blocks = status_blocks(parts[2].raw_body());
     assert_eq!(blocks.len(), 3);
-    assert_eq!(field(&blocks[0], "Reporting-MTA"), Some("dns; mx.example.com"));
+    assert_eq!(
+        field(&blocks[0], "Reporting-MTA"),
+        Some("dns; mx.example.com")
+    );
     assert_eq!(field(&blocks[0], "Original-Envelope-Id"), Some("ENV-42"));
     assert_eq!(
         DateTime::parse(field(&blocks[0], "Arrival-Date").unwrap().as_bytes()).unwrap(),
         DateTime::from_unix(1_795_800_000, 60)
     );
-    assert_eq!(field(&blocks[1], "Final-Recipient"), Some("rfc822; bob@example.org"));
-    assert_eq!(field(&blocks[1], "Original-Recipient"), Some("rfc822; bob@example.org"));
+    assert_eq!(
+        field(&blocks[1], "Final-Recipient"),
+        Some("rfc822; bob@example.org")
+    );
+    assert_eq!(
+        field(&blocks[1], "Original-Recipient"),
+        Some("rfc822; bob@example.org")
+    );
     assert_eq!(field(&blocks[1], "Action"), Some("failed"));
     assert_eq!(field(&blocks[1], "Status"), Some("5.1.1"));
     assert_eq!(field(&blocks[1], "Remote-MTA"), Some("dns; mx.example.org"));
     let diag = field(&blocks[1], "Diagnostic-Code").unwrap();
-    assert!(diag.starts_with("smtp; 550-5.1.1 The email account"), "{diag}");
+    assert!(
+        diag.starts_with("smtp; 550-5.1.1 The email account"),
+        "{diag}"
+    );
     assert!(diag.ends_with("unnecessary spaces."), "{diag}");
     assert!(field(&blocks[1], "Last-Attempt-Date").is_some());
     assert_eq!(field(&blocks[2], "Action"), Some("delayed"));
@@ -136,8 +167,15 @@ fn dsn_full_return_encapsulates_the_message() {
     assert!(parts[3].content_type().is("message", "rfc822"));
     assert_eq!(parts[3].children(), [4]);
     let inner = &parts[4];
-    assert_eq!(inner.header("subject").unwrap().decoded(), "Quarterly report");
-    assert!(inner.raw_body().starts_with(b"Hello Bob,\r\n--=_dsn_q7.bounce\r\n"));
+    assert_eq!(
+        inner.header("subject").unwrap().decoded(),
+        "Quarterly report"
+    );
+    assert!(
+        inner
+            .raw_body()
+            .starts_with(b"Hello Bob,\r\n--=_dsn_q7.bounce\r\n")
+    );
     assert_eq!(m.leaves().count(), 3);
 }
 
@@ -152,8 +190,13 @@ fn dsn_with_utf8_text_and_defaults() {
     let m = Message::parse(&bytes).unwrap();
     assert_eq!(m.subject().unwrap(), "Delivery Status Notification");
     assert_eq!(m.parts()[1].content_type().charset(), Some("utf-8"));
-    assert_eq!(m.parts()[1].decoded_text().unwrap(), "Zugestellt: Grüße\r\nzweite Zeile\r\n");
-    let Address::Mailbox(mb) = &m.from().unwrap()[0] else { panic!("group") };
+    assert_eq!(
+        m.parts()[1].decoded_text().unwrap(),
+        "Zugestellt: Grüße\r\nzweite Zeile\r\n"
+    );
+    let Address::Mailbox(mb) = &m.from().unwrap()[0] else {
+        panic!("group")
+    };
     assert_eq!(mb.display_name(), Some("Postmaster"));
     assert!(m.parts()[3].raw_body().is_empty());
 }
@@ -173,7 +216,10 @@ fn trace_fields_parse_back() {
     raw.push_str("\r\nbody\r\n");
     let m = Message::parse(raw.as_bytes()).unwrap();
     assert_eq!(m.headers().len(), 4);
-    assert_eq!(m.header("return-path").unwrap().raw_value(), b"<alice@example.com>");
+    assert_eq!(
+        m.header("return-path").unwrap().raw_value(),
+        b"<alice@example.com>"
+    );
     let r = m.received().next().unwrap();
     assert_eq!(r.from(), Some("[192.0.2.7]"));
     assert_eq!(r.from_info(), Some("[192.0.2.7]"));
@@ -183,7 +229,10 @@ fn trace_fields_parse_back() {
     assert_eq!(r.for_path(), Some("<bob@example.org>"));
     assert_eq!(r.date().unwrap().as_ref().unwrap(), &now());
     assert_eq!(m.date().unwrap().unwrap(), now());
-    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "abc.123@mx.example.org");
+    assert_eq!(
+        m.message_id().unwrap().unwrap().as_str(),
+        "abc.123@mx.example.org"
+    );
     for line in raw.split("\r\n") {
         assert!(line.len() <= 78, "{line}");
     }
@@ -193,7 +242,11 @@ fn trace_fields_parse_back() {
 fn long_received_fields_fold() {
     let long_host = format!("{}.example.com", "a".repeat(60));
     let f = ReceivedBuilder::new(&long_host, now())
-        .from(&long_host, Some(&long_host), Some("2001:db8::25".parse().unwrap()))
+        .from(
+            &long_host,
+            Some(&long_host),
+            Some("2001:db8::25".parse().unwrap()),
+        )
         .with(Protocol::Utf8Smtpsa)
         .id("ID1")
         .to_field();

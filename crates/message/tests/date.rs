@@ -29,7 +29,14 @@ fn obsolete_zones_map_to_offsets() {
 
 #[test]
 fn two_and_three_digit_years() {
-    for (y, want) in [("00", 2000), ("49", 2049), ("50", 1950), ("99", 1999), ("100", 2000), ("126", 2026)] {
+    for (y, want) in [
+        ("00", 2000),
+        ("49", 2049),
+        ("50", 1950),
+        ("99", 1999),
+        ("100", 2000),
+        ("126", 2026),
+    ] {
         let d = DateTime::parse(format!("1 Jan {y} 00:00:00 +0000").as_bytes()).unwrap();
         assert_eq!(d.year, want, "{y}");
     }
@@ -45,10 +52,27 @@ fn weekday_is_kept_and_display_computes_it() {
 
 #[test]
 fn leap_second_and_ranges() {
-    assert_eq!(DateTime::parse(b"31 Dec 2016 23:59:60 +0000").unwrap().second, 60);
-    for bad in ["31 Apr 2020 00:00 +0000", "0 Jan 2020 00:00 +0000", "1 Jan 2020 00:61 +0000", "1 Jan 2020 00:00:61 +0000", "1 Jan 2020 00:00 +12345"] {
+    assert_eq!(
+        DateTime::parse(b"31 Dec 2016 23:59:60 +0000")
+            .unwrap()
+            .second,
+        60
+    );
+    for bad in [
+        "31 Apr 2020 00:00 +0000",
+        "0 Jan 2020 00:00 +0000",
+        "1 Jan 2020 00:61 +0000",
+        "1 Jan 2020 00:00:61 +0000",
+        "1 Jan 2020 00:00 +12345",
+    ] {
         let e = DateTime::parse(bad.as_bytes()).unwrap_err();
-        assert!(matches!(e.kind(), ParseErrorKind::InvalidDate | ParseErrorKind::TrailingInput), "{bad}: {e}");
+        assert!(
+            matches!(
+                e.kind(),
+                ParseErrorKind::InvalidDate | ParseErrorKind::TrailingInput
+            ),
+            "{bad}: {e}"
+        );
     }
 }
 

@@ -101,7 +101,10 @@ fn errors_point_into_the_message() {
     let e = m.from().unwrap_err();
     assert!(e.offset() >= 48, "{e}");
     let m = Message::parse(b"Message-ID: 1234\r\n\r\n").unwrap();
-    assert_eq!(m.message_id().unwrap().unwrap_err().kind(), ParseErrorKind::InvalidMessageId);
+    assert_eq!(
+        m.message_id().unwrap().unwrap_err().kind(),
+        ParseErrorKind::InvalidMessageId
+    );
 }
 
 #[test]
@@ -116,7 +119,15 @@ fn invalid_utf8_in_headers_is_lossy_but_raw_is_kept() {
     let _ = m.from();
 }
 
+/// Fails when parsing took longer than `limit` (scaled up for unoptimised builds). The
+/// bounds are loose on purpose: they catch quadratic work or hangs, which would take hours
+/// on these inputs, without failing on a loaded machine.
 fn within(limit: Duration, start: Instant) {
+    let limit = if cfg!(debug_assertions) {
+        limit * 10
+    } else {
+        limit
+    };
     assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
 }
 
@@ -125,7 +136,7 @@ fn hostile_million_header_lines() {
     let raw = "X-Spam: y\r\n".repeat(1_000_000);
     let start = Instant::now();
     let e = Message::parse(raw.as_bytes()).unwrap_err();
-    within(Duration::from_secs(5), start);
+    within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooManyHeaders);
     assert_eq!(e.offset(), 11 * 1000);
     let mut limits = Limits::default();
@@ -145,7 +156,7 @@ fn hostile_one_mib_header_line() {
     let m = Message::parse(&raw).unwrap();
     assert_eq!(m.subject().unwrap().len(), 1 << 20);
     assert!(m.header("x").unwrap().decoded().len() >= 1 << 20);
-    within(Duration::from_secs(5), start);
+    within(Duration::from_secs(30), start);
     assert_eq!(m.body(), b"body");
 }
 
@@ -153,14 +164,14 @@ fn hostile_one_mib_header_line() {
 fn hostile_million_nested_multiparts() {
     let mut raw = Vec::with_capacity(50_000_000);
     for i in 0..1_000_000u32 {
-        raw.extend_from_slice(format!("Content-Type:multipart/mixed;boundary={i:x}\n\n--{i:x}\n").as_bytes());
+        raw.extend_from_slice(
+            format!("Content-Type:multipart/mixed;boundary={i:x}\n\n--{i:x}\n").as_bytes(),
+        );
     }
     let start = Instant::now();
     let e = Message::parse(&raw).unwrap_err();
-    // Linear: each of the 50 allowed levels scans the rest once for its next delimiter
-    // (about 0.5 s in release; memchr is slow in unoptimised test builds).
-    let bound = if cfg!(debug_assertions) { 120 } else { 5 };
-    within(Duration::from_secs(bound), start);
+    // One index of `--` lines, then each of the 50 allowed levels walks its candidates.
+    within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooDeep);
     let mut limits = Limits::default();
     limits.max_depth = 5;
@@ -173,7 +184,7 @@ fn hostile_million_nested_messages() {
     let raw = "Content-Type: message/rfc822\n\n".repeat(1_000_000);
     let start = Instant::now();
     let e = Message::parse(raw.as_bytes()).unwrap_err();
-    within(Duration::from_secs(5), start);
+    within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooDeep);
     assert_eq!(e.offset(), 30 * 51);
 }
@@ -185,7 +196,7 @@ fn hostile_million_sibling_parts() {
     raw.extend_from_slice(b"--b--\r\n");
     let start = Instant::now();
     let e = Message::parse(&raw).unwrap_err();
-    within(Duration::from_secs(5), start);
+    within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooManyParts);
     let mut limits = Limits::default();
     limits.max_parts = 2_000_000;

@@ -60,7 +60,13 @@ fn nested_multipart_tree() {
     let kinds: Vec<String> = m
         .parts()
         .iter()
-        .map(|p| format!("{}/{}", p.content_type().main_type(), p.content_type().subtype()))
+        .map(|p| {
+            format!(
+                "{}/{}",
+                p.content_type().main_type(),
+                p.content_type().subtype()
+            )
+        })
         .collect();
     assert_eq!(
         kinds,
@@ -76,7 +82,19 @@ fn nested_multipart_tree() {
         ]
     );
     let parents: Vec<Option<usize>> = m.parts().iter().map(|p| p.parent()).collect();
-    assert_eq!(parents, [None, Some(0), Some(1), Some(1), Some(0), Some(0), Some(5), Some(6)]);
+    assert_eq!(
+        parents,
+        [
+            None,
+            Some(0),
+            Some(1),
+            Some(1),
+            Some(0),
+            Some(0),
+            Some(5),
+            Some(6)
+        ]
+    );
     assert_eq!(m.parts()[0].children(), [1, 4, 5]);
     assert_eq!(m.parts()[1].children(), [2, 3]);
     assert_eq!(m.parts()[5].children(), [6]);
@@ -84,7 +102,10 @@ fn nested_multipart_tree() {
     assert_eq!(depths, [0, 1, 2, 2, 1, 1, 2, 3]);
     assert!(m.parts()[0].is_multipart());
     assert_eq!(m.parts()[0].preamble(), Some(&b"This is the preamble."[..]));
-    assert_eq!(m.parts()[0].epilogue(), Some(&b"This is the epilogue.\r\n"[..]));
+    assert_eq!(
+        m.parts()[0].epilogue(),
+        Some(&b"This is the epilogue.\r\n"[..])
+    );
 
     let leaves: Vec<usize> = m
         .leaves()
@@ -93,7 +114,10 @@ fn nested_multipart_tree() {
     assert_eq!(leaves, [2, 3, 4, 7]);
 
     let plain = &m.parts()[2];
-    assert_eq!(plain.content_transfer_encoding(), TransferEncoding::QuotedPrintable);
+    assert_eq!(
+        plain.content_transfer_encoding(),
+        TransferEncoding::QuotedPrintable
+    );
     assert_eq!(plain.decoded_text().unwrap(), "Grüße, soft break");
 
     let html = &m.parts()[3];
@@ -146,7 +170,10 @@ not a message
     let p1 = &m.parts()[1];
     assert!(p1.content_type().is("message", "rfc822"));
     assert_eq!(p1.children(), [2]);
-    assert_eq!(m.parts()[2].header("subject").unwrap().raw_value(), b"first");
+    assert_eq!(
+        m.parts()[2].header("subject").unwrap().raw_value(),
+        b"first"
+    );
     assert_eq!(m.parts()[2].raw_body(), b"one");
     assert!(m.parts()[3].content_type().is("text", "plain"));
     assert_eq!(m.parts().len(), 4);
@@ -176,7 +203,10 @@ x",
     );
     let m = Message::parse(&raw).unwrap();
     let p = &m.parts()[0];
-    assert_eq!(p.content_type().param("title"), Some("This is even more ***fun*** isn't it!"));
+    assert_eq!(
+        p.content_type().param("title"),
+        Some("This is even more ***fun*** isn't it!")
+    );
     assert_eq!(p.filename().unwrap(), "€ rates.pdf");
 }
 
@@ -257,7 +287,10 @@ two",
     );
     let m = Message::parse(&raw).unwrap();
     assert_eq!(m.parts().len(), 3);
-    assert_eq!(m.parts()[1].raw_body(), b"one\r\n--abcdef is not a delimiter\r\n --abc neither");
+    assert_eq!(
+        m.parts()[1].raw_body(),
+        b"one\r\n--abcdef is not a delimiter\r\n --abc neither"
+    );
     assert_eq!(m.parts()[2].raw_body(), b"two");
     assert_eq!(m.parts()[0].epilogue(), None);
     assert_eq!(m.parts()[0].preamble(), Some(&b""[..]));
@@ -265,7 +298,8 @@ two",
 
 #[test]
 fn multipart_without_delimiters_is_a_leaf() {
-    let m = Message::parse(b"Content-Type: multipart/mixed; boundary=x\r\n\r\nno parts here").unwrap();
+    let m =
+        Message::parse(b"Content-Type: multipart/mixed; boundary=x\r\n\r\nno parts here").unwrap();
     assert_eq!(m.parts().len(), 1);
     assert!(m.parts()[0].is_multipart());
     assert_eq!(m.leaves().count(), 1);
@@ -291,9 +325,15 @@ fn part_offsets_point_into_input() {
     let m = Message::parse(&raw).unwrap();
     for p in m.parts() {
         assert_eq!(&raw[p.offset()..p.offset() + p.raw().len()], p.raw());
-        assert_eq!(&raw[p.body_offset()..p.body_offset() + p.raw_body().len()], p.raw_body());
+        assert_eq!(
+            &raw[p.body_offset()..p.body_offset() + p.raw_body().len()],
+            p.raw_body()
+        );
         for h in p.headers() {
-            assert_eq!(&raw[h.value_offset()..h.value_offset() + h.raw_value().len()], h.raw_value());
+            assert_eq!(
+                &raw[h.value_offset()..h.value_offset() + h.raw_value().len()],
+                h.raw_value()
+            );
         }
     }
 }

@@ -118,7 +118,12 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         match socket.read(&mut buf) {
             Ok(0) => conn.handle_eof(Instant::now()),
             Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 conn.handle_timeout(Instant::now());
             }
             Err(e) => return Err(e.into()),

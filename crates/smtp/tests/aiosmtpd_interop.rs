@@ -83,10 +83,8 @@ struct Aiosmtpd {
 
 impl Aiosmtpd {
     fn start(name: &str) -> Aiosmtpd {
-        let dir = std::env::temp_dir().join(format!(
-            "postwerk-aiosmtpd-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("postwerk-aiosmtpd-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("server.py");
@@ -220,7 +218,11 @@ fn machine_sends_dot_lines_and_8bit_content() {
     let (results, failure) = drive(&server.addr(), conn);
     assert_eq!(failure, None);
     assert_eq!(results.len(), 1);
-    let deliveries: Vec<Delivery> = results[0].recipients().iter().map(|r| r.delivery()).collect();
+    let deliveries: Vec<Delivery> = results[0]
+        .recipients()
+        .iter()
+        .map(|r| r.delivery())
+        .collect();
     assert_eq!(
         deliveries,
         [
@@ -236,11 +238,20 @@ fn machine_sends_dot_lines_and_8bit_content() {
     assert_eq!(server.count(), 1);
     assert_eq!(server.message(1), body);
     let envelope = server.envelope(1);
-    assert!(envelope.contains(r#""mail_from": "alice@example.org""#), "{envelope}");
-    assert!(envelope.contains(r#""rcpt_tos": ["bob@example.net", "carol@example.net"]"#), "{envelope}");
+    assert!(
+        envelope.contains(r#""mail_from": "alice@example.org""#),
+        "{envelope}"
+    );
+    assert!(
+        envelope.contains(r#""rcpt_tos": ["bob@example.net", "carol@example.net"]"#),
+        "{envelope}"
+    );
     // aiosmtpd offers SIZE and 8BITMIME: both were declared.
     assert!(envelope.contains("BODY=8BITMIME"), "{envelope}");
-    assert!(envelope.contains(&format!("SIZE={}", body.len())), "{envelope}");
+    assert!(
+        envelope.contains(&format!("SIZE={}", body.len())),
+        "{envelope}"
+    );
 }
 
 #[test]
@@ -315,7 +326,9 @@ fn machine_authenticates() {
 fn example_client() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples").join(format!("client{}", std::env::consts::EXE_SUFFIX));
+    let path = dir
+        .join("examples")
+        .join(format!("client{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         let status = Command::new(env!("CARGO"))
             .args(["build", "-p", "postwerk-smtp", "--example", "client"])
@@ -352,7 +365,11 @@ fn example_client_sends_a_message() {
     let message = b"Subject: from the example\n\n.dot line\nbody\n";
     let (ok, stdout) = run_example(
         &server.addr(),
-        &["alice@example.org", "bob@example.net", "<carol@example.net>"],
+        &[
+            "alice@example.org",
+            "bob@example.net",
+            "<carol@example.net>",
+        ],
         message,
     );
     assert!(ok, "{stdout}");
@@ -366,7 +383,10 @@ fn example_client_sends_a_message() {
         b"Subject: from the example\r\n\r\n.dot line\r\nbody\r\n"
     );
     let envelope = server.envelope(1);
-    assert!(envelope.contains(r#"["bob@example.net", "carol@example.net"]"#), "{envelope}");
+    assert!(
+        envelope.contains(r#"["bob@example.net", "carol@example.net"]"#),
+        "{envelope}"
+    );
 }
 
 #[test]

@@ -108,7 +108,13 @@ fn parse_tx(spec: &str) -> Transaction {
                 let (ty, addr) = value.split_once(';').unwrap();
                 recipients.last_mut().unwrap().orcpt = Some((ty.into(), addr.into()));
             }
-            "ret" => ret = Some(if value == "full" { Ret::Full } else { Ret::Hdrs }),
+            "ret" => {
+                ret = Some(if value == "full" {
+                    Ret::Full
+                } else {
+                    Ret::Hdrs
+                })
+            }
             "envid" => envid = Some(value.to_owned()),
             _ => panic!("unknown tx key {key}"),
         }
@@ -350,7 +356,11 @@ fn check(path: &Path) {
         .sum();
     for split in 1..total {
         let got = run(&script, split, false);
-        assert_eq!(got, (out.clone(), events.clone()), "{name}: split at {split}");
+        assert_eq!(
+            got,
+            (out.clone(), events.clone()),
+            "{name}: split at {split}"
+        );
     }
     assert_eq!(
         run(&script, 0, true),

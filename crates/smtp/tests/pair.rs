@@ -233,17 +233,31 @@ fn server_config() -> server::Config {
 #[test]
 fn pipelined_transaction_in_one_flight() {
     let mut pair = Pair::new(client_config(), server_config());
-    pair.send(tx(b"Subject: hi\r\n\r\nHello\r\n", &["bob@example.net", "reject@example.net", "carol@example.net"]));
+    pair.send(tx(
+        b"Subject: hi\r\n\r\nHello\r\n",
+        &["bob@example.net", "reject@example.net", "carol@example.net"],
+    ));
     pair.quit();
     assert_eq!(pair.client_closed, Some(None));
     assert_eq!(pair.results.len(), 1);
-    let deliveries: Vec<_> = pair.results[0].recipients().iter().map(|r| r.delivery()).collect();
+    let deliveries: Vec<_> = pair.results[0]
+        .recipients()
+        .iter()
+        .map(|r| r.delivery())
+        .collect();
     assert_eq!(
         deliveries,
-        [Delivery::Accepted, Delivery::PermanentFailure, Delivery::Accepted]
+        [
+            Delivery::Accepted,
+            Delivery::PermanentFailure,
+            Delivery::Accepted
+        ]
     );
     let refused = pair.results[0].recipients()[1].rcpt_reply().unwrap();
-    assert_eq!((refused.code(), refused.enhanced()), (550, Some(EnhancedStatus::new(5, 1, 1))));
+    assert_eq!(
+        (refused.code(), refused.enhanced()),
+        (550, Some(EnhancedStatus::new(5, 1, 1)))
+    );
     assert_eq!(pair.received.len(), 1);
     assert_eq!(pair.received[0].body, b"Subject: hi\r\n\r\nHello\r\n");
     let rcpts: Vec<String> = pair.received[0]
@@ -275,9 +289,11 @@ fn without_pipelining_one_command_at_a_time() {
     // The server refuses unauthorised pipelining; it was never provoked.
     assert_eq!(pair.client_closed, Some(None));
     assert!(pair.results[0].all_accepted());
-    assert!(pair.client_chunks.iter().all(|c| {
-        c.starts_with(b"Hello") || c.iter().filter(|&&b| b == b'\n').count() == 1
-    }));
+    assert!(
+        pair.client_chunks
+            .iter()
+            .all(|c| { c.starts_with(b"Hello") || c.iter().filter(|&&b| b == b'\n').count() == 1 })
+    );
     assert_eq!(pair.received.len(), 1);
 }
 
@@ -286,7 +302,10 @@ fn several_transactions_with_rset_between() {
     let mut pair = Pair::new(client_config(), server_config());
     pair.send(tx(b"one\r\n", &["reject@example.net"]));
     pair.send(tx(b"two\r\n", &["bob@example.net"]));
-    pair.send(tx(b"three\r\n", &["later@example.net", "carol@example.net"]));
+    pair.send(tx(
+        b"three\r\n",
+        &["later@example.net", "carol@example.net"],
+    ));
     pair.quit();
     assert_eq!(pair.client_closed, Some(None));
     assert_eq!(pair.results.len(), 3);
@@ -390,7 +409,12 @@ fn lmtp_per_recipient_replies() {
     let mut pair = Pair::new(client, server);
     pair.send(tx(
         b"lmtp\r\n",
-        &["bob@example.net", "reject@example.net", "full@example.net", "carol@example.net"],
+        &[
+            "bob@example.net",
+            "reject@example.net",
+            "full@example.net",
+            "carol@example.net",
+        ],
     ));
     pair.quit();
     assert_eq!(pair.client_closed, Some(None));
@@ -419,7 +443,10 @@ fn message_over_the_server_size_is_not_sent() {
     pair.quit();
     assert_eq!(
         pair.results[0].error(),
-        Some(&TransactionError::MessageTooBig { size: 25, limit: 10 })
+        Some(&TransactionError::MessageTooBig {
+            size: 25,
+            limit: 10
+        })
     );
     assert!(pair.received.is_empty());
     assert!(!String::from_utf8_lossy(&pair.sent()).contains("MAIL"));

@@ -6,8 +6,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+
+/// Longest time a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, format!("{what} timed out"))
+}
 
 /// A connection, before or after TLS.
 #[derive(Debug)]
@@ -33,7 +42,10 @@ impl Stream {
         let Stream::Plain(tcp) = std::mem::replace(self, Stream::Upgrading) else {
             return Err(io::Error::other("TLS is already active"));
         };
-        let tls = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await?;
+        let accept = tokio_rustls::TlsAcceptor::from(config).accept(tcp);
+        let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept)
+            .await
+            .map_err(|_| timed_out("TLS handshake"))??;
         *self = Stream::Server(Box::new(tls));
         Ok(())
     }
@@ -55,6 +67,24 @@ impl Stream {
         *self = Stream::Client(Box::new(tls));
         Ok(())
     }
+}
+
+/// Writes everything the machine wants sent (`chunks` drains its transmit queue) and
+/// flushes, giving up after `limit`: a peer that stops reading never holds a task forever.
+pub async fn send_all(
+    stream: &mut Stream,
+    limit: Duration,
+    mut chunks: impl FnMut() -> Option<bytes::Bytes>,
+) -> io::Result<()> {
+    let write = async {
+        while let Some(chunk) = chunks() {
+            stream.write_all(&chunk).await?;
+        }
+        stream.flush().await
+    };
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| timed_out("write"))?
 }
 
 fn upgrading() -> io::Error {

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use crate::delivery::sleep_until;
 use crate::listen::{App, lock};
 use crate::maildir::Entry;
-use crate::net::Stream;
+use crate::net::{Stream, send_all};
 
 /// The mailbox lock of one session, released on drop.
 struct Locked {
@@ -47,6 +47,7 @@ pub async fn session(
     config.max_errors = u32::try_from(app.config.limits.max_errors).unwrap_or(u32::MAX);
     let mut conn = Connection::new(config, Instant::now());
     let mut locked: Option<Locked> = None;
+    let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
     let mut buf = vec![0u8; 16 * 1024];
     let mut committed = false;
     info!(%peer, tls = implicit, "pop3 connection");
@@ -95,7 +96,7 @@ pub async fn session(
                     let _ = conn.answer_commit(id, ok);
                 }
                 Event::StartTls => {
-                    if flush(&mut conn, &mut stream).await.is_err() {
+                    if flush(&mut conn, &mut stream, write_limit).await.is_err() {
                         return;
                     }
                     if let Err(e) = stream.accept_tls(app.tls.clone()).await {
@@ -107,7 +108,7 @@ pub async fn session(
                 _ => {}
             }
         }
-        if flush(&mut conn, &mut stream).await.is_err() {
+        if flush(&mut conn, &mut stream, write_limit).await.is_err() {
             break;
         }
         if conn.is_closed() {
@@ -127,11 +128,8 @@ pub async fn session(
     info!(%peer, user = locked.as_ref().map(|l| l.user.as_str()).unwrap_or("-"), committed, "pop3 connection closed");
 }
 
-async fn flush(conn: &mut Connection, stream: &mut Stream) -> std::io::Result<()> {
-    while let Some(chunk) = conn.poll_transmit() {
-        stream.write_all(&chunk).await?;
-    }
-    stream.flush().await
+async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> std::io::Result<()> {
+    send_all(stream, limit, || conn.poll_transmit()).await
 }
 
 async fn login(

@@ -26,7 +26,7 @@ use tracing::{info, warn};
 use crate::config::Role;
 use crate::delivery::{sleep_until, unix_now};
 use crate::listen::App;
-use crate::net::Stream;
+use crate::net::{Stream, send_all};
 use crate::queue::{Envelope, Incoming, free_bytes};
 use crate::users::Lookup;
 
@@ -82,12 +82,13 @@ pub async fn session(
         message: None,
     };
     info!(role = role.name(), %peer, local = ?local, tls = s.tls, "smtp connection");
+    let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
     let mut buf = vec![0u8; 64 * 1024];
     let mut unread: Vec<u8> = Vec::new();
     loop {
         while let Some(event) = conn.poll_event() {
             if let Event::StartTls = event {
-                if flush(&mut conn, &mut stream).await.is_err() {
+                if flush(&mut conn, &mut stream, write_limit).await.is_err() {
                     s.abort();
                     return;
                 }
@@ -103,7 +104,7 @@ pub async fn session(
             }
             s.event(&mut conn, event).await;
         }
-        if flush(&mut conn, &mut stream).await.is_err() {
+        if flush(&mut conn, &mut stream, write_limit).await.is_err() {
             break;
         }
         if conn.is_closed() {
@@ -150,11 +151,8 @@ fn machine_config(app: &App, role: Role, implicit_tls: bool) -> Config {
     config
 }
 
-async fn flush(conn: &mut Connection, stream: &mut Stream) -> std::io::Result<()> {
-    while let Some(chunk) = conn.poll_transmit() {
-        stream.write_all(&chunk).await?;
-    }
-    stream.flush().await
+async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> std::io::Result<()> {
+    send_all(stream, limit, || conn.poll_transmit()).await
 }
 
 fn reply(code: u16, status: (u8, u16, u16), text: &str) -> Reply {

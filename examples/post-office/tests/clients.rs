@@ -13,7 +13,14 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
 fn office() -> Office {
-    let mut office = Office::new("127.0.0.2", "alpha.test", &["alice", "bob"], Ports::new(), None, "");
+    let mut office = Office::new(
+        "127.0.0.2",
+        "alpha.test",
+        &["alice", "bob"],
+        Ports::new(),
+        None,
+        "",
+    );
     office.start();
     office
 }
@@ -21,9 +28,21 @@ fn office() -> Office {
 fn swaks(office: &Office, port: u16, tls: &str, subject: &str) -> std::process::Output {
     Command::new("swaks")
         .args(["--server", &format!("{}:{port}", office.ip), tls])
-        .args(["--auth", "PLAIN", "--auth-user", "alice@alpha.test", "--auth-password", PASSWORD])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "alice@alpha.test",
+            "--auth-password",
+            PASSWORD,
+        ])
         .args(["--from", "alice@alpha.test", "--to", "bob@alpha.test"])
-        .args(["--header", &format!("Subject: {subject}"), "--timeout", "30"])
+        .args([
+            "--header",
+            &format!("Subject: {subject}"),
+            "--timeout",
+            "30",
+        ])
         .output()
         .expect("swaks")
 }
@@ -32,25 +51,43 @@ fn swaks(office: &Office, port: u16, tls: &str, subject: &str) -> std::process::
 fn swaks_submits_over_starttls_and_implicit_tls() {
     let o = office();
     let out = swaks(&o, o.ports.submission, "--tls", "via starttls");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = swaks(&o, o.ports.submissions, "--tlsc", "via implicit tls");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let mail = o.wait_for_mail("bob@alpha.test", 2, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mail = o.wait_for_mail("bob@alpha.test", 2, Duration::from_secs(60));
     let all = mail.join("\n");
     assert!(all.contains("Subject: via starttls"), "{all}");
     assert!(all.contains("Subject: via implicit tls"), "{all}");
-    assert_eq!(mail.iter().filter(|m| m.contains("with ESMTPSA")).count(), 2, "{all}");
+    assert_eq!(
+        mail.iter().filter(|m| m.contains("with ESMTPSA")).count(),
+        2,
+        "{all}"
+    );
 }
 
 #[test]
 fn lettre_submits_with_starttls_and_login() {
     let o = office();
-    let tls = TlsParameters::builder("mx.alpha.test".to_owned()).dangerous_accept_invalid_certs(true).build_rustls().unwrap();
+    let tls = TlsParameters::builder("mx.alpha.test".to_owned())
+        .dangerous_accept_invalid_certs(true)
+        .build_rustls()
+        .unwrap();
     let mailer = SmtpTransport::builder_dangerous(o.ip)
         .port(o.ports.submission)
         .tls(Tls::Required(tls))
-        .credentials(Credentials::new("alice@alpha.test".to_owned(), PASSWORD.to_owned()))
-        .timeout(Some(Duration::from_secs(30)))
+        .credentials(Credentials::new(
+            "alice@alpha.test".to_owned(),
+            PASSWORD.to_owned(),
+        ))
+        .timeout(Some(Duration::from_secs(60)))
         .build();
     let email = lettre::Message::builder()
         .from("Alice <alice@alpha.test>".parse::<Mailbox>().unwrap())
@@ -60,7 +97,7 @@ fn lettre_submits_with_starttls_and_login() {
         .unwrap();
     let response = mailer.send(&email).unwrap();
     assert!(response.is_positive());
-    let mail = o.wait_for_mail("bob@alpha.test", 1, Duration::from_secs(20));
+    let mail = o.wait_for_mail("bob@alpha.test", 1, Duration::from_secs(60));
     assert!(mail[0].contains("Subject: from lettre"), "{}", mail[0]);
     assert!(mail[0].contains("Sent by the lettre crate."), "{}", mail[0]);
 
@@ -68,11 +105,17 @@ fn lettre_submits_with_starttls_and_login() {
     let anonymous = SmtpTransport::builder_dangerous(o.ip)
         .port(o.ports.submission)
         .tls(Tls::Required(
-            TlsParameters::builder("mx.alpha.test".to_owned()).dangerous_accept_invalid_certs(true).build_rustls().unwrap(),
+            TlsParameters::builder("mx.alpha.test".to_owned())
+                .dangerous_accept_invalid_certs(true)
+                .build_rustls()
+                .unwrap(),
         ))
         .build();
     let err = anonymous.send(&email).unwrap_err();
-    assert!(err.to_string().contains("530") || err.status().is_some_and(|c| c.to_string() == "530"), "{err}");
+    assert!(
+        err.to_string().contains("530") || err.status().is_some_and(|c| c.to_string() == "530"),
+        "{err}"
+    );
 }
 
 const POP3_RULES: &str = r#"
@@ -97,7 +140,8 @@ except poplib.error_proto as e:
 second.quit()
 # DELE then drop the connection: nothing is deleted.
 first.dele(1)
-first.sock.close()
+import socket
+first.sock.shutdown(socket.SHUT_RDWR); first.sock.close()
 # The server notices the dropped connection and releases the lock: poll for it.
 import time
 deadline = time.time() + 20
@@ -121,11 +165,29 @@ last.quit()
 #[test]
 fn pop3_locks_the_maildrop_and_deletes_only_at_quit() {
     let o = office();
-    submit(&o, "alice@alpha.test", &["bob@alpha.test"], &message("alice@alpha.test", "bob@alpha.test", "pop"));
-    o.wait_for_mail("bob@alpha.test", 1, Duration::from_secs(20));
-    let out = python(POP3_RULES, &[o.ip, &o.ports.pop3.to_string(), &o.ports.pop3s.to_string(), "bob@alpha.test", PASSWORD]);
+    submit(
+        &o,
+        "alice@alpha.test",
+        &["bob@alpha.test"],
+        &message("alice@alpha.test", "bob@alpha.test", "pop"),
+    );
+    o.wait_for_mail("bob@alpha.test", 1, Duration::from_secs(60));
+    let out = python(
+        POP3_RULES,
+        &[
+            o.ip,
+            &o.ports.pop3.to_string(),
+            &o.ports.pop3s.to_string(),
+            "bob@alpha.test",
+            PASSWORD,
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("cleartext: b'-ERR"), "{stdout}");
     assert!(lines[1].starts_with("stat: (1, "), "{stdout}");

@@ -78,7 +78,9 @@ fn typed(default_type: &str, value: &str) -> String {
     let value = clean_text(value.trim(), 998);
     if let Some((t, v)) = value.split_once(';')
         && !t.trim().is_empty()
-        && t.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && t.trim()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         return format!("{}; {}", t.trim(), v.trim());
     }
@@ -141,8 +143,16 @@ impl DsnRecipient {
         if let Some(o) = &self.original_recipient {
             out.push_str(&fold_words("Original-Recipient", o.split(' ')));
         }
-        out.push_str(&fold_words("Final-Recipient", self.final_recipient.split(' ')));
-        let _ = write!(out, "Action: {}\r\nStatus: {}\r\n", self.action.as_str(), self.status);
+        out.push_str(&fold_words(
+            "Final-Recipient",
+            self.final_recipient.split(' '),
+        ));
+        let _ = write!(
+            out,
+            "Action: {}\r\nStatus: {}\r\n",
+            self.action.as_str(),
+            self.status
+        );
         if let Some(r) = &self.remote_mta {
             let _ = write!(out, "Remote-MTA: {r}\r\n");
         }
@@ -197,7 +207,12 @@ impl<'o> DsnBuilder<'o> {
     /// A report from `reporting_mta` (this host's name) to `reverse_path` (the original
     /// `MAIL FROM`), dated `date`; `unique_token` makes the Message-ID
     /// (`<token@reporting_mta>`) and the boundary.
-    pub fn new(reporting_mta: &str, reverse_path: &str, date: DateTime, unique_token: &str) -> Self {
+    pub fn new(
+        reporting_mta: &str,
+        reverse_path: &str,
+        date: DateTime,
+        unique_token: &str,
+    ) -> Self {
         DsnBuilder {
             reporting_mta: clean_word(reporting_mta, 255),
             reverse_path: reverse_path
@@ -281,7 +296,10 @@ impl<'o> DsnBuilder<'o> {
     }
 
     fn default_text(&self) -> String {
-        let mut t = format!("This is the mail system at host {}.\r\n\r\n", self.reporting_mta);
+        let mut t = format!(
+            "This is the mail system at host {}.\r\n\r\n",
+            self.reporting_mta
+        );
         let failed = self.recipients.iter().any(|r| r.action == Action::Failed);
         let delayed = self.recipients.iter().any(|r| r.action == Action::Delayed);
         if failed {
@@ -298,7 +316,10 @@ impl<'o> DsnBuilder<'o> {
             t.push_str("This is a report about the delivery of your message.\r\n\r\n");
         }
         for r in &self.recipients {
-            let addr = r.final_recipient.split_once("; ").map_or(r.final_recipient.as_str(), |x| x.1);
+            let addr = r
+                .final_recipient
+                .split_once("; ")
+                .map_or(r.final_recipient.as_str(), |x| x.1);
             let mut line = format!("<{}>: {}", addr, r.action.as_str());
             if let Some(d) = &r.diagnostic {
                 let _ = write!(line, ": {d}");
@@ -379,15 +400,24 @@ impl<'o> DsnBuilder<'o> {
         }
 
         let from = self.from.clone().unwrap_or_else(|| {
-            format!("Mail Delivery System <MAILER-DAEMON@{}>", self.reporting_mta)
+            format!(
+                "Mail Delivery System <MAILER-DAEMON@{}>",
+                self.reporting_mta
+            )
         });
-        let subject = self.subject.as_deref().unwrap_or_else(|| self.default_subject());
+        let subject = self
+            .subject
+            .as_deref()
+            .unwrap_or_else(|| self.default_subject());
         let to = clean_text(&self.reverse_path, 998).replace(['<', '>'], "");
 
         let mut out = String::with_capacity(1024);
         out.push_str(&fold_words("From", from.split(' ')));
         let _ = write!(out, "To: <{to}>\r\n");
-        out.push_str(&fold_words("Subject", subject.split(' ').filter(|w| !w.is_empty())));
+        out.push_str(&fold_words(
+            "Subject",
+            subject.split(' ').filter(|w| !w.is_empty()),
+        ));
         out.push_str(&super::date_field(&self.date));
         let _ = write!(out, "Message-ID: {message_id}\r\n");
         out.push_str("Auto-Submitted: auto-replied\r\n");
@@ -455,7 +485,11 @@ fn normalize_crlf(input: &[u8], out: &mut Vec<u8>) {
     while let Some(i) = memchr::memchr2(b'\r', b'\n', rest) {
         out.extend_from_slice(rest.get(..i).unwrap_or_default());
         out.extend_from_slice(b"\r\n");
-        let skip = if rest.get(i..i + 2) == Some(b"\r\n") { 2 } else { 1 };
+        let skip = if rest.get(i..i + 2) == Some(b"\r\n") {
+            2
+        } else {
+            1
+        };
         rest = rest.get(i + skip..).unwrap_or_default();
     }
     out.extend_from_slice(rest);
@@ -487,10 +521,15 @@ mod tests {
         let d = DateTime::from_unix(0, 0);
         let r = DsnRecipient::new("a@b", Action::Failed, "5.0.0").unwrap();
         assert_eq!(
-            DsnBuilder::new("h", "<>", d, "t").recipient(r.clone()).build(),
+            DsnBuilder::new("h", "<>", d, "t")
+                .recipient(r.clone())
+                .build(),
             Err(BuildError::NullReversePath)
         );
-        assert_eq!(DsnBuilder::new("h", "x@y", d, "t").build(), Err(BuildError::NoRecipients));
+        assert_eq!(
+            DsnBuilder::new("h", "x@y", d, "t").build(),
+            Err(BuildError::NoRecipients)
+        );
         assert_eq!(
             DsnBuilder::new("h", "x@y", d, "t t").recipient(r).build(),
             Err(BuildError::InvalidToken)

@@ -19,9 +19,10 @@ pub fn message_id(token: &str, domain: &str) -> Result<MessageId<'static>, Build
     let literal = domain.starts_with('[')
         && domain.ends_with(']')
         && domain.len() > 2
-        && domain
-            .get(1..domain.len() - 1)
-            .is_some_and(|d| d.chars().all(|c| c.is_ascii_graphic() && !"[]\\".contains(c)));
+        && domain.get(1..domain.len() - 1).is_some_and(|d| {
+            d.chars()
+                .all(|c| c.is_ascii_graphic() && !"[]\\".contains(c))
+        });
     if !is_dot_atom(domain) && !literal {
         return Err(BuildError::InvalidDomain);
     }
@@ -42,7 +43,10 @@ mod tests {
 
     #[test]
     fn fields() {
-        assert_eq!(message_id_field("q1", "[192.0.2.1]").unwrap(), "Message-ID: <q1@[192.0.2.1]>\r\n");
+        assert_eq!(
+            message_id_field("q1", "[192.0.2.1]").unwrap(),
+            "Message-ID: <q1@[192.0.2.1]>\r\n"
+        );
         assert_eq!(message_id("q1", "a..b"), Err(BuildError::InvalidDomain));
         assert_eq!(message_id(".q", "a.b"), Err(BuildError::InvalidToken));
         let f = message_id_field("x.y", "h.example").unwrap();

@@ -48,7 +48,9 @@ pub(crate) fn is_atext(c: char) -> bool {
 
 /// Whether `s` is a non-empty `dot-atom-text`.
 pub(crate) fn is_dot_atom(s: &str) -> bool {
-    !s.is_empty() && s.split('.').all(|w| !w.is_empty() && w.chars().all(is_atext))
+    !s.is_empty()
+        && s.split('.')
+            .all(|w| !w.is_empty() && w.chars().all(is_atext))
 }
 
 /// Replaces characters that could break a structured field (controls, white space,

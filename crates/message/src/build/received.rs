@@ -202,7 +202,13 @@ impl ReceivedBuilder {
         let clean: String = id
             .chars()
             .take(128)
-            .map(|c| if super::is_atext(c) || c == '.' { c } else { '?' })
+            .map(|c| {
+                if super::is_atext(c) || c == '.' {
+                    c
+                } else {
+                    '?'
+                }
+            })
             .collect();
         self.id = Some(clean);
         self
@@ -306,7 +312,10 @@ mod tests {
     #[test]
     fn minimal_and_parses_back() {
         let f = ReceivedBuilder::new("mx.example", date()).to_field();
-        assert_eq!(f, "Received: by mx.example; Sat, 28 Nov 2026 21:51:10 +0100\r\n");
+        assert_eq!(
+            f,
+            "Received: by mx.example; Sat, 28 Nov 2026 21:51:10 +0100\r\n"
+        );
         let msg = Message::parse(f.as_bytes()).unwrap();
         let r = msg.received().next().unwrap();
         assert_eq!(r.by(), Some("mx.example"));
@@ -316,7 +325,11 @@ mod tests {
     #[test]
     fn full_with_ipv6_and_hostile_helo() {
         let f = ReceivedBuilder::new("mx.example", date())
-            .from("evil\r\nX-Injected: yes", None, Some("2001:db8::1".parse().unwrap()))
+            .from(
+                "evil\r\nX-Injected: yes",
+                None,
+                Some("2001:db8::1".parse().unwrap()),
+            )
             .with(Protocol::for_session(false, true, true, true, false))
             .id("Q1;x")
             .for_path("<a@b>\r\n")
@@ -337,8 +350,17 @@ mod tests {
 
     #[test]
     fn protocols() {
-        assert_eq!(Protocol::for_session(false, false, true, true, true), Protocol::Smtp);
-        assert_eq!(Protocol::for_session(true, false, false, false, true).as_str(), "UTF8LMTP");
-        assert_eq!(Protocol::for_session(false, true, true, false, true).as_str(), "UTF8SMTPS");
+        assert_eq!(
+            Protocol::for_session(false, false, true, true, true),
+            Protocol::Smtp
+        );
+        assert_eq!(
+            Protocol::for_session(true, false, false, false, true).as_str(),
+            "UTF8LMTP"
+        );
+        assert_eq!(
+            Protocol::for_session(false, true, true, false, true).as_str(),
+            "UTF8SMTPS"
+        );
     }
 }

@@ -37,9 +37,15 @@ mod tests {
     fn forms() {
         assert_eq!(return_path_field("<a@b>"), "Return-Path: <a@b>\r\n");
         assert_eq!(return_path_field("<>"), "Return-Path: <>\r\n");
-        assert_eq!(return_path_field("a@b>\r\nX: y"), "Return-Path: <a@b???X:?y>\r\n");
+        assert_eq!(
+            return_path_field("a@b>\r\nX: y"),
+            "Return-Path: <a@b???X:?y>\r\n"
+        );
         let field = return_path_field("\"a b\"@c");
         let parsed = crate::Message::parse(field.as_bytes()).unwrap();
-        assert_eq!(parsed.header("return-path").unwrap().raw_value(), b"<\"a?b\"@c>");
+        assert_eq!(
+            parsed.header("return-path").unwrap().raw_value(),
+            b"<\"a?b\"@c>"
+        );
     }
 }

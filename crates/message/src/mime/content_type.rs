@@ -234,7 +234,8 @@ mod tests {
 
     #[test]
     fn disposition() {
-        let cd = ContentDisposition::parse(b"Attachment; filename=\"=?UTF-8?B?w6kudHh0?=\"").unwrap();
+        let cd =
+            ContentDisposition::parse(b"Attachment; filename=\"=?UTF-8?B?w6kudHh0?=\"").unwrap();
         assert_eq!(cd.kind(), "attachment");
         assert_eq!(cd.filename(), Some("é.txt"));
         assert!(ContentDisposition::parse(b";x=1").is_none());

@@ -22,7 +22,10 @@ pub(crate) fn decode_charset<'a>(label: &[u8], bytes: &'a [u8]) -> Cow<'a, str> 
     if utf8_like {
         return String::from_utf8_lossy(bytes);
     }
-    match std::str::from_utf8(label).ok().and_then(crate::charset::lookup) {
+    match std::str::from_utf8(label)
+        .ok()
+        .and_then(crate::charset::lookup)
+    {
         Some(enc) => crate::charset::decode_with(enc, bytes),
         None => String::from_utf8_lossy(bytes),
     }

@@ -53,8 +53,20 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
         && b < 127
         && !matches!(
             b,
-            b'(' | b')' | b'<' | b'>' | b'@' | b',' | b';' | b':' | b'\\' | b'"' | b'/' | b'['
-                | b']' | b'?' | b'='
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b'@'
+                | b','
+                | b';'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'='
         )
 }
 
@@ -369,9 +381,15 @@ mod tests {
     fn plain() {
         assert_eq!(
             params("; charset=us-ascii (Plain text); Name=\"a \\\"b\\\" c\""),
-            [("charset".into(), "us-ascii".into()), ("name".into(), "a \"b\" c".into())]
+            [
+                ("charset".into(), "us-ascii".into()),
+                ("name".into(), "a \"b\" c".into())
+            ]
         );
-        assert_eq!(params(";boundary=----=_Part_0_1.2"), [("boundary".into(), "----=_Part_0_1.2".into())]);
+        assert_eq!(
+            params(";boundary=----=_Part_0_1.2"),
+            [("boundary".into(), "----=_Part_0_1.2".into())]
+        );
         assert_eq!(params("; junk; x=1;"), [("x".into(), "1".into())]);
     }
 
@@ -380,7 +398,13 @@ mod tests {
         let p = params(
             "; title*0*=us-ascii'en'This%20is%20even%20more%20; title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"",
         );
-        assert_eq!(p, [("title".into(), "This is even more ***fun*** isn't it!".into())]);
+        assert_eq!(
+            p,
+            [(
+                "title".into(),
+                "This is even more ***fun*** isn't it!".into()
+            )]
+        );
     }
 
     #[test]

@@ -176,24 +176,35 @@ struct Split {
 }
 
 /// Splits a multipart body at its delimiters; errors when there are more than `max` parts.
-fn split_multipart(body: &[u8], boundary: &[u8], max: usize) -> Result<Split, usize> {
-    let mut delim = Vec::with_capacity(boundary.len() + 2);
-    delim.extend_from_slice(b"--");
-    delim.extend_from_slice(boundary);
-    let finder = memmem::Finder::new(&delim);
+///
+/// `candidates` yields, in increasing order, offsets in `body` where a delimiter may
+/// start (every line start beginning with `--` is enough); each is checked here.
+fn split_multipart(
+    body: &[u8],
+    boundary: &[u8],
+    max: usize,
+    candidates: impl Iterator<Item = usize>,
+) -> Result<Split, usize> {
+    let delim_len = boundary.len() + 2;
     let len = body.len();
     let mut parts = Vec::new();
     let mut preamble = (0, len);
     let mut epilogue = None;
     let mut current: Option<usize> = None;
     let mut search = 0usize;
-    while let Some(found) = body.get(search..).and_then(|b| finder.find(b)) {
-        let i = search + found;
-        search = i + 1;
-        if i > 0 && body.get(i - 1) != Some(&b'\n') {
+    for i in candidates {
+        if i < search {
             continue;
         }
-        let mut j = i + delim.len();
+        let is_delim = body
+            .get(i..)
+            .and_then(|b| b.strip_prefix(b"--"))
+            .is_some_and(|b| b.starts_with(boundary));
+        if !is_delim || (i > 0 && body.get(i - 1) != Some(&b'\n')) {
+            continue;
+        }
+        search = i + 1;
+        let mut j = i + delim_len;
         let close = body.get(j..j + 2) == Some(b"--");
         if close {
             j += 2;
@@ -243,9 +254,34 @@ fn split_multipart(body: &[u8], boundary: &[u8], max: usize) -> Result<Split, us
     })
 }
 
+/// Offsets of the lines of the input that start with `--`, built on first use.
+#[derive(Default)]
+struct LineIndex {
+    positions: Option<Vec<u32>>,
+}
+
+impl LineIndex {
+    fn get(&mut self, input: &[u8]) -> &[u32] {
+        self.positions.get_or_insert_with(|| {
+            let mut v = Vec::new();
+            if input.starts_with(b"--") {
+                v.push(0);
+            }
+            v.extend(memmem::find_iter(input, b"\n--").filter_map(|i| u32::try_from(i + 1).ok()));
+            v
+        })
+    }
+}
+
 /// Builds the MIME tree of `input`: index 0 is the message.
-pub(crate) fn build_tree<'a>(input: &'a [u8], limits: &Limits) -> Result<Vec<Part<'a>>, ParseError> {
+pub(crate) fn build_tree<'a>(
+    input: &'a [u8],
+    limits: &Limits,
+) -> Result<Vec<Part<'a>>, ParseError> {
     let mut parts: Vec<Part<'a>> = Vec::new();
+    // Inputs that fit u32 offsets use one shared index of candidate delimiter lines, so
+    // nested multiparts do not rescan their bodies byte by byte at every level.
+    let mut line_index = (u32::try_from(input.len()).is_ok()).then(LineIndex::default);
     let mut stack = vec![Pending {
         start: 0,
         end: input.len(),
@@ -305,8 +341,27 @@ pub(crate) fn build_tree<'a>(input: &'a [u8], limits: &Limits) -> Result<Vec<Par
         }
         if let Some(boundary) = boundary {
             let room = limits.max_parts.saturating_sub(parts.len() + 1);
-            let split = split_multipart(body, boundary, room)
-                .map_err(|at| ParseError::new(ParseErrorKind::TooManyParts, body_offset + at))?;
+            let split = match line_index.as_mut() {
+                Some(li) => {
+                    let positions = li.get(input);
+                    let lo = positions.partition_point(|&x| (x as usize) < body_offset);
+                    let hi = positions.partition_point(|&x| (x as usize) < p.end);
+                    let candidates = positions
+                        .get(lo..hi)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&x| x as usize - body_offset);
+                    split_multipart(body, boundary, room, candidates)
+                }
+                None => {
+                    let mut delim = Vec::with_capacity(boundary.len() + 2);
+                    delim.extend_from_slice(b"--");
+                    delim.extend_from_slice(boundary);
+                    let finder = memmem::Finder::new(&delim);
+                    split_multipart(body, boundary, room, finder.find_iter(body))
+                }
+            }
+            .map_err(|at| ParseError::new(ParseErrorKind::TooManyParts, body_offset + at))?;
             part.preamble = body.get(split.preamble.0..split.preamble.1);
             part.epilogue = split.epilogue.and_then(|(s, e)| body.get(s..e));
             let in_digest = part.content_type.subtype() == "digest";
@@ -340,7 +395,7 @@ mod tests {
     #[test]
     fn split_basic() {
         let body = b"pre\r\n--b\r\none\r\n--b  \r\ntwo\r\n--b--\r\nepi";
-        let s = split_multipart(body, b"b", 100).unwrap();
+        let s = split_multipart(body, b"b", 100, memmem::find_iter(body, b"--b")).unwrap();
         let parts: Vec<&[u8]> = s.parts.iter().map(|&(a, b)| &body[a..b]).collect();
         assert_eq!(parts, [&b"one"[..], b"two"]);
         assert_eq!(&body[s.preamble.0..s.preamble.1], b"pre");
@@ -351,7 +406,7 @@ mod tests {
     #[test]
     fn split_ignores_prefix_matches_and_mid_line() {
         let body = b"--b\none --b\n--bx\n--b\ntwo";
-        let s = split_multipart(body, b"b", 100).unwrap();
+        let s = split_multipart(body, b"b", 100, memmem::find_iter(body, b"--b")).unwrap();
         let parts: Vec<&[u8]> = s.parts.iter().map(|&(a, b)| &body[a..b]).collect();
         assert_eq!(parts, [&b"one --b\n--bx"[..], b"two"]);
         assert!(s.epilogue.is_none());
@@ -360,7 +415,13 @@ mod tests {
     #[test]
     fn split_limit() {
         let body = b"--b\n1\n--b\n2\n--b\n3\n--b--";
-        assert!(split_multipart(body, b"b", 2).is_err());
-        assert_eq!(split_multipart(body, b"b", 3).unwrap().parts.len(), 3);
+        assert!(split_multipart(body, b"b", 2, memmem::find_iter(body, b"--b")).is_err());
+        assert_eq!(
+            split_multipart(body, b"b", 3, memmem::find_iter(body, b"--b"))
+                .unwrap()
+                .parts
+                .len(),
+            3
+        );
     }
 }

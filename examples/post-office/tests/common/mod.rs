@@ -17,7 +17,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_post-office");
 
 /// A port free on 127.0.0.1 right now (and, in practice, on the other loopback addresses).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The argon2 hash of [`PASSWORD`], made once by `post-office hash-password`.
@@ -30,7 +34,12 @@ pub fn password_hash() -> &'static str {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
@@ -61,29 +70,48 @@ pub struct Dns {
 impl Dns {
     /// `mx` is `(domain, mx host, ip)`.
     pub fn start(mx: &[(&str, &str, &str)]) -> Dns {
-        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut cmd = Command::new("/usr/sbin/dnsmasq");
-        cmd.args(["-d", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces"])
-            .arg(format!("--port={port}"))
-            .arg("--listen-address=127.0.0.1");
+        cmd.args([
+            "-d",
+            "-C",
+            "/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+        ])
+        .arg(format!("--port={port}"))
+        .arg("--listen-address=127.0.0.1");
         for (domain, host, ip) in mx {
             cmd.arg(format!("--mx-host={domain},{host},10"));
             cmd.arg(format!("--host-record={host},{ip}"));
         }
-        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("dnsmasq");
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dnsmasq");
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let dns = Dns { child, addr };
-        wait_for("dnsmasq", Duration::from_secs(10), || dns.answers().then_some(()));
+        wait_for("dnsmasq", Duration::from_secs(10), || {
+            dns.answers().then_some(())
+        });
         dns
     }
 
     /// Sends an MX query for `alpha.test` and waits briefly for any answer.
     fn answers(&self) -> bool {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let query = [
-            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'a', b'l', b'p', b'h', b'a', 4, b't', b'e', b's', b't', 0, 0, 15,
-            0, 1,
+            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'a', b'l', b'p', b'h', b'a', 4, b't',
+            b'e', b's', b't', 0, 0, 15, 0, 1,
         ];
         socket.send_to(&query, self.addr).unwrap();
         let mut buf = [0u8; 512];
@@ -110,7 +138,13 @@ pub struct Ports {
 
 impl Ports {
     pub fn new() -> Ports {
-        Ports { smtp: free_port(), submission: free_port(), pop3: free_port(), submissions: free_port(), pop3s: free_port() }
+        Ports {
+            smtp: free_port(),
+            submission: free_port(),
+            pop3: free_port(),
+            submissions: free_port(),
+            pop3s: free_port(),
+        }
     }
 }
 
@@ -126,7 +160,14 @@ pub struct Office {
 impl Office {
     /// Writes a configuration for `domain` on `ip`: users `users` (local parts), extra TOML
     /// appended as is.
-    pub fn new(ip: &'static str, domain: &str, users: &[&str], ports: Ports, dns: Option<&Dns>, extra: &str) -> Office {
+    pub fn new(
+        ip: &'static str,
+        domain: &str,
+        users: &[&str],
+        ports: Ports,
+        dns: Option<&Dns>,
+        extra: &str,
+    ) -> Office {
         let dir = tempfile::tempdir().unwrap();
         let mut text = format!(
             "hostname = \"mx.{domain}\"\ndomains = [\"{domain}\"]\ndata_dir = \"data\"\n\
@@ -150,7 +191,13 @@ impl Office {
         }
         let config = dir.path().join("post-office.toml");
         std::fs::write(&config, text).unwrap();
-        Office { dir, ip, ports, config, child: None }
+        Office {
+            dir,
+            ip,
+            ports,
+            config,
+            child: None,
+        }
     }
 
     pub fn data(&self) -> PathBuf {
@@ -163,7 +210,11 @@ impl Office {
 
     /// Starts the binary and waits until the SMTP port accepts.
     pub fn start(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("log.txt")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("log.txt"))
+            .unwrap();
         let child = Command::new(BIN)
             .arg("--config")
             .arg(&self.config)
@@ -193,8 +244,13 @@ impl Office {
     /// SIGTERM, and wait for a clean exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        wait_for("the post office to stop", Duration::from_secs(30), || child.try_wait().unwrap())
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        wait_for("the post office to stop", Duration::from_secs(30), || {
+            child.try_wait().unwrap()
+        })
     }
 
     /// Files in the Maildir `new/` of `address`.
@@ -209,10 +265,19 @@ impl Office {
 
     /// Waits until `address` has at least `n` messages; returns their contents.
     pub fn wait_for_mail(&self, address: &str, n: usize, timeout: Duration) -> Vec<String> {
-        wait_for(&format!("{n} message(s) for {address} at {}", self.ip), timeout, || {
-            let files = self.maildir(address);
-            (files.len() >= n).then(|| files.iter().map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned()).collect())
-        })
+        wait_for(
+            &format!("{n} message(s) for {address} at {}", self.ip),
+            timeout,
+            || {
+                let files = self.maildir(address);
+                (files.len() >= n).then(|| {
+                    files
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+                        .collect()
+                })
+            },
+        )
     }
 }
 
@@ -224,7 +289,12 @@ impl Drop for Office {
 
 /// Runs a Python script with arguments; returns its output.
 pub fn python(script: &str, args: &[&str]) -> Output {
-    Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3")
+    Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3")
 }
 
 /// Python smtplib: STARTTLS, login, send. Prints the reply to the end of data.
@@ -263,19 +333,45 @@ p.quit()
 pub fn submit(office: &Office, user: &str, rcpts: &[&str], message: &str) {
     let out = python(
         SMTPLIB_SUBMIT,
-        &[office.ip, &office.ports.submission.to_string(), user, PASSWORD, user, &rcpts.join(","), message],
+        &[
+            office.ip,
+            &office.ports.submission.to_string(),
+            user,
+            PASSWORD,
+            user,
+            &rcpts.join(","),
+            message,
+        ],
     );
-    assert!(out.status.success(), "smtplib failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("refused: {}"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "smtplib failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("refused: {}"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Fetches every message of `user` over POP3 with STLS.
 pub fn fetch(office: &Office, user: &str, delete: bool) -> Vec<String> {
     let out = python(
         POPLIB_FETCH,
-        &[office.ip, &office.ports.pop3.to_string(), user, PASSWORD, if delete { "delete" } else { "keep" }],
+        &[
+            office.ip,
+            &office.ports.pop3.to_string(),
+            user,
+            PASSWORD,
+            if delete { "delete" } else { "keep" },
+        ],
     );
-    assert!(out.status.success(), "poplib failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "poplib failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .split("=====MESSAGE=====\n")
         .filter(|m| !m.is_empty())
@@ -289,7 +385,11 @@ pub fn header_count(message: &str, name: &str) -> usize {
     let header = header.split("\r\n\r\n").next().unwrap_or(header);
     header
         .lines()
-        .filter(|l| l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name) && l.as_bytes()[name.len()] == b':')
+        .filter(|l| {
+            l.len() > name.len()
+                && l[..name.len()].eq_ignore_ascii_case(name)
+                && l.as_bytes()[name.len()] == b':'
+        })
         .count()
 }
 
@@ -308,12 +408,24 @@ s.close()
 
 /// Replies (`code text`) to `commands` sent after EHLO to `port` on `ip`.
 pub fn dialogue(ip: &str, port: u16, commands: &[&str]) -> Vec<String> {
-    let out = python(SMTPLIB_DIALOGUE, &[&[ip, &port.to_string()], commands].concat());
-    assert!(out.status.success(), "smtplib failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    let out = python(
+        SMTPLIB_DIALOGUE,
+        &[&[ip, &port.to_string()], commands].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "smtplib failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A small message from `from` to `to`.
 pub fn message(from: &str, to: &str, subject: &str) -> String {
-    format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\nHello from the tests.\r\n")
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n\r\nHello from the tests.\r\n"
+    )
 }
