@@ -30,14 +30,26 @@ fn a(owner: &str, ip: &str) -> Record {
 }
 
 fn mx(owner: &str, pref: u16, exchange: &str) -> Record {
-    let exchange = if exchange == "." { Name::root() } else { name(exchange) };
+    let exchange = if exchange == "." {
+        Name::root()
+    } else {
+        name(exchange)
+    };
     rec(owner, 300, RData::MX(MX::new(pref, exchange)))
 }
 
 /// The test zone `test.`.
 fn zone() -> InMemoryZoneHandler {
     let mut z = InMemoryZoneHandler::empty(name("test."), ZoneType::Primary, AxfrPolicy::Deny);
-    let soa = SOA::new(name("ns.test."), name("hostmaster.test."), 1, 3600, 600, 86400, 120);
+    let soa = SOA::new(
+        name("ns.test."),
+        name("hostmaster.test."),
+        1,
+        3600,
+        600,
+        86400,
+        120,
+    );
     let mut records = vec![
         rec("test.", 3600, RData::SOA(soa)),
         // MX with preferences.
@@ -130,12 +142,27 @@ async fn equal_preferences_are_shuffled_and_seed_reproducible() {
     let server = start_server(true).await;
     let mut orders = HashSet::new();
     for seed in 0..12 {
-        let first = resolver(server, seed, |_| {}).resolve_mx("eq.test").await.unwrap();
-        let again = resolver(server, seed, |_| {}).resolve_mx("eq.test").await.unwrap();
+        let first = resolver(server, seed, |_| {})
+            .resolve_mx("eq.test")
+            .await
+            .unwrap();
+        let again = resolver(server, seed, |_| {})
+            .resolve_mx("eq.test")
+            .await
+            .unwrap();
         assert_eq!(first, again, "seed {seed} reproduces the route");
         let mut sorted: Vec<&str> = names(&first);
         sorted.sort();
-        assert_eq!(sorted, ["e0.eq.test", "e1.eq.test", "e2.eq.test", "e3.eq.test", "e4.eq.test"]);
+        assert_eq!(
+            sorted,
+            [
+                "e0.eq.test",
+                "e1.eq.test",
+                "e2.eq.test",
+                "e3.eq.test",
+                "e4.eq.test"
+            ]
+        );
         orders.insert(names(&first).join(","));
     }
     assert!(orders.len() > 3, "shuffled: {orders:?}");
@@ -144,7 +171,10 @@ async fn equal_preferences_are_shuffled_and_seed_reproducible() {
 #[tokio::test]
 async fn implicit_mx() {
     let server = start_server(true).await;
-    let route = resolver(server, 1, |_| {}).resolve_mx("implicit.test").await.unwrap();
+    let route = resolver(server, 1, |_| {})
+        .resolve_mx("implicit.test")
+        .await
+        .unwrap();
     assert!(route.implicit);
     assert_eq!(names(&route), ["implicit.test"]);
     assert_eq!(route.hosts[0].addresses, [ip("127.0.2.1")]);
@@ -153,9 +183,20 @@ async fn implicit_mx() {
 #[tokio::test]
 async fn null_mx() {
     let server = start_server(true).await;
-    let err = resolver(server, 1, |_| {}).resolve_mx("null.test").await.unwrap_err();
-    assert_eq!(err, RouteError::NullMx { domain: "null.test".into() });
-    assert_eq!((err.smtp_code(), err.enhanced_status().to_string()), (556, "5.1.10".into()));
+    let err = resolver(server, 1, |_| {})
+        .resolve_mx("null.test")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RouteError::NullMx {
+            domain: "null.test".into()
+        }
+    );
+    assert_eq!(
+        (err.smtp_code(), err.enhanced_status().to_string()),
+        (556, "5.1.10".into())
+    );
 }
 
 #[tokio::test]
@@ -163,7 +204,12 @@ async fn nxdomain_is_permanent_and_cached() {
     let server = start_server(true).await;
     let r = resolver(server, 1, |_| {});
     let err = r.resolve_mx("missing.test").await.unwrap_err();
-    assert_eq!(err, RouteError::NoSuchDomain { domain: "missing.test".into() });
+    assert_eq!(
+        err,
+        RouteError::NoSuchDomain {
+            domain: "missing.test".into()
+        }
+    );
     assert!(err.is_permanent());
     // The negative answer is cached (SOA minimum 120 s), so no query is needed again.
     assert_eq!(r.cached_route("missing.test"), Some(Err(err)));
@@ -173,7 +219,10 @@ async fn nxdomain_is_permanent_and_cached() {
 #[tokio::test]
 async fn cname_to_the_mx() {
     let server = start_server(true).await;
-    let route = resolver(server, 1, |_| {}).resolve_mx("alias.test").await.unwrap();
+    let route = resolver(server, 1, |_| {})
+        .resolve_mx("alias.test")
+        .await
+        .unwrap();
     assert_eq!(names(&route), ["mx1.pref.test", "mx2.pref.test"]);
 }
 
@@ -185,7 +234,12 @@ async fn we_are_an_mx() {
     assert_eq!(names(&route), ["mx1.pref.test"]);
     let r = resolver(server, 1, |o| o.local_hosts.push("mx1.pref.test".into()));
     let err = r.resolve_mx("ours.test").await.unwrap_err();
-    assert_eq!(err, RouteError::Loop { domain: "ours.test".into() });
+    assert_eq!(
+        err,
+        RouteError::Loop {
+            domain: "ours.test".into()
+        }
+    );
 }
 
 #[tokio::test]
@@ -210,12 +264,20 @@ async fn server_that_never_answers_is_a_bounded_temporary_failure() {
     let took = start.elapsed();
     assert_eq!(
         err,
-        RouteError::Timeout { name: "pref.test".into(), record: RecordKind::Mx, attempts: 2 }
+        RouteError::Timeout {
+            name: "pref.test".into(),
+            record: RecordKind::Mx,
+            attempts: 2
+        }
     );
     assert!(err.is_temporary());
     assert!(took >= Duration::from_millis(300), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
-    assert_eq!(r.cached_route("pref.test"), None, "temporary failures are not cached");
+    assert_eq!(
+        r.cached_route("pref.test"),
+        None,
+        "temporary failures are not cached"
+    );
     sink.abort();
 }
 
@@ -240,7 +302,13 @@ async fn truncated_udp_answer_is_retried_over_tcp() {
         o.attempts = 2;
     });
     let err = r.resolve_mx("big.test").await.unwrap_err();
-    assert_eq!(err, RouteError::Truncated { name: "big.test".into(), record: RecordKind::Mx });
+    assert_eq!(
+        err,
+        RouteError::Truncated {
+            name: "big.test".into(),
+            record: RecordKind::Mx
+        }
+    );
     assert!(err.is_temporary());
 }
 
@@ -282,7 +350,11 @@ async fn name_servers_from_a_resolv_conf_file() {
     let server = start_server(true).await;
     let mut file = tempfile::NamedTempFile::new().unwrap();
     use std::io::Write;
-    writeln!(file, "# test\nsearch test\nnameserver 127.0.0.1\noptions timeout:1 attempts:2").unwrap();
+    writeln!(
+        file,
+        "# test\nsearch test\nnameserver 127.0.0.1\noptions timeout:1 attempts:2"
+    )
+    .unwrap();
     let r = Resolver::from_resolv_conf(file.path(), Options::default()).unwrap();
     assert_eq!(r.servers(), ["127.0.0.1:53".parse::<SocketAddr>().unwrap()]);
     // resolv.conf has no port; point a config at our server's port with the same parse.
@@ -304,5 +376,8 @@ async fn literals_and_missing_servers() {
     let r = Resolver::new(ResolverConfig::new(Vec::new()));
     let route = r.resolve_mx("[127.0.0.5]").await.unwrap();
     assert_eq!(route.hosts[0].addresses, [ip("127.0.0.5")]);
-    assert_eq!(r.resolve_mx("pref.test").await.unwrap_err(), RouteError::NoNameServers);
+    assert_eq!(
+        r.resolve_mx("pref.test").await.unwrap_err(),
+        RouteError::NoNameServers
+    );
 }

@@ -99,6 +99,11 @@ fn start_server() -> (u16, mpsc::Receiver<Stored>) {
     (port, rx)
 }
 
+fn with_final_crlf(mut formatted: Vec<u8>) -> Vec<u8> {
+    formatted.extend_from_slice(b"\r\n");
+    formatted
+}
+
 fn transport(port: u16) -> SmtpTransport {
     SmtpTransport::builder_dangerous("127.0.0.1")
         .port(port)
@@ -124,8 +129,9 @@ fn lettre_sends_to_the_server_machine() {
     let got = stored.recv_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(got.from, "<alice@example.org>");
     assert_eq!(got.to, ["<bob@example.net>", "<carol@example.net>"]);
-    // The server hands the application exactly what lettre formatted, unstuffed.
-    assert_eq!(got.body, message.formatted());
+    // The server hands the application exactly what lettre formatted, unstuffed (lettre
+    // always ends the data with CRLF "." CRLF after the message, so one CRLF is added).
+    assert_eq!(got.body, with_final_crlf(message.formatted()));
     let text = String::from_utf8(got.body).unwrap();
     assert!(text.contains("Subject: Interop with lettre\r\n"), "{text}");
     assert!(
@@ -147,7 +153,7 @@ fn lettre_sends_utf8_content_and_several_messages() {
             .unwrap();
         transport.send(&message).expect("lettre delivery");
         let got = stored.recv_timeout(Duration::from_secs(20)).unwrap();
-        assert_eq!(got.body, message.formatted());
+        assert_eq!(got.body, with_final_crlf(message.formatted()));
         assert_eq!(got.to.len(), 1);
     }
 }

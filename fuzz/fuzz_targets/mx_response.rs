@@ -83,7 +83,9 @@ fuzz_target!(|data: &[u8]| {
         };
         if len == 255 {
             input = tail;
-            now = lookup.poll_timeout().unwrap_or(now + Duration::from_secs(1));
+            now = lookup
+                .poll_timeout()
+                .unwrap_or(now + Duration::from_secs(1));
             lookup.handle_timeout(now);
             continue;
         }
@@ -108,7 +110,9 @@ fuzz_target!(|data: &[u8]| {
         if lookup.is_finished() {
             break;
         }
-        now = lookup.poll_timeout().unwrap_or(now + Duration::from_secs(1));
+        now = lookup
+            .poll_timeout()
+            .unwrap_or(now + Duration::from_secs(1));
         lookup.handle_timeout(now);
         while lookup.poll_query().is_some() {}
     }

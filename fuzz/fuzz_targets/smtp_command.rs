@@ -16,10 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let mut out = Vec::new();
         cmd.write_to(&mut out);
         assert!(out.ends_with(b"\r\n"));
-        let again = Command::parse(&out[..out.len() - 2], &ParseOptions {
-            leniency: Leniency::default(),
-            smtputf8: true,
-        });
+        let again = Command::parse(&out[..out.len() - 2], &opts);
         assert_eq!(again.as_ref(), Ok(&cmd), "{:?}", String::from_utf8_lossy(&out));
     }
 });

@@ -433,53 +433,54 @@ struct Words {
 }
 
 fn scan_words(cur: &mut Cursor<'_>) -> Result<Words, ParseError> {
+    let bytes = cur.src.as_bytes();
     let mut w = Words::default();
     loop {
         let gap_start = cur.pos;
         let cfws = cur.skip_cfws()?;
         let tok_start = cur.pos;
-        let tok = match cur.peek() {
-            Some(b'"') => {
-                cur.quoted_string()?;
-                w.quoted += 1;
-                Tok::Word
-            }
-            Some(b'.') => {
-                cur.pos += 1;
-                Tok::Dot
-            }
-            Some(b) if lexer::is_atext(b) => {
-                cur.atom();
-                Tok::Word
-            }
+        let first = match cur.peek() {
+            Some(b) if lexer::is_atext_or_dot(b) => b,
+            Some(b'"') => b'"',
             _ => break,
         };
         match w.last {
-            None => {
-                w.start = tok_start;
-                if tok == Tok::Dot {
-                    w.bad_dot = Some(tok_start);
+            None => w.start = tok_start,
+            Some(_) if cfws.any => {
+                w.gaps = true;
+                if cfws.comment || cur.slice(gap_start, tok_start) != " " {
+                    w.phrase_irregular = true;
                 }
             }
-            Some(last) => {
-                if cfws.any {
-                    w.gaps = true;
-                    if cfws.comment || cur.slice(gap_start, tok_start) != " " {
-                        w.phrase_irregular = true;
-                    }
-                }
-                match (last, tok) {
-                    (Tok::Dot, Tok::Dot) => {
-                        w.bad_dot.get_or_insert(tok_start);
-                    }
-                    (Tok::Word, Tok::Word) => {
-                        w.word_after_word.get_or_insert(tok_start);
-                    }
-                    _ => {}
-                }
-            }
+            Some(_) => {}
         }
-        w.last = Some(tok);
+        if first != b'.' && w.last == Some(Tok::Word) {
+            w.word_after_word.get_or_insert(tok_start);
+        }
+        if first == b'"' {
+            cur.quoted_string()?;
+            w.quoted += 1;
+            w.last = Some(Tok::Word);
+        } else {
+            // A run of atoms and dots in one pass.
+            let mut last = w.last;
+            let mut i = tok_start;
+            while let Some(&b) = bytes.get(i) {
+                if b == b'.' {
+                    if last != Some(Tok::Word) {
+                        w.bad_dot.get_or_insert(i);
+                    }
+                    last = Some(Tok::Dot);
+                } else if lexer::is_atext(b) {
+                    last = Some(Tok::Word);
+                } else {
+                    break;
+                }
+                i += 1;
+            }
+            cur.pos = i;
+            w.last = last;
+        }
         w.end = cur.pos;
         w.tokens += 1;
     }
@@ -580,25 +581,46 @@ fn parse_domain<'a>(cur: &mut Cursor<'a>) -> Result<Cow<'a, str>, ParseError> {
         Some(b) if lexer::is_atext(b) => {}
         _ => return Err(cur.err(ParseErrorKind::MissingDomain)),
     }
+    let bytes = cur.src.as_bytes();
     let start = cur.pos;
-    cur.atom();
-    let mut end = cur.pos;
+    let mut end = start;
     let mut contiguous = true;
+    let mut last_dot = start;
+    let mut need_atom = false;
     loop {
+        while let Some(&b) = bytes.get(cur.pos) {
+            if lexer::is_atext(b) {
+                need_atom = false;
+            } else if b == b'.' {
+                if need_atom {
+                    return Err(cur.err(ParseErrorKind::MisplacedDot));
+                }
+                need_atom = true;
+                last_dot = cur.pos;
+            } else {
+                break;
+            }
+            cur.pos += 1;
+        }
+        if !need_atom {
+            end = cur.pos;
+        }
         let save = cur.pos;
-        let before = cur.skip_cfws()?;
-        if cur.peek() != Some(b'.') {
-            cur.pos = save;
-            break;
+        let gap = cur.skip_cfws()?;
+        let next = cur.peek();
+        if need_atom {
+            if next.is_some_and(lexer::is_atext) {
+                contiguous &= !gap.any;
+                continue;
+            }
+            return Err(ParseError::new(ParseErrorKind::MisplacedDot, last_dot));
         }
-        let dot = cur.pos;
-        cur.pos += 1;
-        let after = cur.skip_cfws()?;
-        if cur.atom().is_empty() {
-            return Err(ParseError::new(ParseErrorKind::MisplacedDot, dot));
+        if next == Some(b'.') {
+            contiguous &= !gap.any;
+            continue;
         }
-        contiguous &= !before.any && !after.any;
-        end = cur.pos;
+        cur.pos = save;
+        break;
     }
     if contiguous {
         return Ok(Cow::Borrowed(cur.slice(start, end)));
@@ -970,7 +992,7 @@ mod tests {
         );
         assert_eq!(
             err(parse_addr_spec(b"a@b..c")),
-            (ParseErrorKind::MisplacedDot, 3)
+            (ParseErrorKind::MisplacedDot, 4)
         );
         assert_eq!(
             err(parse_addr_spec(b"a@b c")),

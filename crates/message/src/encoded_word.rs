@@ -137,12 +137,17 @@ fn is_lws(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
+/// The position of the first `=?` in `bytes`.
+#[inline]
+fn find_marker(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'=', bytes).find(|&i| bytes.get(i + 1) == Some(&b'?'))
+}
+
 /// Decodes every RFC 2047 encoded word in `text`.
 ///
 /// Returns the input unchanged (borrowed) when it holds no encoded word.
 pub(crate) fn decode(text: &str) -> Cow<'_, str> {
-    let finder = memchr::memmem::find(text.as_bytes(), b"=?");
-    let Some(first) = finder else {
+    let Some(first) = find_marker(text.as_bytes()) else {
         return Cow::Borrowed(text);
     };
     let bytes = text.as_bytes();
@@ -157,10 +162,7 @@ pub(crate) fn decode(text: &str) -> Cow<'_, str> {
     loop {
         let Some(word) = parse_word(text, search) else {
             let next = search + 2;
-            match bytes
-                .get(next..)
-                .and_then(|rest| memchr::memmem::find(rest, b"=?"))
-            {
+            match bytes.get(next..).and_then(find_marker) {
                 Some(i) => {
                     search = next + i;
                     continue;
@@ -200,10 +202,7 @@ pub(crate) fn decode(text: &str) -> Cow<'_, str> {
         }
         // An undecodable word stays as literal text: it is copied with the gap later.
         search = word.end;
-        match bytes
-            .get(search..)
-            .and_then(|rest| memchr::memmem::find(rest, b"=?"))
-        {
+        match bytes.get(search..).and_then(find_marker) {
             Some(i) => search += i,
             None => break,
         }

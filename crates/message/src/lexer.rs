@@ -87,6 +87,12 @@ pub(crate) fn is_atext(b: u8) -> bool {
     CLASSES[b as usize] & ATEXT != 0
 }
 
+/// Whether `b` is atext or a dot.
+#[inline]
+pub(crate) fn is_atext_or_dot(b: u8) -> bool {
+    b == b'.' || is_atext(b)
+}
+
 /// Whether `s` is a dot-atom-text: `1*atext *("." 1*atext)`.
 pub(crate) fn is_dot_atom_text(s: &str) -> bool {
     !s.is_empty()
@@ -196,7 +202,15 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips CFWS (white space, folds and nested comments).
+    #[inline]
     pub(crate) fn skip_cfws(&mut self) -> Result<Cfws, ParseError> {
+        match self.peek() {
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'(') => self.skip_cfws_slow(),
+            _ => Ok(Cfws::default()),
+        }
+    }
+
+    fn skip_cfws_slow(&mut self) -> Result<Cfws, ParseError> {
         let bytes = self.src.as_bytes();
         let start = self.pos;
         let mut comment = false;

@@ -337,3 +337,76 @@ fn part_offsets_point_into_input() {
         }
     }
 }
+
+#[derive(Debug, Clone)]
+enum Node {
+    Leaf(String),
+    Multi(Vec<Node>),
+    Encapsulated(Box<Node>),
+}
+
+fn node() -> impl proptest::strategy::Strategy<Value = Node> {
+    use proptest::prelude::*;
+    let leaf = "[a-z ]{0,20}".prop_map(Node::Leaf);
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 1..4).prop_map(Node::Multi),
+            inner.prop_map(|n| Node::Encapsulated(Box::new(n))),
+        ]
+    })
+}
+
+/// Writes `n` as a MIME entity (headers, blank line, body); records the expected pre-order
+/// walk as (kind, leaf text).
+fn write_node(n: &Node, out: &mut String, counter: &mut u32, walk: &mut Vec<(String, String)>) {
+    match n {
+        Node::Leaf(text) => {
+            out.push_str("Content-Type: text/plain\r\n\r\n");
+            out.push_str(text);
+            walk.push(("text/plain".into(), text.clone()));
+        }
+        Node::Multi(children) => {
+            *counter += 1;
+            let b = format!("b{counter}");
+            out.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"{b}\"\r\n\r\npreamble"
+            ));
+            walk.push(("multipart/mixed".into(), String::new()));
+            for c in children {
+                out.push_str(&format!("\r\n--{b}\r\n"));
+                write_node(c, out, counter, walk);
+            }
+            out.push_str(&format!("\r\n--{b}--\r\nepilogue"));
+        }
+        Node::Encapsulated(inner) => {
+            out.push_str("Content-Type: message/rfc822\r\n\r\n");
+            walk.push(("message/rfc822".into(), String::new()));
+            write_node(inner, out, counter, walk);
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn generated_trees_parse_back(tree in node()) {
+        let mut raw = String::new();
+        let mut walk = Vec::new();
+        write_node(&tree, &mut raw, &mut 0, &mut walk);
+        let m = Message::parse(raw.as_bytes()).unwrap();
+        let got: Vec<(String, String)> = m
+            .parts()
+            .iter()
+            .map(|p| {
+                let ct = p.content_type();
+                let kind = format!("{}/{}", ct.main_type(), ct.subtype());
+                let text = if p.children().is_empty() {
+                    String::from_utf8(p.raw_body().to_vec()).unwrap()
+                } else {
+                    String::new()
+                };
+                (kind, text)
+            })
+            .collect();
+        proptest::prop_assert_eq!(got, walk);
+    }
+}

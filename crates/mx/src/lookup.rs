@@ -64,7 +64,10 @@ pub struct Lookup {
 #[derive(Debug)]
 enum Stage {
     Mx,
-    Addresses { implicit: bool, hosts: Vec<HostSlot> },
+    Addresses {
+        implicit: bool,
+        hosts: Vec<HostSlot>,
+    },
     Done,
 }
 
@@ -140,7 +143,15 @@ impl Lookup {
             Ok(Target::Domain(ascii)) => match Name::from_ascii(format!("{ascii}.")) {
                 Ok(name) => {
                     lookup.domain = ascii.clone();
-                    lookup.send(name, ascii, RecordKind::Mx, Transport::Udp, Purpose::Mx, 0, now);
+                    lookup.send(
+                        name,
+                        ascii,
+                        RecordKind::Mx,
+                        Transport::Udp,
+                        Purpose::Mx,
+                        0,
+                        now,
+                    );
                 }
                 Err(_) => lookup.finish(Err(RouteError::InvalidDomain {
                     input: domain.to_owned(),
@@ -495,20 +506,20 @@ impl Lookup {
 
     fn set_slot(&mut self, host: usize, kind: RecordKind, slot: Slot) {
         if let Stage::Addresses { hosts, .. } = &mut self.stage
-            && let Some(h) = hosts.get_mut(host) {
-                match kind {
-                    RecordKind::Aaaa => h.v6 = slot,
-                    _ => h.v4 = slot,
-                }
+            && let Some(h) = hosts.get_mut(host)
+        {
+            match kind {
+                RecordKind::Aaaa => h.v6 = slot,
+                _ => h.v4 = slot,
             }
+        }
     }
 
     fn maybe_finish_addresses(&mut self) {
         if !self.pending.is_empty() {
             return;
         }
-        let Stage::Addresses { implicit, hosts } =
-            std::mem::replace(&mut self.stage, Stage::Done)
+        let Stage::Addresses { implicit, hosts } = std::mem::replace(&mut self.stage, Stage::Done)
         else {
             return;
         };

@@ -104,9 +104,10 @@ pub(crate) fn shuffle_equal_runs<T>(items: &mut [T], key: impl Fn(&T) -> u16, rn
             end += 1;
         }
         if end - start > 1
-            && let Some(run) = items.get_mut(start..end) {
-                rng.shuffle(run);
-            }
+            && let Some(run) = items.get_mut(start..end)
+        {
+            rng.shuffle(run);
+        }
         start = end;
     }
 }

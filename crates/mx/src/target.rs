@@ -52,7 +52,9 @@ impl Target {
         if trimmed.is_empty() {
             return Err(err(DomainProblem::Empty));
         }
-        let ascii = if trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        let ascii = if trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         {
             trimmed.to_ascii_lowercase()
         } else {
@@ -89,7 +91,9 @@ pub(crate) fn check_ldh(domain: &str) -> Result<(), DomainProblem> {
         let bytes = label.as_bytes();
         let ok = !bytes.is_empty()
             && bytes.len() <= MAX_LABEL
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
             && bytes.first() != Some(&b'-')
             && bytes.last() != Some(&b'-');
         if !ok {
@@ -144,7 +148,14 @@ mod tests {
             Target::parse("[ipv6:2001:db8::1]").unwrap(),
             Target::Literal("2001:db8::1".parse().unwrap())
         );
-        for bad in ["[192.0.2]", "[2001:db8::1]", "[192.0.2.1", "[]", "[IPv6:]", "[x:1]"] {
+        for bad in [
+            "[192.0.2]",
+            "[2001:db8::1]",
+            "[192.0.2.1",
+            "[]",
+            "[IPv6:]",
+            "[x:1]",
+        ] {
             assert_eq!(problem(bad), DomainProblem::BadLiteral, "{bad}");
         }
     }

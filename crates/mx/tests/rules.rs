@@ -64,10 +64,17 @@ fn equal_preferences_shuffled_reproducibly() {
         let names: Vec<String> = r1.hosts.iter().map(|h| h.name.clone()).collect();
         let mut sorted = names[1..].to_vec();
         sorted.sort();
-        assert_eq!(sorted, (0..6).map(|i| format!("h{i}.eq.test")).collect::<Vec<_>>());
+        assert_eq!(
+            sorted,
+            (0..6).map(|i| format!("h{i}.eq.test")).collect::<Vec<_>>()
+        );
         orders.insert(names);
     }
-    assert!(orders.len() > 5, "equal preferences are shuffled: {} orders", orders.len());
+    assert!(
+        orders.len() > 5,
+        "equal preferences are shuffled: {} orders",
+        orders.len()
+    );
 }
 
 #[test]
@@ -80,14 +87,22 @@ fn nodata_means_implicit_mx() {
     assert!(route.implicit);
     assert_eq!(host_names(&route), ["plain.test"]);
     assert_eq!(route.hosts[0].preference, 0);
-    assert_eq!(route.hosts[0].addresses, [ip("192.0.2.7"), ip("2001:db8::7")]);
+    assert_eq!(
+        route.hosts[0].addresses,
+        [ip("192.0.2.7"), ip("2001:db8::7")]
+    );
 }
 
 #[test]
 fn implicit_mx_without_addresses_is_permanent() {
     let mut zone = Zone::new(vec![soa("empty.test", 60, 60)]);
     let err = resolve(&mut zone, "empty.test", Options::default(), 1).unwrap_err();
-    assert_eq!(err, RouteError::NoAddresses { domain: "empty.test".into() });
+    assert_eq!(
+        err,
+        RouteError::NoAddresses {
+            domain: "empty.test".into()
+        }
+    );
     assert!(err.is_permanent());
 }
 
@@ -98,15 +113,30 @@ fn mx_present_never_falls_back_to_domain_addresses() {
         a("fallback.test", "192.0.2.50"),
     ]);
     let err = resolve(&mut zone, "fallback.test", Options::default(), 1).unwrap_err();
-    assert_eq!(err, RouteError::NoAddresses { domain: "fallback.test".into() });
-    assert!(!zone.log.iter().any(|(n, k, _)| n == "fallback.test" && *k != RecordKind::Mx));
+    assert_eq!(
+        err,
+        RouteError::NoAddresses {
+            domain: "fallback.test".into()
+        }
+    );
+    assert!(
+        !zone
+            .log
+            .iter()
+            .any(|(n, k, _)| n == "fallback.test" && *k != RecordKind::Mx)
+    );
 }
 
 #[test]
 fn nxdomain_is_permanent() {
     let mut zone = basic_zone();
     let err = resolve(&mut zone, "nowhere.test", Options::default(), 1).unwrap_err();
-    assert_eq!(err, RouteError::NoSuchDomain { domain: "nowhere.test".into() });
+    assert_eq!(
+        err,
+        RouteError::NoSuchDomain {
+            domain: "nowhere.test".into()
+        }
+    );
     assert!(err.is_permanent());
     assert_eq!(err.enhanced_status().to_string(), "5.1.2");
     assert_eq!(err.smtp_code(), 550);
@@ -116,7 +146,12 @@ fn nxdomain_is_permanent() {
 fn null_mx_alone_is_556_5_1_10() {
     let mut zone = Zone::new(vec![mx("null.test", 0, "."), a("null.test", "192.0.2.1")]);
     let err = resolve(&mut zone, "null.test", Options::default(), 1).unwrap_err();
-    assert_eq!(err, RouteError::NullMx { domain: "null.test".into() });
+    assert_eq!(
+        err,
+        RouteError::NullMx {
+            domain: "null.test".into()
+        }
+    );
     assert!(err.is_permanent());
     assert_eq!(err.smtp_code(), 556);
     assert_eq!(err.enhanced_status().to_string(), "5.1.10");
@@ -131,7 +166,12 @@ fn null_mx_mixed_is_a_misconfiguration() {
         a("mx.mixed.test", "192.0.2.1"),
     ]);
     let err = resolve(&mut zone, "mixed.test", Options::default(), 1).unwrap_err();
-    assert_eq!(err, RouteError::NullMxMixed { domain: "mixed.test".into() });
+    assert_eq!(
+        err,
+        RouteError::NullMxMixed {
+            domain: "mixed.test".into()
+        }
+    );
     assert!(err.is_permanent());
 }
 
@@ -177,10 +217,17 @@ fn silence_is_retried_with_backoff_then_temporary() {
     });
     assert_eq!(
         result.unwrap_err(),
-        RouteError::Timeout { name: "example.test".into(), record: RecordKind::Mx, attempts: 3 }
+        RouteError::Timeout {
+            name: "example.test".into(),
+            record: RecordKind::Mx,
+            attempts: 3
+        }
     );
     assert_eq!(ids.len(), 3);
-    assert!(ids.iter().all(|(id, _)| *id == ids[0].0), "retransmissions keep the id");
+    assert!(
+        ids.iter().all(|(id, _)| *id == ids[0].0),
+        "retransmissions keep the id"
+    );
     assert_eq!(ids.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [0, 1, 2]);
     // 100 ms, then 200 ms, then 400 ms.
     assert_eq!(took, Duration::from_millis(700));
@@ -191,7 +238,10 @@ fn truncated_answer_is_asked_again_over_tcp() {
     let mut records = Vec::new();
     for i in 0..40 {
         records.push(mx("big.test", 10 + i, &format!("mx{i:02}.big.test")));
-        records.push(a(&format!("mx{i:02}.big.test"), &format!("198.51.100.{}", i + 1)));
+        records.push(a(
+            &format!("mx{i:02}.big.test"),
+            &format!("198.51.100.{}", i + 1),
+        ));
     }
     let mut zone = Zone::new(records);
     zone.truncate_udp_above = Some(5);
@@ -218,7 +268,10 @@ fn truncated_without_tcp_answer_is_temporary() {
     let err = resolve(&mut zone, "example.test", options, 1).unwrap_err();
     assert_eq!(
         err,
-        RouteError::Truncated { name: "example.test".into(), record: RecordKind::Mx }
+        RouteError::Truncated {
+            name: "example.test".into(),
+            record: RecordKind::Mx
+        }
     );
     assert!(err.is_temporary());
 }
@@ -251,7 +304,10 @@ fn cname_without_chased_data_is_followed() {
 
 #[test]
 fn cname_to_nodata_is_implicit_mx_of_the_target() {
-    let mut zone = Zone::new(vec![cname("www.test", "host.test"), a("host.test", "192.0.2.8")]);
+    let mut zone = Zone::new(vec![
+        cname("www.test", "host.test"),
+        a("host.test", "192.0.2.8"),
+    ]);
     let route = resolve(&mut zone, "www.test", Options::default(), 1).unwrap();
     assert!(route.implicit);
     assert_eq!(host_names(&route), ["host.test"]);
@@ -260,10 +316,19 @@ fn cname_to_nodata_is_implicit_mx_of_the_target() {
 #[test]
 fn cname_chains_are_bounded() {
     for no_chase in [false, true] {
-        let mut zone = Zone::new(vec![cname("loop1.test", "loop2.test"), cname("loop2.test", "loop1.test")]);
+        let mut zone = Zone::new(vec![
+            cname("loop1.test", "loop2.test"),
+            cname("loop2.test", "loop1.test"),
+        ]);
         zone.no_chase = no_chase;
         let err = resolve(&mut zone, "loop1.test", Options::default(), 1).unwrap_err();
-        assert_eq!(err, RouteError::CnameChainTooLong { name: "loop1.test".into(), limit: 8 });
+        assert_eq!(
+            err,
+            RouteError::CnameChainTooLong {
+                name: "loop1.test".into(),
+                limit: 8
+            }
+        );
         assert!(err.is_temporary());
         assert!(zone.log.len() <= 10);
     }
@@ -298,13 +363,23 @@ fn we_are_the_best_mx_is_a_loop() {
     let mut options = Options::default();
     options.local_hosts.push("me.loop.test".into());
     let err = resolve(&mut zone, "loop.test", options.clone(), 1).unwrap_err();
-    assert_eq!(err, RouteError::Loop { domain: "loop.test".into() });
+    assert_eq!(
+        err,
+        RouteError::Loop {
+            domain: "loop.test".into()
+        }
+    );
     assert!(err.is_permanent());
     assert_eq!(err.enhanced_status().to_string(), "5.4.6");
     // The implicit MX being us is a loop too.
     let mut zone = Zone::new(vec![a("me.loop.test", "192.0.2.9")]);
     let err = resolve(&mut zone, "me.loop.test", options, 1).unwrap_err();
-    assert_eq!(err, RouteError::Loop { domain: "me.loop.test".into() });
+    assert_eq!(
+        err,
+        RouteError::Loop {
+            domain: "me.loop.test".into()
+        }
+    );
 }
 
 #[test]
@@ -334,7 +409,10 @@ fn hosts_without_addresses_are_skipped() {
         .iter()
         .map(|u| (u.name.as_str(), u.temporary))
         .collect();
-    assert_eq!(unresolved, [("gone.skip.test", false), ("noaddr.skip.test", false)]);
+    assert_eq!(
+        unresolved,
+        [("gone.skip.test", false), ("noaddr.skip.test", false)]
+    );
     assert!(!route.has_temporary_gaps());
 }
 
@@ -345,11 +423,17 @@ fn no_addresses_with_a_temporary_failure_is_temporary() {
         mx("tmp.test", 20, "flaky.tmp.test"),
         a("flaky.tmp.test", "192.0.2.5"),
     ]);
-    zone.servfail.insert(("flaky.tmp.test".into(), RecordType::A));
+    zone.servfail
+        .insert(("flaky.tmp.test".into(), RecordType::A));
     let mut options = Options::default();
     options.families = Families::Ipv4Only;
     let err = resolve(&mut zone, "tmp.test", options.clone(), 1).unwrap_err();
-    assert_eq!(err, RouteError::AddressesUnavailable { domain: "tmp.test".into() });
+    assert_eq!(
+        err,
+        RouteError::AddressesUnavailable {
+            domain: "tmp.test".into()
+        }
+    );
     assert!(err.is_temporary());
     // With one host reachable, the route says a temporary gap exists.
     zone.records.push(mx("tmp.test", 30, "ok.tmp.test"));
@@ -370,7 +454,13 @@ fn families_order_and_caps() {
     }
     let mut options = Options::default();
     options.families = Families::Ipv6First;
-    let route = resolve(&mut Zone::new(records.clone()), "fam.test", options.clone(), 1).unwrap();
+    let route = resolve(
+        &mut Zone::new(records.clone()),
+        "fam.test",
+        options.clone(),
+        1,
+    )
+    .unwrap();
     for h in &route.hosts {
         assert_eq!(h.addresses[0], ip("2001:db8::1"));
         assert_eq!(h.addresses.len(), 3);
@@ -381,8 +471,16 @@ fn families_order_and_caps() {
     let mut zone = Zone::new(records.clone());
     let route = resolve(&mut zone, "fam.test", options.clone(), 1).unwrap();
     assert_eq!(route.hosts.len(), 2);
-    assert!(route.hosts.iter().all(|h| h.addresses.len() == 1 && h.addresses[0].is_ipv4()));
-    assert!(zone.log.iter().all(|l| l.1 != RecordKind::Aaaa), "no AAAA query when IPv4 only");
+    assert!(
+        route
+            .hosts
+            .iter()
+            .all(|h| h.addresses.len() == 1 && h.addresses[0].is_ipv4())
+    );
+    assert!(
+        zone.log.iter().all(|l| l.1 != RecordKind::Aaaa),
+        "no AAAA query when IPv4 only"
+    );
     options.families = Families::Ipv6Only;
     let mut zone = Zone::new(records);
     let route = resolve(&mut zone, "fam.test", options, 1).unwrap();
@@ -418,13 +516,34 @@ fn mismatched_responses_are_ignored() {
     let mixed_case = patched(&|m| {
         m.queries[0].set_name(name("ExAmPlE.TeSt"));
     });
-    assert_eq!(lookup.handle_response(&[], start), Handled::Ignored(Ignored::Malformed));
-    assert_eq!(lookup.handle_response(&wrong_id, start), Handled::Ignored(Ignored::UnknownId));
-    assert_eq!(lookup.handle_response(&not_response, start), Handled::Ignored(Ignored::NotResponse));
-    assert_eq!(lookup.handle_response(&wrong_opcode, start), Handled::Ignored(Ignored::Opcode));
-    assert_eq!(lookup.handle_response(&wrong_name, start), Handled::Ignored(Ignored::Question));
-    assert_eq!(lookup.handle_response(&wrong_type, start), Handled::Ignored(Ignored::Question));
-    assert_eq!(lookup.handle_response(&no_question, start), Handled::Ignored(Ignored::Question));
+    assert_eq!(
+        lookup.handle_response(&[], start),
+        Handled::Ignored(Ignored::Malformed)
+    );
+    assert_eq!(
+        lookup.handle_response(&wrong_id, start),
+        Handled::Ignored(Ignored::UnknownId)
+    );
+    assert_eq!(
+        lookup.handle_response(&not_response, start),
+        Handled::Ignored(Ignored::NotResponse)
+    );
+    assert_eq!(
+        lookup.handle_response(&wrong_opcode, start),
+        Handled::Ignored(Ignored::Opcode)
+    );
+    assert_eq!(
+        lookup.handle_response(&wrong_name, start),
+        Handled::Ignored(Ignored::Question)
+    );
+    assert_eq!(
+        lookup.handle_response(&wrong_type, start),
+        Handled::Ignored(Ignored::Question)
+    );
+    assert_eq!(
+        lookup.handle_response(&no_question, start),
+        Handled::Ignored(Ignored::Question)
+    );
     let truncated_bytes = &good[..good.len() - 3];
     assert_eq!(
         lookup.handle_response(truncated_bytes, start),
@@ -432,11 +551,17 @@ fn mismatched_responses_are_ignored() {
     );
     assert!(!lookup.is_finished());
     // A 0x20-style mixed-case echo of the question is the genuine answer.
-    assert!(matches!(lookup.handle_response(&mixed_case, start), Handled::Accepted { .. }));
+    assert!(matches!(
+        lookup.handle_response(&mixed_case, start),
+        Handled::Accepted { .. }
+    ));
     let mut zone = basic_zone();
     let (route, _) = drive(&mut lookup, start, |q| zone.answer(q));
     assert_eq!(route.unwrap().hosts.len(), 3);
-    assert_eq!(lookup.handle_response(&good, start), Handled::Ignored(Ignored::Finished));
+    assert_eq!(
+        lookup.handle_response(&good, start),
+        Handled::Ignored(Ignored::Finished)
+    );
 }
 
 #[test]
@@ -446,7 +571,10 @@ fn error_answer_without_question_is_accepted() {
     let q = lookup.poll_query().unwrap();
     let mut m = Message::new(q.id, MessageType::Response, OpCode::Query);
     m.metadata.response_code = ResponseCode::FormErr;
-    assert_eq!(lookup.handle_response(&m.to_vec().unwrap(), start), Handled::Accepted { cache_ttl: None });
+    assert_eq!(
+        lookup.handle_response(&m.to_vec().unwrap(), start),
+        Handled::Accepted { cache_ttl: None }
+    );
     let err = lookup.result().unwrap().unwrap_err();
     assert!(matches!(err, RouteError::ServerFailure { rcode: 1, .. }));
 }
@@ -464,18 +592,31 @@ fn cache_ttls_follow_rfc_2308() {
     let q = lookup.poll_query().unwrap();
     let mut m = Message::from_vec(&zone.answer(&q).unwrap()).unwrap();
     m.answers[0].ttl = 42;
-    assert_eq!(lookup.handle_response(&m.to_vec().unwrap(), start), Handled::Accepted { cache_ttl: Some(42) });
+    assert_eq!(
+        lookup.handle_response(&m.to_vec().unwrap(), start),
+        Handled::Accepted {
+            cache_ttl: Some(42)
+        }
+    );
     // NXDOMAIN: min(SOA TTL 600, MINIMUM 60).
     let mut lookup = Lookup::new("none.test", Options::default(), Rng::new(1), start);
     let q = lookup.poll_query().unwrap();
     let r = zone.answer(&q).unwrap();
-    assert_eq!(lookup.handle_response(&r, start), Handled::Accepted { cache_ttl: Some(60) });
+    assert_eq!(
+        lookup.handle_response(&r, start),
+        Handled::Accepted {
+            cache_ttl: Some(60)
+        }
+    );
     // A negative answer without SOA is not cached.
     let mut lookup = Lookup::new("none.test", Options::default(), Rng::new(1), start);
     let q = lookup.poll_query().unwrap();
     let mut m = Message::from_vec(&zone.answer(&q).unwrap()).unwrap();
     m.authorities.clear();
-    assert_eq!(lookup.handle_response(&m.to_vec().unwrap(), start), Handled::Accepted { cache_ttl: None });
+    assert_eq!(
+        lookup.handle_response(&m.to_vec().unwrap(), start),
+        Handled::Accepted { cache_ttl: None }
+    );
     assert!(lookup.result().unwrap().unwrap_err().is_permanent());
 }
 
@@ -505,7 +646,12 @@ fn idn_domains_are_asked_as_a_labels() {
 #[test]
 fn query_ids_come_from_the_seed() {
     let start = Instant::now();
-    let id = |seed| Lookup::new("example.test", Options::default(), Rng::new(seed), start).poll_query().unwrap().id;
+    let id = |seed| {
+        Lookup::new("example.test", Options::default(), Rng::new(seed), start)
+            .poll_query()
+            .unwrap()
+            .id
+    };
     assert_eq!(id(5), id(5));
     assert_ne!(id(5), id(6));
 }
@@ -513,7 +659,10 @@ fn query_ids_come_from_the_seed() {
 #[test]
 fn address_literals_need_no_dns() {
     let start = Instant::now();
-    for (input, expect) in [("[192.0.2.1]", "192.0.2.1"), ("[IPv6:2001:db8::1]", "2001:db8::1")] {
+    for (input, expect) in [
+        ("[192.0.2.1]", "192.0.2.1"),
+        ("[IPv6:2001:db8::1]", "2001:db8::1"),
+    ] {
         let mut lookup = Lookup::new(input, Options::default(), Rng::new(1), start);
         assert!(lookup.poll_query().is_none());
         assert!(lookup.poll_timeout().is_none());
@@ -535,7 +684,10 @@ fn invalid_domains_are_permanent() {
         let mut lookup = Lookup::new(input, Options::default(), Rng::new(1), start);
         assert!(lookup.poll_query().is_none(), "{input}");
         let err = lookup.result().unwrap().unwrap_err();
-        assert!(matches!(err, RouteError::InvalidDomain { .. }), "{input}: {err:?}");
+        assert!(
+            matches!(err, RouteError::InvalidDomain { .. }),
+            "{input}: {err:?}"
+        );
         assert!(err.is_permanent());
     }
 }

@@ -78,6 +78,10 @@ mod tests {
         assert_eq!(c.get("b", t0), None, "the entry expiring first was evicted");
         assert_eq!(c.get("c", t0).map(|v| *v.0), Some(3));
         c.insert("d".to_string(), 4, t0, t0);
-        assert_eq!(c.get("d", t0), None, "already expired entries are not stored");
+        assert_eq!(
+            c.get("d", t0),
+            None,
+            "already expired entries are not stored"
+        );
     }
 }

@@ -23,12 +23,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::RouteError;
 use crate::lookup::{Handled, Lookup};
 use crate::options::Options;
 use crate::query::RecordKind;
 use crate::rng::{GAMMA, Rng, mix};
 use crate::route::Route;
-use crate::RouteError;
 
 use cache::TtlCache;
 pub use resolv_conf::{MAX_FILE, MAX_SERVERS, ResolvConf, parse_resolv_conf};
@@ -160,9 +160,10 @@ impl Resolver {
             routes.get(domain, now)?.0.clone()
         };
         if let Ok(route) = &mut result
-            && route.hosts.len() > 1 {
-                route.reshuffle(&mut self.next_rng());
-            }
+            && route.hosts.len() > 1
+        {
+            route.reshuffle(&mut self.next_rng());
+        }
         Some(result)
     }
 
@@ -194,7 +195,12 @@ impl Resolver {
     /// Runs one lookup to completion; returns its result and until when it may be cached.
     async fn run(&self, domain: &str) -> (Result<Route, RouteError>, Option<Instant>) {
         let inner = &*self.inner;
-        let mut lookup = Lookup::new(domain, inner.options.clone(), self.next_rng(), Instant::now());
+        let mut lookup = Lookup::new(
+            domain,
+            inner.options.clone(),
+            self.next_rng(),
+            Instant::now(),
+        );
         if !lookup.is_finished() && inner.servers.is_empty() {
             return (Err(RouteError::NoNameServers), None);
         }
@@ -236,7 +242,8 @@ impl Resolver {
                         let truncated = bytes.get(2).is_some_and(|b| b & 0x02 != 0);
                         match (cache_ttl, key) {
                             (Some(ttl), Some(key)) => {
-                                let until = now + Duration::from_secs(u64::from(self.cap_ttl(ttl, &bytes)));
+                                let until =
+                                    now + Duration::from_secs(u64::from(self.cap_ttl(ttl, &bytes)));
                                 expires = Some(expires.map_or(until, |e| e.min(until)));
                                 lock(&inner.answers).insert(key, bytes, until, now);
                             }

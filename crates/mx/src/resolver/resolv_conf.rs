@@ -39,9 +39,10 @@ pub fn parse_resolv_conf(text: &str) -> ResolvConf {
             Some("nameserver") => {
                 let ip = words.next().and_then(|w| w.parse::<IpAddr>().ok());
                 if let Some(ip) = ip
-                    && conf.servers.len() < MAX_SERVERS {
-                        conf.servers.push(SocketAddr::new(ip, 53));
-                    }
+                    && conf.servers.len() < MAX_SERVERS
+                {
+                    conf.servers.push(SocketAddr::new(ip, 53));
+                }
             }
             Some("options") => {
                 for option in words {
@@ -50,9 +51,10 @@ pub fn parse_resolv_conf(text: &str) -> ResolvConf {
                             conf.timeout = Some(Duration::from_secs(u64::from(n.clamp(1, 30))));
                         }
                     } else if let Some(n) = option.strip_prefix("attempts:")
-                        && let Ok(n) = n.parse::<u8>() {
-                            conf.attempts = Some(n.clamp(1, 5));
-                        }
+                        && let Ok(n) = n.parse::<u8>()
+                    {
+                        conf.attempts = Some(n.clamp(1, 5));
+                    }
                 }
             }
             _ => {}
@@ -67,7 +69,8 @@ mod tests {
 
     #[test]
     fn parses_and_bounds() {
-        let mut text = String::from("search example.com\nnameserver fe80::1%eth0\nnameserver bogus\n");
+        let mut text =
+            String::from("search example.com\nnameserver fe80::1%eth0\nnameserver bogus\n");
         for i in 0..20 {
             text.push_str(&format!("nameserver 10.0.0.{i} # comment\n"));
         }

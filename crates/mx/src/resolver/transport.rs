@@ -184,7 +184,8 @@ async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, 
 /// (RFC 1035 section 4.2.2).
 async fn tcp_exchange(server: SocketAddr, query: &[u8]) -> io::Result<Vec<u8>> {
     let stream = TcpStream::connect(server).await?;
-    let len = u16::try_from(query.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let len =
+        u16::try_from(query.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut out = Vec::with_capacity(query.len() + 2);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(query);

@@ -17,16 +17,28 @@ pub fn name(s: &str) -> Name {
 }
 
 pub fn mx(owner: &str, pref: u16, exchange: &str) -> Record {
-    let exchange = if exchange == "." { Name::root() } else { name(exchange) };
+    let exchange = if exchange == "." {
+        Name::root()
+    } else {
+        name(exchange)
+    };
     Record::from_rdata(name(owner), 300, RData::MX(MX::new(pref, exchange)))
 }
 
 pub fn a(owner: &str, ip: &str) -> Record {
-    Record::from_rdata(name(owner), 300, RData::A(A(Ipv4Addr::from_str(ip).unwrap())))
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::A(A(Ipv4Addr::from_str(ip).unwrap())),
+    )
 }
 
 pub fn aaaa(owner: &str, ip: &str) -> Record {
-    Record::from_rdata(name(owner), 300, RData::AAAA(AAAA(Ipv6Addr::from_str(ip).unwrap())))
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::AAAA(AAAA(Ipv6Addr::from_str(ip).unwrap())),
+    )
 }
 
 pub fn cname(owner: &str, target: &str) -> Record {
@@ -34,7 +46,15 @@ pub fn cname(owner: &str, target: &str) -> Record {
 }
 
 pub fn soa(zone: &str, ttl: u32, minimum: u32) -> Record {
-    let soa = SOA::new(name("ns.test"), name("hostmaster.test"), 1, 3600, 600, 86400, minimum);
+    let soa = SOA::new(
+        name("ns.test"),
+        name("hostmaster.test"),
+        1,
+        3600,
+        600,
+        86400,
+        minimum,
+    );
     Record::from_rdata(name(zone), ttl, RData::SOA(soa))
 }
 
@@ -79,7 +99,10 @@ pub struct Zone {
 
 impl Zone {
     pub fn new(records: Vec<Record>) -> Self {
-        Self { records, ..Self::default() }
+        Self {
+            records,
+            ..Self::default()
+        }
     }
 
     fn exists(&self, n: &Name) -> bool {
@@ -87,7 +110,8 @@ impl Zone {
     }
 
     pub fn answer(&mut self, query: &Query) -> Option<Vec<u8>> {
-        self.log.push((query.name.clone(), query.record, query.transport));
+        self.log
+            .push((query.name.clone(), query.record, query.transport));
         let q = Message::from_vec(&query.bytes).unwrap();
         let question = q.queries[0].clone();
         let key = (query.name.clone(), question.query_type());
@@ -169,16 +193,26 @@ pub fn drive(
             }
         }
         if lookup.is_finished() {
-            return (lookup.result().expect("a finished lookup has a result"), now - start);
+            return (
+                lookup.result().expect("a finished lookup has a result"),
+                now - start,
+            );
         }
-        now = lookup.poll_timeout().expect("an unfinished lookup has a deadline");
+        now = lookup
+            .poll_timeout()
+            .expect("an unfinished lookup has a deadline");
         lookup.handle_timeout(now);
     }
     panic!("lookup did not finish");
 }
 
 /// Looks `domain` up in `zone` with `options` and `seed`.
-pub fn resolve(zone: &mut Zone, domain: &str, options: Options, seed: u64) -> Result<Route, RouteError> {
+pub fn resolve(
+    zone: &mut Zone,
+    domain: &str,
+    options: Options,
+    seed: u64,
+) -> Result<Route, RouteError> {
     let start = Instant::now();
     let mut lookup = Lookup::new(domain, options, Rng::new(seed), start);
     drive(&mut lookup, start, |q| zone.answer(q)).0

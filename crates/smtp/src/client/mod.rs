@@ -12,9 +12,9 @@
 //! # Calling order
 //!
 //! After every input (`handle_input`, `handle_eof`, `handle_timeout`, `tls_established`,
-//! `send`, `quit`), drain [`poll_transmit`](Connection::poll_transmit) (write everything to
-//! the socket) and [`poll_event`](Connection::poll_event), then wait for socket input until
-//! [`poll_timeout`](Connection::poll_timeout). Stop when [`is_closed`](Connection::is_closed).
+//! `send`, `quit`), drain [`poll_transmit`](crate::client::Connection::poll_transmit) (write everything to
+//! the socket) and [`poll_event`](crate::client::Connection::poll_event), then wait for socket input until
+//! [`poll_timeout`](crate::client::Connection::poll_timeout). Stop when [`is_closed`](crate::client::Connection::is_closed).
 //!
 //! ```
 //! use std::time::Instant;
@@ -64,6 +64,13 @@
 //! normalised, never sent (SECURITY.md 4). Replies are parsed with bounds on line length
 //! and line count (SECURITY.md 27).
 
+//!
+//! [`Connection`]: crate::client::Connection
+//! [`Connection::send`]: crate::client::Connection::send
+//! [`Connection::tls_established`]: crate::client::Connection::tls_established
+//! [`Event::TransactionDone`]: crate::client::Event::TransactionDone
+//! [`Delivery`]: crate::client::Delivery
+//! [`Config::auth_without_tls`]: crate::client::Config::auth_without_tls
 mod auth;
 mod body;
 mod config;
@@ -156,7 +163,7 @@ enum Stage {
     Closed,
 }
 
-/// One SMTP client session. See the [module documentation](self) for the calling order.
+/// One SMTP client session. See the [module documentation](crate::client) for the calling order.
 #[derive(Debug)]
 pub struct Connection {
     config: Config,
@@ -187,7 +194,7 @@ impl Connection {
     /// A client connection whose socket was just opened at `now`. It waits for the
     /// greeting.
     pub fn new(config: Config, now: Instant) -> Connection {
-        let deadline = Some(now + config.timeouts.greeting);
+        let deadline = now.checked_add(config.timeouts.greeting);
         Connection {
             tls_active: config.tls_active,
             config,
@@ -344,6 +351,12 @@ impl Connection {
         self.authenticated
     }
 
+    /// Server bytes held but not yet parsed into a reply (bounded by
+    /// [`Config::reply_limits`]).
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -397,15 +410,15 @@ impl Connection {
     /// Sets the deadline for the reply now at the front.
     fn arm(&mut self, now: Instant) {
         let t = &self.config.timeouts;
-        self.deadline = self.pending.front().map(|e| {
-            now + match e {
+        self.deadline = self.pending.front().and_then(|e| {
+            now.checked_add(match e {
                 Expect::Greeting => t.greeting,
                 Expect::Mail => t.mail,
                 Expect::Rcpt(_) => t.rcpt,
                 Expect::Data => t.data_init,
                 Expect::DataEnd | Expect::Drain => t.data_end,
                 _ => t.command,
-            }
+            })
         });
     }
 
@@ -432,6 +445,18 @@ impl Connection {
         }
         if reply.code() == 421 && expect != Expect::Greeting {
             self.fail_hard(ConnectionError::ServiceClosing(reply));
+            return;
+        }
+        // 3xx only answers DATA (354) and AUTH (334); a 2xx to DATA would mean the message
+        // was "accepted" without being sent. Either is a broken server.
+        let out_of_place = match expect {
+            Expect::Data => reply.is_positive(),
+            Expect::Auth(_) => false,
+            _ => reply.is_intermediate(),
+        };
+        if out_of_place {
+            let phase = expect.phase();
+            self.fail_hard(ConnectionError::UnexpectedReply { phase, reply });
             return;
         }
         match expect {

@@ -56,7 +56,7 @@ impl Connection {
                     self.input.clear();
                     self.caps = None;
                     self.stage = Stage::Handshake;
-                    self.deadline = Some(now + self.config.timeouts.tls_handshake);
+                    self.deadline = now.checked_add(self.config.timeouts.tls_handshake);
                     self.events.push_back(Event::StartTls);
                 } else if self.config.tls == TlsPolicy::Required {
                     self.fail_soft(ConnectionError::TlsRefused(reply), now);

@@ -580,7 +580,7 @@ pub enum ReplyError {
 /// Stateless: returns `Ok(None)` while `input` does not yet hold a complete reply, else the
 /// reply and the number of bytes it used. Lines end in CRLF; a bare LF is accepted as a line
 /// end (some servers send it; it cannot smuggle anything into a reply). The text of a line
-/// is decoded as UTF-8, invalid sequences replaced.
+/// is decoded as UTF-8, invalid sequences replaced; a stray CR inside a line is dropped.
 ///
 /// ```
 /// use postwerk_smtp::codec::reply::{parse_reply, ReplyLimits};
@@ -635,7 +635,14 @@ pub fn parse_reply(
         .enumerate()
     {
         let line = strip_cr(raw.strip_suffix(b"\n").unwrap_or(raw));
-        let mut text = line.get(4..).unwrap_or_default();
+        let raw_text = line.get(4..).unwrap_or_default();
+        // A stray CR inside a line is dropped, as `write_to` would drop it.
+        let cleaned: std::borrow::Cow<'_, [u8]> = if memchr::memchr(b'\r', raw_text).is_some() {
+            raw_text.iter().copied().filter(|&b| b != b'\r').collect()
+        } else {
+            raw_text.into()
+        };
+        let mut text: &[u8] = &cleaned;
         if i == 0 {
             if let Some((e, n)) = EnhancedStatus::parse_prefix(text)
                 && u16::from(e.class) == code / 100
