@@ -261,11 +261,11 @@ fn mailparse_full(raw: &[u8]) -> usize {
 /// Unfolded values of the From, To and Cc fields of a message's header (own minimal scan,
 /// so that no parser under test decides what the input is).
 fn address_fields(raw: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(raw);
     let mut out = Vec::new();
     let mut current: Option<String> = None;
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    for line in raw.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line));
+        let line = line.as_ref();
         if line.is_empty() {
             break;
         }

@@ -48,7 +48,11 @@ fn response(qname: &str, rtype: RecordType, additional: bool) -> Vec<u8> {
     match rtype {
         RecordType::MX => {
             for (pref, host, ip) in HOSTS {
-                m.add_answer(Record::from_rdata(name(qname), 3600, RData::MX(MX::new(pref, name(host)))));
+                m.add_answer(Record::from_rdata(
+                    name(qname),
+                    3600,
+                    RData::MX(MX::new(pref, name(host))),
+                ));
                 if additional {
                     m.add_additional(Record::from_rdata(name(host), 3600, RData::A(A(ip))));
                 }
@@ -65,14 +69,25 @@ fn response(qname: &str, rtype: RecordType, additional: bool) -> Vec<u8> {
 /// Answers by (name, kind), id 0 (patched per query).
 fn answers(additional: bool) -> HashMap<(String, RecordKind), Vec<u8>> {
     let mut map = HashMap::new();
-    map.insert((DOMAIN.to_string(), RecordKind::Mx), response(DOMAIN, RecordType::MX, additional));
+    map.insert(
+        (DOMAIN.to_string(), RecordKind::Mx),
+        response(DOMAIN, RecordType::MX, additional),
+    );
     for (_, host, _) in HOSTS {
-        map.insert((host.to_string(), RecordKind::A), response(host, RecordType::A, false));
+        map.insert(
+            (host.to_string(), RecordKind::A),
+            response(host, RecordType::A, false),
+        );
     }
     map
 }
 
-fn run_lookup(options: &Arc<Options>, seed: u64, map: &HashMap<(String, RecordKind), Vec<u8>>, scratch: &mut Vec<u8>) -> usize {
+fn run_lookup(
+    options: &Arc<Options>,
+    seed: u64,
+    map: &HashMap<(String, RecordKind), Vec<u8>>,
+    scratch: &mut Vec<u8>,
+) -> usize {
     let now = Instant::now();
     let mut lookup = Lookup::new(DOMAIN, options.clone(), Rng::new(seed), now);
     while !lookup.is_finished() {
@@ -114,7 +129,9 @@ fn spawn_responder() -> SocketAddr {
     std::thread::spawn(move || {
         let mut buf = [0u8; 1500];
         while let Ok((n, from)) = socket.recv_from(&mut buf) {
-            let Ok(q) = Message::from_vec(&buf[..n]) else { continue };
+            let Ok(q) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
             let question = &q.queries[0];
             let kind = match question.query_type() {
                 RecordType::MX => RecordKind::Mx,
@@ -139,7 +156,10 @@ fn cache_hit(c: &mut Criterion) {
     config.options.families = Families::Ipv4Only;
     config.options.timeout = Duration::from_millis(500);
     let resolver = Resolver::new(config);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let route = rt.block_on(resolver.resolve_mx(DOMAIN)).unwrap();
     assert_eq!(route.hosts.len(), 3);
     assert!(resolver.cached_route(DOMAIN).is_some());

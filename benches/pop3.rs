@@ -24,7 +24,9 @@ fn message(seed: usize) -> Bytes {
     let mut line = 0;
     while m.len() < MESSAGE_SIZE {
         let lead = if line % 17 == 0 { "." } else { "L" };
-        let text = format!("{lead}{line:05} the quick brown fox jumps over the lazy dog 0123456789 abcdefghij\r\n");
+        let text = format!(
+            "{lead}{line:05} the quick brown fox jumps over the lazy dog 0123456789 abcdefghij\r\n"
+        );
         m.extend_from_slice(text.as_bytes());
         line += 1;
     }

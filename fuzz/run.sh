@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every cargo-fuzz target (or the ones named) for SECONDS each, from the committed
-# seed corpus in fuzz/seeds/TARGET (copied into a scratch corpus so the repo stays clean).
+# seed corpus in fuzz/corpus/TARGET (copied into a scratch corpus so the repo stays clean).
 #   fuzz/run.sh 30                 # smoke run, every target 30 s (what CI does)
 #   fuzz/run.sh 600 smtp_server    # one target, 10 minutes
 # Prints one summary line per target with the executions reached; exits non-zero on a crash.
@@ -13,7 +13,7 @@ scratch=${FUZZ_SCRATCH:-$(mktemp -d)}
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t"
-  [ -d "seeds/$t" ] && cp -r "seeds/$t/." "$scratch/$t/"
+  [ -d "corpus/$t" ] && cp -r "corpus/$t/." "$scratch/$t/"
   log="$scratch/$t.log"
   if RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$t" "$scratch/$t" -- \
       -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 >"$log" 2>&1; then

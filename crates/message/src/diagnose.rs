@@ -23,8 +23,6 @@
 //! assert_eq!(diagnose(b"test..iana.org").reason(), Reason::ErrConsecutiveDots);
 //! ```
 
-use std::fmt;
-
 /// How usable an address is, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -45,151 +43,11 @@ pub enum Category {
     Invalid,
 }
 
-macro_rules! reasons {
-    ($($(#[$doc:meta])* $name:ident = $code:literal, $cat:ident, $id:literal;)*) => {
-        /// The specific finding, one per is_email diagnosis.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum Reason {
-            $($(#[$doc])* $name,)*
-        }
+mod literal;
+mod reason;
 
-        impl Reason {
-            /// is_email's numeric value for this diagnosis.
-            pub fn code(self) -> u8 {
-                match self { $(Reason::$name => $code,)* }
-            }
-
-            /// The category this finding puts an address in.
-            pub fn category(self) -> Category {
-                match self { $(Reason::$name => Category::$cat,)* }
-            }
-
-            /// is_email's constant name, e.g. `ISEMAIL_RFC5321_QUOTEDSTRING`.
-            pub fn isemail_id(self) -> &'static str {
-                match self { $(Reason::$name => $id,)* }
-            }
-        }
-    };
-}
-
-reasons! {
-    /// Nothing unusual.
-    Valid = 0, Valid, "ISEMAIL_VALID";
-    /// The domain is a top-level domain only (`user@org`).
-    Rfc5321Tld = 9, Rfc5321, "ISEMAIL_RFC5321_TLD";
-    /// The top-level domain begins with a digit.
-    Rfc5321TldNumeric = 10, Rfc5321, "ISEMAIL_RFC5321_TLDNUMERIC";
-    /// The local part is a quoted string.
-    Rfc5321QuotedString = 11, Rfc5321, "ISEMAIL_RFC5321_QUOTEDSTRING";
-    /// The domain is an address literal, not a name.
-    Rfc5321AddressLiteral = 12, Rfc5321, "ISEMAIL_RFC5321_ADDRESSLITERAL";
-    /// An IPv6 literal whose `::` stands for a single zero group (deprecated since
-    /// is_email 3.05).
-    Rfc5321IPv6Deprecated = 13, Deprecated, "ISEMAIL_RFC5321_IPV6DEPRECATED";
-    /// Contains a comment.
-    CfwsComment = 17, Cfws, "ISEMAIL_CFWS_COMMENT";
-    /// Contains folding white space.
-    CfwsFws = 18, Cfws, "ISEMAIL_CFWS_FWS";
-    /// The local part is in the obsolete form (quoted words joined with dots, or CFWS
-    /// between words).
-    DeprecatedLocalPart = 33, Deprecated, "ISEMAIL_DEPREC_LOCALPART";
-    /// Obsolete folding white space (several folds in a row, or FWS between words).
-    DeprecatedFws = 34, Deprecated, "ISEMAIL_DEPREC_FWS";
-    /// A quoted string contains an obsolete control character.
-    DeprecatedQtext = 35, Deprecated, "ISEMAIL_DEPREC_QTEXT";
-    /// A quoted pair escapes an obsolete control character.
-    DeprecatedQp = 36, Deprecated, "ISEMAIL_DEPREC_QP";
-    /// A comment where only the obsolete syntax allows one.
-    DeprecatedComment = 37, Deprecated, "ISEMAIL_DEPREC_COMMENT";
-    /// A comment contains an obsolete control character.
-    DeprecatedCtext = 38, Deprecated, "ISEMAIL_DEPREC_CTEXT";
-    /// A comment or folding white space next to the `@`.
-    DeprecatedCfwsNearAt = 49, Deprecated, "ISEMAIL_DEPREC_CFWS_NEAR_AT";
-    /// The domain has characters DNS does not allow.
-    Rfc5322Domain = 65, Rfc5322, "ISEMAIL_RFC5322_DOMAIN";
-    /// The whole address is longer than 254 octets.
-    Rfc5322TooLong = 66, Rfc5322, "ISEMAIL_RFC5322_TOOLONG";
-    /// The local part is longer than 64 octets.
-    Rfc5322LocalTooLong = 67, Rfc5322, "ISEMAIL_RFC5322_LOCAL_TOOLONG";
-    /// The domain is longer than 255 octets.
-    Rfc5322DomainTooLong = 68, Rfc5322, "ISEMAIL_RFC5322_DOMAIN_TOOLONG";
-    /// A domain label is longer than 63 octets.
-    Rfc5322LabelTooLong = 69, Rfc5322, "ISEMAIL_RFC5322_LABEL_TOOLONG";
-    /// The domain literal is not an RFC 5321 address literal.
-    Rfc5322DomainLiteral = 70, Rfc5322, "ISEMAIL_RFC5322_DOMAINLITERAL";
-    /// The domain literal is not an address literal and has obsolete characters.
-    Rfc5322DomLitObsDtext = 71, Rfc5322, "ISEMAIL_RFC5322_DOMLIT_OBSDTEXT";
-    /// The IPv6 literal has the wrong number of groups.
-    Rfc5322IPv6GroupCount = 72, Rfc5322, "ISEMAIL_RFC5322_IPV6_GRPCOUNT";
-    /// The IPv6 literal has more than one `::`.
-    Rfc5322IPv6TwoDoubleColons = 73, Rfc5322, "ISEMAIL_RFC5322_IPV6_2X2XCOLON";
-    /// The IPv6 literal has a group that is not 1 to 4 hex digits.
-    Rfc5322IPv6BadChar = 74, Rfc5322, "ISEMAIL_RFC5322_IPV6_BADCHAR";
-    /// The IPv6 literal has too many groups.
-    Rfc5322IPv6MaxGroups = 75, Rfc5322, "ISEMAIL_RFC5322_IPV6_MAXGRPS";
-    /// The IPv6 literal starts with a single colon.
-    Rfc5322IPv6ColonStart = 76, Rfc5322, "ISEMAIL_RFC5322_IPV6_COLONSTRT";
-    /// The IPv6 literal ends with a single colon.
-    Rfc5322IPv6ColonEnd = 77, Rfc5322, "ISEMAIL_RFC5322_IPV6_COLONEND";
-    /// A domain literal contains a character that is not allowed.
-    ErrExpectingDtext = 129, Invalid, "ISEMAIL_ERR_EXPECTING_DTEXT";
-    /// No local part.
-    ErrNoLocalPart = 130, Invalid, "ISEMAIL_ERR_NOLOCALPART";
-    /// No domain.
-    ErrNoDomainPart = 131, Invalid, "ISEMAIL_ERR_NODOMAIN";
-    /// Two dots in a row.
-    ErrConsecutiveDots = 132, Invalid, "ISEMAIL_ERR_CONSECUTIVEDOTS";
-    /// Text after a comment or folding white space.
-    ErrAtextAfterCfws = 133, Invalid, "ISEMAIL_ERR_ATEXT_AFTER_CFWS";
-    /// Text after a quoted string.
-    ErrAtextAfterQs = 134, Invalid, "ISEMAIL_ERR_ATEXT_AFTER_QS";
-    /// Text after a domain literal.
-    ErrAtextAfterDomLit = 135, Invalid, "ISEMAIL_ERR_ATEXT_AFTER_DOMLIT";
-    /// A quoted pair escapes a character that cannot be escaped.
-    ErrExpectingQpair = 136, Invalid, "ISEMAIL_ERR_EXPECTING_QPAIR";
-    /// A character that is not allowed.
-    ErrExpectingAtext = 137, Invalid, "ISEMAIL_ERR_EXPECTING_ATEXT";
-    /// A quoted string contains a character that is not allowed.
-    ErrExpectingQtext = 138, Invalid, "ISEMAIL_ERR_EXPECTING_QTEXT";
-    /// A comment contains a character that is not allowed.
-    ErrExpectingCtext = 139, Invalid, "ISEMAIL_ERR_EXPECTING_CTEXT";
-    /// The address ends with a backslash.
-    ErrBackslashEnd = 140, Invalid, "ISEMAIL_ERR_BACKSLASHEND";
-    /// The local part or domain starts with a dot.
-    ErrDotStart = 141, Invalid, "ISEMAIL_ERR_DOT_START";
-    /// The local part or domain ends with a dot.
-    ErrDotEnd = 142, Invalid, "ISEMAIL_ERR_DOT_END";
-    /// A domain label starts with a hyphen.
-    ErrDomainHyphenStart = 143, Invalid, "ISEMAIL_ERR_DOMAINHYPHENSTART";
-    /// A domain label ends with a hyphen.
-    ErrDomainHyphenEnd = 144, Invalid, "ISEMAIL_ERR_DOMAINHYPHENEND";
-    /// A quoted string is not closed.
-    ErrUnclosedQuotedStr = 145, Invalid, "ISEMAIL_ERR_UNCLOSEDQUOTEDSTR";
-    /// A comment is not closed.
-    ErrUnclosedComment = 146, Invalid, "ISEMAIL_ERR_UNCLOSEDCOMMENT";
-    /// A domain literal is not closed.
-    ErrUnclosedDomLit = 147, Invalid, "ISEMAIL_ERR_UNCLOSEDDOMLIT";
-    /// Folding white space with two CRLF in a row.
-    ErrFwsCrlfX2 = 148, Invalid, "ISEMAIL_ERR_FWS_CRLF_X2";
-    /// Folding white space ends with a CRLF.
-    ErrFwsCrlfEnd = 149, Invalid, "ISEMAIL_ERR_FWS_CRLF_END";
-    /// A CR not followed by LF.
-    ErrCrNoLf = 150, Invalid, "ISEMAIL_ERR_CR_NO_LF";
-}
-
-impl Reason {
-    /// Severity order: by category first, then by is_email's value.
-    fn rank(self) -> (Category, u8) {
-        (self.category(), self.code())
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.isemail_id())
-    }
-}
+use literal::check_address_literal;
+pub use reason::Reason;
 
 /// The outcome of [`diagnose`]: the most serious finding and its category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -267,8 +125,13 @@ struct Diagnoser<'i> {
     comments: usize,
     top: Option<Ctx>,
     prior: Ctx,
-    local: Vec<u8>,
-    domain: Vec<u8>,
+    /// Octets of the local part and domain as is_email counts them (quotes and quoted
+    /// pairs included, comments and folds not).
+    local_len: usize,
+    domain_len: usize,
+    /// Where the top-level `@` is.
+    at: usize,
+    /// The domain literal's contents, without white space.
     literal: Vec<u8>,
     element_count: usize,
     element_len: usize,
@@ -291,8 +154,9 @@ impl<'i> Diagnoser<'i> {
             comments: 0,
             top: None,
             prior: Ctx::Local,
-            local: Vec::new(),
-            domain: Vec::new(),
+            local_len: 0,
+            domain_len: 0,
+            at: 0,
             literal: Vec::new(),
             element_count: 0,
             element_len: 0,
@@ -339,10 +203,11 @@ impl<'i> Diagnoser<'i> {
         self.comments = self.comments.saturating_add(1);
     }
 
-    fn component(&mut self) -> &mut Vec<u8> {
+    /// Counts `n` octets of the current component (local part or domain).
+    fn grow(&mut self, n: usize) {
         match self.base {
-            Ctx::Local => &mut self.local,
-            _ => &mut self.domain,
+            Ctx::Local => self.local_len += n,
+            _ => self.domain_len += n,
         }
     }
 
@@ -370,7 +235,8 @@ impl<'i> Diagnoser<'i> {
             self.finish(token);
         }
         if self.max_code < 7 && domain_receives_mail_needed(&self) {
-            let domain = String::from_utf8_lossy(&self.domain);
+            // Nothing but atext and dots got this far, so the domain is the rest of the input.
+            let domain = String::from_utf8_lossy(self.input.get(self.at + 1..).unwrap_or(&[]));
             if !domain_receives_mail(&domain) {
                 if self.element_count == 0 {
                     self.add(Reason::Rfc5321Tld);
@@ -437,7 +303,7 @@ impl<'i> Diagnoser<'i> {
                 self.end_or_die = false;
                 self.element_len = 0;
                 self.element_count += 1;
-                self.local.push(b'.');
+                self.local_len += 1;
             }
             b'"' => {
                 if self.element_len == 0 {
@@ -446,7 +312,7 @@ impl<'i> Diagnoser<'i> {
                     } else {
                         Reason::DeprecatedLocalPart
                     });
-                    self.local.push(b'"');
+                    self.local_len += 1;
                     self.element_len += 1;
                     self.end_or_die = true;
                     self.mid = Some(Ctx::QuotedString);
@@ -471,15 +337,16 @@ impl<'i> Diagnoser<'i> {
                 return step;
             }
             b'@' => {
-                if self.local.is_empty() {
+                if self.local_len == 0 {
                     self.add(Reason::ErrNoLocalPart);
                 } else if self.element_len == 0 {
                     self.add(Reason::ErrDotEnd);
-                } else if self.local.len() > 64 {
+                } else if self.local_len > 64 {
                     self.add(Reason::Rfc5322LocalTooLong);
                 } else if matches!(self.prior, Ctx::Comment | Ctx::Fws) {
                     self.add(Reason::DeprecatedCfwsNearAt);
                 }
+                self.at = i;
                 self.base = Ctx::Domain;
                 self.mid = None;
                 self.comments = 0;
@@ -501,7 +368,7 @@ impl<'i> Diagnoser<'i> {
                     if !(33..=126).contains(&t) || SPECIALS.contains(&t) {
                         self.add(Reason::ErrExpectingAtext);
                     }
-                    self.local.push(t);
+                    self.local_len += 1;
                     self.element_len += 1;
                 }
             }
@@ -540,15 +407,15 @@ impl<'i> Diagnoser<'i> {
                 self.element_len = 0;
                 self.element_count += 1;
                 self.element_first = None;
-                self.domain.push(b'.');
+                self.domain_len += 1;
             }
             b'[' => {
-                if self.domain.is_empty() {
+                if self.domain_len == 0 {
                     self.end_or_die = true;
                     self.element_len += 1;
                     self.element_first.get_or_insert(t);
                     self.mid = Some(Ctx::Literal);
-                    self.domain.push(b'[');
+                    self.domain_len += 1;
                     self.literal.clear();
                 } else {
                     self.add(Reason::ErrExpectingAtext);
@@ -590,7 +457,7 @@ impl<'i> Diagnoser<'i> {
                 } else if !t.is_ascii_alphanumeric() {
                     self.add(Reason::Rfc5322Domain);
                 }
-                self.domain.push(t);
+                self.domain_len += 1;
                 self.element_first.get_or_insert(t);
                 self.element_len += 1;
             }
@@ -609,7 +476,7 @@ impl<'i> Diagnoser<'i> {
                 } else {
                     self.add(Reason::Rfc5322DomainLiteral);
                 }
-                self.domain.push(b']');
+                self.domain_len += 1;
                 self.element_len += 1;
                 self.pop();
             }
@@ -634,7 +501,7 @@ impl<'i> Diagnoser<'i> {
                     self.add(Reason::Rfc5322DomLitObsDtext);
                 }
                 self.literal.push(t);
-                self.domain.push(t);
+                self.domain_len += 1;
                 self.element_len += 1;
             }
         }
@@ -649,14 +516,14 @@ impl<'i> Diagnoser<'i> {
                     return Step::Next;
                 };
                 // The fold is one space of the quoted string's value.
-                self.local.push(b' ');
+                self.local_len += 1;
                 self.element_len += 1;
                 self.add(Reason::CfwsFws);
                 self.enter_fws(t);
                 return step;
             }
             b'"' => {
-                self.local.push(b'"');
+                self.local_len += 1;
                 self.element_len += 1;
                 self.pop();
             }
@@ -666,7 +533,7 @@ impl<'i> Diagnoser<'i> {
                 } else if t < 32 || t == 127 {
                     self.add(Reason::DeprecatedQtext);
                 }
-                self.local.push(t);
+                self.local_len += 1;
                 self.element_len += 1;
             }
         }
@@ -682,7 +549,7 @@ impl<'i> Diagnoser<'i> {
         self.pop();
         match self.ctx() {
             Ctx::QuotedString | Ctx::Literal => {
-                self.component().extend_from_slice(&[b'\\', t]);
+                self.grow(2);
                 self.element_len += 2;
             }
             _ => {}
@@ -767,15 +634,15 @@ impl<'i> Diagnoser<'i> {
             Some(Reason::ErrUnclosedDomLit)
         } else if last_token == b'\r' {
             Some(Reason::ErrFwsCrlfEnd)
-        } else if self.domain.is_empty() {
+        } else if self.domain_len == 0 {
             Some(Reason::ErrNoDomainPart)
         } else if self.element_len == 0 {
             Some(Reason::ErrDotEnd)
         } else if self.hyphen {
             Some(Reason::ErrDomainHyphenEnd)
-        } else if self.domain.len() > 255 {
+        } else if self.domain_len > 255 {
             Some(Reason::Rfc5322DomainTooLong)
-        } else if self.local.len() + 1 + self.domain.len() > 254 {
+        } else if self.local_len + 1 + self.domain_len > 254 {
             Some(Reason::Rfc5322TooLong)
         } else if self.element_len > 63 {
             Some(Reason::Rfc5322LabelTooLong)
@@ -800,119 +667,9 @@ enum Step {
     Again,
 }
 
-/// Whether `b` is a regex word character (`[A-Za-z0-9_]`).
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn is_octet(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.len() <= 3
-        && s.iter().all(u8::is_ascii_digit)
-        && s.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 255
-}
-
-/// Where a dotted-quad IPv4 address ends the literal (preceded by the start or a non-word
-/// character), if one does.
-fn trailing_ipv4(lit: &[u8]) -> Option<usize> {
-    let mut dots = lit.iter().enumerate().rev().filter(|(_, b)| **b == b'.');
-    let (d3, _) = dots.next()?;
-    let (d2, _) = dots.next()?;
-    let (d1, _) = dots.next()?;
-    let first = lit.get(..d1)?;
-    let run = first
-        .iter()
-        .rev()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    let start = d1 - run;
-    if start > 0 && lit.get(start - 1).copied().is_some_and(is_word) {
-        return None;
-    }
-    let ok = is_octet(lit.get(start..d1)?)
-        && is_octet(lit.get(d1 + 1..d2)?)
-        && is_octet(lit.get(d2 + 1..d3)?)
-        && is_octet(lit.get(d3 + 1..)?);
-    ok.then_some(start)
-}
-
-/// The findings for a domain literal's contents (RFC 5321 section 4.1.3 address literals).
-fn check_address_literal(lit: &[u8]) -> [Option<Reason>; 3] {
-    let mut literal: Vec<u8> = lit.to_vec();
-    match trailing_ipv4(lit) {
-        Some(0) => return [Some(Reason::Rfc5321AddressLiteral), None, None],
-        Some(start) => {
-            literal.truncate(start);
-            literal.extend_from_slice(b"0:0");
-        }
-        None => {}
-    }
-    let is_v6 = literal
-        .get(..5)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"IPv6:"));
-    if !is_v6 {
-        return [Some(Reason::Rfc5322DomainLiteral), None, None];
-    }
-    let v6 = literal.get(5..).unwrap_or(&[]);
-    let groups: Vec<&[u8]> = v6.split(|b| *b == b':').collect();
-    let count = groups.len();
-    let first_dc = v6.windows(2).position(|w| w == b"::");
-    let last_dc = v6.windows(2).rposition(|w| w == b"::");
-    let mut out = [None, None, None];
-    match first_dc {
-        None => {
-            if count != 8 {
-                out[0] = Some(Reason::Rfc5322IPv6GroupCount);
-            }
-        }
-        Some(first) => {
-            if Some(first) != last_dc {
-                out[0] = Some(Reason::Rfc5322IPv6TwoDoubleColons);
-            } else {
-                let mut max = 8;
-                if first == 0 || first + 2 == v6.len() {
-                    max += 1;
-                }
-                if count > max {
-                    out[0] = Some(Reason::Rfc5322IPv6MaxGroups);
-                } else if count == max {
-                    out[0] = Some(Reason::Rfc5321IPv6Deprecated);
-                }
-            }
-        }
-    }
-    let starts_single = v6.first() == Some(&b':') && v6.get(1) != Some(&b':');
-    let ends_single =
-        v6.last() == Some(&b':') && v6.len().checked_sub(2).and_then(|i| v6.get(i)) != Some(&b':');
-    out[1] = Some(if starts_single {
-        Reason::Rfc5322IPv6ColonStart
-    } else if ends_single {
-        Reason::Rfc5322IPv6ColonEnd
-    } else if groups
-        .iter()
-        .any(|g| g.len() > 4 || !g.iter().all(u8::is_ascii_hexdigit))
-    {
-        Reason::Rfc5322IPv6BadChar
-    } else {
-        Reason::Rfc5321AddressLiteral
-    });
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv4_suffix() {
-        assert_eq!(trailing_ipv4(b"1.2.3.4"), Some(0));
-        assert_eq!(trailing_ipv4(b"IPv6::1.2.3.4"), Some(6));
-        assert_eq!(trailing_ipv4(b"255.255.255.255.255"), Some(4));
-        assert_eq!(trailing_ipv4(b"1.2.3.256"), None);
-        assert_eq!(trailing_ipv4(b"a1.2.3.4"), None);
-        assert_eq!(trailing_ipv4(b"1.2.3"), None);
-        assert_eq!(trailing_ipv4(b"1234.2.3.4"), None);
-    }
 
     #[test]
     fn categories_order() {

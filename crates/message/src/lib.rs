@@ -94,6 +94,22 @@
 //! # Ok::<(), postwerk_message::ParseError>(())
 //! ```
 //!
+//! | RFC | Implemented | Types |
+//! |-----|-------------|-------|
+//! | 5322 §2.2, §3.6, §4.5 | header section, fields in order, obsolete syntax | [`Message`], [`Header`] |
+//! | 5322 §3.3, §4.3 | date-time with obsolete zones and years | [`DateTime`] |
+//! | 5322 §3.6.4 | Message-ID, In-Reply-To, References (obsolete forms too) | [`MessageId`] |
+//! | 5322 §3.6.7, 5321 §4.4 | trace fields, read loosely and written | [`Received`], [`build`] |
+//! | 2045, 2046 | MIME fields, multipart, message/rfc822, base64, quoted-printable | [`Part`], [`ContentType`], [`TransferEncoding`] |
+//! | 2047 | encoded words in unstructured fields and parameter values | [`Header::decoded`] |
+//! | 2183 | Content-Disposition | [`ContentDisposition`] |
+//! | 2231 | parameter continuations and charsets (language tags are dropped) | [`Param`] |
+//! | 3464, 6522, 3463 | delivery status notifications | [`build::DsnBuilder`] |
+//!
+//! Not implemented: uuencode, BinHex and yEnc bodies, `message/partial` reassembly,
+//! `message/external-body` retrieval; a base64 or quoted-printable encoded
+//! `message/rfc822` part is a leaf (decode its body and parse that).
+//!
 //! ## Building
 //!
 //! [`build`] writes what a server adds or sends: `Received:` ([`build::ReceivedBuilder`]),

@@ -7,7 +7,7 @@
 //! The core does **no I/O**: a [`Lookup`] emits DNS queries as wire bytes (built with
 //! `hickory-proto`), takes response bytes and the current time from its caller, and
 //! never reads a clock, a socket, a file or a global random source. With the `tokio`
-//! feature, [`resolver::Resolver`] drives lookups over UDP/TCP against real name servers
+//! feature, `resolver::Resolver` drives lookups over UDP/TCP against real name servers
 //! and caches answers.
 //!
 //! # Rules

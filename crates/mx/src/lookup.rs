@@ -400,16 +400,17 @@ impl Lookup {
             }));
             return;
         }
-        let mut hosts: Vec<(u16, Name, String)> = Vec::with_capacity(mx.len());
-        for (preference, exchange) in mx {
-            match hosts.iter_mut().find(|h| h.1 == exchange) {
-                Some(h) => h.0 = h.0.min(preference),
-                None => {
-                    let display = name_string(&exchange);
-                    hosts.push((preference, exchange, display));
-                }
-            }
-        }
+        // One entry per exchanger, with its best preference (sort, then deduplicate, so
+        // that a response with thousands of records stays O(n log n)).
+        let mut hosts: Vec<(u16, Name, String)> = mx
+            .into_iter()
+            .map(|(preference, exchange)| {
+                let display = name_string(&exchange);
+                (preference, exchange, display)
+            })
+            .collect();
+        hosts.sort_by(|x, y| x.2.cmp(&y.2).then(x.0.cmp(&y.0)));
+        hosts.dedup_by(|next, kept| next.2 == kept.2);
         self.select_hosts(hosts, false, &additional, now);
     }
 

@@ -52,7 +52,10 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
     loop {
         while let Some(event) = conn.poll_event() {
             match event {
-                Event::Reply { id, result: Err(resp) } if id == login || id == uidl => {
+                Event::Reply {
+                    id,
+                    result: Err(resp),
+                } if id == login || id == uidl => {
                     return Err(format!("server refused: {}", resp.text));
                 }
                 Event::Reply {

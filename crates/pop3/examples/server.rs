@@ -12,8 +12,8 @@
 use std::io::{BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -35,7 +35,10 @@ fn main() {
         std::process::exit(2);
     };
     let listener = TcpListener::bind(addr).expect("bind");
-    println!("listening on {}", listener.local_addr().expect("local address"));
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("local address")
+    );
     std::io::stdout().flush().ok();
     let mailbox = Arc::new(Mailbox {
         dir: PathBuf::from(dir),
@@ -80,14 +83,20 @@ fn serve(stream: TcpStream, mailbox: &Mailbox) -> std::io::Result<()> {
             return Ok(());
         }
         let now = Instant::now();
-        let wait = conn
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(now).max(Duration::from_millis(1)));
+        let wait = conn.poll_timeout().map(|t| {
+            t.saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+        });
         reader.set_read_timeout(wait)?;
         match reader.read(&mut buf) {
             Ok(0) => conn.handle_eof(Instant::now()),
             Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 conn.handle_timeout(Instant::now())
             }
             Err(_) => conn.handle_eof(Instant::now()),
@@ -171,7 +180,11 @@ impl Drop for Session<'_> {
 
 /// Compare secrets without an early exit.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The messages of `new/` and `cur/`, sorted by name, with their listing.
@@ -203,7 +216,10 @@ fn scan(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<MessageInfo>)> {
 /// The maildir unique name (before `:2,`), or a hash of it when it is not a
 /// valid POP3 unique-id.
 fn uid_of(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let base = name.split(":2,").next().unwrap_or_default();
     if is_valid_uid(base) {
         return base.to_owned();

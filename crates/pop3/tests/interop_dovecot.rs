@@ -148,7 +148,10 @@ fn example_client_against_dovecot() {
     }
     std::fs::write(
         dir.join("passwd"),
-        format!("alice:{{PLAIN}}wonderland:::{}/home/alice::\n", dir.display()),
+        format!(
+            "alice:{{PLAIN}}wonderland:::{}/home/alice::\n",
+            dir.display()
+        ),
     )
     .unwrap();
     let (uid, gid) = mail_owner();

@@ -69,7 +69,8 @@ fn python(script: &str, addr: &str) -> String {
     stdout
 }
 
-const M1: &[u8] = b"From: a@example.org\r\nSubject: first\r\n\r\nline one\r\n.dotted\r\nline three\r\n";
+const M1: &[u8] =
+    b"From: a@example.org\r\nSubject: first\r\n\r\nline one\r\n.dotted\r\nline three\r\n";
 const M2: &[u8] = b"From: b@example.org\nSubject: second\n\nbare lf body\n";
 
 #[test]
@@ -102,9 +103,18 @@ print("quit", p.quit().decode())
     let m1_size = M1.len();
     let m2_size = M2.len() + 4;
     assert!(out.contains("welcome +OK POP3 server ready"), "{out}");
-    assert!(out.contains(&format!("stat 2 {}", m1_size + m2_size)), "{out}");
-    assert!(out.contains(&format!("list ['1 {m1_size}', '2 {m2_size}']")), "{out}");
-    assert!(out.contains("uidl ['1 1000.A.host', '2 1001.B.host']"), "{out}");
+    assert!(
+        out.contains(&format!("stat 2 {}", m1_size + m2_size)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("list ['1 {m1_size}', '2 {m2_size}']")),
+        "{out}"
+    );
+    assert!(
+        out.contains("uidl ['1 1000.A.host', '2 1001.B.host']"),
+        "{out}"
+    );
     assert!(out.contains("uidl1 +OK 1 1000.A.host"), "{out}");
     assert!(
         out.contains("top ['From: a@example.org', 'Subject: first', '', 'line one']"),
@@ -114,7 +124,10 @@ print("quit", p.quit().decode())
         out.contains("retr1 ['From: a@example.org', 'Subject: first', '', 'line one', '.dotted', 'line three']"),
         "{out}"
     );
-    assert!(out.contains("retr2 ['From: b@example.org', 'Subject: second', '', 'bare lf body']"), "{out}");
+    assert!(
+        out.contains("retr2 ['From: b@example.org', 'Subject: second', '', 'bare lf body']"),
+        "{out}"
+    );
     assert!(out.contains("dele +OK message 2 deleted"), "{out}");
     assert!(out.contains("quit +OK bye"), "{out}");
     // DELE took effect at QUIT.
@@ -153,7 +166,10 @@ print("stat", q.stat())
 q.quit()
 "#;
     let out = python(script, &server.addr);
-    assert!(out.contains("+OK message 1 deleted +OK message 2 deleted"), "{out}");
+    assert!(
+        out.contains("+OK message 1 deleted +OK message 2 deleted"),
+        "{out}"
+    );
     assert!(out.contains("stat (2,"), "{out}");
     assert!(md.path().join("new/1.x").exists());
     assert!(md.path().join("new/2.y").exists());
@@ -174,5 +190,8 @@ except poplib.error_proto as e:
     print("refused", e.args[0].decode())
 "#;
     let out = python(script, &server.addr);
-    assert!(out.contains("refused -ERR [AUTH] authentication failed"), "{out}");
+    assert!(
+        out.contains("refused -ERR [AUTH] authentication failed"),
+        "{out}"
+    );
 }

@@ -45,7 +45,10 @@ fn full_session() {
     assert!(caps.pipelining && caps.user && caps.top && caps.uidl);
     assert!(matches!(p.reply(user), Ok(Reply::Ok(_))));
     assert!(matches!(p.reply(pass), Ok(Reply::Ok(_))));
-    let sizes: Vec<u64> = MESSAGES.iter().map(|m| normalized(m).len() as u64).collect();
+    let sizes: Vec<u64> = MESSAGES
+        .iter()
+        .map(|m| normalized(m).len() as u64)
+        .collect();
     assert_eq!(
         p.reply(stat),
         Ok(Reply::Stat {

@@ -4,14 +4,14 @@
 mod common;
 
 use bytes::Bytes;
-use common::pair::{Pair, normalized};
 use common::format_event;
-use postwerk_pop3::server::{Connection, Event as ServerEvent, LoginDecision};
-use std::time::Instant;
+use common::pair::{Pair, normalized};
 use postwerk_pop3::client::{Event, Reply};
 use postwerk_pop3::codec::{DotStuffer, DotUnstuffer};
 use postwerk_pop3::server::Config;
+use postwerk_pop3::server::{Connection, Event as ServerEvent, LoginDecision};
 use proptest::prelude::*;
+use std::time::Instant;
 
 fn message_bytes() -> impl Strategy<Value = Vec<u8>> {
     // Biased towards the interesting octets.
@@ -115,7 +115,10 @@ fn run_server(chunks: &[Vec<u8>]) -> (Vec<u8>, Vec<String>) {
             events.push(format_event(&ev));
             match ev {
                 ServerEvent::Login { id, .. } => conn
-                    .answer_login(id, LoginDecision::Accept(vec![(10, "a").into(), (20, "b").into()]))
+                    .answer_login(
+                        id,
+                        LoginDecision::Accept(vec![(10, "a").into(), (20, "b").into()]),
+                    )
                     .unwrap(),
                 ServerEvent::MessageRequest { id, .. } => conn
                     .supply_message(id, Bytes::from_static(b"H: v\r\n\r\n.x\r\ny\r\n"))

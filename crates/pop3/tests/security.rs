@@ -2,9 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use postwerk_pop3::server::{
-    ApopTimestamp, Config, Connection, Credentials, Event, LoginDecision,
-};
+use postwerk_pop3::server::{ApopTimestamp, Config, Connection, Credentials, Event, LoginDecision};
 
 fn output(conn: &mut Connection) -> String {
     let mut out = Vec::new();
@@ -24,8 +22,11 @@ fn logged_in(config: Config, now: Instant) -> Connection {
     let Some(Event::Login { id, .. }) = conn.poll_event() else {
         panic!("no login event")
     };
-    conn.answer_login(id, LoginDecision::Accept(vec![(10, "a").into(), (20, "b").into()]))
-        .unwrap();
+    conn.answer_login(
+        id,
+        LoginDecision::Accept(vec![(10, "a").into(), (20, "b").into()]),
+    )
+    .unwrap();
     output(&mut conn);
     conn
 }
@@ -100,7 +101,10 @@ fn security_11_no_cleartext_password_without_tls() {
 fn security_12_auth_in_transaction_refused() {
     let now = Instant::now();
     let mut conn = logged_in(cleartext(), now);
-    conn.handle_input(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nUSER x\r\nPASS y\r\n", now);
+    conn.handle_input(
+        b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nUSER x\r\nPASS y\r\n",
+        now,
+    );
     assert_eq!(
         output(&mut conn),
         "-ERR command not valid in this state\r\n".repeat(3)
@@ -268,7 +272,10 @@ fn memory_bounded_without_line_end() {
     }
     assert_eq!(output(&mut conn), "-ERR line too long\r\n");
     conn.handle_input(b"\r\nNOOP\r\n", now);
-    assert_eq!(output(&mut conn), "-ERR command not valid in this state\r\n");
+    assert_eq!(
+        output(&mut conn),
+        "-ERR command not valid in this state\r\n"
+    );
 }
 
 #[test]

@@ -213,6 +213,21 @@ fn decode_words(v: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+/// A parameter without RFC 2231 sections; encoded words are decoded except in a boundary,
+/// which must stay byte for byte.
+fn plain_param(p: RawParam<'_>) -> Param<'_> {
+    let value = bytes_to_str(p.value);
+    let value = if p.name.eq_ignore_ascii_case("boundary") {
+        value
+    } else {
+        decode_words(value)
+    };
+    Param {
+        name: lower(p.name),
+        value,
+    }
+}
+
 /// Parses `*(";" parameter)` from the lexer's position to the end.
 pub(crate) fn parse_params<'a>(lx: &mut Lexer<'a>) -> Vec<Param<'a>> {
     let mut raw: Vec<RawParam<'a>> = Vec::new();
@@ -249,13 +264,7 @@ pub(crate) fn parse_params<'a>(lx: &mut Lexer<'a>) -> Vec<Param<'a>> {
         }
     }
     if !any_star {
-        return raw
-            .into_iter()
-            .map(|p| Param {
-                name: lower(p.name),
-                value: decode_words(bytes_to_str(p.value)),
-            })
-            .collect();
+        return raw.into_iter().map(plain_param).collect();
     }
     join_rfc2231(raw)
 }
@@ -290,13 +299,7 @@ fn join_rfc2231(raw: Vec<RawParam<'_>>) -> Vec<Param<'_>> {
     let mut out: Vec<(Param<'_>, bool)> = Vec::new(); // (param, from RFC 2231)
     for p in raw {
         let Some(star) = p.name.find('*') else {
-            out.push((
-                Param {
-                    name: lower(p.name),
-                    value: decode_words(bytes_to_str(p.value)),
-                },
-                false,
-            ));
+            out.push((plain_param(p), false));
             continue;
         };
         let base = p.name.get(..star).unwrap_or_default().to_ascii_lowercase();
@@ -391,6 +394,14 @@ mod tests {
             [("boundary".into(), "----=_Part_0_1.2".into())]
         );
         assert_eq!(params("; junk; x=1;"), [("x".into(), "1".into())]);
+    }
+
+    #[test]
+    fn boundary_is_not_decoded() {
+        assert_eq!(
+            params("; boundary=\"=?utf-8?q?x?=\""),
+            [("boundary".into(), "=?utf-8?q?x?=".into())]
+        );
     }
 
     #[test]

@@ -254,6 +254,9 @@ fn split_multipart(
     })
 }
 
+/// Nesting depth from which multiparts are split with the [`LineIndex`].
+const INDEX_DEPTH: usize = 3;
+
 /// Offsets of the lines of the input that start with `--`, built on first use.
 #[derive(Default)]
 struct LineIndex {
@@ -279,8 +282,8 @@ pub(crate) fn build_tree<'a>(
     limits: &Limits,
 ) -> Result<Vec<Part<'a>>, ParseError> {
     let mut parts: Vec<Part<'a>> = Vec::new();
-    // Inputs that fit u32 offsets use one shared index of candidate delimiter lines, so
-    // nested multiparts do not rescan their bodies byte by byte at every level.
+    // Inputs that fit u32 offsets use one shared index of candidate delimiter lines for
+    // deep multiparts, so nesting does not rescan the bodies byte by byte at every level.
     let mut line_index = (u32::try_from(input.len()).is_ok()).then(LineIndex::default);
     let mut stack = vec![Pending {
         start: 0,
@@ -341,7 +344,9 @@ pub(crate) fn build_tree<'a>(
         }
         if let Some(boundary) = boundary {
             let room = limits.max_parts.saturating_sub(parts.len() + 1);
-            let split = match line_index.as_mut() {
+            // Shallow multiparts search their own delimiter (fast on real mail); deeper
+            // ones use the shared line index so that hostile nesting stays linear.
+            let split = match line_index.as_mut().filter(|_| p.depth >= INDEX_DEPTH) {
                 Some(li) => {
                     let positions = li.get(input);
                     let lo = positions.partition_point(|&x| (x as usize) < body_offset);
@@ -410,6 +415,19 @@ mod tests {
         let parts: Vec<&[u8]> = s.parts.iter().map(|&(a, b)| &body[a..b]).collect();
         assert_eq!(parts, [&b"one --b\n--bx"[..], b"two"]);
         assert!(s.epilogue.is_none());
+    }
+
+    #[test]
+    fn line_index_and_memmem_agree() {
+        let body: &[u8] = b"--b\r\n--bb\r\nx\r\n--b \r\n\r\n--b\r\n-- b\r\n--b--\r\n--b\r\n";
+        let a = split_multipart(body, b"b", 100, memmem::find_iter(body, b"--b")).unwrap();
+        let mut li = LineIndex::default();
+        let positions: Vec<usize> = li.get(body).iter().map(|&x| x as usize).collect();
+        let b = split_multipart(body, b"b", 100, positions.into_iter()).unwrap();
+        assert_eq!(a.parts, b.parts);
+        assert_eq!(a.preamble, b.preamble);
+        assert_eq!(a.epilogue, b.epilogue);
+        assert_eq!(a.parts.len(), 3);
     }
 
     #[test]

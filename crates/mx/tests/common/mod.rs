@@ -166,11 +166,12 @@ impl Zone {
                     }
                 }
             }
-            if let Some(limit) = self.truncate_udp_above {
-                if query.transport == Transport::Udp && data.len() > limit {
-                    r.metadata.truncation = true;
-                    return Some(r.to_vec().unwrap());
-                }
+            if let Some(limit) = self.truncate_udp_above
+                && query.transport == Transport::Udp
+                && data.len() > limit
+            {
+                r.metadata.truncation = true;
+                return Some(r.to_vec().unwrap());
             }
             r.add_answers(data);
         }

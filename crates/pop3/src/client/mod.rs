@@ -494,8 +494,7 @@ impl Connection {
         if self.closed || !self.greeted || self.tls_paused {
             return;
         }
-        let pipelining =
-            self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining);
+        let pipelining = self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining);
         while let Some((next, _)) = self.queue.front() {
             let can_send = match self.inflight.back() {
                 None => true,

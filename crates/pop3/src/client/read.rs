@@ -19,7 +19,9 @@ impl Connection {
             let chunk = Bytes::copy_from_slice(data);
             match self.body(&chunk) {
                 None => return,
-                Some(used) => self.input.extend_from_slice(chunk.get(used..).unwrap_or_default()),
+                Some(used) => self
+                    .input
+                    .extend_from_slice(chunk.get(used..).unwrap_or_default()),
             }
         } else {
             if self.input_start > 0 && self.input_start * 2 >= self.input.len() {
@@ -161,7 +163,10 @@ impl Connection {
                 Some(u) => Reply::Uidl(vec![u]),
                 None => return self.close(CloseReason::Violation(Violation::BadListing)),
             },
-            Kind::Capa | Kind::Mechanisms | Kind::List { multi: true } | Kind::Uidl { multi: true } => {
+            Kind::Capa
+            | Kind::Mechanisms
+            | Kind::List { multi: true }
+            | Kind::Uidl { multi: true } => {
                 self.reading = Reading::Listing(Vec::new());
                 return;
             }

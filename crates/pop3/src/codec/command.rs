@@ -403,7 +403,10 @@ mod tests {
             Command::parse(b"STAT x"),
             Err(CommandError::TooManyArguments)
         );
-        assert_eq!(Command::parse(b"LIST  1"), Err(CommandError::InvalidArgument));
+        assert_eq!(
+            Command::parse(b"LIST  1"),
+            Err(CommandError::InvalidArgument)
+        );
         assert_eq!(Command::parse(b"XYZZY"), Err(CommandError::UnknownCommand));
         assert_eq!(Command::parse(b""), Err(CommandError::UnknownCommand));
         assert_eq!(Command::parse(b"USER \xff"), Err(CommandError::NotUtf8));

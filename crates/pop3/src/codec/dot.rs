@@ -122,6 +122,9 @@ impl DotStuffer {
         if self.done || chunk.is_empty() {
             return;
         }
+        if self.top.is_none() && self.push_crlf_only(&chunk, &mut emit) {
+            return;
+        }
         let data: &[u8] = &chunk;
         let len = data.len();
         let mut start = 0;
@@ -191,6 +194,33 @@ impl DotStuffer {
         self.prev_cr = data.last() == Some(&b'\r');
     }
 
+    /// Fast path for a chunk without bare LF (the common case): one
+    /// vectorisable pass to rule bare LF out, then `memmem` finds the lines
+    /// starting with a dot. Returns false (having done nothing) otherwise.
+    fn push_crlf_only(&mut self, chunk: &Bytes, emit: &mut impl FnMut(Bytes)) -> bool {
+        let data: &[u8] = chunk;
+        let (Some(&first), Some(&last)) = (data.first(), data.last()) else {
+            return true;
+        };
+        if (first == b'\n' && !self.prev_cr) || has_bare_lf(data) {
+            return false;
+        }
+        let mut start = 0;
+        if self.at_line_start && first == b'.' {
+            emit(DOT);
+        }
+        for nl in memchr::memmem::find_iter(data, b"\n.") {
+            let dot = nl + 1;
+            emit(chunk.slice(start..dot));
+            emit(DOT);
+            start = dot;
+        }
+        emit(chunk.slice(start..));
+        self.at_line_start = last == b'\n';
+        self.prev_cr = last == b'\r';
+        true
+    }
+
     /// End the message: a line end if the last line lacked one, then the
     /// terminating `.CRLF`.
     pub fn finish(&mut self, mut emit: impl FnMut(Bytes)) {
@@ -201,6 +231,24 @@ impl DotStuffer {
         self.done = true;
         self.at_line_start = true;
     }
+}
+
+/// Whether an LF in `data` follows something other than CR (the first
+/// octet is checked by the caller). No early exit, so it vectorises.
+fn has_bare_lf(data: &[u8]) -> bool {
+    let Some(rest) = data.get(1..) else {
+        return false;
+    };
+    let mut acc = 0u8;
+    for block in rest.chunks(4096).zip(data.chunks(4096)) {
+        acc |= block.0.iter().zip(block.1).fold(0u8, |a, (&b, &p)| {
+            a | (u8::from(b == b'\n') & u8::from(p != b'\r'))
+        });
+        if acc != 0 {
+            return true;
+        }
+    }
+    false
 }
 
 fn extend_line(so_far: LineSoFar, more: &[u8]) -> LineSoFar {
@@ -352,7 +400,10 @@ mod tests {
         assert_eq!(stuff(&[b"a"], None), b"a\r\n.\r\n");
         assert_eq!(stuff(&[b".\r\n"], None), b"..\r\n.\r\n");
         assert_eq!(stuff(&[b"a\n.b\n"], None), b"a\r\n..b\r\n.\r\n");
-        assert_eq!(stuff(&[b"a\r", b"\n", b".", b"b"], None), b"a\r\n..b\r\n.\r\n");
+        assert_eq!(
+            stuff(&[b"a\r", b"\n", b".", b"b"], None),
+            b"a\r\n..b\r\n.\r\n"
+        );
         assert_eq!(stuff(&[b"a\n", b"\n"], None), b"a\r\n\r\n.\r\n");
     }
 
@@ -360,7 +411,10 @@ mod tests {
     fn top_split() {
         let msg: &[u8] = b"H: 1\r\nH: 2\r\n\r\nl1\r\nl2\r\nl3\r\n";
         assert_eq!(stuff(&[msg], Some(0)), b"H: 1\r\nH: 2\r\n\r\n.\r\n");
-        assert_eq!(stuff(&[msg], Some(2)), b"H: 1\r\nH: 2\r\n\r\nl1\r\nl2\r\n.\r\n");
+        assert_eq!(
+            stuff(&[msg], Some(2)),
+            b"H: 1\r\nH: 2\r\n\r\nl1\r\nl2\r\n.\r\n"
+        );
         assert_eq!(stuff(&[msg], Some(9)), [msg, b".\r\n"].concat());
         let parts: Vec<&[u8]> = msg.chunks(1).collect();
         assert_eq!(stuff(&parts, Some(1)), b"H: 1\r\nH: 2\r\n\r\nl1\r\n.\r\n");

@@ -236,7 +236,10 @@ impl Response {
     }
     /// `-ERR [IN-USE]`.
     pub fn in_use() -> Response {
-        Response::err(Some(ResponseCode::InUse), "maildrop is locked by another session")
+        Response::err(
+            Some(ResponseCode::InUse),
+            "maildrop is locked by another session",
+        )
     }
     /// `-ERR [LOGIN-DELAY]`.
     pub fn login_delay() -> Response {

@@ -85,9 +85,18 @@ mod tests {
     fn malformed() {
         assert_eq!(decode_plain("!!"), Err(SaslError::Base64));
         assert_eq!(decode_plain("="), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&STANDARD.encode("a\0b")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&STANDARD.encode("\0\0p")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&STANDARD.encode("a\0b\0c\0d")), Err(SaslError::Malformed));
+        assert_eq!(
+            decode_plain(&STANDARD.encode("a\0b")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&STANDARD.encode("\0\0p")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&STANDARD.encode("a\0b\0c\0d")),
+            Err(SaslError::Malformed)
+        );
         assert!(decode_plain(&STANDARD.encode("\0b\0")).is_ok());
     }
 }

@@ -15,7 +15,10 @@ impl Connection {
             }
             Command::List(None) => {
                 let (count, octets) = self.totals();
-                let lines = self.live().map(|(n, e)| format!("{n} {}", e.size)).collect();
+                let lines = self
+                    .live()
+                    .map(|(n, e)| format!("{n} {}", e.size))
+                    .collect();
                 self.send_multiline(&Response::listing_follows(count, octets), lines);
             }
             Command::List(Some(n)) => match self.message(n) {
@@ -31,7 +34,11 @@ impl Connection {
             }
             Command::Uidl(Some(n)) => match self.message(n) {
                 Some(i) => {
-                    let uid = self.maildrop.get(i).map(|e| e.uid.clone()).unwrap_or_default();
+                    let uid = self
+                        .maildrop
+                        .get(i)
+                        .map(|e| e.uid.clone())
+                        .unwrap_or_default();
                     self.send(&Response::unique_id_listing(n, &uid));
                 }
                 None => self.send_error(&Response::no_such_message()),

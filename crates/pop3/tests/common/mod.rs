@@ -77,6 +77,9 @@ pub fn quoted_list(s: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// Cuts one segment's input (at a stream offset) into the chunks fed.
+pub type Splitter<'a> = dyn Fn(usize, &[u8]) -> Vec<Vec<u8>> + 'a;
+
 #[derive(Debug, Clone)]
 pub enum Action {
     Eof,
@@ -180,7 +183,7 @@ impl Transcript {
 
     /// Replay with the whole input split into the given chunk lengths per
     /// segment (`splitter` returns the chunks of one segment's input).
-    pub fn replay(&self, splitter: &dyn Fn(usize, &[u8]) -> Vec<Vec<u8>>) -> Replayed {
+    pub fn replay(&self, splitter: &Splitter<'_>) -> Replayed {
         let mut now = Instant::now();
         let mut conn = Connection::new(self.config.clone(), now);
         let mut r = Replayed::default();
@@ -210,7 +213,11 @@ impl Transcript {
             drive(&mut conn, &mut now, &mut answers, &mut r);
         }
         r.closed = conn.is_closed();
-        assert!(answers.is_empty(), "{}: unused answers {answers:?}", self.name);
+        assert!(
+            answers.is_empty(),
+            "{}: unused answers {answers:?}",
+            self.name
+        );
         r
     }
 }
@@ -240,12 +247,12 @@ fn drive(
             r.output.extend_from_slice(&b);
         }
         // A held reply (login failure delay) is due before the idle deadline.
-        if let Some(t) = conn.poll_timeout() {
-            if t < *now + Duration::from_secs(300) {
-                *now = t.max(*now);
-                conn.handle_timeout(*now);
-                progressed = true;
-            }
+        if let Some(t) = conn.poll_timeout()
+            && t < *now + Duration::from_secs(300)
+        {
+            *now = t.max(*now);
+            conn.handle_timeout(*now);
+            progressed = true;
         }
         if !progressed {
             return;
@@ -294,7 +301,9 @@ pub fn format_event(ev: &Event) -> String {
 
 fn answer(conn: &mut Connection, ev: &Event, answers: &mut VecDeque<String>) {
     let id = match ev {
-        Event::Login { id, .. } | Event::MessageRequest { id, .. } | Event::Commit { id, .. } => *id,
+        Event::Login { id, .. } | Event::MessageRequest { id, .. } | Event::Commit { id, .. } => {
+            *id
+        }
         _ => return,
     };
     let a = answers.pop_front().expect("an answer for the event");
@@ -309,15 +318,14 @@ fn answer(conn: &mut Connection, ev: &Event, answers: &mut VecDeque<String>) {
                     (size.parse::<u64>().unwrap(), uid).into()
                 })
                 .collect();
-            conn.answer_login(id, LoginDecision::Accept(listing)).unwrap();
+            conn.answer_login(id, LoginDecision::Accept(listing))
+                .unwrap();
         }
         "reject" => conn.answer_login(id, LoginDecision::Reject).unwrap(),
         "in-use" => conn.answer_login(id, LoginDecision::InUse).unwrap(),
         "login-delay" => conn.answer_login(id, LoginDecision::LoginDelay).unwrap(),
         "sys-temp" => conn.answer_login(id, LoginDecision::SysTemp).unwrap(),
-        "message" => conn
-            .supply_message(id, Bytes::from(unquote(rest)))
-            .unwrap(),
+        "message" => conn.supply_message(id, Bytes::from(unquote(rest))).unwrap(),
         "chunks" => {
             for c in quoted_list(rest) {
                 conn.supply_message_chunk(id, Bytes::from(c)).unwrap();

@@ -132,7 +132,10 @@ impl Pair {
     }
 
     /// The reply to `id` among the client's events.
-    pub fn reply(&self, id: client::CommandId) -> Result<client::Reply, postwerk_pop3::codec::Response> {
+    pub fn reply(
+        &self,
+        id: client::CommandId,
+    ) -> Result<client::Reply, postwerk_pop3::codec::Response> {
         self.client_events
             .iter()
             .find_map(|e| match e {
@@ -146,10 +149,10 @@ impl Pair {
     pub fn body(&self, id: client::CommandId) -> Vec<u8> {
         let mut out = Vec::new();
         for e in &self.client_events {
-            if let client::Event::MessageData { id: i, chunk } = e {
-                if *i == id {
-                    out.extend_from_slice(chunk);
-                }
+            if let client::Event::MessageData { id: i, chunk } = e
+                && *i == id
+            {
+                out.extend_from_slice(chunk);
             }
         }
         out

@@ -219,7 +219,9 @@ impl Connection {
     // ----- inputs -----
 
     /// Queues a transaction. It starts as soon as the session is ready and the transactions
-    /// before it are done; its result comes as [`Event::TransactionDone`].
+    /// before it are done; its result comes as [`Event::TransactionDone`]. Can be called
+    /// again at any time before [`quit`](Connection::quit), also after earlier transactions
+    /// are done (RSET is sent between them when needed).
     pub fn send(&mut self, tx: Transaction, now: Instant) -> Result<TransactionId, UsageError> {
         if matches!(self.stage, Stage::Quitting | Stage::Closed) {
             return Err(UsageError::Closed);
@@ -299,7 +301,8 @@ impl Connection {
     }
 
     /// The driver finished the TLS handshake asked for by [`Event::StartTls`]. The machine
-    /// forgets the cleartext capabilities and says EHLO again.
+    /// forgets the cleartext capabilities and says EHLO again. Ignored when no handshake was
+    /// asked for.
     pub fn tls_established(&mut self, now: Instant) {
         if self.stage != Stage::Handshake {
             return;

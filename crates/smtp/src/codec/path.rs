@@ -138,6 +138,29 @@ impl Mailbox {
     }
 }
 
+impl Mailbox {
+    /// The same address as the RFC 5322 type of `postwerk-message`, borrowing from `self`.
+    ///
+    /// ```
+    /// use postwerk_smtp::codec::path::Mailbox;
+    /// let m = Mailbox::new("a.b", "example.com").unwrap();
+    /// let a = m.to_addr_spec().unwrap();
+    /// assert_eq!(a.to_string(), "a.b@example.com");
+    /// ```
+    pub fn to_addr_spec(&self) -> Result<postwerk_message::AddrSpec<'_>, postwerk_message::ParseError> {
+        postwerk_message::AddrSpec::new(self.local_part.as_str(), self.domain.as_str())
+    }
+}
+
+impl TryFrom<&postwerk_message::AddrSpec<'_>> for Mailbox {
+    type Error = PathError;
+
+    /// Checks an RFC 5322 address against the stricter RFC 5321 rules (UTF-8 allowed).
+    fn try_from(a: &postwerk_message::AddrSpec<'_>) -> Result<Mailbox, PathError> {
+        Mailbox::new(a.local_part(), a.domain())
+    }
+}
+
 impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.needs_quotes() {
@@ -614,6 +637,17 @@ mod tests {
         let (p, n) = parse_forward_path(b"user@x.example SIZE=1", o).unwrap();
         assert_eq!(n, 14);
         assert_eq!(p.to_string(), "<user@x.example>");
+    }
+
+    #[test]
+    fn addr_spec_conversions() {
+        let m = Mailbox::new("john doe", "[192.0.2.1]").unwrap();
+        let a = m.to_addr_spec().unwrap();
+        assert_eq!(a.local_part(), "john doe");
+        assert_eq!(a.domain(), "[192.0.2.1]");
+        assert_eq!(Mailbox::try_from(&a).unwrap(), m);
+        let a = postwerk_message::parse_addr_spec(b"a@b.example").unwrap();
+        assert_eq!(Mailbox::try_from(&a).unwrap().to_string(), "a@b.example");
     }
 
     #[test]
