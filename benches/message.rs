@@ -30,8 +30,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mailparse::{MailAddr, MailHeaderMap, ParsedMail};
 use postwerk::message::{self as pm, Address, Mailbox, Message};
 
@@ -89,10 +88,8 @@ fn pw_address_list(list: &[Address<'_>]) -> usize {
 
 fn pw_headers(msg: &Message<'_>) -> usize {
     let mut n = 0;
-    for list in [msg.from(), msg.to(), msg.cc()] {
-        if let Ok(list) = list {
-            n += pw_address_list(&list);
-        }
+    for list in [msg.from(), msg.to(), msg.cc()].into_iter().flatten() {
+        n += pw_address_list(&list);
     }
     if let Some(subject) = msg.subject() {
         n += black_box(subject).len();
@@ -501,10 +498,113 @@ fn count_mp_leaves(msg: &mail_parser::Message<'_>) -> usize {
 
 // ---------------------------------------------------------------------------------------
 
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
+/// One benchmark: its group, its name within the group, the input bytes one run reads,
+/// and the run itself (the whole workload once; returns a checksum of what it touched).
+struct Row<'a> {
+    group: &'static str,
+    name: &'static str,
+    bytes: u64,
+    run: Box<dyn Fn() -> usize + 'a>,
+}
+
+fn rows<'a>(
+    corpus: &'a Corpus,
+    input: &'a AddressInput,
+    parser: &'a mail_parser::MessageParser,
+) -> Vec<Row<'a>> {
+    let messages = &corpus.messages;
+    let each = move |f: fn(&[u8]) -> usize| -> Box<dyn Fn() -> usize + 'a> {
+        Box::new(move || messages.iter().map(|(_, m)| f(black_box(m))).sum())
+    };
+    let each_mp =
+        move |f: fn(&mail_parser::MessageParser, &[u8]) -> usize| -> Box<dyn Fn() -> usize + 'a> {
+            Box::new(move || messages.iter().map(|(_, m)| f(parser, black_box(m))).sum())
+        };
+    let lists = |f: fn(&str) -> usize| -> Box<dyn Fn() -> usize + 'a> {
+        Box::new(move || input.lists.iter().map(|l| f(black_box(l))).sum())
+    };
+    let specs = |f: fn(&str) -> usize| -> Box<dyn Fn() -> usize + 'a> {
+        Box::new(move || input.addr_specs.iter().map(|l| f(black_box(l))).sum())
+    };
+    let mailboxes = |f: fn(&str) -> usize| -> Box<dyn Fn() -> usize + 'a> {
+        Box::new(move || input.mailboxes.iter().map(|l| f(black_box(l))).sum())
+    };
+    let row = |group, name, bytes, run| Row {
+        group,
+        name,
+        bytes,
+        run,
+    };
+    let (all, nl, ns, nm) = (
+        corpus.bytes,
+        total_len(&input.lists),
+        total_len(&input.addr_specs),
+        total_len(&input.mailboxes),
+    );
+    vec![
+        row("headers", "postwerk", all, each(postwerk_headers)),
+        row("headers", "mail-parser", all, each_mp(mail_parser_headers)),
+        row(
+            "headers",
+            "mail-parser-parse_headers",
+            all,
+            each_mp(mail_parser_headers_only),
+        ),
+        row("headers", "mailparse", all, each(mailparse_headers)),
+        row("full", "postwerk", all, each(postwerk_full)),
+        row("full", "mail-parser", all, each_mp(mail_parser_full)),
+        row("full", "mailparse", all, each(mailparse_full)),
+        row(
+            "addresses",
+            "lists/postwerk",
+            nl,
+            lists(|l| pm::parse_address_list(l.as_bytes()).map_or(0, |v| pw_address_list(&v))),
+        ),
+        row(
+            "addresses",
+            "lists/mailparse-addrparse",
+            nl,
+            lists(|l| mailparse::addrparse(l).map_or(0, |v| ms_address_list(&v))),
+        ),
+        row(
+            "addresses",
+            "addr-spec/postwerk",
+            ns,
+            specs(|s| {
+                pm::parse_addr_spec(s.as_bytes()).map_or(0, |a| {
+                    black_box(a.local_part()).len() + black_box(a.domain()).len()
+                })
+            }),
+        ),
+        row(
+            "addresses",
+            "addr-spec/email_address",
+            ns,
+            specs(|s| {
+                email_address::EmailAddress::from_str(s).map_or(0, |a| {
+                    black_box(a.local_part()).len() + black_box(a.domain()).len()
+                })
+            }),
+        ),
+        row(
+            "addresses",
+            "mailbox/postwerk",
+            nm,
+            mailboxes(|s| pm::parse_mailbox(s.as_bytes()).map_or(0, |m| pw_mailbox(&m))),
+        ),
+        row(
+            "addresses",
+            "mailbox/email_address",
+            nm,
+            mailboxes(|s| {
+                email_address::EmailAddress::from_str(s).map_or(0, |a| {
+                    black_box(a.display_part()).len()
+                        + black_box(a.local_part()).len()
+                        + black_box(a.domain()).len()
+                })
+            }),
+        ),
+    ]
 }
 
 fn bench(c: &mut Criterion) {
@@ -512,153 +612,41 @@ fn bench(c: &mut Criterion) {
     if std::env::var_os("POSTWERK_BENCH_PARITY").is_some() {
         parity_report(&corpus);
     }
-    let parser = mail_parser::MessageParser::default();
-    let messages = &corpus.messages;
-
-    let mut group = c.benchmark_group("headers");
-    configure(&mut group);
-    group.throughput(Throughput::Bytes(corpus.bytes));
-    group.bench_function("postwerk", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| postwerk_headers(black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("mail-parser", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| mail_parser_headers(&parser, black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("mail-parser-parse_headers", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| mail_parser_headers_only(&parser, black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("mailparse", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| mailparse_headers(black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("full");
-    configure(&mut group);
-    group.throughput(Throughput::Bytes(corpus.bytes));
-    group.bench_function("postwerk", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| postwerk_full(black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("mail-parser", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| mail_parser_full(&parser, black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("mailparse", |b| {
-        b.iter(|| {
-            messages
-                .iter()
-                .map(|(_, m)| mailparse_full(black_box(m)))
-                .sum::<usize>()
-        })
-    });
-    group.finish();
-
     let input = address_input(&corpus);
-    let mut group = c.benchmark_group("addresses");
-    configure(&mut group);
-    group.throughput(Throughput::Bytes(total_len(&input.lists)));
-    group.bench_function("lists/postwerk", |b| {
-        b.iter(|| {
-            input
-                .lists
-                .iter()
-                .map(|l| {
-                    pm::parse_address_list(black_box(l.as_bytes()))
-                        .map_or(0, |v| pw_address_list(&v))
-                })
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("lists/mailparse-addrparse", |b| {
-        b.iter(|| {
-            input
-                .lists
-                .iter()
-                .map(|l| mailparse::addrparse(black_box(l)).map_or(0, |v| ms_address_list(&v)))
-                .sum::<usize>()
-        })
-    });
-    group.throughput(Throughput::Bytes(total_len(&input.addr_specs)));
-    group.bench_function("addr-spec/postwerk", |b| {
-        b.iter(|| {
-            input
-                .addr_specs
-                .iter()
-                .map(|s| {
-                    pm::parse_addr_spec(black_box(s.as_bytes())).map_or(0, |a| {
-                        black_box(a.local_part()).len() + black_box(a.domain()).len()
-                    })
-                })
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("addr-spec/email_address", |b| {
-        b.iter(|| {
-            input
-                .addr_specs
-                .iter()
-                .map(|s| {
-                    email_address::EmailAddress::from_str(black_box(s)).map_or(0, |a| {
-                        black_box(a.local_part()).len() + black_box(a.domain()).len()
-                    })
-                })
-                .sum::<usize>()
-        })
-    });
-    group.throughput(Throughput::Bytes(total_len(&input.mailboxes)));
-    group.bench_function("mailbox/postwerk", |b| {
-        b.iter(|| {
-            input
-                .mailboxes
-                .iter()
-                .map(|s| pm::parse_mailbox(black_box(s.as_bytes())).map_or(0, |m| pw_mailbox(&m)))
-                .sum::<usize>()
-        })
-    });
-    group.bench_function("mailbox/email_address", |b| {
-        b.iter(|| {
-            input
-                .mailboxes
-                .iter()
-                .map(|s| {
-                    email_address::EmailAddress::from_str(black_box(s)).map_or(0, |a| {
-                        black_box(a.display_part()).len()
-                            + black_box(a.local_part()).len()
-                            + black_box(a.domain()).len()
-                    })
-                })
-                .sum::<usize>()
-        })
-    });
-    group.finish();
+    let parser = mail_parser::MessageParser::default();
+    let rows = rows(&corpus, &input, &parser);
+
+    // `POSTWERK_BENCH_ONESHOT=group/name [POSTWERK_BENCH_ITERS=n]`: run one row n times
+    // without criterion, for instruction counts under `valgrind --tool=callgrind` (a
+    // measure that does not depend on how busy the machine is).
+    if let Ok(which) = std::env::var("POSTWERK_BENCH_ONESHOT") {
+        let iters: usize = std::env::var("POSTWERK_BENCH_ITERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let row = rows
+            .iter()
+            .find(|r| format!("{}/{}", r.group, r.name) == which)
+            .unwrap_or_else(|| panic!("no row {which}"));
+        let sum: usize = (0..iters).map(|_| (row.run)()).sum();
+        eprintln!(
+            "{which}: {iters} runs over {} bytes, checksum {sum}",
+            row.bytes
+        );
+        return;
+    }
+
+    for name in ["headers", "full", "addresses"] {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(3));
+        for row in rows.iter().filter(|r| r.group == name) {
+            group.throughput(Throughput::Bytes(row.bytes));
+            group.bench_function(row.name, |b| b.iter(&row.run));
+        }
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench);

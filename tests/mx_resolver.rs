@@ -381,3 +381,12 @@ async fn literals_and_missing_servers() {
         RouteError::NoNameServers
     );
 }
+
+#[test]
+fn resolver_is_shareable() {
+    fn shareable<T: Clone + Send + Sync + 'static>(value: &T) -> T {
+        value.clone()
+    }
+    let r = Resolver::new(ResolverConfig::new(vec!["127.0.0.1:53".parse().unwrap()]));
+    assert_eq!(shareable(&r).servers(), r.servers());
+}

@@ -204,7 +204,21 @@ impl<'a> Cursor<'a> {
     /// Skips CFWS (white space, folds and nested comments).
     #[inline]
     pub(crate) fn skip_cfws(&mut self) -> Result<Cfws, ParseError> {
-        match self.peek() {
+        let bytes = self.src.as_bytes();
+        match bytes.get(self.pos) {
+            // One space between words is the common case.
+            Some(b' ')
+                if !matches!(
+                    bytes.get(self.pos + 1),
+                    Some(b' ' | b'\t' | b'\r' | b'\n' | b'(')
+                ) =>
+            {
+                self.pos += 1;
+                Ok(Cfws {
+                    any: true,
+                    comment: false,
+                })
+            }
             Some(b' ' | b'\t' | b'\r' | b'\n' | b'(') => self.skip_cfws_slow(),
             _ => Ok(Cfws::default()),
         }

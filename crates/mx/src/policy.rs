@@ -1,7 +1,7 @@
 //! Where transport-security policies (MTA-STS, DANE) plug in — a documented extension
 //! point, not an implementation.
 //!
-//! A [`Route`](crate::Route) says where a domain's mail goes. Two later standards say *how
+//! A [`Route`] says where a domain's mail goes. Two later standards say *how
 //! securely* it may go there, and both act on the route, not on the MX lookup itself:
 //!
 //! * **MTA-STS** (RFC 8461) publishes, over HTTPS, the MX name patterns a sender must

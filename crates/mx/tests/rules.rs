@@ -705,3 +705,57 @@ fn unspecified_and_duplicate_addresses_are_dropped() {
     let route = resolve(&mut zone, "dup.test", options, 1).unwrap();
     assert_eq!(route.hosts[0].addresses, [ip("192.0.2.1")]);
 }
+
+#[test]
+fn exchanger_cnames_are_followed_for_addresses() {
+    for no_chase in [false, true] {
+        let mut zone = Zone::new(vec![
+            mx("cn.test", 10, "alias.cn.test"),
+            cname("alias.cn.test", "real.cn.test"),
+            a("real.cn.test", "192.0.2.77"),
+        ]);
+        zone.no_chase = no_chase;
+        let mut options = Options::default();
+        options.families = Families::Ipv4Only;
+        let route = resolve(&mut zone, "cn.test", options, 1).unwrap();
+        assert_eq!(host_names(&route), ["alias.cn.test"]);
+        assert_eq!(route.hosts[0].addresses, [ip("192.0.2.77")]);
+    }
+}
+
+#[test]
+fn truncated_address_answers_go_to_tcp() {
+    let mut records = vec![mx("many.test", 10, "mx.many.test")];
+    for i in 1..=20 {
+        records.push(a("mx.many.test", &format!("198.51.100.{i}")));
+    }
+    let mut zone = Zone::new(records);
+    zone.truncate_udp_above = Some(3);
+    let mut options = Options::default();
+    options.families = Families::Ipv4Only;
+    options.max_addresses_per_host = 100;
+    let route = resolve(&mut zone, "many.test", options, 1).unwrap();
+    assert_eq!(route.hosts[0].addresses.len(), 20);
+    assert!(
+        zone.log
+            .contains(&("mx.many.test".into(), RecordKind::A, Transport::Tcp))
+    );
+}
+
+#[test]
+fn huge_mx_sets_are_capped_and_deduplicated() {
+    let mut records = Vec::new();
+    for i in 0..600u16 {
+        // Every exchanger appears twice, the second time with a worse preference.
+        records.push(mx("huge.test", i % 50, &format!("h{i}.huge.test")));
+        records.push(mx("huge.test", 100 + i % 50, &format!("h{i}.huge.test")));
+        records.push(a(&format!("h{i}.huge.test"), "192.0.2.1"));
+    }
+    let mut zone = Zone::new(records);
+    let route = resolve(&mut zone, "huge.test", Options::default(), 1).unwrap();
+    assert_eq!(route.hosts.len(), 10, "max_hosts");
+    assert!(route.hosts.iter().all(|h| h.preference == 0));
+    let names: HashSet<&str> = host_names(&route).into_iter().collect();
+    assert_eq!(names.len(), 10, "no exchanger twice");
+    assert!(zone.log.len() <= 1 + 2 * 10, "{} queries", zone.log.len());
+}

@@ -97,6 +97,8 @@ pub async fn session(
                     s.abort();
                     return;
                 }
+                // Nothing read in cleartext may reach the session inside TLS.
+                unread.clear();
                 s.tls = true;
                 s.user = None;
                 let _ = conn.tls_started(Instant::now());

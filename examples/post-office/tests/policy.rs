@@ -246,3 +246,51 @@ fn connections_over_the_per_address_cap_get_421() {
         (&line == b"220").then_some(())
     });
 }
+
+const SMUGGLE: &str = r#"
+import socket, sys
+host, port = sys.argv[1:3]
+s = socket.create_connection((host, int(port)), 30)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        line = f.readline().decode()
+        lines.append(line.strip())
+        if len(line) < 4 or line[3] != "-":
+            return " | ".join(lines)
+print(reply())
+for cmd in ["EHLO client.example", "MAIL FROM:<x@example.org>", "RCPT TO:<alice@alpha.test>", "DATA"]:
+    s.sendall(cmd.encode() + b"\r\n")
+    print(reply())
+s.sendall(b"Subject: first\r\n\r\nbefore\n.\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<alice@alpha.test>\r\n"
+          b"DATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n")
+print(reply())
+s.sendall(b"QUIT\r\n")
+print(reply())
+"#;
+
+#[test]
+fn a_bare_lf_dot_never_ends_the_data_nor_smuggles_a_second_message() {
+    let o = office("");
+    let out = python(SMUGGLE, &[o.ip, &o.ports.smtp.to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let replies: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        replies.len(),
+        7,
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(replies[4].starts_with("354"), "{stdout}");
+    // One reply to the one real end of data, refusing the bare LF, then QUIT.
+    assert!(replies[5].starts_with('5'), "{stdout}");
+    assert!(replies[6].starts_with("221"), "{stdout}");
+    let queued = std::fs::read_dir(o.data().join("queue"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .count();
+    assert_eq!(queued, 0, "nothing was accepted");
+    assert!(o.maildir("alice@alpha.test").is_empty());
+}

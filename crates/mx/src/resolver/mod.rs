@@ -33,6 +33,10 @@ use crate::route::Route;
 use cache::TtlCache;
 pub use resolv_conf::{MAX_FILE, MAX_SERVERS, ResolvConf, parse_resolv_conf};
 
+/// Answers larger than this are used but not kept in the answer cache, so that the
+/// cache's memory stays below `answer_cache_size` × 8 KiB.
+pub const MAX_CACHED_ANSWER: usize = 8 * 1024;
+
 /// How a [`Resolver`] is set up.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -245,7 +249,9 @@ impl Resolver {
                                 let until =
                                     now + Duration::from_secs(u64::from(self.cap_ttl(ttl, &bytes)));
                                 expires = Some(expires.map_or(until, |e| e.min(until)));
-                                lock(&inner.answers).insert(key, bytes, until, now);
+                                if bytes.len() <= MAX_CACHED_ANSWER {
+                                    lock(&inner.answers).insert(key, bytes, until, now);
+                                }
                             }
                             _ if truncated => {}
                             _ => uncacheable = true,

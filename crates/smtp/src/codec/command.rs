@@ -513,7 +513,7 @@ fn helo_argument(arg: &[u8], opts: &ParseOptions) -> Result<String, CommandError
         return utf8(arg);
     }
     match parse_domain_or_literal(arg, opts.smtputf8) {
-        Ok((d, n)) if n == arg.len() => Ok(d),
+        Ok((d, n)) if n == arg.len() => Ok(d.to_string()),
         _ => Err(CommandError::InvalidDomain),
     }
 }

@@ -14,6 +14,7 @@
 //! forms. A [`Mailbox`] keeps the *semantic* local part (quotes and quoted pairs removed) and
 //! the domain as written (an address literal with its brackets, e.g. `[192.0.2.1]`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -80,8 +81,9 @@ pub enum PathError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mailbox {
-    local_part: String,
-    domain: String,
+    /// `local@domain` in one allocation; `at` is the index of the separating `@`.
+    addr: String,
+    at: usize,
 }
 
 impl Mailbox {
@@ -101,35 +103,43 @@ impl Mailbox {
         if used != domain.len() {
             return Err(PathError::InvalidDomain);
         }
-        Ok(Mailbox {
-            local_part: local_part.to_string(),
-            domain: d,
-        })
+        Ok(Mailbox::from_parts(local_part, d))
+    }
+
+    fn from_parts(local_part: &str, domain: &str) -> Mailbox {
+        let mut addr = String::with_capacity(local_part.len() + 1 + domain.len());
+        addr.push_str(local_part);
+        addr.push('@');
+        addr.push_str(domain);
+        Mailbox {
+            addr,
+            at: local_part.len(),
+        }
     }
 
     /// The local part, quotes and quoted pairs removed.
     pub fn local_part(&self) -> &str {
-        &self.local_part
+        self.addr.get(..self.at).unwrap_or_default()
     }
 
     /// The domain, or an address literal with its brackets.
     pub fn domain(&self) -> &str {
-        &self.domain
+        self.addr.get(self.at + 1..).unwrap_or_default()
     }
 
     /// True when the domain is an address literal (`[...]`).
     pub fn is_address_literal(&self) -> bool {
-        self.domain.starts_with('[')
+        self.domain().starts_with('[')
     }
 
     /// True when the local part or the domain holds non-ASCII characters (needs SMTPUTF8).
     pub fn is_utf8(&self) -> bool {
-        !self.local_part.is_ascii() || !self.domain.is_ascii()
+        !self.addr.is_ascii()
     }
 
     /// True when the local part must be written as a Quoted-string.
     fn needs_quotes(&self) -> bool {
-        let s = self.local_part.as_bytes();
+        let s = self.local_part().as_bytes();
         s.is_empty()
             || s.first() == Some(&b'.')
             || s.last() == Some(&b'.')
@@ -148,7 +158,7 @@ impl Mailbox {
     /// assert_eq!(a.to_string(), "a.b@example.com");
     /// ```
     pub fn to_addr_spec(&self) -> Result<postwerk_message::AddrSpec<'_>, postwerk_message::ParseError> {
-        postwerk_message::AddrSpec::new(self.local_part.as_str(), self.domain.as_str())
+        postwerk_message::AddrSpec::new(self.local_part(), self.domain())
     }
 }
 
@@ -165,7 +175,7 @@ impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.needs_quotes() {
             f.write_str("\"")?;
-            for c in self.local_part.chars() {
+            for c in self.local_part().chars() {
                 if c == '"' || c == '\\' {
                     f.write_str("\\")?;
                 }
@@ -173,9 +183,9 @@ impl fmt::Display for Mailbox {
             }
             f.write_str("\"")?;
         } else {
-            f.write_str(&self.local_part)?;
+            f.write_str(self.local_part())?;
         }
-        write!(f, "@{}", self.domain)
+        write!(f, "@{}", self.domain())
     }
 }
 
@@ -324,11 +334,27 @@ pub fn parse_mailbox(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize)
     }
     pos += 1;
     let (domain, n) = parse_domain_or_literal(input.get(pos..).unwrap_or_default(), opts.utf8)?;
-    Ok((Mailbox { local_part, domain }, pos + n))
+    Ok((Mailbox::from_parts(&local_part, domain), pos + n))
 }
 
+/// `atext` of RFC 5322 section 3.2.3, as a table.
+const ATEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = is_atext_slow(i as u8);
+        i += 1;
+    }
+    t
+};
+
 /// `atext` of RFC 5322 section 3.2.3.
+#[inline]
 pub(crate) fn is_atext(b: u8) -> bool {
+    ATEXT[b as usize]
+}
+
+const fn is_atext_slow(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -371,7 +397,7 @@ fn utf8_char_len(input: &[u8], utf8: bool) -> usize {
     }
 }
 
-fn parse_local_part(input: &[u8], utf8: bool) -> Result<(String, usize), PathError> {
+fn parse_local_part(input: &[u8], utf8: bool) -> Result<(Cow<'_, str>, usize), PathError> {
     if input.first() == Some(&b'"') {
         let mut value = Vec::new();
         let mut pos = 1;
@@ -411,7 +437,7 @@ fn parse_local_part(input: &[u8], utf8: bool) -> Result<(String, usize), PathErr
             }
         }
         let s = String::from_utf8(value).map_err(|_| PathError::InvalidLocalPart)?;
-        return Ok((s, pos));
+        return Ok((Cow::Owned(s), pos));
     }
     // Dot-string = Atom *("." Atom)
     let mut pos = 0;
@@ -446,23 +472,22 @@ fn parse_local_part(input: &[u8], utf8: bool) -> Result<(String, usize), PathErr
     }
     let s = std::str::from_utf8(input.get(..pos).unwrap_or_default())
         .map_err(|_| PathError::InvalidLocalPart)?;
-    Ok((s.to_string(), pos))
+    Ok((Cow::Borrowed(s), pos))
 }
 
 pub(crate) fn parse_domain_or_literal(
     input: &[u8],
     utf8: bool,
-) -> Result<(String, usize), PathError> {
+) -> Result<(&str, usize), PathError> {
     if input.first() == Some(&b'[') {
         let end = memchr::memchr(b']', input).ok_or(PathError::InvalidAddressLiteral)?;
         let inner = input.get(1..end).unwrap_or_default();
         check_address_literal(inner)?;
         let s = std::str::from_utf8(input.get(..=end).unwrap_or_default())
             .map_err(|_| PathError::InvalidAddressLiteral)?;
-        return Ok((s.to_string(), end + 1));
+        return Ok((s, end + 1));
     }
-    let (d, n) = parse_domain(input, utf8)?;
-    Ok((d.to_string(), n))
+    parse_domain(input, utf8)
 }
 
 /// `Domain = sub-domain *("." sub-domain)`; `sub-domain = Let-dig [Ldh-str]`, U-labels
