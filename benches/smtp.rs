@@ -88,9 +88,14 @@ fn command_lines() -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     for i in 0..100 {
         lines.push(format!("EHLO client{i}.example.com\r\n"));
-        lines.push(format!("MAIL FROM:<sender.name{i}@example.com> SIZE={} BODY=8BITMIME\r\n", 1000 + i));
+        lines.push(format!(
+            "MAIL FROM:<sender.name{i}@example.com> SIZE={} BODY=8BITMIME\r\n",
+            1000 + i
+        ));
         lines.push(format!("RCPT TO:<recipient{i}@example.org>\r\n"));
-        lines.push(format!("RCPT TO:<user+tag{i}@mail.example.net> NOTIFY=SUCCESS,FAILURE\r\n"));
+        lines.push(format!(
+            "RCPT TO:<user+tag{i}@mail.example.net> NOTIFY=SUCCESS,FAILURE\r\n"
+        ));
         lines.push("DATA\r\n".into());
         lines.push(format!("BDAT {} LAST\r\n", 4096 + i));
         lines.push("RSET\r\n".into());
@@ -108,7 +113,9 @@ fn stuffed_body() -> Vec<u8> {
         if i % 10 == 0 {
             body.extend_from_slice(b"..");
         }
-        let line = format!("{i:08} The quick brown fox jumps over the lazy dog; lorem ipsum dolor sit amet");
+        let line = format!(
+            "{i:08} The quick brown fox jumps over the lazy dog; lorem ipsum dolor sit amet"
+        );
         body.extend_from_slice(&line.as_bytes()[..76]);
         body.extend_from_slice(b"\r\n");
         i += 1;

@@ -9,7 +9,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let opts = ParseOptions {
-        leniency: if flags & 1 == 1 { Leniency::all() } else { Leniency::default() },
+        leniency: if flags & 1 == 1 {
+            Leniency::all()
+        } else {
+            Leniency::default()
+        },
         smtputf8: flags & 2 == 2,
     };
     if let Ok(cmd) = Command::parse(line, &opts) {
@@ -17,6 +21,11 @@ fuzz_target!(|data: &[u8]| {
         cmd.write_to(&mut out);
         assert!(out.ends_with(b"\r\n"));
         let again = Command::parse(&out[..out.len() - 2], &opts);
-        assert_eq!(again.as_ref(), Ok(&cmd), "{:?}", String::from_utf8_lossy(&out));
+        assert_eq!(
+            again.as_ref(),
+            Ok(&cmd),
+            "{:?}",
+            String::from_utf8_lossy(&out)
+        );
     }
 });

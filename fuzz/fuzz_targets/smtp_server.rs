@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use postwerk_smtp::codec::reply::Reply;
-use postwerk_smtp::server::{BareLineEndings, Config, Connection, Decision, Event, PipeliningPolicy};
+use postwerk_smtp::server::{
+    BareLineEndings, Config, Connection, Decision, Event, PipeliningPolicy,
+};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
@@ -64,7 +66,11 @@ fuzz_target!(|data: &[u8]| {
                         conn.respond(id, decision, now).unwrap();
                     }
                     Event::AuthExchange { id, .. } => {
-                        let d = if p % 2 == 0 { Decision::Challenge(vec![p]) } else { decision };
+                        let d = if p % 2 == 0 {
+                            Decision::Challenge(vec![p])
+                        } else {
+                            decision
+                        };
                         conn.respond(id, d, now).unwrap();
                     }
                     Event::DataEnd { id, envelope, .. } => {
@@ -104,7 +110,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(conn.is_closed());
     // Every line we wrote is a well-formed reply line.
     for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        assert!(line.ends_with(b"\r") && line.len() >= 4, "{:?}", String::from_utf8_lossy(line));
+        assert!(
+            line.ends_with(b"\r") && line.len() >= 4,
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
         assert!((b'2'..=b'5').contains(&line[0]));
     }
 });

@@ -81,8 +81,7 @@ fn config(dir: &Path, port: u16) -> String {
          auth_mechanisms = plain\n\
          first_valid_uid = 0\n\
          first_valid_gid = 0\n\
-         service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n}}\n\
-         service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n}}\n"
+         service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n}}\n"
     );
     if dovecot_version() >= (2, 4) {
         format!(
@@ -92,7 +91,7 @@ fn config(dir: &Path, port: u16) -> String {
              auth_allow_cleartext = yes\n\
              mail_driver = maildir\n\
              mail_path = {d}/mail/%{{user}}\n\
-             passdb passwd-file {{\n  passwd_file_path = {d}/passwd\n  default_password_scheme = PLAIN\n}}\n\
+             passdb passwd-file {{\n  passwd_file_path = {d}/passwd\n}}\n\
              userdb static {{\n  fields {{\n    uid = {uid}\n    gid = {gid}\n    home = {d}/home/%{{user}}\n  }}\n}}\n"
         )
     } else {
@@ -118,7 +117,7 @@ fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         }
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(10));
     }
     panic!(
         "dovecot did not listen: {}",

@@ -60,7 +60,8 @@ fn serve(mut socket: TcpStream, config: Arc<Config>, maildir: &Path) -> io::Resu
             let now = Instant::now();
             match event {
                 Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
-                    conn.respond(id, Decision::Accept, now).expect("pending request");
+                    conn.respond(id, Decision::Accept, now)
+                        .expect("pending request");
                 }
                 Event::DataStart => message = Some(create_tmp(maildir)?),
                 Event::BodyChunk(chunk) => {
@@ -98,9 +99,10 @@ fn serve(mut socket: TcpStream, config: Arc<Config>, maildir: &Path) -> io::Resu
             continue;
         }
         // 4. Wait for input or the next deadline.
-        let timeout = conn
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(Instant::now()).max(std::time::Duration::from_millis(1)));
+        let timeout = conn.poll_timeout().map(|t| {
+            t.saturating_duration_since(Instant::now())
+                .max(std::time::Duration::from_millis(1))
+        });
         socket.set_read_timeout(timeout)?;
         match socket.read(&mut buf) {
             Ok(0) => conn.handle_eof(Instant::now()),
@@ -108,7 +110,12 @@ fn serve(mut socket: TcpStream, config: Arc<Config>, maildir: &Path) -> io::Resu
                 let taken = conn.handle_input(&buf[..n], Instant::now());
                 pending.extend_from_slice(&buf[taken..n]);
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 conn.handle_timeout(Instant::now());
             }
             Err(e) => return Err(e),
@@ -119,9 +126,17 @@ fn serve(mut socket: TcpStream, config: Arc<Config>, maildir: &Path) -> io::Resu
 /// A unique Maildir name: time, pid, counter, host.
 fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{}.{}_{}.P{}Q{n}.localhost", t.as_secs(), t.subsec_micros(), n, std::process::id())
+    format!(
+        "{}.{}_{}.P{}Q{n}.localhost",
+        t.as_secs(),
+        t.subsec_micros(),
+        n,
+        std::process::id()
+    )
 }
 
 fn create_tmp(maildir: &Path) -> io::Result<(File, PathBuf)> {

@@ -18,7 +18,14 @@ fn example_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = profile_dir.join("interop-example-build");
     let out = Command::new(cargo)
-        .args(["build", "-p", "postwerk-smtp", "--example", "server", "--message-format=json"])
+        .args([
+            "build",
+            "-p",
+            "postwerk-smtp",
+            "--example",
+            "server",
+            "--message-format=json",
+        ])
         .env("CARGO_TARGET_DIR", &target)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(Stdio::inherit())
@@ -51,7 +58,10 @@ impl Drop for Server {
 }
 
 fn start_server(tag: &str) -> Server {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let maildir = std::env::temp_dir().join(format!(
         "postwerk-smtp-{tag}-{}-{nanos}",
         std::process::id()
@@ -125,7 +135,11 @@ print('ok')
 "#,
         port = server.port
     );
-    let out = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "smtplib failed: {}",
@@ -138,7 +152,10 @@ print('ok')
         msgs[0],
         b"Subject: one\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n".to_vec()
     );
-    assert_eq!(msgs[1], b"Subject: two\r\n\r\nno final line end\r\n".to_vec());
+    assert_eq!(
+        msgs[1],
+        b"Subject: two\r\n\r\nno final line end\r\n".to_vec()
+    );
 }
 
 #[test]
@@ -165,7 +182,10 @@ fn swaks_delivers_a_message() {
         .unwrap();
     let transcript = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "swaks failed:\n{transcript}");
-    assert!(transcript.contains("<-  250 2.0.0 Message accepted"), "{transcript}");
+    assert!(
+        transcript.contains("<-  250 2.0.0 Message accepted"),
+        "{transcript}"
+    );
     let msgs = stored(&server.maildir, 1);
     assert_eq!(msgs.len(), 1);
     let text = String::from_utf8(msgs[0].clone()).unwrap();
@@ -202,5 +222,8 @@ fn swaks_pipelines_a_transaction_to_two_recipients() {
     let msgs = stored(&server.maildir, 1);
     assert_eq!(msgs.len(), 1);
     assert!(String::from_utf8_lossy(&msgs[0]).contains("\r\n\r\npipelined\r\n"));
-    assert!(transcript.contains("<-  250 2.1.5 Recipient OK"), "{transcript}");
+    assert!(
+        transcript.contains("<-  250 2.1.5 Recipient OK"),
+        "{transcript}"
+    );
 }

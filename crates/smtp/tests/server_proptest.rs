@@ -54,15 +54,17 @@ fn mail_params() -> impl Strategy<Value = MailParameters> {
             0..3,
         ),
     )
-        .prop_map(|(size, body, smtputf8, auth, ret, envid, other)| MailParameters {
-            size,
-            body,
-            smtputf8,
-            auth,
-            ret,
-            envid,
-            other,
-        })
+        .prop_map(
+            |(size, body, smtputf8, auth, ret, envid, other)| MailParameters {
+                size,
+                body,
+                smtputf8,
+                auth,
+                ret,
+                envid,
+                other,
+            },
+        )
 }
 
 fn rcpt_params() -> impl Strategy<Value = RcptParameters> {
@@ -92,12 +94,18 @@ fn command() -> impl Strategy<Value = Command> {
         domain().prop_map(|domain| Command::Helo { domain }),
         domain().prop_map(|domain| Command::Lhlo { domain }),
         (
-            prop_oneof![Just(ReversePath::Null), mailbox().prop_map(ReversePath::Mailbox)],
+            prop_oneof![
+                Just(ReversePath::Null),
+                mailbox().prop_map(ReversePath::Mailbox)
+            ],
             mail_params()
         )
             .prop_map(|(from, params)| Command::Mail { from, params }),
         (
-            prop_oneof![Just(ForwardPath::Postmaster), mailbox().prop_map(ForwardPath::Mailbox)],
+            prop_oneof![
+                Just(ForwardPath::Postmaster),
+                mailbox().prop_map(ForwardPath::Mailbox)
+            ],
             rcpt_params()
         )
             .prop_map(|(to, params)| Command::Rcpt { to, params }),
@@ -120,7 +128,10 @@ fn command() -> impl Strategy<Value = Command> {
                     _ => None,
                 }),
             ],
-            proptest::option::of(prop_oneof![Just("=".to_string()), "[A-Za-z0-9+/]{1,40}={0,2}"])
+            proptest::option::of(prop_oneof![
+                Just("=".to_string()),
+                "[A-Za-z0-9+/]{1,40}={0,2}"
+            ])
         )
             .prop_map(|(mechanism, initial_response)| Command::Auth {
                 mechanism,

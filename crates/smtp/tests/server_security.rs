@@ -27,7 +27,10 @@ fn in_data(config: Config) -> Harness {
     h.feed(b"RCPT TO:<b@mx.test>\r\n");
     h.feed(b"DATA\r\n");
     let out = h.take_output();
-    assert!(out.ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"), "{out}");
+    assert!(
+        out.ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"),
+        "{out}"
+    );
     h
 }
 
@@ -58,7 +61,11 @@ fn security_01_only_crlf_dot_crlf_ends_data() {
             assert_eq!(count(&h, "data-end"), 0, "{fake:?} ended the data");
             assert_eq!(h.take_output(), "", "{fake:?} produced replies");
             h.feed(b"\r\n.\r\n");
-            assert_eq!(count(&h, "mail "), 1, "{fake:?} started a second transaction");
+            assert_eq!(
+                count(&h, "mail "),
+                1,
+                "{fake:?} started a second transaction"
+            );
             let out = h.take_output();
             let bare = fake != b"\r\n\0.\r\n";
             if bare && policy == BareLineEndings::Reject {
@@ -79,12 +86,18 @@ fn security_02_bare_line_endings_follow_the_policy() {
     h.feed(b"a\nb\r\nc\r\n");
     assert_eq!(h.take_output(), "");
     h.feed(b".\r\n");
-    assert_eq!(h.take_output(), "554 5.6.0 Message contains bare CR or bare LF\r\n");
+    assert_eq!(
+        h.take_output(),
+        "554 5.6.0 Message contains bare CR or bare LF\r\n"
+    );
     assert!(h.events.iter().any(|e| e == "data-aborted BareLineEnding"));
     assert_eq!(count(&h, "data-end"), 0);
     // In a command line.
     h.feed(b"NOOP\n");
-    assert_eq!(h.take_output(), "500 5.5.2 Command line contains bare CR or bare LF\r\n");
+    assert_eq!(
+        h.take_output(),
+        "500 5.5.2 Command line contains bare CR or bare LF\r\n"
+    );
 
     // Normalize: stored with CRLF.
     let mut c = test_config();
@@ -135,7 +148,10 @@ fn security_05_early_talker_gets_554_and_close() {
     let mut conn = postwerk_smtp::server::Connection::new(test_config(), now);
     conn.handle_input(EHLO, now);
     let out = conn.poll_transmit().unwrap();
-    assert_eq!(&out[..], b"554 Protocol error: client sent data before the greeting\r\n");
+    assert_eq!(
+        &out[..],
+        b"554 Protocol error: client sent data before the greeting\r\n"
+    );
     assert!(conn.is_closed());
 
     // A patient client is served after the delay.
@@ -165,11 +181,15 @@ fn security_06_pipelined_commands_are_answered_in_order_never_out_of_turn() {
     assert!(matches!(h.pending[0], Event::Mail { .. }));
     assert_eq!(h.take_output(), "");
     let now = h.now;
-    let Event::Mail { id, .. } = h.pending.remove(0) else { unreachable!() };
+    let Event::Mail { id, .. } = h.pending.remove(0) else {
+        unreachable!()
+    };
     h.conn.respond(id, Decision::Accept, now).unwrap();
     h.drain();
     assert_eq!(h.take_output(), "250 2.1.0 Sender OK\r\n");
-    let Event::Rcpt { id, .. } = h.pending.remove(0) else { unreachable!() };
+    let Event::Rcpt { id, .. } = h.pending.remove(0) else {
+        unreachable!()
+    };
     h.conn.respond(id, Decision::Accept, now).unwrap();
     h.drain();
     assert_eq!(
@@ -179,10 +199,19 @@ fn security_06_pipelined_commands_are_answered_in_order_never_out_of_turn() {
 
     // Under the Reject policy, input behind a command that must end a group closes.
     for (setup, input) in [
-        (&b""[..], &b"EHLO c.example\r\nMAIL FROM:<a@c.example>\r\n"[..]),
+        (
+            &b""[..],
+            &b"EHLO c.example\r\nMAIL FROM:<a@c.example>\r\n"[..],
+        ),
         (EHLO, b"NOOP\r\nNOOP\r\n"),
-        (EHLO, b"MAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\nbody\r\n"),
-        (b"HELO c.example\r\n", b"MAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.test>\r\n"),
+        (
+            EHLO,
+            b"MAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\nbody\r\n",
+        ),
+        (
+            b"HELO c.example\r\n",
+            b"MAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.test>\r\n",
+        ),
     ] {
         let mut c = test_config();
         c.pipelining_policy = PipeliningPolicy::Reject;
@@ -197,7 +226,11 @@ fn security_06_pipelined_commands_are_answered_in_order_never_out_of_turn() {
             "{input:?}: {out}"
         );
         assert!(h.conn.is_closed());
-        assert!(h.events.iter().any(|e| e == "closing UnauthorizedPipelining"));
+        assert!(
+            h.events
+                .iter()
+                .any(|e| e == "closing UnauthorizedPipelining")
+        );
     }
     // The same policy lets a proper RFC 2920 group through.
     let mut c = test_config();
@@ -205,7 +238,10 @@ fn security_06_pipelined_commands_are_answered_in_order_never_out_of_turn() {
     let mut h = session(c);
     h.feed(b"MAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n");
     assert!(!h.conn.is_closed());
-    assert!(h.take_output().ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"));
+    assert!(
+        h.take_output()
+            .ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n")
+    );
 }
 
 #[test]
@@ -259,7 +295,11 @@ fn security_09_starttls_discards_buffered_input_and_resets_state() {
     // Bytes arriving before the handshake completes are not commands either.
     h.feed(b"NOOP\r\n");
     h.tls_started();
-    assert_eq!(h.take_output(), "", "the NOOP must not be answered inside TLS");
+    assert_eq!(
+        h.take_output(),
+        "",
+        "the NOOP must not be answered inside TLS"
+    );
     assert!(h.conn.is_tls_active());
     // The EHLO and the transaction are forgotten.
     h.feed(b"RCPT TO:<b@mx.test>\r\n");
@@ -315,7 +355,10 @@ fn security_12_auth_rules_and_failure_limits() {
     assert_eq!(h.take_output(), "");
     assert_eq!(h.conn.poll_timeout(), Some(h.now + Duration::from_secs(2)));
     h.advance(Duration::from_secs(2));
-    assert_eq!(h.take_output(), "535 5.7.8 Authentication credentials invalid\r\n");
+    assert_eq!(
+        h.take_output(),
+        "535 5.7.8 Authentication credentials invalid\r\n"
+    );
     // In a transaction: 503.
     h.feed(b"MAIL FROM:<a@c.example>\r\n");
     h.take_output();
@@ -340,7 +383,9 @@ fn security_12_auth_rules_and_failure_limits() {
     }
     let out = h.take_output();
     assert_eq!(out.matches("535 5.7.8").count(), 3);
-    assert!(out.ends_with("421 4.7.0 mx.test Too many failed authentication attempts, closing connection\r\n"));
+    assert!(out.ends_with(
+        "421 4.7.0 mx.test Too many failed authentication attempts, closing connection\r\n"
+    ));
     assert!(h.conn.is_closed());
 }
 
@@ -370,10 +415,18 @@ fn security_17_submission_requires_login_before_mail() {
 fn security_18_source_routes_are_dropped_before_the_application_sees_them() {
     let mut h = session(test_config());
     h.feed(b"MAIL FROM:<a@c.example>\r\nRCPT TO:<@mx.test:u@x.example>\r\n");
-    assert!(h.events.iter().any(|e| e.starts_with("rcpt <u@x.example>")), "{:?}", h.events);
+    assert!(
+        h.events.iter().any(|e| e.starts_with("rcpt <u@x.example>")),
+        "{:?}",
+        h.events
+    );
     // Quoted `@` stays in the local part; the domain the application checks is ours.
     h.feed(b"RCPT TO:<\"u@x\"@mx.test>\r\n");
-    assert!(h.events.iter().any(|e| e.starts_with("rcpt <\"u@x\"@mx.test>")));
+    assert!(
+        h.events
+            .iter()
+            .any(|e| e.starts_with("rcpt <\"u@x\"@mx.test>"))
+    );
 }
 
 #[test]
@@ -388,7 +441,13 @@ fn security_21_limits_answer_with_the_right_codes() {
     assert_eq!(h.take_output(), "500 5.5.2 Line too long\r\n");
     // 512-octet lines and 64/255-octet parts are accepted.
     let local = "l".repeat(64);
-    let domain = format!("{}.{}.{}.{}", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(63));
+    let domain = format!(
+        "{}.{}.{}.{}",
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(63)
+    );
     assert_eq!(domain.len(), 255);
     h.feed(format!("MAIL FROM:<{local}@{domain}>\r\n").as_bytes());
     assert_eq!(h.take_output(), "250 2.1.0 Sender OK\r\n");
@@ -419,7 +478,10 @@ fn security_21_limits_answer_with_the_right_codes() {
     h.take_output();
     h.feed(&vec![b'z'; 70 * 1024]);
     h.feed(b"\r\n.\r\n");
-    assert!(h.take_output().ends_with("552 5.3.4 Message size exceeds fixed maximum message size\r\n"));
+    assert!(
+        h.take_output()
+            .ends_with("552 5.3.4 Message size exceeds fixed maximum message size\r\n")
+    );
     assert!(h.events.iter().any(|e| e == "data-aborted TooBig"));
     // ...and during BDAT.
     h.feed(b"MAIL FROM:<a@c.example>\r\nRCPT TO:<b@mx.test>\r\n");
@@ -442,7 +504,10 @@ fn security_22_memory_stays_flat_under_endless_input() {
         assert!(h.conn.buffered_input() < 16 * 1024);
     }
     h.feed(b"\r\nNOOP\r\n");
-    assert_eq!(h.take_output(), "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n");
+    assert_eq!(
+        h.take_output(),
+        "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"
+    );
     // An endless DATA: streamed out, nothing kept.
     let mut h = in_data(test_config());
     let line = b"0123456789012345678901234567890123456789\r\n".repeat(1000);
@@ -461,7 +526,10 @@ fn security_22_memory_stays_flat_under_endless_input() {
         assert!(h.conn.buffered_input() <= 16 * 1024);
     }
     h.feed(b"\r\n");
-    assert_eq!(h.take_output(), "500 5.5.6 Authentication Exchange line is too long\r\n");
+    assert_eq!(
+        h.take_output(),
+        "500 5.5.6 Authentication Exchange line is too long\r\n"
+    );
     // Pipelined input while a decision is pending is bounded too.
     let mut h = Harness::new(
         test_config(),
@@ -489,7 +557,10 @@ fn security_23_timeouts_close_idle_and_slow_sessions() {
     h.advance(Duration::from_secs(99));
     assert_eq!(h.take_output(), "");
     h.advance(Duration::from_secs(1));
-    assert_eq!(h.take_output(), "421 4.4.2 mx.test Timeout, closing connection\r\n");
+    assert_eq!(
+        h.take_output(),
+        "421 4.4.2 mx.test Timeout, closing connection\r\n"
+    );
     assert!(h.conn.is_closed());
     // In DATA: the timeout runs from the last input; the message is dropped.
     let mut h = in_data(test_config());
@@ -499,7 +570,11 @@ fn security_23_timeouts_close_idle_and_slow_sessions() {
     assert_eq!(h.take_output(), "");
     h.advance(Duration::from_secs(50));
     assert!(h.take_output().starts_with("421 4.4.2"));
-    assert!(h.events.iter().any(|e| e == "data-aborted ConnectionClosed"));
+    assert!(
+        h.events
+            .iter()
+            .any(|e| e == "data-aborted ConnectionClosed")
+    );
     // While the application decides, no timeout runs.
     let mut h = Harness::new(
         test_config(),
@@ -540,15 +615,33 @@ fn application_decisions_are_checked() {
     );
     h.feed(EHLO);
     h.feed(b"MAIL FROM:<a@c.example>\r\n");
-    let Event::Mail { id, .. } = h.pending.remove(0) else { unreachable!() };
+    let Event::Mail { id, .. } = h.pending.remove(0) else {
+        unreachable!()
+    };
     let now = h.now;
-    assert!(h.conn.respond(id, Decision::Reject(Reply::ok()), now).is_err());
-    assert!(h.conn.respond(id, Decision::Challenge(vec![]), now).is_err());
+    assert!(
+        h.conn
+            .respond(id, Decision::Reject(Reply::ok()), now)
+            .is_err()
+    );
+    assert!(
+        h.conn
+            .respond(id, Decision::Challenge(vec![]), now)
+            .is_err()
+    );
     h.conn
-        .respond(id, Decision::Close(Reply::service_unavailable("mx.test")), now)
+        .respond(
+            id,
+            Decision::Close(Reply::service_unavailable("mx.test")),
+            now,
+        )
         .unwrap();
     assert!(h.conn.respond(id, Decision::Accept, now).is_err());
     h.drain();
     assert!(h.conn.is_closed());
-    assert!(h.events.iter().any(|e| *e == format!("closing {:?}", CloseReason::Application)));
+    assert!(
+        h.events
+            .iter()
+            .any(|e| *e == format!("closing {:?}", CloseReason::Application))
+    );
 }

@@ -19,7 +19,11 @@ fn every_transcript_replays_identically_at_every_split() {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 20, "expected the transcript set, found {}", paths.len());
+    assert!(
+        paths.len() >= 20,
+        "expected the transcript set, found {}",
+        paths.len()
+    );
     for p in paths {
         Transcript::load(&p).check();
     }

@@ -134,6 +134,8 @@ fn run(config: Config) -> io::Result<()> {
 /// listeners stop, connections get a grace period to finish their transaction, the queue
 /// runner finishes the attempts in flight.
 async fn serve(config: Config) -> io::Result<()> {
+    // Handlers first: a SIGTERM that arrives while starting up still shuts down cleanly.
+    let signals = Signals::install()?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", config.data_dir.display())))?;
     let (entries, created) = users::load_users(&config)?;
@@ -216,7 +218,7 @@ async fn serve(config: Config) -> io::Result<()> {
         ));
     }
 
-    wait_for_signal().await?;
+    signals.wait().await;
     info!("shutting down");
     let _ = shutdown_tx.send(true);
     while accept_loops.join_next().await.is_some() {}
@@ -253,13 +255,25 @@ fn resolver(config: &Config) -> io::Result<postwerk_mx::resolver::Resolver> {
     Ok(Resolver::new(resolver))
 }
 
-async fn wait_for_signal() -> io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }

@@ -229,8 +229,8 @@ pub struct Deletion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// Check these credentials; answer with [`Connection::answer_login`] (or
-    /// [`Connection::accept_login`]).
+    /// Check these credentials; answer with [`Connection::answer_login`](super::Connection::answer_login) (or
+    /// [`Connection::accept_login`](super::Connection::accept_login)).
     Login {
         /// Answer with this id.
         id: RequestId,
@@ -238,9 +238,9 @@ pub enum Event {
         credentials: Credentials,
     },
     /// Supply the bytes of this message with
-    /// [`Connection::supply_message`], or in chunks with
-    /// [`Connection::supply_message_chunk`] and
-    /// [`Connection::finish_message`]; or [`Connection::message_unavailable`].
+    /// [`Connection::supply_message`](super::Connection::supply_message), or in chunks with
+    /// [`Connection::supply_message_chunk`](super::Connection::supply_message_chunk) and
+    /// [`Connection::finish_message`](super::Connection::finish_message); or [`Connection::message_unavailable`](super::Connection::message_unavailable).
     MessageRequest {
         /// Answer with this id.
         id: RequestId,
@@ -253,7 +253,7 @@ pub enum Event {
         top_lines: Option<u32>,
     },
     /// `QUIT` in TRANSACTION: delete these messages, then answer with
-    /// [`Connection::answer_commit`].
+    /// [`Connection::answer_commit`](super::Connection::answer_commit).
     Commit {
         /// Answer with this id.
         id: RequestId,

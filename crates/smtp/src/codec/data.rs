@@ -145,28 +145,39 @@ impl DotUnstuffer {
                     self.state = State::InLine;
                 }
                 State::InLine => {
-                    let rest = input.get(i..).unwrap_or_default();
-                    match memchr::memchr2(b'\r', b'\n', rest) {
-                        None => {
+                    // Fast path: run from line to line while lines end in CRLF and the
+                    // next one does not start with a dot.
+                    loop {
+                        let rest = input.get(i..).unwrap_or_default();
+                        let Some(k) = memchr::memchr2(b'\r', b'\n', rest) else {
                             self.add_line_len(rest.len());
                             i = input.len();
-                        }
-                        Some(k) => {
-                            self.add_line_len(k);
-                            let pos = i + k;
-                            if rest.get(k) == Some(&b'\r') {
-                                self.state = State::Cr;
-                            } else {
-                                self.bare_lf = true;
-                                if self.normalize {
-                                    flush(out, span, pos);
-                                    out.extend_from_slice(b"\r\n");
-                                    span = pos + 1;
+                            break;
+                        };
+                        self.add_line_len(k);
+                        let pos = i + k;
+                        if rest.get(k) == Some(&b'\r') {
+                            match (input.get(pos + 1), input.get(pos + 2)) {
+                                (Some(b'\n'), Some(&next)) if next != b'.' => {
+                                    self.line_len = 0;
+                                    i = pos + 2;
+                                    continue;
                                 }
-                                self.line_len = 0;
+                                _ => {
+                                    self.state = State::Cr;
+                                    i = pos + 1;
+                                    break;
+                                }
                             }
-                            i = pos + 1;
                         }
+                        self.bare_lf = true;
+                        if self.normalize {
+                            flush(out, span, pos);
+                            out.extend_from_slice(b"\r\n");
+                            span = pos + 1;
+                        }
+                        self.line_len = 0;
+                        i = pos + 1;
                     }
                 }
                 State::Cr => {

@@ -157,7 +157,9 @@ impl Mailbox {
     /// let a = m.to_addr_spec().unwrap();
     /// assert_eq!(a.to_string(), "a.b@example.com");
     /// ```
-    pub fn to_addr_spec(&self) -> Result<postwerk_message::AddrSpec<'_>, postwerk_message::ParseError> {
+    pub fn to_addr_spec(
+        &self,
+    ) -> Result<postwerk_message::AddrSpec<'_>, postwerk_message::ParseError> {
         postwerk_message::AddrSpec::new(self.local_part(), self.domain())
     }
 }

@@ -148,11 +148,7 @@ impl Harness {
             Event::Mail { id, from, .. } => {
                 let who = from.mailbox().map(ToString::to_string).unwrap_or_default();
                 let d = if self.app.reject_mail.contains(&who) {
-                    Decision::Reject(Reply::new(
-                        550,
-                        "5.7.1".parse().ok(),
-                        "Sender refused",
-                    ))
+                    Decision::Reject(Reply::new(550, "5.7.1".parse().ok(), "Sender refused"))
                 } else {
                     self.rcpts.clear();
                     Decision::Accept
@@ -160,7 +156,10 @@ impl Harness {
                 self.conn.respond(id, d, now).unwrap();
             }
             Event::Rcpt { id, to, .. } => {
-                let who = to.mailbox().map(ToString::to_string).unwrap_or("Postmaster".into());
+                let who = to
+                    .mailbox()
+                    .map(ToString::to_string)
+                    .unwrap_or("Postmaster".into());
                 let d = if self.app.reject_rcpt.contains(&who) {
                     Decision::Reject(Reply::mailbox_unavailable())
                 } else {
@@ -234,13 +233,19 @@ pub fn describe(ev: &Event) -> String {
             ..
         } => format!("auth {mechanism} {authzid:?} {authcid:?} {password:?}"),
         Event::AuthExchange {
-            mechanism, response, ..
+            mechanism,
+            response,
+            ..
         } => format!("auth-exchange {mechanism} {response:?}"),
         Event::Vrfy { arg, .. } => format!("vrfy {arg}"),
         Event::DataStart => "data-start".into(),
         Event::BodyChunk(_) => "chunk".into(),
         Event::DataEnd { envelope, size, .. } => {
-            format!("data-end {} rcpts={} size={size}", envelope.from, envelope.recipients.len())
+            format!(
+                "data-end {} rcpts={} size={size}",
+                envelope.from,
+                envelope.recipients.len()
+            )
         }
         Event::DataAborted(r) => format!("data-aborted {r:?}"),
         Event::StartTls => "starttls".into(),
@@ -334,10 +339,11 @@ impl Transcript {
                 _ if line.starts_with('!') => ("!", &line[1..]),
                 _ => panic!("{}: bad line {line:?}", ctx()),
             };
-            if tag != "C" && tag != "R" {
-                if let Some(seg) = segment.take() {
-                    steps.push(Step::Input(seg));
-                }
+            if tag != "C"
+                && tag != "R"
+                && let Some(seg) = segment.take()
+            {
+                steps.push(Step::Input(seg));
             }
             match tag {
                 "C" => {
@@ -422,13 +428,21 @@ impl Transcript {
             );
         }
         let bytewise = self.run(&|b: &[u8]| b.iter().map(|&x| vec![x]).collect());
-        assert!(bytewise == (out, events, body), "{} byte by byte", self.name);
+        assert!(
+            bytewise == (out, events, body),
+            "{} byte by byte",
+            self.name
+        );
     }
 }
 
 fn directive(d: &str, c: &mut Config, app: &mut App, ctx: &str) {
     let (name, arg) = d.split_once(' ').unwrap_or((d, ""));
-    let num = || arg.trim().parse::<u64>().unwrap_or_else(|_| panic!("{ctx}: number"));
+    let num = || {
+        arg.trim()
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("{ctx}: number"))
+    };
     match name {
         "lmtp" => {
             c.lmtp = true;
