@@ -395,6 +395,7 @@ fn parity_report(corpus: &Corpus) {
     let parser = mail_parser::MessageParser::default();
     let (mut pw_fail, mut mp_diff, mut ms_diff, mut leaf_diff) = (0, 0, 0, 0);
     let (mut subj_diff, mut subj_diff_ms, mut date_diff, mut date_diff_ms) = (0, 0, 0, 0);
+    let (mut bytes_diff, mut bytes_diff_ms) = (0, 0);
     eprintln!("parity: From/To/Cc address counts and leaf counts, postwerk vs peers");
     for (name, raw) in &corpus.messages {
         let Ok(pw) = Message::parse(raw) else {
@@ -409,8 +410,16 @@ fn parity_report(corpus: &Corpus) {
         };
         let pw_counts = [count_pw(pw.from()), count_pw(pw.to()), count_pw(pw.cc())];
         let pw_subject = pw.subject().map(|s| s.into_owned());
-        let pw_leaves = pw.leaves().count();
+        let pw_leaf_count = pw.leaves().count();
         let pw_date = pw.date().and_then(Result::ok).map(|d| d.to_unix());
+        let pw_bytes = pw_leaves(&pw);
+        if let Ok(ms) = mailparse::parse_mail(raw) {
+            let ms_bytes = ms_leaves(&ms);
+            if ms_bytes != pw_bytes {
+                bytes_diff_ms += 1;
+                eprintln!("  {name}: decoded leaf bytes postwerk {pw_bytes} mailparse {ms_bytes}");
+            }
+        }
         if let Some(mp) = parser.parse(raw) {
             let mp_counts = [count_mp(mp.from()), count_mp(mp.to()), count_mp(mp.cc())];
             if mp_counts != pw_counts {
@@ -431,10 +440,17 @@ fn parity_report(corpus: &Corpus) {
                 date_diff += 1;
                 eprintln!("  {name}: date postwerk {pw_date:?} mail-parser {mp_date:?}");
             }
+            let mp_bytes = mp_leaves(&mp);
+            if mp_bytes != pw_bytes {
+                bytes_diff += 1;
+                eprintln!(
+                    "  {name}: decoded leaf bytes postwerk {pw_bytes} mail-parser {mp_bytes}"
+                );
+            }
             let mp_leaves = count_mp_leaves(&mp);
-            if mp_leaves != pw_leaves {
+            if mp_leaves != pw_leaf_count {
                 leaf_diff += 1;
-                eprintln!("  {name}: leaves postwerk {pw_leaves} mail-parser {mp_leaves}");
+                eprintln!("  {name}: leaves postwerk {pw_leaf_count} mail-parser {mp_leaves}");
             }
         } else {
             mp_diff += 1;
@@ -479,7 +495,8 @@ fn parity_report(corpus: &Corpus) {
          differences vs mail-parser {mp_diff}, vs mailparse {ms_diff}; subject differences vs \
          mail-parser {subj_diff}, vs mailparse {subj_diff_ms}; date differences vs mail-parser \
          {date_diff}, vs mailparse {date_diff_ms}; leaf-count differences vs mail-parser \
-         {leaf_diff}",
+         {leaf_diff}; decoded-leaf-byte differences vs mail-parser {bytes_diff}, vs mailparse \
+         {bytes_diff_ms}",
         corpus.messages.len()
     );
 }

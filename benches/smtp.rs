@@ -110,7 +110,7 @@ fn stuffed_body() -> Vec<u8> {
     let mut body = Vec::with_capacity(10 * 1024 * 1024 + 100);
     let mut i = 0u64;
     while body.len() < 10 * 1024 * 1024 {
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             body.extend_from_slice(b"..");
         }
         let line = format!(

@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
             r.date(),
         );
     }
+    let _ = msg.try_parts();
     let parts = msg.parts();
     assert!(!parts.is_empty());
     for (i, p) in parts.iter().enumerate() {

@@ -2,18 +2,21 @@
 //! the MIME tree.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::date::{DateTime, parse_date};
-use crate::header::Header;
-use crate::mime::tree::{Part, build_tree};
+use crate::header::{Header, parse_header_section};
+use crate::mime::tree::{Part, Tree, build_tree};
 use crate::msgid::{MessageId, parse_msg_id, parse_msg_id_list};
 use crate::trace::Received;
 use crate::{Address, ParseError};
 
-/// Bounds on what [`Message::parse_with`] accepts; exceeding one is an error
-/// ([`TooManyHeaders`](crate::ParseErrorKind::TooManyHeaders),
-/// [`TooDeep`](crate::ParseErrorKind::TooDeep),
-/// [`TooManyParts`](crate::ParseErrorKind::TooManyParts)).
+/// Bounds on what [`Message::parse_with`] accepts. Too many header fields in the message is
+/// an error of [`Message::parse_with`]
+/// ([`TooManyHeaders`](crate::ParseErrorKind::TooManyHeaders)); in the MIME tree, the walk
+/// stops at the first bound exceeded and [`Message::try_parts`] reports it
+/// ([`TooDeep`](crate::ParseErrorKind::TooDeep),
+/// [`TooManyParts`](crate::ParseErrorKind::TooManyParts), or `TooManyHeaders` in a part).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -37,6 +40,10 @@ impl Default for Limits {
 
 /// A parsed message; everything borrows from the input.
 ///
+/// The header section is split when the message is parsed; the MIME tree is built on the
+/// first call to [`Message::parts`], [`Message::leaves`], [`Message::root_part`] or
+/// [`Message::try_parts`] and kept; bodies are decoded only on request.
+///
 /// ```
 /// use postwerk_message::Message;
 /// let raw = b"From: Mary Smith <mary@example.net>\r\n\
@@ -51,7 +58,10 @@ impl Default for Limits {
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
     input: &'a [u8],
-    parts: Vec<Part<'a>>,
+    headers: Vec<Header<'a>>,
+    body_start: usize,
+    limits: Limits,
+    tree: OnceLock<Tree<'a>>,
 }
 
 impl<'a> Message<'a> {
@@ -62,21 +72,34 @@ impl<'a> Message<'a> {
     /// name of bytes 33–126, white space before the colon allowed) nor the continuation of
     /// one (a line starting with white space): such a line, for example one without a
     /// colon, is the first line of the body, as in deployed parsers. A leading mbox
-    /// `From ` line is skipped. The MIME tree is built at once; bodies are decoded only on
-    /// request.
+    /// `From ` line is skipped.
+    ///
+    /// The only error here is [`TooManyHeaders`](crate::ParseErrorKind::TooManyHeaders);
+    /// limits met while building the MIME tree are reported by [`Message::try_parts`].
     pub fn parse(input: &'a [u8]) -> Result<Message<'a>, ParseError> {
         Self::parse_with(input, &Limits::default())
     }
 
     /// Parses a message with the given bounds.
     pub fn parse_with(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
-        let parts = build_tree(input, limits)?;
-        Ok(Message { input, parts })
+        let section = parse_header_section(input, 0, limits.max_headers, true)?;
+        Ok(Message {
+            input,
+            headers: section.headers,
+            body_start: section.body_start,
+            limits: limits.clone(),
+            tree: OnceLock::new(),
+        })
+    }
+
+    fn tree(&self) -> &Tree<'a> {
+        self.tree
+            .get_or_init(|| build_tree(self.input, &self.headers, self.body_start, &self.limits))
     }
 
     fn root(&self) -> &Part<'a> {
         // build_tree always yields the root part first.
-        &self.parts[0]
+        &self.tree().0[0]
     }
 
     /// The input the message was parsed from.
@@ -86,12 +109,12 @@ impl<'a> Message<'a> {
 
     /// All header fields of the message in order.
     pub fn headers(&self) -> &[Header<'a>] {
-        self.root().headers()
+        &self.headers
     }
 
     /// The first field named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&Header<'a>> {
-        self.root().header(name)
+        self.headers.iter().find(|h| h.is(name))
     }
 
     /// Every field named `name` (case-insensitive), in order.
@@ -101,7 +124,7 @@ impl<'a> Message<'a> {
 
     /// The bytes after the blank line that ends the header section.
     pub fn body(&self) -> &'a [u8] {
-        self.root().raw_body()
+        self.input.get(self.body_start..).unwrap_or_default()
     }
 
     fn addresses(&self, name: &str) -> Result<Vec<Address<'a>>, ParseError> {
@@ -193,8 +216,22 @@ impl<'a> Message<'a> {
     }
 
     /// The MIME tree flattened in pre-order; index 0 is the message itself.
+    ///
+    /// When the tree exceeds a [`Limits`] bound, this is the tree up to that point (still
+    /// consistent: every listed child exists); [`Message::try_parts`] reports the error.
     pub fn parts(&self) -> &[Part<'a>] {
-        &self.parts
+        &self.tree().0
+    }
+
+    /// The MIME tree as [`Message::parts`], or the bound it exceeded
+    /// ([`TooDeep`](crate::ParseErrorKind::TooDeep),
+    /// [`TooManyParts`](crate::ParseErrorKind::TooManyParts), or
+    /// [`TooManyHeaders`](crate::ParseErrorKind::TooManyHeaders) in a part).
+    pub fn try_parts(&self) -> Result<&[Part<'a>], ParseError> {
+        match self.tree() {
+            (_, Some(e)) => Err(*e),
+            (parts, None) => Ok(parts),
+        }
     }
 
     /// The message as the root part of its MIME tree.
@@ -204,6 +241,6 @@ impl<'a> Message<'a> {
 
     /// The parts without children: the leaf bodies, in order.
     pub fn leaves(&self) -> impl Iterator<Item = &Part<'a>> + '_ {
-        self.parts.iter().filter(|p| p.children().is_empty())
+        self.parts().iter().filter(|p| p.children().is_empty())
     }
 }

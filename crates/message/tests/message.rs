@@ -169,21 +169,28 @@ fn hostile_million_nested_multiparts() {
         );
     }
     let start = Instant::now();
-    let e = Message::parse(&raw).unwrap_err();
+    let m = Message::parse(&raw).unwrap();
+    let e = m.try_parts().unwrap_err();
+    // The tree up to the bound is kept and consistent.
+    assert_eq!(m.parts().len(), 51);
+    assert!(m.parts().iter().all(|p| p.depth() <= 50));
     // One index of `--` lines, then each of the 50 allowed levels walks its candidates.
     within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooDeep);
     let mut limits = Limits::default();
     limits.max_depth = 5;
-    let e = Message::parse_with(&raw, &limits).unwrap_err();
-    assert_eq!(e.kind(), ParseErrorKind::TooDeep);
+    let m = Message::parse_with(&raw, &limits).unwrap();
+    assert_eq!(m.try_parts().unwrap_err().kind(), ParseErrorKind::TooDeep);
+    assert_eq!(m.parts().len(), 6);
+    assert_eq!(m.leaves().count(), 1);
 }
 
 #[test]
 fn hostile_million_nested_messages() {
     let raw = "Content-Type: message/rfc822\n\n".repeat(1_000_000);
     let start = Instant::now();
-    let e = Message::parse(raw.as_bytes()).unwrap_err();
+    let m = Message::parse(raw.as_bytes()).unwrap();
+    let e = m.try_parts().unwrap_err();
     within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooDeep);
     assert_eq!(e.offset(), 30 * 51);
@@ -195,13 +202,15 @@ fn hostile_million_sibling_parts() {
     raw.extend_from_slice("--b\r\n\r\nx\r\n".repeat(1_000_000).as_bytes());
     raw.extend_from_slice(b"--b--\r\n");
     let start = Instant::now();
-    let e = Message::parse(&raw).unwrap_err();
+    let m = Message::parse(&raw).unwrap();
+    let e = m.try_parts().unwrap_err();
     within(Duration::from_secs(30), start);
     assert_eq!(e.kind(), ParseErrorKind::TooManyParts);
+    assert!(m.parts().len() <= 10_000);
     let mut limits = Limits::default();
     limits.max_parts = 2_000_000;
     let m = Message::parse_with(&raw, &limits).unwrap();
-    assert_eq!(m.parts().len(), 1_000_001);
+    assert_eq!(m.try_parts().unwrap().len(), 1_000_001);
     assert!(m.leaves().all(|p| p.decoded_body().as_ref() == b"x"));
 }
 
@@ -264,6 +273,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(m) = Message::parse(&data) {
+            let _ = m.try_parts();
             for p in m.parts() {
                 let _ = p.decoded_body();
                 let _ = p.decoded_text();
@@ -273,4 +283,16 @@ proptest! {
             prop_assert!(!m.parts().is_empty());
         }
     }
+}
+
+#[test]
+fn message_is_send_and_sync() {
+    fn check<T: Send + Sync>(_: &T) {}
+    let m = Message::parse(b"Subject: x\r\n\r\n").unwrap();
+    check(&m);
+    let shared = &m;
+    std::thread::scope(|s| {
+        let h = s.spawn(|| shared.parts().len());
+        assert_eq!(shared.parts().len(), h.join().unwrap());
+    });
 }

@@ -276,12 +276,30 @@ impl LineIndex {
     }
 }
 
-/// Builds the MIME tree of `input`: index 0 is the message.
+/// The MIME tree of a message: the parts in pre-order (index 0 is the message), and the
+/// limit error that stopped the walk, if one did (the parts built until then are kept).
+pub(crate) type Tree<'a> = (Vec<Part<'a>>, Option<ParseError>);
+
+/// Builds the MIME tree of `input`, whose own header section is already parsed
+/// (`root_headers`, body at `root_body_start`).
 pub(crate) fn build_tree<'a>(
     input: &'a [u8],
+    root_headers: &[Header<'a>],
+    root_body_start: usize,
     limits: &Limits,
-) -> Result<Vec<Part<'a>>, ParseError> {
+) -> Tree<'a> {
     let mut parts: Vec<Part<'a>> = Vec::new();
+    let error = walk(input, root_headers, root_body_start, limits, &mut parts).err();
+    (parts, error)
+}
+
+fn walk<'a>(
+    input: &'a [u8],
+    root_headers: &[Header<'a>],
+    root_body_start: usize,
+    limits: &Limits,
+    parts: &mut Vec<Part<'a>>,
+) -> Result<(), ParseError> {
     // Inputs that fit u32 offsets use one shared index of candidate delimiter lines for
     // deep multiparts, so nesting does not rescan the bodies byte by byte at every level.
     let mut line_index = (u32::try_from(input.len()).is_ok()).then(LineIndex::default);
@@ -294,11 +312,18 @@ pub(crate) fn build_tree<'a>(
     }];
     while let Some(p) = stack.pop() {
         let data = input.get(p.start..p.end).unwrap_or_default();
-        let section = parse_header_section(data, p.start, limits.max_headers, p.parent.is_none())?;
-        let body = data.get(section.body_start..).unwrap_or_default();
-        let body_offset = p.start + section.body_start;
-        let ct = section
-            .headers
+        let (headers, body_start) = if p.parent.is_none() {
+            (root_headers.to_vec(), root_body_start.min(data.len()))
+        } else {
+            if parts.len() >= limits.max_parts {
+                return Err(ParseError::new(ParseErrorKind::TooManyParts, p.start));
+            }
+            let section = parse_header_section(data, p.start, limits.max_headers, false)?;
+            (section.headers, section.body_start)
+        };
+        let body = data.get(body_start..).unwrap_or_default();
+        let body_offset = p.start + body_start;
+        let ct = headers
             .iter()
             .find(|h| h.is("content-type"))
             .and_then(|h| ContentType::parse(h.raw_value()));
@@ -307,15 +332,12 @@ pub(crate) fn build_tree<'a>(
             None if p.in_digest => ContentType::message_rfc822_default(),
             None => ContentType::text_plain_default(),
         };
-        if parts.len() >= limits.max_parts {
-            return Err(ParseError::new(ParseErrorKind::TooManyParts, p.start));
-        }
         let index = parts.len();
         if let Some(parent) = p.parent.and_then(|i| parts.get_mut(i)) {
             parent.children.push(index);
         }
-        let mut part = Part {
-            headers: section.headers,
+        parts.push(Part {
+            headers,
             content_type,
             raw: data,
             body,
@@ -326,6 +348,9 @@ pub(crate) fn build_tree<'a>(
             depth: p.depth,
             preamble: None,
             epilogue: None,
+        });
+        let Some(part) = parts.last_mut() else {
+            break;
         };
         let boundary = part
             .content_type
@@ -343,7 +368,7 @@ pub(crate) fn build_tree<'a>(
             return Err(ParseError::new(ParseErrorKind::TooDeep, body_offset));
         }
         if let Some(boundary) = boundary {
-            let room = limits.max_parts.saturating_sub(parts.len() + 1);
+            let room = limits.max_parts.saturating_sub(index + 1);
             // Shallow multiparts search their own delimiter (fast on real mail); deeper
             // ones use the shared line index so that hostile nesting stays linear.
             let split = match line_index.as_mut().filter(|_| p.depth >= INDEX_DEPTH) {
@@ -388,9 +413,8 @@ pub(crate) fn build_tree<'a>(
                 in_digest: false,
             });
         }
-        parts.push(part);
     }
-    Ok(parts)
+    Ok(())
 }
 
 #[cfg(test)]

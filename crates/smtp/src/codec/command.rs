@@ -261,7 +261,7 @@ impl Command {
                     .count()
         });
         let line = line.get(..len.unwrap_or(line.len())).unwrap_or(line);
-        if memchr::memchr3(b'\r', b'\n', 0, line).is_some() {
+        if line.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
             return Err(CommandError::InvalidCharacter);
         }
         let (word, arg) = match memchr::memchr(b' ', line) {

@@ -496,31 +496,13 @@ pub(crate) fn parse_domain_or_literal(
 /// with `utf8`. Returns the domain text and its length.
 pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), PathError> {
     let mut pos = 0;
-    let mut label_len = 0;
-    let mut last_hyphen = false;
     loop {
-        match input.get(pos) {
-            Some(&b) if b.is_ascii_alphanumeric() => {
+        // One label: letters, digits and hyphens (or UTF-8), not starting or ending with '-'.
+        let start = pos;
+        while let Some(&b) = input.get(pos) {
+            if b.is_ascii_alphanumeric() || b == b'-' {
                 pos += 1;
-                label_len += 1;
-                last_hyphen = false;
-            }
-            Some(b'-') if label_len > 0 => {
-                pos += 1;
-                label_len += 1;
-                last_hyphen = true;
-            }
-            Some(b'.') if label_len > 0 && !last_hyphen => {
-                // Only a separator when another label follows.
-                match input.get(pos + 1) {
-                    Some(&c) if c.is_ascii_alphanumeric() || c >= 0x80 => {
-                        pos += 1;
-                        label_len = 0;
-                    }
-                    _ => break,
-                }
-            }
-            Some(&b) if b >= 0x80 => {
+            } else if b >= 0x80 {
                 let n = utf8_char_len(input.get(pos..).unwrap_or_default(), utf8);
                 if n == 0 {
                     return Err(if utf8 {
@@ -530,17 +512,25 @@ pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), Pa
                     });
                 }
                 pos += n;
-                label_len += n;
-                last_hyphen = false;
+            } else {
+                break;
             }
-            _ => break,
         }
         if pos > MAX_DOMAIN {
             return Err(PathError::DomainTooLong);
         }
-    }
-    if label_len == 0 || last_hyphen || label_len > 63 * 4 {
-        return Err(PathError::InvalidDomain);
+        let label = input.get(start..pos).unwrap_or_default();
+        if label.is_empty()
+            || label.first() == Some(&b'-')
+            || label.last() == Some(&b'-')
+        {
+            return Err(PathError::InvalidDomain);
+        }
+        // A dot separates labels only when another label follows.
+        match (input.get(pos), input.get(pos + 1)) {
+            (Some(b'.'), Some(&c)) if c.is_ascii_alphanumeric() || c >= 0x80 => pos += 1,
+            _ => break,
+        }
     }
     let s = std::str::from_utf8(input.get(..pos).unwrap_or_default())
         .map_err(|_| PathError::InvalidDomain)?;
