@@ -194,6 +194,10 @@ pub struct Limits {
     /// New mail is refused (452 4.3.1) when the data directory's file system has less free.
     #[serde(default = "default_min_free_bytes")]
     pub min_free_bytes: u64,
+    /// Milliseconds to wait before the SMTP greeting; a client that talks in that time is
+    /// answered 554 and closed (SECURITY.md 5). 0 (the default) greets at once.
+    #[serde(default)]
+    pub greeting_delay_ms: u64,
 }
 
 impl Default for Limits {
@@ -207,6 +211,7 @@ impl Default for Limits {
             command_timeout_secs: default_command_timeout(),
             data_timeout_secs: default_data_timeout(),
             min_free_bytes: default_min_free_bytes(),
+            greeting_delay_ms: 0,
         }
     }
 }

@@ -150,6 +150,7 @@ fn machine_config(app: &App, role: Role, implicit_tls: bool) -> Config {
     config.limits.max_errors = u32::try_from(limits.max_errors).unwrap_or(u32::MAX);
     config.timeouts.command = Duration::from_secs(limits.command_timeout_secs);
     config.timeouts.data = Duration::from_secs(limits.data_timeout_secs);
+    config.timeouts.greeting_delay = Duration::from_millis(limits.greeting_delay_ms);
     config
 }
 

@@ -61,7 +61,7 @@ impl Connection {
                     self.input_start = 0;
                     self.scanned = 0;
                     self.discarding = true;
-                    self.send_error(&Response::line_too_long());
+                    self.line_too_long();
                     continue;
                 }
                 self.scanned = rest.len();
@@ -79,11 +79,19 @@ impl Connection {
             self.input_start += lf + 1;
             self.scanned = 0;
             if lf + 1 > limit {
-                self.send_error(&Response::line_too_long());
+                self.line_too_long();
                 continue;
             }
             self.handle_line(&line);
         }
+    }
+
+    /// Refuse an over-long line; it also ends a SASL exchange in progress.
+    fn line_too_long(&mut self) {
+        if let State::Authorization { sasl, .. } = &mut self.state {
+            *sasl = false;
+        }
+        self.send_error(&Response::line_too_long());
     }
 
     fn handle_line(&mut self, line: &[u8]) {

@@ -520,10 +520,7 @@ pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), Pa
             return Err(PathError::DomainTooLong);
         }
         let label = input.get(start..pos).unwrap_or_default();
-        if label.is_empty()
-            || label.first() == Some(&b'-')
-            || label.last() == Some(&b'-')
-        {
+        if label.is_empty() || label.first() == Some(&b'-') || label.last() == Some(&b'-') {
             return Err(PathError::InvalidDomain);
         }
         // A dot separates labels only when another label follows.

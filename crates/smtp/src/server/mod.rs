@@ -287,6 +287,7 @@ impl Connection {
         if let GreetingState::Due(at) = self.greeting {
             if now >= at {
                 self.write_greeting(now);
+                self.process(now);
             }
             return;
         }
@@ -312,6 +313,9 @@ impl Connection {
     }
 
     /// Answers the event `id`. Later pipelined commands are processed right away.
+    ///
+    /// Once the machine is closing (see [`Event::Closing`]), pending requests are gone and
+    /// answering them returns [`ApiError::UnknownRequest`].
     pub fn respond(
         &mut self,
         id: RequestId,
@@ -523,7 +527,9 @@ impl Connection {
 
     /// Runs buffered input until it is used up, a decision is pending, or closing.
     fn process(&mut self, now: Instant) {
-        while !self.closing && self.held.is_none() && self.delayed.is_none() {
+        // Nothing is answered before the greeting has been written.
+        let greeted = !matches!(self.greeting, GreetingState::Due(_));
+        while greeted && !self.closing && self.held.is_none() && self.delayed.is_none() {
             let progressed = match &mut self.phase {
                 Phase::Command => self.step_command(now),
                 Phase::SkipLine => self.step_skip_line(),

@@ -5,6 +5,8 @@
 //! appears), never a fixed sleep used as synchronisation.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
@@ -231,6 +233,11 @@ impl Office {
             }
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
         });
+    }
+
+    /// The process id of the running binary.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// kill -9.
