@@ -162,6 +162,19 @@ fn security_05_early_talker_gets_554_and_close() {
     assert_eq!(h.take_output(), "220 mx.test ESMTP postwerk\r\n");
     h.feed(b"HELO c.example\r\n");
     assert_eq!(h.take_output(), "250 mx.test\r\n");
+
+    // With the check off, early input waits for the greeting; nothing is answered first.
+    let mut c = test_config();
+    c.timeouts.greeting_delay = Duration::from_secs(3);
+    c.reject_early_talkers = false;
+    let mut h = Harness::new(c, App::default());
+    h.feed(b"HELO c.example\r\n");
+    assert_eq!(h.take_output(), "");
+    h.advance(Duration::from_secs(3));
+    assert_eq!(
+        h.take_output(),
+        "220 mx.test ESMTP postwerk\r\n250 mx.test\r\n"
+    );
 }
 
 #[test]
@@ -644,4 +657,73 @@ fn application_decisions_are_checked() {
             .iter()
             .any(|e| *e == format!("closing {:?}", CloseReason::Application))
     );
+}
+
+#[test]
+fn security_14_application_sees_the_authenticated_identity_at_mail() {
+    let mut c = test_config();
+    c.allow_plaintext_auth = true;
+    c.auth_required = true;
+    let mut h = Harness::new(
+        c,
+        App {
+            manual: true,
+            ..App::default()
+        },
+    );
+    h.feed(EHLO);
+    h.feed(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+    let Event::Auth { id, authcid, .. } = h.pending.remove(0) else {
+        unreachable!()
+    };
+    assert_eq!(authcid, "alice");
+    let now = h.now;
+    h.conn.respond(id, Decision::Accept, now).unwrap();
+    h.drain();
+    h.take_output();
+    // The submission policy (own addresses only) is the application's, with what the
+    // machine tells it: the sender and the authenticated identity.
+    h.feed(b"MAIL FROM:<mallory@c.example>\r\n");
+    let Event::Mail { id, from, .. } = h.pending.remove(0) else {
+        unreachable!()
+    };
+    let own = h.conn.authenticated() == from.mailbox().map(|m| m.local_part());
+    assert!(!own);
+    let refuse = Reply::new(
+        553,
+        "5.7.1".parse().ok(),
+        "Sender address not owned by user",
+    );
+    h.conn.respond(id, Decision::Reject(refuse), now).unwrap();
+    h.drain();
+    assert_eq!(
+        h.take_output(),
+        "553 5.7.1 Sender address not owned by user\r\n"
+    );
+}
+
+#[test]
+fn security_26_refusing_mail_when_storage_is_full() {
+    let mut h = Harness::new(
+        test_config(),
+        App {
+            manual: true,
+            ..App::default()
+        },
+    );
+    h.feed(EHLO);
+    h.take_output();
+    h.feed(b"MAIL FROM:<a@c.example>\r\n");
+    let Event::Mail { id, .. } = h.pending.remove(0) else {
+        unreachable!()
+    };
+    let now = h.now;
+    h.conn
+        .respond(id, Decision::Reject(Reply::insufficient_storage()), now)
+        .unwrap();
+    h.drain();
+    assert_eq!(h.take_output(), "452 4.3.1 Insufficient system storage\r\n");
+    // No transaction was started.
+    h.feed(b"RCPT TO:<b@mx.test>\r\n");
+    assert!(h.take_output().starts_with("503 "));
 }

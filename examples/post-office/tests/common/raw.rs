@@ -170,3 +170,35 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+impl Raw {
+    /// Wraps a connected stream.
+    pub fn from_stream(stream: TcpStream) -> Raw {
+        stream.set_nodelay(true).unwrap();
+        Raw {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// Connects to `ip:port` from the loopback address `src` (to appear as another client).
+pub fn connect_from(src: &str, ip: &str, port: u16) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(format!("{src}:0").parse().unwrap())
+            .expect("bind the source address");
+        socket
+            .connect(format!("{ip}:{port}").parse().unwrap())
+            .await
+            .expect("connect")
+    });
+    let std = stream.into_std().unwrap();
+    std.set_nonblocking(false).unwrap();
+    std
+}
