@@ -5,7 +5,9 @@
 //! ```text
 //! cargo bench --bench message                          # all groups
 //! cargo bench --bench message -- headers               # one group
-//! POSTWERK_BENCH_PARITY=1 cargo bench --bench message  # also print where the parsers disagree
+//! POSTWERK_BENCH_PARITY=1 cargo bench --bench message -- parity   # where the parsers disagree
+//! POSTWERK_BENCH_ONESHOT=full/postwerk POSTWERK_BENCH_ITERS=2 valgrind --tool=callgrind \
+//!     target/release/deps/message-HASH --bench        # one row n times, for instruction counts
 //! ```
 //!
 //! Every parser does the same work in a group, and lazy parsers are made to do it:

@@ -296,7 +296,11 @@ fn security_08_trailing_junk_after_a_path_is_501() {
         assert!(reply.starts_with("501"), "{bad}: {reply}");
     }
     assert!(c.cmd("MAIL FROM:<x@example.org>").starts_with("250"));
-    for bad in ["RCPT TO:<alice@alpha.test>>", "RCPT TO:<alice@alpha.test> x"] {
+    for bad in [
+        "RCPT TO:<alice@alpha.test>>",
+        "RCPT TO:<alice@alpha.test>x",
+        "RCPT TO:<<alice@alpha.test>",
+    ] {
         let reply = c.cmd(bad);
         assert!(reply.starts_with("501"), "{bad}: {reply}");
     }
@@ -549,16 +553,19 @@ fn security_12_smtp_auth_rules_and_brute_force() {
         find("in-transaction").starts_with("in-transaction 503"),
         "{ctx}"
     );
-    let bad: Vec<&str> = stdout.lines().filter(|l| l.starts_with("bad ")).collect();
-    assert!(!bad.is_empty(), "{ctx}");
+    let bad: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("bad ") && l.contains(" 535 "))
+        .collect();
+    assert!(bad.len() >= 2, "{ctx}");
     for line in &bad {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let secs: f64 = fields[1].parse().unwrap();
+        assert!(line.contains(" 535 5.7.8"), "{ctx}");
+    }
+    // Every failure that leaves the connection open is answered only after a delay (the
+    // last one, which closes the connection, is answered at once by the machine).
+    for line in &bad[..bad.len() - 1] {
+        let secs: f64 = line.split(' ').nth(1).unwrap().parse().unwrap();
         assert!(secs >= 0.9, "failed logins are delayed: {ctx}");
-        assert!(
-            line.contains(" 535 5.7.8") || line.contains(" 421 "),
-            "{ctx}"
-        );
     }
     let closed = find("closed");
     let after: usize = closed.split(' ').nth(2).unwrap().parse().unwrap();
@@ -602,7 +609,6 @@ fn security_16_every_relay_attempt_from_loopback_is_refused() {
         "RCPT TO:<alice@alpha.test.example.net>",
         "RCPT TO:<alice@example.net>",
         "RCPT TO:<victim@ALPHA.TEST.example.net>",
-        "RCPT TO:<victim@example.net.>",
         "RCPT TO:<victim@[192.0.2.1]>",
     ];
     for rcpt in relays {
@@ -610,6 +616,7 @@ fn security_16_every_relay_attempt_from_loopback_is_refused() {
         assert!(reply.starts_with("554 5.7.1"), "{rcpt}: {reply}");
     }
     let tricks = [
+        "RCPT TO:<victim@example.net.>",
         "RCPT TO:alice@alpha.test <victim@example.net>",
         "RCPT TO:<victim%example.net@alpha.test>",
         "RCPT TO:<example.net!victim@alpha.test>",
@@ -838,7 +845,18 @@ fn security_21_overlong_text_line_is_refused_after_the_data() {
 /// endless DATA, or an endless SASL exchange."
 #[test]
 fn security_22_endless_input_keeps_memory_flat() {
-    let o = office("allow_plaintext_auth = true\n[limits]\nmax_message_size = 1048576\n");
+    let mut o = Office::new(
+        "127.0.0.2",
+        "alpha.test",
+        &["alice", "bob"],
+        Ports::new(),
+        None,
+        "[limits]\nmax_message_size = 1048576\n",
+    );
+    // SASL needs a plaintext mechanism in cleartext here: a root-level key, put first.
+    let text = std::fs::read_to_string(&o.config).unwrap();
+    std::fs::write(&o.config, format!("allow_plaintext_auth = true\n{text}")).unwrap();
+    o.start();
     let pid = o.pid().unwrap();
     // Warm up: one ordinary session.
     let mut c = Raw::ehlo(o.ip, o.ports.smtp);
