@@ -217,9 +217,10 @@ impl Deliverer {
                 continue;
             }
             let outcome = match self.users.lookup_address(rcpt) {
-                Lookup::Mailbox(user) => {
-                    Some(self.deliver_local(id, envelope, content, rcpt, &user).await)
-                }
+                Lookup::Mailbox(user) => Some(
+                    self.deliver_local(id, i, envelope, content, rcpt, &user)
+                        .await,
+                ),
                 Lookup::Unknown | Lookup::Routing => Some(Outcome::Permanent(
                     "5.1.1".into(),
                     None,
@@ -251,6 +252,7 @@ impl Deliverer {
     async fn deliver_local(
         &self,
         id: &str,
+        index: usize,
         envelope: &Envelope,
         content: &Bytes,
         rcpt: &str,
@@ -260,8 +262,11 @@ impl Deliverer {
         let return_path = return_path_field(&envelope.from);
         let content = content.clone();
         let owned = user.to_owned();
+        // One name per queue entry and recipient: a retry after a crash finds the copy it
+        // already delivered instead of writing a second one.
+        let key = format!("{}.Q{id}R{index}", envelope.received_at);
         let result = tokio::task::spawn_blocking(move || {
-            maildirs.deliver(&owned, &[return_path.as_bytes(), &content])
+            maildirs.deliver_once(&owned, &key, &[return_path.as_bytes(), &content])
         })
         .await;
         match result {

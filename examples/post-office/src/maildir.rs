@@ -11,15 +11,12 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// All mailboxes.
 #[derive(Debug)]
 pub struct MaildirStore {
     root: PathBuf,
     host: String,
-    counter: AtomicU64,
 }
 
 /// One message in a mailbox, as POP3 lists it.
@@ -38,11 +35,7 @@ impl MaildirStore {
     pub fn new(root: PathBuf, host: &str) -> MaildirStore {
         // The Maildir convention escapes `/` and `:` in the host part.
         let host = host.replace('/', "\\057").replace(':', "\\072");
-        MaildirStore {
-            root,
-            host,
-            counter: AtomicU64::new(0),
-        }
+        MaildirStore { root, host }
     }
 
     /// The Maildir of a user (its canonical address from the user table).
@@ -61,43 +54,42 @@ impl MaildirStore {
         Ok(self.root.join(user))
     }
 
-    /// Delivers `parts` (concatenated: added header fields, then the message) to `user`.
-    /// Returns the unique name.
-    pub fn deliver(&self, user: &str, parts: &[&[u8]]) -> io::Result<String> {
+    /// Delivers at most once per `key`: the file is named after `key` (a queue id and
+    /// recipient index with the time the message was received, so the name stays unique),
+    /// and a message already in `new/` under that name is not written again. A queue entry
+    /// retried after a crash between the delivery and its removal from the queue (kill -9)
+    /// is so not delivered twice. Write in `tmp/`, fsync, link into `new/`, fsync `new/`.
+    pub fn deliver_once(&self, user: &str, key: &str, parts: &[&[u8]]) -> io::Result<String> {
         let dir = self.mailbox(user)?;
         for sub in ["tmp", "new", "cur"] {
             fs::create_dir_all(dir.join(sub))?;
         }
         let size: u64 = parts.iter().map(|p| crlf_size(p)).sum();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let counter = self.counter.fetch_add(1, Ordering::Relaxed);
-        let name = format!(
-            "{}.M{}P{}Q{}.{},S={}",
-            now.as_secs(),
-            now.subsec_micros(),
-            std::process::id(),
-            counter,
-            self.host,
-            size
-        );
+        let name = format!("{key}.{},S={size}", self.host);
+        let target = dir.join("new").join(&name);
+        if target.exists() {
+            return Ok(name);
+        }
         let tmp = dir.join("tmp").join(&name);
         let result = (|| {
+            // A leftover from a crash under the same name is ours: start it over.
             let mut file = fs::OpenOptions::new()
                 .write(true)
-                .create_new(true)
+                .create(true)
+                .truncate(true)
                 .open(&tmp)?;
             for part in parts {
                 file.write_all(part)?;
             }
             file.sync_all()?;
-            fs::rename(&tmp, dir.join("new").join(&name))?;
+            match fs::hard_link(&tmp, &target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
             sync_dir(&dir.join("new"))
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
+        let _ = fs::remove_file(&tmp);
         result.map(|()| name)
     }
 
@@ -201,13 +193,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = MaildirStore::new(dir.path().join("mail"), "mx.example/a:b");
         let a = store
-            .deliver(
+            .deliver_once(
                 "alice@example.org",
+                "1.QAR0",
                 &[b"Return-Path: <x@y>\r\n", b"Subject: 1\r\n\r\nhi\r\n"],
             )
             .unwrap();
         let b = store
-            .deliver("alice@example.org", &[b"Subject: 2\r\n\r\nhi\r\n"])
+            .deliver_once(
+                "alice@example.org",
+                "1.QAR1",
+                &[b"Subject: 2\r\n\r\nhi\r\n"],
+            )
             .unwrap();
         assert_ne!(a, b);
         assert!(a.contains("mx.example\\057a\\072b"), "{a}");
@@ -219,6 +216,25 @@ mod tests {
         assert_eq!(list[0].uid, a);
         assert_eq!(list[0].size, 38);
         assert_eq!(store.read(&list[0]).unwrap().len(), 38);
+    }
+
+    #[test]
+    fn delivery_once_per_key_is_not_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MaildirStore::new(dir.path().join("mail"), "h");
+        let parts: [&[u8]; 1] = [b"Subject: 1\r\n\r\nhi\r\n"];
+        let a = store.deliver_once("a@x", "1.QABCR0", &parts).unwrap();
+        // A leftover tmp file from a crash, and a second attempt: still one message.
+        fs::write(dir.path().join("mail/a@x/tmp").join(&a), b"torn").unwrap();
+        let b = store.deliver_once("a@x", "1.QABCR0", &parts).unwrap();
+        assert_eq!(a, b);
+        let c = store.deliver_once("a@x", "1.QABCR1", &parts).unwrap();
+        assert_ne!(a, c);
+        assert_eq!(store.list("a@x").unwrap().len(), 2);
+        assert_eq!(
+            fs::read(dir.path().join("mail/a@x/new").join(&a)).unwrap(),
+            parts[0]
+        );
     }
 
     #[test]

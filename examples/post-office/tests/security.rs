@@ -27,7 +27,7 @@ fn office(extra: &str) -> Office {
         None,
         extra,
     );
-    office.start();
+    office.start_alone();
     office
 }
 
@@ -43,7 +43,9 @@ fn queued(o: &Office) -> usize {
 }
 
 fn wait_queue_empty(o: &Office) {
-    wait_for("the queue to drain", LONG, || (queued(o) == 0).then_some(()));
+    wait_for("the queue to drain", LONG, || {
+        (queued(o) == 0).then_some(())
+    });
 }
 
 /// Starts a transaction for alice and enters DATA.
@@ -240,7 +242,10 @@ fn security_06_pipelined_commands_are_answered_in_order() {
     c.send(b"EHLO client.example\r\nMAIL FROM:<x@example.org>\r\nNOOP\r\n");
     let first = c.reply();
     if first.starts_with("250") {
-        assert!(first.contains("250-"), "the multi-line EHLO reply first: {first}");
+        assert!(
+            first.contains("250-"),
+            "the multi-line EHLO reply first: {first}"
+        );
         let second = c.reply_within(LONG);
         if let Some(second) = second {
             assert!(
@@ -365,7 +370,10 @@ fn security_09_starttls_injection_gets_no_reply_inside_tls() {
         assert_eq!(lines[3], "cleartext left: b''", "{ctx}");
         if lines[2].starts_with("220") {
             assert_eq!(lines[4], "SILENT", "{ctx}");
-            assert!(lines[5].starts_with("250-"), "a fresh EHLO inside TLS: {ctx}");
+            assert!(
+                lines[5].starts_with("250-"),
+                "a fresh EHLO inside TLS: {ctx}"
+            );
             assert!(
                 lines[5].contains("AUTH") && !lines[5].contains("STARTTLS"),
                 "{ctx}"
@@ -544,7 +552,10 @@ fn security_12_smtp_auth_rules_and_brute_force() {
             .to_owned()
     };
     assert_eq!(find("advertised"), "advertised True", "{ctx}");
-    assert!(find("login-then-star").starts_with("login-then-star 334"), "{ctx}");
+    assert!(
+        find("login-then-star").starts_with("login-then-star 334"),
+        "{ctx}"
+    );
     assert!(find("star").starts_with("star 501"), "{ctx}");
     assert!(find("good").starts_with("good 235"), "{ctx}");
     assert!(find("twice").starts_with("twice 503"), "{ctx}");
@@ -569,7 +580,10 @@ fn security_12_smtp_auth_rules_and_brute_force() {
     }
     let closed = find("closed");
     let after: usize = closed.split(' ').nth(2).unwrap().parse().unwrap();
-    assert!((1..=5).contains(&after), "closed after a few failures: {ctx}");
+    assert!(
+        (1..=5).contains(&after),
+        "closed after a few failures: {ctx}"
+    );
 }
 
 const POP3_BAD_LOGIN: &str = r#"
@@ -731,7 +745,10 @@ fn security_19_path_escapes_in_local_parts_create_nothing() {
         }
         let rel = path.strip_prefix(o.data().join("mail")).unwrap();
         let first = rel.components().next().unwrap().as_os_str();
-        assert_eq!(first, "alice@alpha.test", "unexpected mailbox path {path:?}");
+        assert_eq!(
+            first, "alice@alpha.test",
+            "unexpected mailbox path {path:?}"
+        );
     }
     assert!(!std::path::Path::new("/tmp/escape").exists());
 }
@@ -743,9 +760,15 @@ fn security_20_unknown_users_are_refused_at_rcpt_without_backscatter() {
     let o = office("");
     let mut c = Raw::ehlo(o.ip, o.ports.smtp);
     assert!(c.cmd("MAIL FROM:<x@example.org>").starts_with("250"));
-    assert!(c.cmd("RCPT TO:<nobody@alpha.test>").starts_with("550 5.1.1"));
+    assert!(
+        c.cmd("RCPT TO:<nobody@alpha.test>")
+            .starts_with("550 5.1.1")
+    );
     assert!(c.cmd("RCPT TO:<alice@alpha.test>").starts_with("250"));
-    assert!(c.cmd("RCPT TO:<Nobody+x@ALPHA.test>").starts_with("550 5.1.1"));
+    assert!(
+        c.cmd("RCPT TO:<Nobody+x@ALPHA.test>")
+            .starts_with("550 5.1.1")
+    );
     assert!(c.cmd("DATA").starts_with("354"));
     c.send(b"Subject: mixed\r\n\r\nbody\r\n.\r\n");
     assert!(c.reply().starts_with("250"));
@@ -856,7 +879,7 @@ fn security_22_endless_input_keeps_memory_flat() {
     // SASL needs a plaintext mechanism in cleartext here: a root-level key, put first.
     let text = std::fs::read_to_string(&o.config).unwrap();
     std::fs::write(&o.config, format!("allow_plaintext_auth = true\n{text}")).unwrap();
-    o.start();
+    o.start_alone();
     let pid = o.pid().unwrap();
     // Warm up: one ordinary session.
     let mut c = Raw::ehlo(o.ip, o.ports.smtp);
@@ -872,7 +895,10 @@ fn security_22_endless_input_keeps_memory_flat() {
     }
     let _ = c.try_send(b"\r\n");
     let reply = c.reply_within(LONG).unwrap_or_default();
-    assert!(reply.is_empty() || reply.starts_with('5') || reply.starts_with("421"), "{reply}");
+    assert!(
+        reply.is_empty() || reply.starts_with('5') || reply.starts_with("421"),
+        "{reply}"
+    );
 
     // Endless DATA: 24 MiB of lines, far beyond the message size.
     let mut d = Raw::ehlo(o.ip, o.ports.smtp);
@@ -889,7 +915,10 @@ fn security_22_endless_input_keeps_memory_flat() {
     }
     let _ = d.try_send(b".\r\n");
     let reply = d.reply_within(LONG).unwrap_or_default();
-    assert!(reply.is_empty() || reply.starts_with("552") || reply.starts_with("421"), "{reply}");
+    assert!(
+        reply.is_empty() || reply.starts_with("552") || reply.starts_with("421"),
+        "{reply}"
+    );
 
     // Endless SASL: a response line without end.
     let mut s = Raw::ehlo(o.ip, o.ports.smtp);
@@ -901,7 +930,10 @@ fn security_22_endless_input_keeps_memory_flat() {
     }
     let _ = s.try_send(b"\r\n");
     let reply = s.reply_within(LONG).unwrap_or_default();
-    assert!(reply.is_empty() || reply.starts_with('5') || reply.starts_with("421"), "{reply}");
+    assert!(
+        reply.is_empty() || reply.starts_with('5') || reply.starts_with("421"),
+        "{reply}"
+    );
 
     let peak = rss_kib(pid);
     assert!(
@@ -930,7 +962,10 @@ fn security_23_silent_and_stalled_clients_are_closed_with_421() {
     let reply = silent.reply();
     assert!(reply.starts_with("421"), "{reply}");
     assert!(silent.closed_within(LONG).0);
-    assert!(t.elapsed() >= Duration::from_millis(1500), "not before the timeout");
+    assert!(
+        t.elapsed() >= Duration::from_millis(1500),
+        "not before the timeout"
+    );
     let reply = stalled.reply();
     assert!(reply.starts_with("421"), "{reply}");
     assert!(stalled.closed_within(LONG).0);
@@ -939,6 +974,39 @@ fn security_23_silent_and_stalled_clients_are_closed_with_421() {
     assert!(c.cmd("NOOP").starts_with("250"));
     assert_eq!(queued(&o), 0);
     assert!(o.maildir("alice@alpha.test").is_empty());
+}
+
+/// SECURITY.md 23: "a stalled peer never hangs a worker forever" — a client that pipelines
+/// commands and never reads the replies is closed once the write timeout passes.
+#[test]
+fn security_23_a_peer_that_never_reads_is_closed() {
+    let o = office("[limits]\ncommand_timeout_secs = 2\ndata_timeout_secs = 2\n");
+    let mut c = Raw::ehlo(o.ip, o.ports.smtp);
+    let batch = b"RSET\r\n".repeat(10_000);
+    let start = Instant::now();
+    let mut written = 0usize;
+    let closed = loop {
+        if start.elapsed() > LONG {
+            break false;
+        }
+        c.stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        match std::io::Write::write(&mut c.stream, &batch) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break true,
+        }
+    };
+    assert!(
+        closed,
+        "the server kept a non-reading peer for {:?} ({written} octets written)",
+        start.elapsed()
+    );
+    // Others are still served.
+    let mut n = Raw::ehlo(o.ip, o.ports.smtp);
+    assert!(n.cmd("NOOP").starts_with("250"));
 }
 
 /// SECURITY.md 24: "After too many errors in one session (e.g. 20) the server replies 421
@@ -1074,7 +1142,7 @@ fn security_30_corrupt_queue_files_are_moved_aside() {
     )
     .unwrap();
     std::fs::write(queue.join("0000000000000008.msg"), b"").unwrap();
-    o.start();
+    o.start_alone();
     wait_for("corrupt files moved aside", LONG, || {
         (queue.join("corrupt/0000000000000007.msg").is_file()
             && queue.join("corrupt/0000000000000008.msg").is_file())
@@ -1098,7 +1166,7 @@ fn security_33_one_bounce_for_all_failed_recipients_and_none_to_null() {
         Some(&dns),
         "[queue]\nretry_schedule_secs = [1]\nexpiry_secs = 3\n",
     );
-    o.start();
+    o.start_alone();
     submit(
         &o,
         "alice@alpha.test",

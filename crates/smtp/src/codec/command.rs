@@ -261,9 +261,6 @@ impl Command {
                     .count()
         });
         let line = line.get(..len.unwrap_or(line.len())).unwrap_or(line);
-        if line.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
-            return Err(CommandError::InvalidCharacter);
-        }
         let (word, arg) = match memchr::memchr(b' ', line) {
             Some(sp) => (
                 line.get(..sp).unwrap_or_default(),
@@ -271,7 +268,15 @@ impl Command {
             ),
             None => (line, None),
         };
-        let verb = verb(word).ok_or(CommandError::Unrecognized)?;
+        // CR, LF and NUL are refused by every argument grammar below (and in `utf8`);
+        // an unknown verb carrying one is reported as the bad character.
+        let Some(verb) = verb(word) else {
+            return Err(if has_control(line) {
+                CommandError::InvalidCharacter
+            } else {
+                CommandError::Unrecognized
+            });
+        };
         let no_arg = |cmd: Command, name| match arg {
             None => Ok(cmd),
             Some(_) => Err(CommandError::UnexpectedArgument(name)),
@@ -498,7 +503,15 @@ impl Command {
     }
 }
 
+fn has_control(b: &[u8]) -> bool {
+    b.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
+}
+
+/// Free text of VRFY, EXPN, HELP and AUTH: UTF-8 without CR, LF or NUL.
 fn utf8(b: &[u8]) -> Result<String, CommandError> {
+    if has_control(b) {
+        return Err(CommandError::InvalidCharacter);
+    }
     std::str::from_utf8(b)
         .map(ToString::to_string)
         .map_err(|_| CommandError::InvalidCharacter)

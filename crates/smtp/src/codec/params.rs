@@ -116,47 +116,42 @@ pub(crate) fn split_params(
     utf8: bool,
     mut each: impl FnMut(&str, Option<&str>) -> Result<(), ParamError>,
 ) -> Result<(), ParamError> {
-    let mut rest = input;
+    if input.is_empty() {
+        return Ok(());
+    }
+    // One UTF-8 check for the whole text; the splits below are at ASCII bytes.
+    let mut rest = std::str::from_utf8(input).map_err(|_| ParamError::Malformed)?;
     while !rest.is_empty() {
-        let Some(r) = rest.strip_prefix(b" ") else {
+        let Some(r) = rest.strip_prefix(' ') else {
             return Err(ParamError::Malformed);
         };
         rest = r;
         if extra_spaces {
-            let n = rest.iter().take_while(|&&b| b == b' ').count();
-            rest = rest.get(n..).unwrap_or_default();
+            rest = rest.trim_start_matches(' ');
             if rest.is_empty() {
                 break;
             }
         }
-        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-        let param = rest.get(..end).unwrap_or_default();
-        rest = rest.get(end..).unwrap_or_default();
-        let (kw, value) = match memchr::memchr(b'=', param) {
-            Some(eq) => (
-                param.get(..eq).unwrap_or_default(),
-                Some(param.get(eq + 1..).unwrap_or_default()),
-            ),
+        let end = memchr::memchr(b' ', rest.as_bytes()).unwrap_or(rest.len());
+        let (param, tail) = rest.split_at_checked(end).ok_or(ParamError::Malformed)?;
+        rest = tail;
+        let (kw, value) = match param.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
             None => (param, None),
         };
-        let kw_ok = kw.first().is_some_and(u8::is_ascii_alphanumeric)
-            && kw.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        let kw_ok = kw.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+            && kw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !kw_ok {
             return Err(ParamError::Malformed);
         }
         if let Some(v) = value {
             let v_ok = !v.is_empty()
-                && v.iter()
-                    .all(|&b| matches!(b, 33..=60 | 62..=126) || (utf8 && b >= 0x80));
+                && v.bytes()
+                    .all(|b| matches!(b, 33..=60 | 62..=126) || (utf8 && b >= 0x80));
             if !v_ok {
                 return Err(ParamError::Malformed);
             }
         }
-        let kw = std::str::from_utf8(kw).map_err(|_| ParamError::Malformed)?;
-        let value = value
-            .map(std::str::from_utf8)
-            .transpose()
-            .map_err(|_| ParamError::Malformed)?;
         each(kw, value)?;
     }
     Ok(())

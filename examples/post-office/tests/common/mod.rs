@@ -235,6 +235,39 @@ impl Office {
         });
     }
 
+    /// Like [`Office::start`], for an office that shares no ports with another: when a
+    /// port picked by [`free_port`] was taken by someone else in the meantime ("Address
+    /// already in use"), picks new ports, rewrites the configuration and tries again.
+    pub fn start_alone(&mut self) {
+        for _ in 0..5 {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.start())) {
+                Ok(()) => return,
+                Err(_) if self.log().contains("Address already in use") => {
+                    self.kill();
+                    let old = self.ports;
+                    let new = Ports::new();
+                    let mut text = std::fs::read_to_string(&self.config).unwrap();
+                    for (o, n) in [
+                        (old.smtp, new.smtp),
+                        (old.submission, new.submission),
+                        (old.pop3, new.pop3),
+                        (old.submissions, new.submissions),
+                        (old.pop3s, new.pop3s),
+                    ] {
+                        text = text
+                            .replace(&format!(":{o}\""), &format!(":{n}\""))
+                            .replace(&format!("port = {o}\n"), &format!("port = {n}\n"));
+                    }
+                    std::fs::write(&self.config, text).unwrap();
+                    std::fs::write(self.dir.path().join("log.txt"), b"").unwrap();
+                    self.ports = new;
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        panic!("no free ports after 5 tries");
+    }
+
     /// The process id of the running binary.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())

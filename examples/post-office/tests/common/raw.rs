@@ -86,7 +86,8 @@ impl Raw {
 
     /// One line, which must arrive.
     pub fn line(&mut self) -> String {
-        self.line_within(READ_LIMIT).expect("a line from the server")
+        self.line_within(READ_LIMIT)
+            .expect("a line from the server")
     }
 
     /// One (possibly multi-line) SMTP reply, lines joined with " | ".
