@@ -1,8 +1,9 @@
 #![no_main]
 //! The command parser on arbitrary lines: no panic; whatever parses re-serializes to a
-//! line that parses to the same command.
+//! line that parses to the same command; the borrowed form's accessors never panic.
 use libfuzzer_sys::fuzz_target;
 use postwerk_smtp::codec::command::{Command, Leniency, ParseOptions};
+use postwerk_smtp::codec::command_ref::CommandRef;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, line)) = data.split_first() else {
@@ -16,6 +17,23 @@ fuzz_target!(|data: &[u8]| {
         },
         smtputf8: flags & 2 == 2,
     };
+    // The borrowed form: its lazy accessors must not panic on anything it accepted.
+    if let Ok(CommandRef::Mail { from, params }) = Command::parse_ref(line, &opts) {
+        if let Some(m) = from.mailbox() {
+            let _ = (
+                m.local_part(),
+                m.domain().as_str(),
+                m.raw_local_part().as_str(),
+            );
+        }
+        let _ = (params.other().count(), params.auth.map(|a| a.as_str()));
+    }
+    if let Ok(CommandRef::Rcpt { to, params }) = Command::parse_ref(line, &opts) {
+        if let Some(m) = to.mailbox() {
+            let _ = (m.local_part(), m.domain().as_str());
+        }
+        let _ = params.other().count();
+    }
     if let Ok(cmd) = Command::parse(line, &opts) {
         let mut out = Vec::new();
         cmd.write_to(&mut out);

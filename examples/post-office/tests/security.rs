@@ -797,6 +797,38 @@ fn security_21_overlong_command_line_gets_500() {
     assert!(reply.starts_with("500"), "{reply}");
 }
 
+/// SECURITY.md 21: "At least: 512-octet command lines, 1000-octet text lines, 64-octet
+/// local parts, 255-octet domains" — the RFC minimums themselves are accepted.
+#[test]
+fn security_21_rfc_minimum_sizes_are_accepted() {
+    let o = office("");
+    let mut c = Raw::ehlo(o.ip, o.ports.smtp);
+    let local = "l".repeat(64);
+    let domain = ["a", "b", "c", "d"].map(|l| l.repeat(63)).join(".");
+    assert_eq!(domain.len(), 255);
+    let reply = c.cmd(&format!("MAIL FROM:<{local}@{domain}>"));
+    assert!(reply.starts_with("250"), "{reply}");
+    let reply = c.cmd(&format!("RCPT TO:<{local}@alpha.test>"));
+    assert!(
+        reply.starts_with("550 5.1.1"),
+        "an unknown user, not a syntax error: {reply}"
+    );
+    let padded = format!("NOOP {}", "p".repeat(512 - 5 - 2));
+    assert_eq!(padded.len() + 2, 512);
+    assert!(
+        c.cmd(&padded).starts_with("250"),
+        "a 512-octet command line"
+    );
+    assert!(c.cmd("RCPT TO:<alice@alpha.test>").starts_with("250"));
+    assert!(c.cmd("DATA").starts_with("354"));
+    let body = format!("Subject: long line\r\n\r\n{}\r\n.\r\n", "t".repeat(998));
+    c.send(body.as_bytes());
+    let reply = c.reply();
+    assert!(reply.starts_with("250"), "a 1000-octet text line: {reply}");
+    let mail = o.wait_for_mail("alice@alpha.test", 1, LONG);
+    assert!(mail[0].contains(&"t".repeat(998)));
+}
+
 /// SECURITY.md 21: "552 5.3.4 message too big (SIZE= and counted during DATA/BDAT)".
 #[test]
 fn security_21_oversized_messages_get_552_5_3_4() {

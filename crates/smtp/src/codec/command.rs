@@ -3,16 +3,17 @@
 //! [`Command::parse`] takes one command line *without* its CRLF. Syntax is strict by
 //! default: trailing junk after a path or parameter is a 501. The known harmless quirks of
 //! real senders are accepted only when the matching [`Leniency`] flag is on.
+//!
+//! [`Command::parse_ref`] (in [`super::command_ref`]) is the same grammar without
+//! allocating, returning a borrowed [`CommandRef`](super::command_ref::CommandRef);
+//! `parse` is `parse_ref` followed by `to_owned`, so there is one grammar.
 
 use std::fmt::Write as _;
 
 use thiserror::Error;
 
 use super::params::{MailParameters, ParamError, RcptParameters};
-use super::path::{
-    ForwardPath, PathError, PathOptions, ReversePath, parse_domain_or_literal, parse_forward_path,
-    parse_reverse_path,
-};
+use super::path::{ForwardPath, PathError, ReversePath};
 use super::reply::{EnhancedStatus, Reply};
 use super::sasl::Mechanism;
 
@@ -188,54 +189,6 @@ impl CommandError {
     }
 }
 
-/// The verb of a command line, identified without allocating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Ehlo,
-    Helo,
-    Lhlo,
-    Mail,
-    Rcpt,
-    Data,
-    Bdat,
-    Rset,
-    Noop,
-    Quit,
-    Vrfy,
-    Expn,
-    Help,
-    StartTls,
-    Auth,
-}
-
-fn verb(word: &[u8]) -> Option<Verb> {
-    if let [a, b, c, d] = word {
-        let w = u32::from_be_bytes([*a, *b, *c, *d]) | 0x2020_2020;
-        return Some(match &w.to_be_bytes() {
-            b"ehlo" => Verb::Ehlo,
-            b"helo" => Verb::Helo,
-            b"lhlo" => Verb::Lhlo,
-            b"mail" => Verb::Mail,
-            b"rcpt" => Verb::Rcpt,
-            b"data" => Verb::Data,
-            b"bdat" => Verb::Bdat,
-            b"rset" => Verb::Rset,
-            b"noop" => Verb::Noop,
-            b"quit" => Verb::Quit,
-            b"vrfy" => Verb::Vrfy,
-            b"expn" => Verb::Expn,
-            b"help" => Verb::Help,
-            b"auth" => Verb::Auth,
-            _ => return None,
-        })
-        .filter(|_| word.iter().all(u8::is_ascii_alphabetic));
-    }
-    if word.eq_ignore_ascii_case(b"STARTTLS") {
-        return Some(Verb::StartTls);
-    }
-    None
-}
-
 impl Command {
     /// Parses one command line, without its CRLF.
     ///
@@ -252,170 +205,7 @@ impl Command {
     /// assert!(Command::parse(b"MAIL FROM:<>>>>>", &ParseOptions::default()).is_err());
     /// ```
     pub fn parse(line: &[u8], opts: &ParseOptions) -> Result<Command, CommandError> {
-        let len = opts.leniency.trailing_whitespace.then(|| {
-            line.len()
-                - line
-                    .iter()
-                    .rev()
-                    .take_while(|&&b| b == b' ' || b == b'\t')
-                    .count()
-        });
-        let line = line.get(..len.unwrap_or(line.len())).unwrap_or(line);
-        let (word, arg) = match memchr::memchr(b' ', line) {
-            Some(sp) => (
-                line.get(..sp).unwrap_or_default(),
-                Some(line.get(sp + 1..).unwrap_or_default()),
-            ),
-            None => (line, None),
-        };
-        // CR, LF and NUL are refused by every argument grammar below (and in `utf8`);
-        // an unknown verb carrying one is reported as the bad character.
-        let Some(verb) = verb(word) else {
-            return Err(if has_control(line) {
-                CommandError::InvalidCharacter
-            } else {
-                CommandError::Unrecognized
-            });
-        };
-        let no_arg = |cmd: Command, name| match arg {
-            None => Ok(cmd),
-            Some(_) => Err(CommandError::UnexpectedArgument(name)),
-        };
-        match verb {
-            Verb::Ehlo | Verb::Helo | Verb::Lhlo => {
-                let name = match verb {
-                    Verb::Ehlo => "EHLO",
-                    Verb::Helo => "HELO",
-                    _ => "LHLO",
-                };
-                let arg = arg
-                    .filter(|a| !a.is_empty())
-                    .ok_or(CommandError::MissingArgument(name))?;
-                let domain = helo_argument(arg, opts)?;
-                Ok(match verb {
-                    Verb::Ehlo => Command::Ehlo { domain },
-                    Verb::Helo => Command::Helo { domain },
-                    _ => Command::Lhlo { domain },
-                })
-            }
-            Verb::Mail => {
-                let rest = path_start(arg, b"FROM:", "FROM:<reverse-path>", opts)?;
-                let popts = PathOptions {
-                    utf8: opts.smtputf8,
-                    unbracketed: opts.leniency.unbracketed_path,
-                };
-                let (from, n) =
-                    parse_reverse_path(rest, popts).map_err(CommandError::SenderPath)?;
-                let params = MailParameters::parse(
-                    rest.get(n..).unwrap_or_default(),
-                    opts.leniency.extra_spaces,
-                    opts.smtputf8,
-                )
-                .map_err(|e| match e {
-                    ParamError::Malformed if n > 0 && rest.get(n) != Some(&b' ') => {
-                        CommandError::SenderPath(PathError::MissingCloseBracket)
-                    }
-                    e => CommandError::Parameter(e),
-                })?;
-                if from.mailbox().is_some_and(|m| m.is_utf8()) && !params.smtputf8 {
-                    return Err(CommandError::SenderPath(PathError::Utf8NotAllowed));
-                }
-                Ok(Command::Mail { from, params })
-            }
-            Verb::Rcpt => {
-                let rest = path_start(arg, b"TO:", "TO:<forward-path>", opts)?;
-                let popts = PathOptions {
-                    utf8: opts.smtputf8,
-                    unbracketed: opts.leniency.unbracketed_path,
-                };
-                let (to, n) =
-                    parse_forward_path(rest, popts).map_err(CommandError::RecipientPath)?;
-                let params = RcptParameters::parse(
-                    rest.get(n..).unwrap_or_default(),
-                    opts.leniency.extra_spaces,
-                    opts.smtputf8,
-                )
-                .map_err(|e| match e {
-                    ParamError::Malformed if rest.get(n) != Some(&b' ') => {
-                        CommandError::RecipientPath(PathError::MissingCloseBracket)
-                    }
-                    e => CommandError::Parameter(e),
-                })?;
-                Ok(Command::Rcpt { to, params })
-            }
-            Verb::Data => no_arg(Command::Data, "DATA"),
-            Verb::Rset => no_arg(Command::Rset, "RSET"),
-            Verb::Quit => no_arg(Command::Quit, "QUIT"),
-            Verb::StartTls => no_arg(Command::StartTls, "STARTTLS"),
-            Verb::Noop => Ok(Command::Noop),
-            Verb::Bdat => {
-                let arg = arg.ok_or(CommandError::InvalidBdat)?;
-                let (size, last) = match memchr::memchr(b' ', arg) {
-                    Some(sp) => {
-                        let marker = arg.get(sp + 1..).unwrap_or_default();
-                        if !marker.eq_ignore_ascii_case(b"LAST") {
-                            return Err(CommandError::InvalidBdat);
-                        }
-                        (arg.get(..sp).unwrap_or_default(), true)
-                    }
-                    None => (arg, false),
-                };
-                if size.is_empty() || size.len() > 19 || !size.iter().all(u8::is_ascii_digit) {
-                    return Err(CommandError::InvalidBdat);
-                }
-                let size = size
-                    .iter()
-                    .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
-                Ok(Command::Bdat { size, last })
-            }
-            Verb::Vrfy | Verb::Expn => {
-                let name = if verb == Verb::Vrfy { "VRFY" } else { "EXPN" };
-                let arg = arg
-                    .filter(|a| !a.is_empty())
-                    .ok_or(CommandError::MissingArgument(name))?;
-                let arg = utf8(arg)?;
-                Ok(if verb == Verb::Vrfy {
-                    Command::Vrfy { arg }
-                } else {
-                    Command::Expn { arg }
-                })
-            }
-            Verb::Help => Ok(Command::Help {
-                topic: arg.filter(|a| !a.is_empty()).map(utf8).transpose()?,
-            }),
-            Verb::Auth => {
-                let arg = arg.ok_or(CommandError::MissingArgument("AUTH"))?;
-                let (mech, ir) = match memchr::memchr(b' ', arg) {
-                    Some(sp) => (
-                        arg.get(..sp).unwrap_or_default(),
-                        Some(arg.get(sp + 1..).unwrap_or_default()),
-                    ),
-                    None => (arg, None),
-                };
-                let mechanism = std::str::from_utf8(mech)
-                    .ok()
-                    .and_then(Mechanism::parse)
-                    .ok_or(CommandError::InvalidAuth)?;
-                let initial_response = match ir {
-                    None => None,
-                    Some(ir) => {
-                        let ok = ir == b"="
-                            || (!ir.is_empty()
-                                && ir.iter().all(|&b| {
-                                    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
-                                }));
-                        if !ok {
-                            return Err(CommandError::InvalidAuth);
-                        }
-                        Some(utf8(ir)?)
-                    }
-                };
-                Ok(Command::Auth {
-                    mechanism,
-                    initial_response,
-                })
-            }
-        }
+        Command::parse_ref(line, opts).map(|c| c.to_owned())
     }
 
     /// Appends the command line with its CRLF.
@@ -501,56 +291,6 @@ impl Command {
             Command::Auth { .. } => "AUTH",
         }
     }
-}
-
-fn has_control(b: &[u8]) -> bool {
-    b.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
-}
-
-/// Free text of VRFY, EXPN, HELP and AUTH: UTF-8 without CR, LF or NUL.
-fn utf8(b: &[u8]) -> Result<String, CommandError> {
-    if has_control(b) {
-        return Err(CommandError::InvalidCharacter);
-    }
-    std::str::from_utf8(b)
-        .map(ToString::to_string)
-        .map_err(|_| CommandError::InvalidCharacter)
-}
-
-fn helo_argument(arg: &[u8], opts: &ParseOptions) -> Result<String, CommandError> {
-    if opts.leniency.any_helo_argument {
-        let ok = arg.iter().all(|&b| b > b' ' && b != 0x7f);
-        if !ok {
-            return Err(CommandError::InvalidDomain);
-        }
-        return utf8(arg);
-    }
-    match parse_domain_or_literal(arg, opts.smtputf8) {
-        Ok((d, n)) if n == arg.len() => Ok(d.to_string()),
-        _ => Err(CommandError::InvalidDomain),
-    }
-}
-
-/// Checks `FROM:` / `TO:` (any case) and returns the text where the path starts.
-fn path_start<'a>(
-    arg: Option<&'a [u8]>,
-    keyword: &[u8],
-    expected: &'static str,
-    opts: &ParseOptions,
-) -> Result<&'a [u8], CommandError> {
-    let arg = arg.ok_or(CommandError::Expected(expected))?;
-    let kw = arg
-        .get(..keyword.len())
-        .ok_or(CommandError::Expected(expected))?;
-    if !kw.eq_ignore_ascii_case(keyword) {
-        return Err(CommandError::Expected(expected));
-    }
-    let mut rest = arg.get(keyword.len()..).unwrap_or_default();
-    if opts.leniency.space_after_colon {
-        let n = rest.iter().take_while(|&&b| b == b' ').count();
-        rest = rest.get(n..).unwrap_or_default();
-    }
-    Ok(rest)
 }
 
 #[cfg(test)]

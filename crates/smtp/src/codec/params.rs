@@ -16,6 +16,8 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
+use super::text::TextRef;
+
 /// A parameter that is not well-formed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -108,55 +110,179 @@ pub struct RcptParameters {
     pub other: Vec<(String, Option<String>)>,
 }
 
+/// `esmtp-value` characters (%d33-60 / %d62-126), as a table.
+const VALUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(i, 33..=60 | 62..=126);
+        i += 1;
+    }
+    t
+};
+
+/// [`VALUE`] plus the octets of UTF-8 sequences (RFC 6531 `esmtp-value` under SMTPUTF8).
+const VALUE_UTF8: [bool; 256] = {
+    let mut t = VALUE;
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Up to eight octets folded into one word, each with bit 5 set (which folds `A`-`Z`
+/// onto `a`-`z`); `u64::MAX` for longer input. Only for keywords and values already
+/// checked against their character sets, where no other octet folds onto a lower-case
+/// letter or a digit (the control characters that would are not allowed there), so one
+/// compare with a `fold8` of a lower-case name is a case-insensitive match.
+#[inline]
+pub(crate) fn fold8(s: &[u8]) -> u64 {
+    if s.len() > 8 {
+        return u64::MAX;
+    }
+    s.iter().fold(0, |w, &b| (w << 8) | u64::from(b | 0x20))
+}
+
+/// [`fold8`] at compile time, for the names compared against.
+const fn fold8_const(s: &[u8]) -> u64 {
+    if s.len() > 8 {
+        return u64::MAX;
+    }
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < s.len() {
+        w = (w << 8) | (s[i] | 0x20) as u64;
+        i += 1;
+    }
+    w
+}
+
+const SIZE: u64 = fold8_const(b"size");
+const BODY: u64 = fold8_const(b"body");
+const SMTPUTF8: u64 = fold8_const(b"smtputf8");
+const AUTH: u64 = fold8_const(b"auth");
+const RET: u64 = fold8_const(b"ret");
+const ENVID: u64 = fold8_const(b"envid");
+const NOTIFY: u64 = fold8_const(b"notify");
+const ORCPT: u64 = fold8_const(b"orcpt");
+const SEVEN_BIT: u64 = fold8_const(b"7bit");
+const EIGHT_BIT_MIME: u64 = fold8_const(b"8bitmime");
+const FULL: u64 = fold8_const(b"full");
+const HDRS: u64 = fold8_const(b"hdrs");
+const NEVER: u64 = fold8_const(b"never");
+const SUCCESS: u64 = fold8_const(b"success");
+const FAILURE: u64 = fold8_const(b"failure");
+const DELAY: u64 = fold8_const(b"delay");
+
+/// `esmtp-keyword` characters after the first (ALPHA / DIGIT / "-"), as a table.
+const KEYWORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric() || i == b'-' as usize;
+        i += 1;
+    }
+    t
+};
+
 /// Splits `input` (the text after the path, starting with a space or empty) into
 /// `(keyword, value)` pairs. `extra_spaces` allows runs of spaces between parameters.
-pub(crate) fn split_params(
-    input: &[u8],
+#[inline(always)]
+pub(crate) fn split_params<'a>(
+    input: &'a [u8],
     extra_spaces: bool,
     utf8: bool,
-    mut each: impl FnMut(&str, Option<&str>) -> Result<(), ParamError>,
+    mut each: impl FnMut(TextRef<'a>, Option<TextRef<'a>>) -> Result<(), ParamError>,
 ) -> Result<(), ParamError> {
     if input.is_empty() {
         return Ok(());
     }
-    // One UTF-8 check for the whole text; the splits below are at ASCII bytes.
-    let mut rest = std::str::from_utf8(input).map_err(|_| ParamError::Malformed)?;
-    while !rest.is_empty() {
-        let Some(r) = rest.strip_prefix(' ') else {
+    // One UTF-8 check for the whole text (before any parameter is looked at); the
+    // splits below are at ASCII bytes.
+    if !input.is_ascii() && std::str::from_utf8(input).is_err() {
+        return Err(ParamError::Malformed);
+    }
+    let b = input;
+    let value_class = if utf8 { &VALUE_UTF8 } else { &VALUE };
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i) != Some(&b' ') {
             return Err(ParamError::Malformed);
-        };
-        rest = r;
+        }
+        i += 1;
         if extra_spaces {
-            rest = rest.trim_start_matches(' ');
-            if rest.is_empty() {
+            i += b
+                .get(i..)
+                .map_or(0, |r| r.iter().take_while(|&&c| c == b' ').count());
+            if i >= b.len() {
                 break;
             }
         }
-        let end = memchr::memchr(b' ', rest.as_bytes()).unwrap_or(rest.len());
-        let (param, tail) = rest.split_at_checked(end).ok_or(ParamError::Malformed)?;
-        rest = tail;
-        let (kw, value) = match param.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (param, None),
-        };
-        let kw_ok = kw.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-            && kw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !kw_ok {
+        // esmtp-keyword, then optionally "=" esmtp-value, then a space or the end.
+        let start = i;
+        if !b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
             return Err(ParamError::Malformed);
         }
-        if let Some(v) = value {
-            let v_ok = !v.is_empty()
-                && v.bytes()
-                    .all(|b| matches!(b, 33..=60 | 62..=126) || (utf8 && b >= 0x80));
-            if !v_ok {
+        i += b.get(i..).map_or(0, |r| {
+            r.iter().take_while(|&&c| KEYWORD[usize::from(c)]).count()
+        });
+        let kw = TextRef::new(b.get(start..i).unwrap_or_default());
+        let value = if b.get(i) == Some(&b'=') {
+            i += 1;
+            let vstart = i;
+            i += b.get(i..).map_or(0, |r| {
+                r.iter()
+                    .take_while(|&&c| value_class[usize::from(c)])
+                    .count()
+            });
+            if i == vstart {
                 return Err(ParamError::Malformed);
             }
+            Some(TextRef::new(b.get(vstart..i).unwrap_or_default()))
+        } else {
+            None
+        };
+        if !matches!(b.get(i), None | Some(b' ')) {
+            return Err(ParamError::Malformed);
         }
         each(kw, value)?;
     }
     Ok(())
 }
 
+/// The parameters of a checked parameter text that `known` does not claim, in order.
+#[derive(Debug, Clone)]
+pub struct OtherParams<'a> {
+    rest: &'a str,
+    known: fn(&str) -> bool,
+}
+
+impl<'a> Iterator for OtherParams<'a> {
+    type Item = (&'a str, Option<&'a str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.rest = self.rest.trim_start_matches(' ');
+            if self.rest.is_empty() {
+                return None;
+            }
+            let end = memchr::memchr(b' ', self.rest.as_bytes()).unwrap_or(self.rest.len());
+            let (param, tail) = self.rest.split_at_checked(end)?;
+            self.rest = tail;
+            let (kw, value) = match param.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (param, None),
+            };
+            if !(self.known)(kw) {
+                return Some((kw, value));
+            }
+        }
+    }
+}
+
+#[inline]
 fn set<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), ParamError> {
     if slot.is_some() {
         return Err(ParamError::Duplicate(name));
@@ -165,68 +291,248 @@ fn set<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), Para
     Ok(())
 }
 
-impl MailParameters {
+fn is_known_mail(kw: &str) -> bool {
+    ["SIZE", "BODY", "SMTPUTF8", "AUTH", "RET", "ENVID"]
+        .iter()
+        .any(|k| kw.eq_ignore_ascii_case(k))
+}
+
+fn is_known_rcpt(kw: &str) -> bool {
+    kw.eq_ignore_ascii_case("NOTIFY") || kw.eq_ignore_ascii_case("ORCPT")
+}
+
+/// [`MailParameters`] borrowed from the command line: checked exactly as strictly, with
+/// no allocation. xtext values stay encoded until [`MailParametersRef::to_owned`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailParametersRef<'a> {
+    /// `SIZE=n`: the declared message size.
+    pub size: Option<u64>,
+    /// `BODY=`.
+    pub body: Option<Body>,
+    /// `SMTPUTF8`.
+    pub smtputf8: bool,
+    /// `AUTH=` as written: `<>` or (checked) xtext.
+    pub auth: Option<TextRef<'a>>,
+    /// `RET=`.
+    pub ret: Option<Ret>,
+    /// `ENVID=` as written: checked xtext, at most 100 octets once decoded.
+    pub envid: Option<TextRef<'a>>,
+    raw: TextRef<'a>,
+    has_other: bool,
+}
+
+impl<'a> MailParametersRef<'a> {
     /// Parses the parameter text after the reverse path.
-    pub fn parse(input: &[u8], extra_spaces: bool, utf8: bool) -> Result<Self, ParamError> {
-        let mut p = MailParameters::default();
+    pub fn parse(input: &'a [u8], extra_spaces: bool, utf8: bool) -> Result<Self, ParamError> {
+        Self::parse_in(input, extra_spaces, utf8)
+    }
+
+    #[inline(always)]
+    pub(crate) fn parse_in(
+        input: &'a [u8],
+        extra_spaces: bool,
+        utf8: bool,
+    ) -> Result<Self, ParamError> {
+        let mut p = MailParametersRef {
+            size: None,
+            body: None,
+            smtputf8: false,
+            auth: None,
+            ret: None,
+            envid: None,
+            raw: TextRef::default(),
+            has_other: false,
+        };
         split_params(input, extra_spaces, utf8, |kw, value| {
-            if kw.eq_ignore_ascii_case("SIZE") {
-                let v = value.ok_or(ParamError::InvalidValue("SIZE"))?;
-                let n = parse_decimal(v).ok_or(ParamError::InvalidValue("SIZE"))?;
-                set(&mut p.size, n, "SIZE")
-            } else if kw.eq_ignore_ascii_case("BODY") {
-                let v = value.ok_or(ParamError::InvalidValue("BODY"))?;
-                let b = if v.eq_ignore_ascii_case("7BIT") {
-                    Body::SevenBit
-                } else if v.eq_ignore_ascii_case("8BITMIME") {
-                    Body::EightBitMime
-                } else if v.eq_ignore_ascii_case("BINARYMIME") {
-                    Body::BinaryMime
-                } else {
-                    return Err(ParamError::InvalidValue("BODY"));
-                };
-                set(&mut p.body, b, "BODY")
-            } else if kw.eq_ignore_ascii_case("SMTPUTF8") {
-                if value.is_some() {
-                    return Err(ParamError::InvalidValue("SMTPUTF8"));
+            match fold8(kw.as_bytes()) {
+                SIZE => {
+                    let v = value.ok_or(ParamError::InvalidValue("SIZE"))?;
+                    let n = parse_decimal(v.as_bytes()).ok_or(ParamError::InvalidValue("SIZE"))?;
+                    set(&mut p.size, n, "SIZE")
                 }
-                if p.smtputf8 {
-                    return Err(ParamError::Duplicate("SMTPUTF8"));
+                BODY => {
+                    let v = value.ok_or(ParamError::InvalidValue("BODY"))?;
+                    let b = if fold8(v.as_bytes()) == SEVEN_BIT {
+                        Body::SevenBit
+                    } else if fold8(v.as_bytes()) == EIGHT_BIT_MIME {
+                        Body::EightBitMime
+                    } else if v.as_bytes().eq_ignore_ascii_case(b"BINARYMIME") {
+                        Body::BinaryMime
+                    } else {
+                        return Err(ParamError::InvalidValue("BODY"));
+                    };
+                    set(&mut p.body, b, "BODY")
                 }
-                p.smtputf8 = true;
-                Ok(())
-            } else if kw.eq_ignore_ascii_case("AUTH") {
-                let v = value.ok_or(ParamError::InvalidValue("AUTH"))?;
-                let decoded = if v == "<>" {
-                    v.to_string()
-                } else {
-                    xtext_decode(v).ok_or(ParamError::InvalidValue("AUTH"))?
-                };
-                set(&mut p.auth, decoded, "AUTH")
-            } else if kw.eq_ignore_ascii_case("RET") {
-                let v = value.ok_or(ParamError::InvalidValue("RET"))?;
-                let r = if v.eq_ignore_ascii_case("FULL") {
-                    Ret::Full
-                } else if v.eq_ignore_ascii_case("HDRS") {
-                    Ret::Hdrs
-                } else {
-                    return Err(ParamError::InvalidValue("RET"));
-                };
-                set(&mut p.ret, r, "RET")
-            } else if kw.eq_ignore_ascii_case("ENVID") {
-                let v = value.ok_or(ParamError::InvalidValue("ENVID"))?;
-                let d = xtext_decode(v).ok_or(ParamError::InvalidValue("ENVID"))?;
-                if d.len() > 100 {
-                    return Err(ParamError::InvalidValue("ENVID"));
+                SMTPUTF8 => {
+                    if value.is_some() {
+                        return Err(ParamError::InvalidValue("SMTPUTF8"));
+                    }
+                    if p.smtputf8 {
+                        return Err(ParamError::Duplicate("SMTPUTF8"));
+                    }
+                    p.smtputf8 = true;
+                    Ok(())
                 }
-                set(&mut p.envid, d, "ENVID")
+                AUTH => {
+                    let v = value.ok_or(ParamError::InvalidValue("AUTH"))?;
+                    if v != "<>" {
+                        xtext_check(v.as_bytes()).ok_or(ParamError::InvalidValue("AUTH"))?;
+                    }
+                    set(&mut p.auth, v, "AUTH")
+                }
+                RET => {
+                    let v = value.ok_or(ParamError::InvalidValue("RET"))?;
+                    let r = if fold8(v.as_bytes()) == FULL {
+                        Ret::Full
+                    } else if fold8(v.as_bytes()) == HDRS {
+                        Ret::Hdrs
+                    } else {
+                        return Err(ParamError::InvalidValue("RET"));
+                    };
+                    set(&mut p.ret, r, "RET")
+                }
+                ENVID => {
+                    let v = value.ok_or(ParamError::InvalidValue("ENVID"))?;
+                    let n = xtext_check(v.as_bytes()).ok_or(ParamError::InvalidValue("ENVID"))?;
+                    if n > 100 {
+                        return Err(ParamError::InvalidValue("ENVID"));
+                    }
+                    set(&mut p.envid, v, "ENVID")
+                }
+                _ => {
+                    p.has_other = true;
+                    Ok(())
+                }
+            }
+        })?;
+        if p.has_other {
+            p.raw = TextRef::new(input);
+        }
+        Ok(p)
+    }
+
+    /// Unknown parameters, keyword and raw value, in order.
+    pub fn other(&self) -> OtherParams<'a> {
+        OtherParams {
+            rest: self.raw.as_str(),
+            known: is_known_mail,
+        }
+    }
+
+    /// The owned [`MailParameters`], xtext decoded.
+    pub fn to_owned(&self) -> MailParameters {
+        MailParameters {
+            size: self.size,
+            body: self.body,
+            smtputf8: self.smtputf8,
+            auth: self
+                .auth
+                .map(|v| xtext_decode(v.as_str()).unwrap_or_default()),
+            ret: self.ret,
+            envid: self
+                .envid
+                .map(|v| xtext_decode(v.as_str()).unwrap_or_default()),
+            other: self
+                .other()
+                .map(|(k, v)| (k.to_string(), v.map(ToString::to_string)))
+                .collect(),
+        }
+    }
+}
+
+/// [`RcptParameters`] borrowed from the command line: checked exactly as strictly, with
+/// no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RcptParametersRef<'a> {
+    /// `NOTIFY=`.
+    pub notify: Option<Notify>,
+    /// `ORCPT=addr-type;xtext`: the address type and the (checked, still encoded) address.
+    pub orcpt: Option<(TextRef<'a>, TextRef<'a>)>,
+    raw: TextRef<'a>,
+    has_other: bool,
+}
+
+impl<'a> RcptParametersRef<'a> {
+    /// Parses the parameter text after the forward path.
+    pub fn parse(input: &'a [u8], extra_spaces: bool, utf8: bool) -> Result<Self, ParamError> {
+        Self::parse_in(input, extra_spaces, utf8)
+    }
+
+    #[inline(always)]
+    pub(crate) fn parse_in(
+        input: &'a [u8],
+        extra_spaces: bool,
+        utf8: bool,
+    ) -> Result<Self, ParamError> {
+        let mut p = RcptParametersRef {
+            notify: None,
+            orcpt: None,
+            raw: TextRef::default(),
+            has_other: false,
+        };
+        split_params(input, extra_spaces, utf8, |kw, value| {
+            let kwf = fold8(kw.as_bytes());
+            if kwf == NOTIFY {
+                let v = value.ok_or(ParamError::InvalidValue("NOTIFY"))?;
+                set(&mut p.notify, parse_notify(v.as_bytes())?, "NOTIFY")
+            } else if kwf == ORCPT {
+                let v = value.ok_or(ParamError::InvalidValue("ORCPT"))?;
+                let vb = v.as_bytes();
+                let semi = vb
+                    .iter()
+                    .position(|&b| b == b';')
+                    .ok_or(ParamError::InvalidValue("ORCPT"))?;
+                let ty = vb.get(..semi).unwrap_or_default();
+                let addr = vb.get(semi + 1..).unwrap_or_default();
+                let ty_ok = ty.first().is_some_and(u8::is_ascii_alphanumeric)
+                    && ty.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+                let n = xtext_check(addr).ok_or(ParamError::InvalidValue("ORCPT"))?;
+                if !ty_ok || n == 0 || n > 500 {
+                    return Err(ParamError::InvalidValue("ORCPT"));
+                }
+                set(
+                    &mut p.orcpt,
+                    (TextRef::new(ty), TextRef::new(addr)),
+                    "ORCPT",
+                )
             } else {
-                p.other
-                    .push((kw.to_string(), value.map(ToString::to_string)));
+                p.has_other = true;
                 Ok(())
             }
         })?;
+        if p.has_other {
+            p.raw = TextRef::new(input);
+        }
         Ok(p)
+    }
+
+    /// Unknown parameters, keyword and raw value, in order.
+    pub fn other(&self) -> OtherParams<'a> {
+        OtherParams {
+            rest: self.raw.as_str(),
+            known: is_known_rcpt,
+        }
+    }
+
+    /// The owned [`RcptParameters`], xtext decoded.
+    pub fn to_owned(&self) -> RcptParameters {
+        RcptParameters {
+            notify: self.notify,
+            orcpt: self
+                .orcpt
+                .map(|(ty, a)| (ty.to_string(), xtext_decode(a.as_str()).unwrap_or_default())),
+            other: self
+                .other()
+                .map(|(k, v)| (k.to_string(), v.map(ToString::to_string)))
+                .collect(),
+        }
+    }
+}
+
+impl MailParameters {
+    /// Parses the parameter text after the reverse path.
+    pub fn parse(input: &[u8], extra_spaces: bool, utf8: bool) -> Result<Self, ParamError> {
+        MailParametersRef::parse(input, extra_spaces, utf8).map(|p| p.to_owned())
     }
 
     /// Appends ` KEY=VALUE` for each parameter (a leading space before each).
@@ -276,28 +582,7 @@ fn write_other(s: &mut String, other: &[(String, Option<String>)]) {
 impl RcptParameters {
     /// Parses the parameter text after the forward path.
     pub fn parse(input: &[u8], extra_spaces: bool, utf8: bool) -> Result<Self, ParamError> {
-        let mut p = RcptParameters::default();
-        split_params(input, extra_spaces, utf8, |kw, value| {
-            if kw.eq_ignore_ascii_case("NOTIFY") {
-                let v = value.ok_or(ParamError::InvalidValue("NOTIFY"))?;
-                set(&mut p.notify, parse_notify(v)?, "NOTIFY")
-            } else if kw.eq_ignore_ascii_case("ORCPT") {
-                let v = value.ok_or(ParamError::InvalidValue("ORCPT"))?;
-                let (ty, addr) = v.split_once(';').ok_or(ParamError::InvalidValue("ORCPT"))?;
-                let ty_ok = ty.first_char_alnum()
-                    && ty.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                let addr = xtext_decode(addr).ok_or(ParamError::InvalidValue("ORCPT"))?;
-                if !ty_ok || addr.is_empty() || addr.len() > 500 {
-                    return Err(ParamError::InvalidValue("ORCPT"));
-                }
-                set(&mut p.orcpt, (ty.to_string(), addr), "ORCPT")
-            } else {
-                p.other
-                    .push((kw.to_string(), value.map(ToString::to_string)));
-                Ok(())
-            }
-        })?;
-        Ok(p)
+        RcptParametersRef::parse(input, extra_spaces, utf8).map(|p| p.to_owned())
     }
 
     /// Appends ` KEY=VALUE` for each parameter (a leading space before each).
@@ -328,28 +613,19 @@ impl RcptParameters {
     }
 }
 
-trait FirstAlnum {
-    fn first_char_alnum(&self) -> bool;
-}
-impl FirstAlnum for str {
-    fn first_char_alnum(&self) -> bool {
-        self.bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-    }
-}
-
-fn parse_notify(v: &str) -> Result<Notify, ParamError> {
-    if v.eq_ignore_ascii_case("NEVER") {
+#[inline]
+fn parse_notify(v: &[u8]) -> Result<Notify, ParamError> {
+    if fold8(v) == NEVER {
         return Ok(Notify::Never);
     }
     let (mut success, mut failure, mut delay) = (false, false, false);
-    for part in v.split(',') {
-        let flag = if part.eq_ignore_ascii_case("SUCCESS") {
+    for part in v.split(|&b| b == b',') {
+        let f = fold8(part);
+        let flag = if f == SUCCESS {
             &mut success
-        } else if part.eq_ignore_ascii_case("FAILURE") {
+        } else if f == FAILURE {
             &mut failure
-        } else if part.eq_ignore_ascii_case("DELAY") {
+        } else if f == DELAY {
             &mut delay
         } else {
             return Err(ParamError::InvalidValue("NOTIFY"));
@@ -367,11 +643,66 @@ fn parse_notify(v: &str) -> Result<Notify, ParamError> {
 }
 
 /// Decimal digits only, at most 20, no overflow.
-fn parse_decimal(v: &str) -> Option<u64> {
-    if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+#[inline]
+fn parse_decimal(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 20 {
         return None;
     }
-    v.parse().ok()
+    v.iter().try_fold(0u64, |acc, &b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// Checks RFC 3461 xtext without decoding it into memory: the decoded length when
+/// [`xtext_decode`] would succeed (well-formed, and the decoded octets are UTF-8).
+#[inline]
+fn xtext_check(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let mut len = 0;
+    // UTF-8 continuation octets still expected, and the range allowed for the next one.
+    let mut need = 0u8;
+    let (mut lo, mut hi) = (0x80u8, 0xBFu8);
+    while let Some(&b) = bytes.get(i) {
+        let d = match b {
+            b'+' => {
+                let h = hex(*bytes.get(i + 1)?)?;
+                let l = hex(*bytes.get(i + 2)?)?;
+                i += 3;
+                h * 16 + l
+            }
+            b'=' => return None,
+            33..=126 => {
+                i += 1;
+                b
+            }
+            _ => return None,
+        };
+        len += 1;
+        if need > 0 {
+            if d < lo || d > hi {
+                return None;
+            }
+            need -= 1;
+            (lo, hi) = (0x80, 0xBF);
+            continue;
+        }
+        match d {
+            0x00..=0x7F => {}
+            0xC2..=0xDF => need = 1,
+            0xE0 => (need, lo) = (2, 0xA0),
+            0xE1..=0xEC | 0xEE..=0xEF => need = 2,
+            0xED => (need, hi) = (2, 0x9F),
+            0xF0 => (need, lo) = (3, 0x90),
+            0xF1..=0xF3 => need = 3,
+            0xF4 => (need, hi) = (3, 0x8F),
+            _ => return None,
+        }
+    }
+    (need == 0).then_some(len)
 }
 
 /// Encodes `value` as RFC 3461 xtext: `+`, `=`, and octets outside `!`..`~` become `+XX`.
@@ -502,5 +833,44 @@ mod tests {
         assert_eq!(xtext_decode("a=b"), None);
         assert_eq!(xtext_encode("ü"), "+C3+BC");
         assert_eq!(xtext_decode("+C3+BC").as_deref(), Some("ü"));
+    }
+
+    /// `xtext_check` accepts exactly what `xtext_decode` accepts, with the decoded length,
+    /// for every escaped sequence of one and two octets and a wide sample of three and
+    /// four (all lead octets, continuation octets around the 0x80..=0xBF edges).
+    #[test]
+    fn xtext_check_agrees_with_decode() {
+        let same = |s: &str| {
+            assert_eq!(
+                xtext_check(s.as_bytes()),
+                xtext_decode(s).map(|d| d.len()),
+                "{s}"
+            );
+        };
+        let edges: Vec<u8> = (0x70..=0xC2).chain([0x00, 0x2B, 0x41, 0xFF]).collect();
+        for a in 0..=255u8 {
+            same(&format!("+{a:02X}"));
+            same(&format!("x+{a:02X}y"));
+            for b in 0..=255u8 {
+                same(&format!("+{a:02X}+{b:02X}"));
+            }
+            if a >= 0xC0 {
+                for &b in &edges {
+                    for &c in &edges {
+                        same(&format!("+{a:02X}+{b:02X}+{c:02X}"));
+                        if a >= 0xF0 {
+                            same(&format!(
+                                "+{a:02X}+{b:02X}+{c:02X}+{:02X}",
+                                0x80 | (c & 0x3F)
+                            ));
+                            same(&format!("+{a:02X}+{b:02X}+{c:02X}+{c:02X}"));
+                        }
+                    }
+                }
+            }
+        }
+        for s in ["", "abc", "a=b", "+2b", "+", "+4", "a b", "<>", "+3D+2B"] {
+            same(s);
+        }
     }
 }

@@ -20,6 +20,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
+use super::text::TextRef;
+
 /// Longest local part (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
 /// Longest domain (RFC 5321 4.5.3.1.2).
@@ -103,7 +105,7 @@ impl Mailbox {
         if used != domain.len() {
             return Err(PathError::InvalidDomain);
         }
-        Ok(Mailbox::from_parts(local_part, d))
+        Ok(Mailbox::from_parts(local_part, d.as_str()))
     }
 
     fn from_parts(local_part: &str, domain: &str) -> Mailbox {
@@ -257,16 +259,143 @@ pub struct PathOptions {
     pub unbracketed: bool,
 }
 
+/// A [`Mailbox`] borrowed from the parsed line: no allocation. The local part is kept as
+/// written (for a Quoted-string, the text between the quotes with its quoted pairs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MailboxRef<'a> {
+    local: TextRef<'a>,
+    domain: TextRef<'a>,
+    quoted: bool,
+}
+
+impl<'a> MailboxRef<'a> {
+    /// The local part as written, without the surrounding quotes of a Quoted-string but
+    /// with its quoted pairs (`\"`) still in place.
+    pub fn raw_local_part(&self) -> TextRef<'a> {
+        self.local
+    }
+
+    /// True when the local part was written as a Quoted-string.
+    pub fn is_quoted(&self) -> bool {
+        self.quoted
+    }
+
+    /// The semantic local part: borrowed unless quoted pairs had to be removed.
+    pub fn local_part(&self) -> Cow<'a, str> {
+        let local = self.local.as_str();
+        if !self.quoted || memchr::memchr(b'\\', local.as_bytes()).is_none() {
+            return Cow::Borrowed(local);
+        }
+        let mut s = String::with_capacity(local.len());
+        let mut escaped = false;
+        for c in local.chars() {
+            if c == '\\' && !escaped {
+                escaped = true;
+            } else {
+                s.push(c);
+                escaped = false;
+            }
+        }
+        Cow::Owned(s)
+    }
+
+    /// The domain, or an address literal with its brackets.
+    pub fn domain(&self) -> TextRef<'a> {
+        self.domain
+    }
+
+    /// True when the local part or the domain holds non-ASCII characters.
+    pub fn is_utf8(&self) -> bool {
+        !self.local.is_ascii() || !self.domain.is_ascii()
+    }
+
+    /// The owned [`Mailbox`] (one allocation).
+    pub fn to_mailbox(self) -> Mailbox {
+        Mailbox::from_parts(&self.local_part(), self.domain.as_str())
+    }
+}
+
+/// A [`ReversePath`] borrowed from the parsed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReversePathRef<'a> {
+    /// `<>`.
+    Null,
+    /// A sender mailbox.
+    Mailbox(MailboxRef<'a>),
+}
+
+impl<'a> ReversePathRef<'a> {
+    /// The mailbox, unless null.
+    pub fn mailbox(&self) -> Option<&MailboxRef<'a>> {
+        match self {
+            ReversePathRef::Null => None,
+            ReversePathRef::Mailbox(m) => Some(m),
+        }
+    }
+
+    /// The owned [`ReversePath`].
+    pub fn to_reverse_path(self) -> ReversePath {
+        match self {
+            ReversePathRef::Null => ReversePath::Null,
+            ReversePathRef::Mailbox(m) => ReversePath::Mailbox(m.to_mailbox()),
+        }
+    }
+}
+
+/// A [`ForwardPath`] borrowed from the parsed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ForwardPathRef<'a> {
+    /// `<Postmaster>`.
+    Postmaster,
+    /// A recipient mailbox.
+    Mailbox(MailboxRef<'a>),
+}
+
+impl<'a> ForwardPathRef<'a> {
+    /// The mailbox, unless the bare postmaster.
+    pub fn mailbox(&self) -> Option<&MailboxRef<'a>> {
+        match self {
+            ForwardPathRef::Postmaster => None,
+            ForwardPathRef::Mailbox(m) => Some(m),
+        }
+    }
+
+    /// The owned [`ForwardPath`].
+    pub fn to_forward_path(self) -> ForwardPath {
+        match self {
+            ForwardPathRef::Postmaster => ForwardPath::Postmaster,
+            ForwardPathRef::Mailbox(m) => ForwardPath::Mailbox(m.to_mailbox()),
+        }
+    }
+}
+
 /// Parses a reverse path at the start of `input`, returning it and the bytes used.
 pub fn parse_reverse_path(
     input: &[u8],
     opts: PathOptions,
 ) -> Result<(ReversePath, usize), PathError> {
+    parse_reverse_path_ref(input, opts).map(|(p, n)| (p.to_reverse_path(), n))
+}
+
+/// [`parse_reverse_path`] without allocating.
+#[inline]
+pub fn parse_reverse_path_ref(
+    input: &[u8],
+    opts: PathOptions,
+) -> Result<(ReversePathRef<'_>, usize), PathError> {
+    reverse_path_in(input, opts)
+}
+
+#[inline(always)]
+pub(crate) fn reverse_path_in<'a>(
+    input: &'a [u8],
+    opts: PathOptions,
+) -> Result<(ReversePathRef<'a>, usize), PathError> {
     if input.starts_with(b"<>") {
-        return Ok((ReversePath::Null, 2));
+        return Ok((ReversePathRef::Null, 2));
     }
-    let (m, n) = parse_path(input, opts)?;
-    Ok((ReversePath::Mailbox(m), n))
+    let (m, n) = path_in(input, opts)?;
+    Ok((ReversePathRef::Mailbox(m), n))
 }
 
 /// Parses a forward path at the start of `input`, returning it and the bytes used.
@@ -274,23 +403,54 @@ pub fn parse_forward_path(
     input: &[u8],
     opts: PathOptions,
 ) -> Result<(ForwardPath, usize), PathError> {
+    parse_forward_path_ref(input, opts).map(|(p, n)| (p.to_forward_path(), n))
+}
+
+/// [`parse_forward_path`] without allocating.
+#[inline]
+pub fn parse_forward_path_ref(
+    input: &[u8],
+    opts: PathOptions,
+) -> Result<(ForwardPathRef<'_>, usize), PathError> {
+    forward_path_in(input, opts)
+}
+
+#[inline(always)]
+pub(crate) fn forward_path_in<'a>(
+    input: &'a [u8],
+    opts: PathOptions,
+) -> Result<(ForwardPathRef<'a>, usize), PathError> {
     if let Some(p) = input.get(..12)
         && p.eq_ignore_ascii_case(b"<postmaster>")
     {
-        return Ok((ForwardPath::Postmaster, 12));
+        return Ok((ForwardPathRef::Postmaster, 12));
     }
     if input.starts_with(b"<>") {
         return Err(PathError::NullNotAllowed);
     }
-    let (m, n) = parse_path(input, opts)?;
-    Ok((ForwardPath::Mailbox(m), n))
+    let (m, n) = path_in(input, opts)?;
+    Ok((ForwardPathRef::Mailbox(m), n))
 }
 
 /// `Path = "<" [ A-d-l ":" ] Mailbox ">"`, the source route dropped.
 pub fn parse_path(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize), PathError> {
+    parse_path_ref(input, opts).map(|(m, n)| (m.to_mailbox(), n))
+}
+
+/// [`parse_path`] without allocating.
+#[inline]
+pub fn parse_path_ref(
+    input: &[u8],
+    opts: PathOptions,
+) -> Result<(MailboxRef<'_>, usize), PathError> {
+    path_in(input, opts)
+}
+
+#[inline(always)]
+fn path_in<'a>(input: &'a [u8], opts: PathOptions) -> Result<(MailboxRef<'a>, usize), PathError> {
     let Some(rest) = input.strip_prefix(b"<") else {
         if opts.unbracketed && !input.is_empty() {
-            return parse_mailbox(input, opts);
+            return mailbox_in(input, opts);
         }
         return Err(PathError::MissingOpenBracket);
     };
@@ -298,7 +458,7 @@ pub fn parse_path(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize), P
     if rest.first() == Some(&b'@') {
         pos += parse_source_route(rest, opts)?;
     }
-    let (m, n) = parse_mailbox(input.get(pos..).unwrap_or_default(), opts)?;
+    let (m, n) = mailbox_in(input.get(pos..).unwrap_or_default(), opts)?;
     pos += n;
     if input.get(pos) != Some(&b'>') {
         return Err(PathError::MissingCloseBracket);
@@ -327,8 +487,26 @@ fn parse_source_route(input: &[u8], opts: PathOptions) -> Result<usize, PathErro
 
 /// `Mailbox = Local-part "@" ( Domain / address-literal )` at the start of `input`.
 pub fn parse_mailbox(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize), PathError> {
-    let (local_part, mut pos) = parse_local_part(input, opts.utf8)?;
-    if local_part.len() > MAX_LOCAL_PART || pos > MAX_LOCAL_PART + 2 + MAX_LOCAL_PART {
+    parse_mailbox_ref(input, opts).map(|(m, n)| (m.to_mailbox(), n))
+}
+
+/// [`parse_mailbox`] without allocating.
+#[inline]
+pub fn parse_mailbox_ref(
+    input: &[u8],
+    opts: PathOptions,
+) -> Result<(MailboxRef<'_>, usize), PathError> {
+    mailbox_in(input, opts)
+}
+
+#[inline(always)]
+fn mailbox_in<'a>(
+    input: &'a [u8],
+    opts: PathOptions,
+) -> Result<(MailboxRef<'a>, usize), PathError> {
+    let local = parse_local_part(input, opts.utf8)?;
+    let mut pos = local.used;
+    if local.semantic_len > MAX_LOCAL_PART || pos > MAX_LOCAL_PART + 2 + MAX_LOCAL_PART {
         return Err(PathError::LocalPartTooLong);
     }
     if input.get(pos) != Some(&b'@') {
@@ -336,19 +514,43 @@ pub fn parse_mailbox(input: &[u8], opts: PathOptions) -> Result<(Mailbox, usize)
     }
     pos += 1;
     let (domain, n) = parse_domain_or_literal(input.get(pos..).unwrap_or_default(), opts.utf8)?;
-    Ok((Mailbox::from_parts(&local_part, domain), pos + n))
+    let m = MailboxRef {
+        local: local.text,
+        domain,
+        quoted: local.quoted,
+    };
+    Ok((m, pos + n))
+}
+
+/// A 256-entry byte class table built at compile time from a `const fn` predicate.
+macro_rules! byte_table {
+    ($f:ident) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $f(i as u8);
+            i += 1;
+        }
+        t
+    }};
 }
 
 /// `atext` of RFC 5322 section 3.2.3, as a table.
-const ATEXT: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = is_atext_slow(i as u8);
-        i += 1;
-    }
-    t
-};
+const ATEXT: [bool; 256] = byte_table!(is_atext_slow);
+
+/// `Let-dig / "-"` of RFC 5321, as a table.
+const LDH: [bool; 256] = byte_table!(is_ldh_slow);
+
+/// Quoted-string text that needs no escape: `qtextSMTP` (%d32-33 / %d35-91 / %d93-126).
+const QTEXT: [bool; 256] = byte_table!(is_qtext_slow);
+
+const fn is_ldh_slow(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+const fn is_qtext_slow(b: u8) -> bool {
+    matches!(b, 32..=33 | 35..=91 | 93..=126)
+}
 
 /// `atext` of RFC 5322 section 3.2.3.
 #[inline]
@@ -382,6 +584,7 @@ const fn is_atext_slow(b: u8) -> bool {
 }
 
 /// Length of the UTF-8 sequence starting at `input[0]` (only when `utf8`), else 0.
+#[inline]
 fn utf8_char_len(input: &[u8], utf8: bool) -> usize {
     if !utf8 {
         return 0;
@@ -399,9 +602,29 @@ fn utf8_char_len(input: &[u8], utf8: bool) -> usize {
     }
 }
 
-fn parse_local_part(input: &[u8], utf8: bool) -> Result<(Cow<'_, str>, usize), PathError> {
+/// How many bytes from `input[from..]` on are in the class `table`.
+#[inline]
+fn run(input: &[u8], from: usize, table: &[bool; 256]) -> usize {
+    input.get(from..).map_or(0, |s| {
+        s.iter().take_while(|&&b| table[usize::from(b)]).count()
+    })
+}
+
+/// A local part found at the start of the input.
+struct LocalPart<'a> {
+    /// As written; for a Quoted-string, the text between the quotes.
+    text: TextRef<'a>,
+    /// Length once quoted pairs are removed.
+    semantic_len: usize,
+    quoted: bool,
+    /// Bytes used, quotes included.
+    used: usize,
+}
+
+#[inline(always)]
+fn parse_local_part<'a>(input: &'a [u8], utf8: bool) -> Result<LocalPart<'a>, PathError> {
     if input.first() == Some(&b'"') {
-        let mut value = Vec::new();
+        let mut semantic_len = 0;
         let mut pos = 1;
         loop {
             match input.get(pos) {
@@ -410,14 +633,14 @@ fn parse_local_part(input: &[u8], utf8: bool) -> Result<(Cow<'_, str>, usize), P
                     break;
                 }
                 Some(b'\\') => match input.get(pos + 1) {
-                    Some(&c @ 32..=126) => {
-                        value.push(c);
+                    Some(32..=126) => {
+                        semantic_len += 1;
                         pos += 2;
                     }
                     _ => return Err(PathError::InvalidLocalPart),
                 },
-                Some(&c @ (32..=33 | 35..=91 | 93..=126)) => {
-                    value.push(c);
+                Some(&c) if QTEXT[c as usize] => {
+                    semantic_len += 1;
                     pos += 1;
                 }
                 Some(&c) if c >= 0x80 => {
@@ -429,7 +652,7 @@ fn parse_local_part(input: &[u8], utf8: bool) -> Result<(Cow<'_, str>, usize), P
                             PathError::Utf8NotAllowed
                         });
                     }
-                    value.extend_from_slice(input.get(pos..pos + n).unwrap_or_default());
+                    semantic_len += n;
                     pos += n;
                 }
                 _ => return Err(PathError::InvalidLocalPart),
@@ -438,18 +661,23 @@ fn parse_local_part(input: &[u8], utf8: bool) -> Result<(Cow<'_, str>, usize), P
                 return Err(PathError::LocalPartTooLong);
             }
         }
-        let s = String::from_utf8(value).map_err(|_| PathError::InvalidLocalPart)?;
-        return Ok((Cow::Owned(s), pos));
+        // Every octet above was ASCII or part of a UTF-8 sequence `utf8_char_len` checked.
+        let text = TextRef::new(input.get(1..pos - 1).unwrap_or_default());
+        return Ok(LocalPart {
+            text,
+            semantic_len,
+            quoted: true,
+            used: pos,
+        });
     }
     // Dot-string = Atom *("." Atom)
     let mut pos = 0;
     let mut atom_len = 0;
     loop {
+        let n = run(input, pos, &ATEXT);
+        pos += n;
+        atom_len += n;
         match input.get(pos) {
-            Some(&b) if is_atext(b) => {
-                pos += 1;
-                atom_len += 1;
-            }
             Some(b'.') if atom_len > 0 => {
                 pos += 1;
                 atom_len = 0;
@@ -472,21 +700,27 @@ fn parse_local_part(input: &[u8], utf8: bool) -> Result<(Cow<'_, str>, usize), P
     if atom_len == 0 {
         return Err(PathError::InvalidLocalPart);
     }
-    let s = std::str::from_utf8(input.get(..pos).unwrap_or_default())
-        .map_err(|_| PathError::InvalidLocalPart)?;
-    Ok((Cow::Borrowed(s), pos))
+    // atext, dots and checked UTF-8 sequences only.
+    let text = TextRef::new(input.get(..pos).unwrap_or_default());
+    Ok(LocalPart {
+        text,
+        semantic_len: pos,
+        quoted: false,
+        used: pos,
+    })
 }
 
-pub(crate) fn parse_domain_or_literal(
-    input: &[u8],
+#[inline]
+pub(crate) fn parse_domain_or_literal<'a>(
+    input: &'a [u8],
     utf8: bool,
-) -> Result<(&str, usize), PathError> {
+) -> Result<(TextRef<'a>, usize), PathError> {
     if input.first() == Some(&b'[') {
         let end = memchr::memchr(b']', input).ok_or(PathError::InvalidAddressLiteral)?;
         let inner = input.get(1..end).unwrap_or_default();
         check_address_literal(inner)?;
-        let s = std::str::from_utf8(input.get(..=end).unwrap_or_default())
-            .map_err(|_| PathError::InvalidAddressLiteral)?;
+        // `check_address_literal` refused an inside that is not UTF-8.
+        let s = TextRef::new(input.get(..=end).unwrap_or_default());
         return Ok((s, end + 1));
     }
     parse_domain(input, utf8)
@@ -494,15 +728,19 @@ pub(crate) fn parse_domain_or_literal(
 
 /// `Domain = sub-domain *("." sub-domain)`; `sub-domain = Let-dig [Ldh-str]`, U-labels
 /// with `utf8`. Returns the domain text and its length.
-pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), PathError> {
+#[inline]
+pub(crate) fn parse_domain<'a>(
+    input: &'a [u8],
+    utf8: bool,
+) -> Result<(TextRef<'a>, usize), PathError> {
     let mut pos = 0;
     loop {
         // One label: letters, digits and hyphens (or UTF-8), not starting or ending with '-'.
         let start = pos;
-        while let Some(&b) = input.get(pos) {
-            if b.is_ascii_alphanumeric() || b == b'-' {
-                pos += 1;
-            } else if b >= 0x80 {
+        loop {
+            pos += run(input, pos, &LDH);
+            let Some(&b) = input.get(pos) else { break };
+            if b >= 0x80 {
                 let n = utf8_char_len(input.get(pos..).unwrap_or_default(), utf8);
                 if n == 0 {
                     return Err(if utf8 {
@@ -519,8 +757,7 @@ pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), Pa
         if pos > MAX_DOMAIN {
             return Err(PathError::DomainTooLong);
         }
-        let label = input.get(start..pos).unwrap_or_default();
-        if label.is_empty() || label.first() == Some(&b'-') || label.last() == Some(&b'-') {
+        if pos == start || input.get(start) == Some(&b'-') || input.get(pos - 1) == Some(&b'-') {
             return Err(PathError::InvalidDomain);
         }
         // A dot separates labels only when another label follows.
@@ -529,8 +766,8 @@ pub(crate) fn parse_domain(input: &[u8], utf8: bool) -> Result<(&str, usize), Pa
             _ => break,
         }
     }
-    let s = std::str::from_utf8(input.get(..pos).unwrap_or_default())
-        .map_err(|_| PathError::InvalidDomain)?;
+    // Letters, digits, hyphens, dots and checked UTF-8 sequences only.
+    let s = TextRef::new(input.get(..pos).unwrap_or_default());
     Ok((s, pos))
 }
 

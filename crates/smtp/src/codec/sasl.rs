@@ -21,12 +21,7 @@ pub enum Mechanism {
 impl Mechanism {
     /// Parses a mechanism name (`1*20(UPPER-ALPHA / DIGIT / "-" / "_")`, any case).
     pub fn parse(name: &str) -> Option<Mechanism> {
-        let ok = !name.is_empty()
-            && name.len() <= 20
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
+        if !Mechanism::is_valid_name(name.as_bytes()) {
             return None;
         }
         Some(if name.eq_ignore_ascii_case("PLAIN") {
@@ -36,6 +31,16 @@ impl Mechanism {
         } else {
             Mechanism::Other(name.to_ascii_uppercase())
         })
+    }
+
+    /// True when `name` is a syntactically valid mechanism name (what [`Mechanism::parse`]
+    /// accepts), checked without allocating.
+    pub fn is_valid_name(name: &[u8]) -> bool {
+        !name.is_empty()
+            && name.len() <= 20
+            && name
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
     /// The name as sent on the wire.
