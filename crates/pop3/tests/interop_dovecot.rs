@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "example_bin/mod.rs"]
+mod example_bin;
+
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples").join(name);
-    assert!(path.exists(), "{} not built", path.display());
-    path
+    let usage = match name {
+        "client" => "usage: client ADDR USER PASS OUTDIR",
+        _ => "usage: server ADDR MAILDIR USER PASS",
+    };
+    example_bin::example_binary("postwerk-pop3", name, usage)
 }
 
 struct Dovecot(Child);

@@ -4,13 +4,15 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The example binaries that `cargo test` builds next to the test binaries.
+#[path = "example_bin/mod.rs"]
+mod example_bin;
+
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("examples").join(name);
-    assert!(path.exists(), "{} not built", path.display());
-    path
+    let usage = match name {
+        "client" => "usage: client ADDR USER PASS OUTDIR",
+        _ => "usage: server ADDR MAILDIR USER PASS",
+    };
+    example_bin::example_binary("postwerk-pop3", name, usage)
 }
 
 struct Server {

@@ -322,23 +322,15 @@ fn machine_authenticates() {
     assert_eq!(server.count(), 1);
 }
 
-/// The `client` example binary, built by `cargo test` next to this test's executable.
+#[path = "example_bin/mod.rs"]
+mod example_bin;
+
 fn example_client() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir
-        .join("examples")
-        .join(format!("client{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "postwerk-smtp", "--example", "client"])
-            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    assert!(path.exists(), "{}", path.display());
-    path
+    example_bin::example_binary(
+        "postwerk-smtp",
+        "client",
+        "usage: client ADDR FROM TO... < MSG",
+    )
 }
 
 fn run_example(addr: &str, args: &[&str], message: &[u8]) -> (bool, String) {

@@ -5,24 +5,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// An example binary, built by `cargo test` next to this test's executable (built on
-/// demand when this test runs alone).
+#[path = "example_bin/mod.rs"]
+mod example_bin;
+
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "postwerk-smtp", "--example", name])
-            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    assert!(path.exists(), "{}", path.display());
-    path
+    let usage = match name {
+        "client" => "usage: client ADDR FROM TO... < MSG",
+        _ => "usage: server ADDR MAILDIR",
+    };
+    example_bin::example_binary("postwerk-smtp", name, usage)
 }
 
 struct Server {

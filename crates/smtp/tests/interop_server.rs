@@ -6,67 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The example binary. `cargo test` builds it next to the test binary, as
-/// `examples/server-<hash>`; postwerk-pop3 has an example named `server` too, so the
-/// candidates are told apart by their usage line (the newest match wins). Without one
-/// (e.g. `cargo test --test interop_server`), it is built here into a separate target
-/// directory, since the outer cargo holds the lock on ours.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let mut candidates: Vec<(SystemTime, PathBuf)> =
-        std::fs::read_dir(profile_dir.join("examples"))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                        name.starts_with("server-") && !name.contains('.')
-                    })
-                    .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-                    .collect()
-            })
-            .unwrap_or_default();
-    candidates.sort();
-    for (_, path) in candidates.into_iter().rev() {
-        if is_smtp_example(&path) {
-            return path;
-        }
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target = profile_dir.join("interop-example-build");
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "postwerk-smtp",
-            "--example",
-            "server",
-            "--message-format=json",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo build --example server");
-    assert!(out.status.success(), "building the example failed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in stdout.lines() {
-        if line.contains("postwerk-smtp") && line.contains("\"executable\":\"") {
-            let start = line.find("\"executable\":\"").unwrap() + 14;
-            let end = start + line[start..].find('"').unwrap();
-            return PathBuf::from(&line[start..end]);
-        }
-    }
-    panic!("no executable in cargo output");
-}
+#[path = "example_bin/mod.rs"]
+mod example_bin;
 
-/// Our example prints exactly this usage line when run without arguments.
-fn is_smtp_example(path: &Path) -> bool {
-    Command::new(path)
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stderr).trim() == "usage: server ADDR MAILDIR")
+fn example_binary() -> PathBuf {
+    example_bin::example_binary("postwerk-smtp", "server", "usage: server ADDR MAILDIR")
 }
 
 struct Server {
