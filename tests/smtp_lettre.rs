@@ -157,3 +157,64 @@ fn lettre_sends_utf8_content_and_several_messages() {
         assert_eq!(got.to.len(), 1);
     }
 }
+
+#[path = "../crates/smtp/tests/example_bin/mod.rs"]
+mod example_bin;
+
+/// The blocking example server (`cargo run -p postwerk-smtp --example server -- ADDR
+/// MAILDIR`), killed when dropped.
+struct ExampleServer(std::process::Child);
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn lettre_sends_to_the_example_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let maildir = tempfile::tempdir().unwrap();
+    let binary =
+        example_bin::example_binary("postwerk-smtp", "server", "usage: server ADDR MAILDIR");
+    let mut child = Command::new(binary)
+        .arg("127.0.0.1:0")
+        .arg(maildir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the example server");
+    let stdout = child.stdout.take().unwrap();
+    let server = ExampleServer(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("address line");
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+
+    let message = Message::builder()
+        .from("alice@example.org".parse::<Mailbox>().unwrap())
+        .to("bob@example.net".parse::<Mailbox>().unwrap())
+        .subject("lettre to the example server")
+        .body(String::from("hello\r\n.dot line\r\n"))
+        .unwrap();
+    assert!(transport(port).send(&message).unwrap().is_positive());
+
+    // The example server stores the message before its 250, so it is there now.
+    let new = maildir.path().join("new");
+    let files: Vec<_> = std::fs::read_dir(&new).unwrap().collect();
+    assert_eq!(files.len(), 1, "one message in {}", new.display());
+    let stored = std::fs::read(files[0].as_ref().unwrap().path()).unwrap();
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(
+        stored.contains("Subject: lettre to the example server\r\n"),
+        "{stored}"
+    );
+    assert!(stored.contains("\r\nhello\r\n.dot line\r\n"), "{stored}");
+    drop(server);
+}
