@@ -158,7 +158,7 @@ fn lettre_sends_utf8_content_and_several_messages() {
     }
 }
 
-#[path = "../crates/smtp/tests/example_bin/mod.rs"]
+#[path = "support/example_bin.rs"]
 mod example_bin;
 
 /// The blocking example server (`cargo run -p postwerk-smtp --example server -- ADDR

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "example_bin/mod.rs"]
+#[path = "../../../tests/support/example_bin.rs"]
 mod example_bin;
 
 fn example(name: &str) -> PathBuf {

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-#[path = "example_bin/mod.rs"]
+#[path = "../../../tests/support/example_bin.rs"]
 mod example_bin;
 
 fn example(name: &str) -> PathBuf {

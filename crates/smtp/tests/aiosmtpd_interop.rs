@@ -322,7 +322,7 @@ fn machine_authenticates() {
     assert_eq!(server.count(), 1);
 }
 
-#[path = "example_bin/mod.rs"]
+#[path = "../../../tests/support/example_bin.rs"]
 mod example_bin;
 
 fn example_client() -> PathBuf {

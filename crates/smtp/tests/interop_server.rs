@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-#[path = "example_bin/mod.rs"]
+#[path = "../../../tests/support/example_bin.rs"]
 mod example_bin;
 
 fn example_binary() -> PathBuf {
