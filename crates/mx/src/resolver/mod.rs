@@ -159,9 +159,10 @@ impl Resolver {
     /// No I/O: this is the fast path of [`resolve_mx`](Resolver::resolve_mx).
     pub fn cached_route(&self, domain: &str) -> Option<Result<Route, RouteError>> {
         let now = Instant::now();
+        let key = route_key(domain);
         let mut result = {
             let routes = lock(&self.inner.routes);
-            routes.get(domain, now)?.0.clone()
+            routes.get(&*key, now)?.0.clone()
         };
         if let Ok(route) = &mut result
             && route.hosts.len() > 1
@@ -183,7 +184,8 @@ impl Resolver {
         };
         if let (true, Some(expires)) = (cacheable, expires) {
             let now = Instant::now();
-            lock(&self.inner.routes).insert(domain.to_owned(), result.clone(), expires, now);
+            let key = route_key(domain).into_owned();
+            lock(&self.inner.routes).insert(key, result.clone(), expires, now);
         }
         result
     }
@@ -280,5 +282,30 @@ impl Resolver {
             self.inner.max_ttl
         };
         ttl.min(cap)
+    }
+}
+
+/// The route cache key of `domain`: DNS names compare without regard to ASCII case
+/// (RFC 4343), so `Example.COM` and `example.com` share one entry. Borrowed when the name
+/// is already lower case, which is the common case on the hot path.
+fn route_key(domain: &str) -> std::borrow::Cow<'_, str> {
+    if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(domain.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(domain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_key;
+
+    #[test]
+    fn route_keys_ignore_ascii_case_and_borrow_lower_case_names() {
+        assert_eq!(route_key("Example.COM"), "example.com");
+        assert!(matches!(
+            route_key("example.com"),
+            std::borrow::Cow::Borrowed("example.com")
+        ));
     }
 }
