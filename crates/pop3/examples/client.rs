@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use postwerk_pop3::client::{CommandId, Config, Connection, Event, Reply};
 
@@ -33,9 +33,6 @@ fn main() {
 fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<usize, String> {
     std::fs::create_dir_all(outdir).map_err(|e| e.to_string())?;
     let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(|e| e.to_string())?;
     let mut reader = stream.try_clone().map_err(|e| e.to_string())?;
     let mut writer = BufWriter::new(stream);
 
@@ -49,6 +46,7 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
     let mut pending: HashMap<CommandId, (String, Vec<u8>)> = HashMap::new();
     let mut saved = 0;
     let mut buf = vec![0u8; 16 * 1024];
+    let mut eof = false;
     loop {
         while let Some(event) = conn.poll_event() {
             match event {
@@ -96,13 +94,49 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
                 _ => {}
             }
         }
-        while let Some(chunk) = conn.poll_transmit() {
+        // poll_transmit may resume replies held while output was full;
+        // their events are handled on the next round.
+        if let Some(chunk) = conn.poll_transmit() {
             writer.write_all(&chunk).map_err(|e| e.to_string())?;
+            continue;
         }
         writer.flush().map_err(|e| e.to_string())?;
+        if conn.is_closed() {
+            return Err("closed".to_owned());
+        }
+        let now = Instant::now();
+        let wait = conn
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(now));
+        // A deadline already passed: handle it now (None would block forever).
+        if wait.is_some_and(|d| d.is_zero()) {
+            conn.handle_timeout(now);
+            continue;
+        }
+        // After EOF never read again: sleep until the deadline, if any.
+        if eof {
+            match wait {
+                Some(d) => std::thread::sleep(d),
+                None => return Err("connection closed".to_owned()),
+            }
+            conn.handle_timeout(Instant::now());
+            continue;
+        }
+        reader.set_read_timeout(wait).map_err(|e| e.to_string())?;
         match reader.read(&mut buf) {
-            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(0) => {
+                eof = true;
+                conn.handle_eof(Instant::now());
+            }
             Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                conn.handle_timeout(Instant::now())
+            }
             Err(e) => return Err(e.to_string()),
         }
     }

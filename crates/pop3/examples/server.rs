@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use postwerk_pop3::codec::{is_valid_uid, wire_size};
-use postwerk_pop3::server::{Config, Connection, Credentials, Event, LoginDecision, MessageInfo};
+use postwerk_pop3::server::{
+    Config, Connection, Credentials, Event, LoginDecision, MessageInfo, RequestId,
+};
 
 struct Mailbox {
     dir: PathBuf,
@@ -69,27 +71,55 @@ fn serve(stream: TcpStream, mailbox: &Mailbox) -> std::io::Result<()> {
         mailbox,
         files: Vec::new(),
         holds_lock: false,
+        streaming: None,
+        chunk: vec![0u8; 64 * 1024],
     };
     let mut buf = vec![0u8; 16 * 1024];
+    let mut eof = false;
     loop {
-        while let Some(event) = conn.poll_event() {
-            session.handle(&mut conn, event);
-        }
-        while let Some(chunk) = conn.poll_transmit() {
-            writer.write_all(&chunk)?;
+        loop {
+            while let Some(event) = conn.poll_event() {
+                session.handle(&mut conn, event);
+            }
+            // Feed the message being sent, one chunk at a time, only while
+            // the machine's output is below its mark.
+            session.supply(&mut conn);
+            match conn.poll_transmit() {
+                Some(chunk) => writer.write_all(&chunk)?,
+                None => break,
+            }
         }
         writer.flush()?;
         if conn.is_closed() {
             return Ok(());
         }
         let now = Instant::now();
-        let wait = conn.poll_timeout().map(|t| {
-            t.saturating_duration_since(now)
-                .max(Duration::from_millis(1))
-        });
+        let wait = conn
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(now));
+        // A deadline already passed: handle it now (a zero read timeout is
+        // refused by set_read_timeout, and None would block forever).
+        if wait.is_some_and(|d| d.is_zero()) {
+            conn.handle_timeout(now);
+            continue;
+        }
+        // After EOF the socket has nothing more to give: sleep until the
+        // machine's next deadline (a delayed reply is held) instead of
+        // re-reading it in a busy loop.
+        if eof {
+            match wait {
+                Some(d) => std::thread::sleep(d),
+                None => return Ok(()),
+            }
+            conn.handle_timeout(Instant::now());
+            continue;
+        }
         reader.set_read_timeout(wait)?;
         match reader.read(&mut buf) {
-            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(0) => {
+                eof = true;
+                conn.handle_eof(Instant::now());
+            }
             Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
             Err(e)
                 if matches!(
@@ -99,7 +129,10 @@ fn serve(stream: TcpStream, mailbox: &Mailbox) -> std::io::Result<()> {
             {
                 conn.handle_timeout(Instant::now())
             }
-            Err(_) => conn.handle_eof(Instant::now()),
+            Err(_) => {
+                eof = true;
+                conn.handle_eof(Instant::now());
+            }
         }
     }
 }
@@ -109,9 +142,36 @@ struct Session<'a> {
     mailbox: &'a Mailbox,
     files: Vec<PathBuf>,
     holds_lock: bool,
+    /// The message being sent: its request and its file.
+    streaming: Option<(RequestId, std::fs::File)>,
+    /// Read buffer for message chunks.
+    chunk: Vec<u8>,
 }
 
 impl Session<'_> {
+    /// Supply chunks of the message being sent while output is not full:
+    /// at most the mark plus one chunk is ever buffered.
+    fn supply(&mut self, conn: &mut Connection) {
+        while let Some((id, file)) = self.streaming.as_mut() {
+            if conn.is_output_full() {
+                return;
+            }
+            let id = *id;
+            let (result, done) = match file.read(&mut self.chunk) {
+                Ok(0) => (conn.finish_message(id), true),
+                Ok(n) => {
+                    let bytes = Bytes::copy_from_slice(self.chunk.get(..n).unwrap_or_default());
+                    (conn.supply_message_chunk(id, bytes), false)
+                }
+                Err(_) => (conn.message_unavailable(id), true),
+            };
+            result.expect("answering the pending request");
+            if done {
+                self.streaming = None;
+            }
+        }
+    }
+
     fn handle(&mut self, conn: &mut Connection, event: Event) {
         match event {
             Event::Login { id, credentials } => {
@@ -119,11 +179,12 @@ impl Session<'_> {
                 conn.answer_login(id, decision).expect("valid listing");
             }
             Event::MessageRequest { id, index, .. } => {
-                match self.files.get(index).map(std::fs::read) {
-                    Some(Ok(bytes)) => conn.supply_message(id, Bytes::from(bytes)),
-                    _ => conn.message_unavailable(id),
+                match self.files.get(index).map(std::fs::File::open) {
+                    Some(Ok(file)) => self.streaming = Some((id, file)),
+                    _ => conn
+                        .message_unavailable(id)
+                        .expect("answering the pending request"),
                 }
-                .expect("answering the pending request");
             }
             Event::Commit { id, deletions } => {
                 let ok = deletions.iter().all(|d| {
@@ -133,7 +194,10 @@ impl Session<'_> {
                 });
                 conn.answer_commit(id, ok).expect("answering the commit");
             }
-            Event::Closed { .. } => self.unlock(),
+            Event::Closed { .. } => {
+                self.streaming = None;
+                self.unlock();
+            }
             _ => {}
         }
     }

@@ -7,6 +7,24 @@
 //! and bytes to send out. Any split of the input stream gives the same
 //! result.
 //!
+//! ## Bounded output
+//!
+//! Both machines keep their output bounded: **pending output never exceeds
+//! the mark plus one unit**. The mark is `Config::max_pending_output`
+//! (default 128 KiB) in [`server::Config`] and [`client::Config`]; a unit
+//! is one reply, one listing chunk, one message chunk the application
+//! supplied (server), or one command line (client). While
+//! `pending_output() > max_pending_output` ([`server::Connection::is_output_full`])
+//! the server takes no further buffered command and the client no further
+//! buffered reply; `LIST` and `UIDL` listings are produced in chunks as
+//! output drains, never whole. The machines resume inside `poll_transmit`:
+//! a call that finds pending output at or below the mark first processes
+//! held input, which may queue events. An application streaming a message
+//! ([`server::Event::MessageRequest`]) supplies the next chunk only while
+//! `is_output_full()` is false; a chunk supplied anyway is accepted, and
+//! the bound is then the application's. Unprocessed input stays capped by
+//! [`server::Config::max_input_buffer`].
+//!
 //! ## Driver loop (server)
 //!
 //! ```no_run
@@ -16,49 +34,92 @@
 //! use postwerk_pop3::server::{Config, Connection, Event, LoginDecision};
 //!
 //! # fn check(_: &postwerk_pop3::server::Credentials) -> bool { true }
-//! # fn read_message(_: usize) -> Bytes { Bytes::new() }
+//! # fn read_chunk(_: usize, _: &mut u64) -> Option<Bytes> { None }
 //! fn serve(mut socket: std::net::TcpStream) -> std::io::Result<()> {
 //!     let mut conn = Connection::new(Config::default(), Instant::now());
 //!     let mut buf = [0u8; 8192];
+//!     let mut eof = false;
+//!     // The message being streamed: (request id, message index, offset).
+//!     let mut streaming = None;
 //!     loop {
-//!         // 1. Answer what the machine asks.
-//!         while let Some(event) = conn.poll_event() {
-//!             match event {
-//!                 Event::Login { id, credentials } => {
-//!                     let decision = if check(&credentials) {
-//!                         // Lock the maildrop; list (CRLF-counted size, uid).
-//!                         LoginDecision::Accept(vec![(1024, "uid-1").into()])
-//!                     } else {
-//!                         LoginDecision::Reject
-//!                     };
-//!                     conn.answer_login(id, decision).unwrap();
+//!         loop {
+//!             // 1. Answer what the machine asks.
+//!             while let Some(event) = conn.poll_event() {
+//!                 match event {
+//!                     Event::Login { id, credentials } => {
+//!                         let decision = if check(&credentials) {
+//!                             // Lock the maildrop; list (CRLF-counted size, uid).
+//!                             LoginDecision::Accept(vec![(1024, "uid-1").into()])
+//!                         } else {
+//!                             LoginDecision::Reject
+//!                         };
+//!                         conn.answer_login(id, decision).unwrap();
+//!                     }
+//!                     Event::MessageRequest { id, index, .. } => streaming = Some((id, index, 0)),
+//!                     Event::Commit { id, deletions } => {
+//!                         // Delete `deletions`, then confirm.
+//!                         conn.answer_commit(id, true).unwrap();
+//!                     }
+//!                     Event::StartTls => { /* flush, then run the TLS handshake */ }
+//!                     Event::Closed { committed } => { /* release the maildrop */ }
+//!                     _ => {}
 //!                 }
-//!                 Event::MessageRequest { id, index, .. } => {
-//!                     conn.supply_message(id, read_message(index)).unwrap();
-//!                 }
-//!                 Event::Commit { id, deletions } => {
-//!                     // Delete `deletions`, then confirm.
-//!                     conn.answer_commit(id, true).unwrap();
-//!                 }
-//!                 Event::StartTls => { /* flush, then run the TLS handshake */ }
-//!                 Event::Closed { committed } => { /* release the maildrop */ }
-//!                 _ => {}
 //!             }
-//!         }
-//!         // 2. Send what it produced.
-//!         while let Some(chunk) = conn.poll_transmit() {
-//!             socket.write_all(&chunk)?;
+//!             // 2. Supply message chunks only while output is not full.
+//!             while let Some((id, index, offset)) = streaming.as_mut() {
+//!                 if conn.is_output_full() {
+//!                     break;
+//!                 }
+//!                 match read_chunk(*index, offset) {
+//!                     Some(chunk) => conn.supply_message_chunk(*id, chunk).unwrap(),
+//!                     None => {
+//!                         conn.finish_message(*id).unwrap();
+//!                         streaming = None;
+//!                     }
+//!                 }
+//!             }
+//!             // 3. Send what it produced; poll_transmit resumes held input,
+//!             //    which may raise events: go round again.
+//!             match conn.poll_transmit() {
+//!                 Some(chunk) => socket.write_all(&chunk)?,
+//!                 None => break,
+//!             }
 //!         }
 //!         if conn.is_closed() {
 //!             return Ok(());
 //!         }
-//!         // 3. Wait for input, but no longer than the next deadline.
-//!         let timeout = conn.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
-//!         socket.set_read_timeout(timeout.filter(|d| !d.is_zero()))?;
+//!         // 4. Wait for input, but no longer than the next deadline. A
+//!         //    deadline already passed is handled now (a zero read timeout
+//!         //    would mean "block forever"); after EOF the socket is not read
+//!         //    again: sleep until the deadline (a delayed reply is held).
+//!         let now = Instant::now();
+//!         let wait = conn.poll_timeout().map(|t| t.saturating_duration_since(now));
+//!         if wait.is_some_and(|d| d.is_zero()) {
+//!             conn.handle_timeout(now);
+//!             continue;
+//!         }
+//!         if eof {
+//!             match wait {
+//!                 Some(d) => std::thread::sleep(d),
+//!                 None => return Ok(()),
+//!             }
+//!             conn.handle_timeout(Instant::now());
+//!             continue;
+//!         }
+//!         socket.set_read_timeout(wait)?;
 //!         match socket.read(&mut buf) {
-//!             Ok(0) => conn.handle_eof(Instant::now()),
+//!             Ok(0) => {
+//!                 eof = true;
+//!                 conn.handle_eof(Instant::now());
+//!             }
 //!             Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
-//!             Err(_) => conn.handle_timeout(Instant::now()),
+//!             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+//!                 conn.handle_timeout(Instant::now())
+//!             }
+//!             Err(_) => {
+//!                 eof = true;
+//!                 conn.handle_eof(Instant::now());
+//!             }
 //!         }
 //!     }
 //! }

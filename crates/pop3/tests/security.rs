@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use postwerk_pop3::server::{ApopTimestamp, Config, Connection, Credentials, Event, LoginDecision};
+use bytes::Bytes;
+use postwerk_pop3::server::{
+    ApopTimestamp, Config, Connection, Credentials, Event, LoginDecision, MessageInfo,
+};
 
 fn output(conn: &mut Connection) -> String {
     let mut out = Vec::new();
@@ -289,4 +292,146 @@ fn pipelined_backlog_is_bounded() {
     conn.handle_input(&noops, now);
     assert!(conn.is_closed());
     assert!(output(&mut conn).ends_with("-ERR too much pipelined input, closing\r\n"));
+}
+
+// ----- SECURITY.md line 41: bounded output -----
+
+/// Log in with `listing` and drain the login output.
+fn logged_in_with(config: Config, now: Instant, listing: Vec<MessageInfo>) -> Connection {
+    let mut conn = Connection::new(config, now);
+    conn.handle_input(b"USER u\r\nPASS p\r\n", now);
+    let Some(Event::Login { id, .. }) = conn.poll_event() else {
+        panic!("no login event")
+    };
+    conn.accept_login(id, listing).unwrap();
+    output(&mut conn);
+    conn
+}
+
+#[test]
+fn security_41_pipelined_list_flood_is_bounded() {
+    let now = Instant::now();
+    let listing: Vec<MessageInfo> = (0..3000)
+        .map(|i| (4_000_000_000u64 + i, format!("uid-{i:0>60}")).into())
+        .collect();
+    let mut conn = logged_in_with(cleartext(), now, listing);
+    let mark = Config::default().max_pending_output;
+    // One listing chunk plus a status line.
+    let bound = mark + 8 * 1024;
+    // 10,000 pipelined LIST/UIDL (60 KB of input), never read by the client.
+    let flood = "LIST\r\nUIDL\r\n".repeat(5000);
+    conn.handle_input(flood.as_bytes(), now);
+    assert!(
+        conn.pending_output() <= bound,
+        "pending {} after the flood",
+        conn.pending_output()
+    );
+    assert!(conn.is_output_full());
+    // The client now reads slowly: one chunk at a time, 16 MiB in all.
+    let mut drained = 0usize;
+    let mut terminators = 0usize;
+    while drained < 16 << 20 {
+        assert!(conn.poll_event().is_none());
+        let chunk = conn.poll_transmit().expect("more output");
+        assert!(chunk.len() <= bound, "chunk of {}", chunk.len());
+        assert!(
+            conn.pending_output() <= bound,
+            "pending {}",
+            conn.pending_output()
+        );
+        terminators += chunk.windows(3).filter(|w| w == b".\r\n").count();
+        drained += chunk.len();
+    }
+    // Listings were really produced (3000 × ~16 or ~70 octets each).
+    assert!(terminators > 50, "{terminators} listings");
+    assert!(!conn.is_closed());
+}
+
+#[test]
+fn security_41_pipelined_retr_flood_is_bounded() {
+    let now = Instant::now();
+    let message: Vec<u8> = b"Subject: big\r\n\r\n"
+        .iter()
+        .copied()
+        .chain(
+            b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n"
+                .iter()
+                .copied()
+                .cycle()
+                .take(2 << 20),
+        )
+        .collect();
+    let size = message.len() as u64;
+    let mut conn = logged_in_with(cleartext(), now, vec![(size, "big").into()]);
+    let mark = Config::default().max_pending_output;
+    const CHUNK: usize = 64 * 1024;
+    // One message chunk (stuffing cannot grow this text) plus a status line.
+    let bound = mark + CHUNK + 512;
+    conn.handle_input("RETR 1\r\n".repeat(5000).as_bytes(), now);
+    let mut streaming: Option<(postwerk_pop3::server::RequestId, usize)> = None;
+    let mut requests = 0;
+    let mut drained = 0usize;
+    while drained < 24 << 20 {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::MessageRequest { id, .. } => {
+                    assert!(streaming.is_none(), "a second request while streaming");
+                    requests += 1;
+                    streaming = Some((id, 0));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // The application supplies chunks only while output is not full.
+        while let Some((id, offset)) = streaming.as_mut() {
+            if conn.is_output_full() {
+                break;
+            }
+            let end = (*offset + CHUNK).min(message.len());
+            if *offset == end {
+                conn.finish_message(*id).unwrap();
+                streaming = None;
+            } else {
+                let chunk = Bytes::copy_from_slice(&message[*offset..end]);
+                conn.supply_message_chunk(*id, chunk).unwrap();
+                *offset = end;
+            }
+            assert!(
+                conn.pending_output() <= bound,
+                "pending {}",
+                conn.pending_output()
+            );
+        }
+        let chunk = conn.poll_transmit().expect("more output");
+        assert!(chunk.len() <= bound, "chunk of {}", chunk.len());
+        assert!(
+            conn.pending_output() <= bound,
+            "pending {}",
+            conn.pending_output()
+        );
+        drained += chunk.len();
+    }
+    assert!(requests >= 10, "{requests} messages sent");
+    assert!(!conn.is_closed());
+}
+
+#[test]
+fn security_41_input_while_output_full_stays_capped() {
+    let now = Instant::now();
+    let listing: Vec<MessageInfo> = (0..3000)
+        .map(|i| (4_000_000_000u64 + i, format!("u{i}")).into())
+        .collect();
+    let mut conn = logged_in_with(cleartext(), now, listing);
+    let flood = "LIST\r\n".repeat(10_000);
+    conn.handle_input(flood.as_bytes(), now);
+    assert!(conn.is_output_full());
+    // More pipelined commands while nothing is read: the backlog limit
+    // (max_input_buffer) ends the session instead of buffering without end.
+    conn.handle_input(flood.as_bytes(), now);
+    let events = events(&mut conn);
+    assert!(matches!(
+        events.last(),
+        Some(Event::Closed { committed: false })
+    ));
+    assert!(conn.is_closed());
 }

@@ -11,7 +11,15 @@
 //! 2. drain [`Connection::poll_event`]: the greeting, one [`Event::Reply`]
 //!    per command in order, message bodies as [`Event::MessageData`] chunks
 //!    (dot-unstuffed) before their reply;
-//! 3. drain [`Connection::poll_transmit`] to the socket.
+//! 3. drain [`Connection::poll_transmit`] to the socket, going back to 2
+//!    after each chunk (it resumes replies held while output was full);
+//! 4. wait for input until [`Connection::poll_timeout`]; a deadline already
+//!    passed means call [`Connection::handle_timeout`] now, never "read
+//!    without a timeout"; after EOF do not read again.
+//!
+//! Bounded output: pending output never exceeds the mark
+//! ([`Config::max_pending_output`]) plus one unit (one command line); see
+//! the [crate docs](crate#bounded-output).
 //!
 //! After [`Event::StartTls`] run the TLS handshake, call
 //! [`Connection::tls_established`], and feed only decrypted bytes.
@@ -38,6 +46,12 @@ pub struct Config {
     pub response_timeout: Duration,
     /// Pipeline commands when the server advertises `PIPELINING`.
     pub pipelining: bool,
+    /// High-water mark for command output queued and not yet taken by
+    /// `poll_transmit`, in octets (default 131072 = 128 KiB). Above it the
+    /// machine takes no further buffered reply and releases no further
+    /// queued command. Pending output never exceeds the mark plus one unit
+    /// (one command line).
+    pub max_pending_output: usize,
 }
 
 impl Default for Config {
@@ -47,6 +61,7 @@ impl Default for Config {
             max_listing_lines: 1_000_000,
             response_timeout: Duration::from_secs(600),
             pipelining: true,
+            max_pending_output: 128 * 1024,
         }
     }
 }
@@ -249,7 +264,7 @@ impl Connection {
     /// A new session, waiting for the greeting.
     pub fn new(config: Config, now: Instant) -> Connection {
         Connection {
-            deadline: now + config.response_timeout,
+            deadline: crate::server::deadline_after(now, config.response_timeout),
             config,
             input: Vec::new(),
             input_start: 0,
@@ -275,7 +290,7 @@ impl Connection {
         if self.closed {
             return;
         }
-        self.deadline = now + self.config.response_timeout;
+        self.deadline = crate::server::deadline_after(now, self.config.response_timeout);
         self.take_input(data);
         self.flush_queue();
     }
@@ -429,7 +444,16 @@ impl Connection {
     }
 
     /// The next bytes to send to the server.
+    ///
+    /// A call that finds [`Connection::pending_output`] at or below
+    /// [`Config::max_pending_output`] first processes replies held while
+    /// output was full and releases queued commands, so drain
+    /// [`Connection::poll_event`] again after writing what this returns.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if !self.is_output_full() && !self.closed {
+            self.resume_input();
+            self.flush_queue();
+        }
         if self.out.is_empty() {
             None
         } else {
@@ -443,6 +467,18 @@ impl Connection {
     }
 
     // ----- getters -----
+
+    /// Octets of commands queued for transmit and not yet handed out by
+    /// [`Connection::poll_transmit`].
+    pub fn pending_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether pending output is above [`Config::max_pending_output`]; while
+    /// it is, no further buffered reply is processed.
+    pub fn is_output_full(&self) -> bool {
+        self.pending_output() > self.config.max_pending_output
+    }
 
     /// Whether the session is over.
     pub fn is_closed(&self) -> bool {
@@ -496,6 +532,9 @@ impl Connection {
         }
         let pipelining = self.config.pipelining && self.caps.as_ref().is_some_and(|c| c.pipelining);
         while let Some((next, _)) = self.queue.front() {
+            if self.is_output_full() {
+                break;
+            }
             let can_send = match self.inflight.back() {
                 None => true,
                 Some(last) => pipelining && !last.kind.is_barrier() && next.kind != Kind::Stls,

@@ -13,7 +13,10 @@ impl Connection {
     pub(super) fn take_input(&mut self, data: &[u8]) {
         // Fast path: a body streaming with nothing buffered is unstuffed
         // straight from one copy of the input.
-        if matches!(self.reading, Reading::Body(..)) && self.input_start >= self.input.len() {
+        if matches!(self.reading, Reading::Body(..))
+            && self.input_start >= self.input.len()
+            && !self.is_output_full()
+        {
             self.input.clear();
             self.input_start = 0;
             let chunk = Bytes::copy_from_slice(data);
@@ -33,8 +36,15 @@ impl Connection {
         self.process();
     }
 
+    /// Process buffered replies held while output was full.
+    pub(super) fn resume_input(&mut self) {
+        if self.input_start < self.input.len() {
+            self.process();
+        }
+    }
+
     fn process(&mut self) {
-        while !self.closed {
+        while !self.closed && !self.is_output_full() {
             if matches!(self.reading, Reading::Body(..)) {
                 let chunk =
                     Bytes::copy_from_slice(self.input.get(self.input_start..).unwrap_or_default());

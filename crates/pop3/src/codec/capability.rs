@@ -51,12 +51,24 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Record one capability line (without line end) of a `CAPA` answer.
+    ///
+    /// RFC 2449 section 5: `capa-line = capa-tag *(SP param)`. White space
+    /// before the tag is not part of the grammar; it is skipped (liberal in
+    /// what we accept), and the parameters are whatever follows the tag.
     pub fn parse_line(&mut self, line: &str) {
-        let mut words = line.split_ascii_whitespace();
-        let Some(tag) = words.next() else {
-            return;
+        let line = line.trim_start_matches([' ', '\t']);
+        let (tag, params) = match line.find([' ', '\t']) {
+            Some(i) => (
+                line.get(..i).unwrap_or_default(),
+                line.get(i..).unwrap_or_default(),
+            ),
+            None => (line, ""),
         };
-        let rest = || line[tag.len()..].trim().to_owned();
+        if tag.is_empty() {
+            return;
+        }
+        let mut words = params.split_ascii_whitespace();
+        let rest = || params.trim().to_owned();
         match tag.to_ascii_uppercase().as_str() {
             "TOP" => self.top = true,
             "UIDL" => self.uidl = true,
@@ -146,5 +158,28 @@ mod tests {
             parsed.parse_line(&l);
         }
         assert_eq!(parsed, caps);
+    }
+
+    #[test]
+    fn leading_white_space_is_skipped() {
+        let mut caps = Capabilities::default();
+        caps.parse_line("  IMPLEMENTATION Foo Bar");
+        caps.parse_line("\tEXPIRE 30 USER");
+        caps.parse_line(" LOGIN-DELAY 900");
+        caps.parse_line("   SASL plain");
+        assert_eq!(caps.implementation.as_deref(), Some("Foo Bar"));
+        assert_eq!(caps.expire.as_deref(), Some("30 USER"));
+        assert_eq!(caps.login_delay.as_deref(), Some("900"));
+        assert!(caps.supports_sasl("PLAIN"));
+    }
+
+    #[test]
+    fn leading_white_space_with_multibyte_text_does_not_panic() {
+        let mut caps = Capabilities::default();
+        caps.parse_line("  IMPLEMENTATION \u{e9}\u{e9}\u{e9}");
+        caps.parse_line("   X \u{e9}");
+        caps.parse_line("   ");
+        assert_eq!(caps.implementation.as_deref(), Some("\u{e9}\u{e9}\u{e9}"));
+        assert_eq!(caps.other, vec!["X \u{e9}".to_owned()]);
     }
 }

@@ -25,7 +25,10 @@ impl Connection {
         }
         self.input.extend_from_slice(data);
         let buffered = self.input.len() - self.input_start;
-        let waiting = self.pending.is_some() || self.held.is_some();
+        let waiting = self.pending.is_some()
+            || self.held.is_some()
+            || self.listing_active()
+            || self.is_output_full();
         if waiting && buffered > self.config.max_input_buffer {
             self.send(&Response::input_overflow());
             self.close(false);
@@ -48,7 +51,12 @@ impl Connection {
     /// session ends.
     pub(super) fn process(&mut self) {
         loop {
-            if self.state == State::Closed || self.pending.is_some() || self.held.is_some() {
+            if self.state == State::Closed
+                || self.pending.is_some()
+                || self.held.is_some()
+                || self.listing_active()
+                || self.is_output_full()
+            {
                 return;
             }
             let rest = self.input.get(self.input_start..).unwrap_or_default();

@@ -6,9 +6,21 @@
 //!    [`Connection::handle_eof`], [`Connection::handle_timeout`];
 //! 2. drain [`Connection::poll_event`] and answer each event that carries an
 //!    id (now or later) with the typed answer methods;
-//! 3. drain [`Connection::poll_transmit`] to the socket;
-//! 4. wait for input until [`Connection::poll_timeout`];
+//! 3. drain [`Connection::poll_transmit`] to the socket, going back to 2
+//!    after each chunk (`poll_transmit` resumes commands held while output
+//!    was full, which may raise events); supply message chunks only while
+//!    [`Connection::is_output_full`] is false;
+//! 4. wait for input until [`Connection::poll_timeout`]: a deadline already
+//!    passed means call [`Connection::handle_timeout`] now (never "read
+//!    without a timeout"); after EOF do not read again, sleep until the
+//!    deadline (a delayed failed-login reply may be held) and then call
+//!    [`Connection::handle_timeout`];
 //! 5. stop when [`Connection::is_closed`] and the transmit queue is empty.
+//!
+//! Bounded output: pending output never exceeds the mark
+//! ([`Config::max_pending_output`]) plus one unit: one reply, one listing
+//! chunk, or one message chunk the application supplied. See the
+//! [crate docs](crate#bounded-output).
 //!
 //! After [`Event::StartTls`], write out what `poll_transmit` returns, run the
 //! TLS handshake, and feed only decrypted bytes from then on.
@@ -65,6 +77,29 @@ pub(crate) enum Pending {
     Commit(RequestId),
 }
 
+/// A LIST or UIDL listing (no argument) being produced as output drains.
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// `true` for UIDL (unique ids), `false` for LIST (sizes).
+    uids: bool,
+    /// Next maildrop index to consider.
+    next: usize,
+}
+
+/// Octets of listing lines produced per step (one "listing chunk" unit).
+const LISTING_CHUNK: usize = 4096;
+
+/// A far deadline for durations that overflow `Instant` (about 30 years).
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `now + d`, never panicking: an overflow gives a far deadline instead.
+pub(crate) fn deadline_after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(FAR))
+        .or_else(|| now.checked_add(Duration::from_secs(24 * 3600)))
+        .unwrap_or(now)
+}
+
 #[derive(Debug)]
 pub(crate) struct Held {
     until: Instant,
@@ -103,7 +138,10 @@ pub struct Connection {
     scanned: usize,
     discarding: bool,
     transmit: VecDeque<Bytes>,
+    /// Octets in `transmit`.
+    queued: usize,
     out: Vec<u8>,
+    listing: Option<Listing>,
     events: VecDeque<Event>,
     pub(crate) pending: Option<Pending>,
     held: Option<Held>,
@@ -124,7 +162,7 @@ impl Connection {
     pub fn new(config: Config, now: Instant) -> Connection {
         let mut conn = Connection {
             tls_active: config.tls_active,
-            idle_deadline: now + config.idle_timeout,
+            idle_deadline: deadline_after(now, config.idle_timeout),
             config,
             state: State::Authorization {
                 user: None,
@@ -135,7 +173,9 @@ impl Connection {
             scanned: 0,
             discarding: false,
             transmit: VecDeque::new(),
+            queued: 0,
             out: Vec::new(),
+            listing: None,
             events: VecDeque::new(),
             pending: None,
             held: None,
@@ -164,7 +204,7 @@ impl Connection {
             return;
         }
         self.now = now;
-        self.idle_deadline = now + self.config.idle_timeout;
+        self.idle_deadline = deadline_after(now, self.config.idle_timeout);
         self.push_input(data);
         self.release_held();
         self.process();
@@ -231,12 +271,19 @@ impl Connection {
     }
 
     /// Stream the next chunk of the message of an [`Event::MessageRequest`].
+    ///
+    /// Supply a chunk only while [`Connection::is_output_full`] is false
+    /// (write out `poll_transmit` in between): pending output then never
+    /// exceeds [`Config::max_pending_output`] plus one chunk. A chunk
+    /// supplied while output is full is still accepted (no error), but the
+    /// bound is then the application's responsibility. [`Connection::supply_message`]
+    /// is one chunk: fine for small messages, not for large ones.
     pub fn supply_message_chunk(&mut self, id: RequestId, chunk: Bytes) -> Result<(), Error> {
         self.check_message(id)?;
         self.start_message();
         if let Some(Pending::Message { stuffer, .. }) = &mut self.pending {
-            let (transmit, out) = (&mut self.transmit, &mut self.out);
-            stuffer.push(chunk, |b| emit(transmit, out, b));
+            let (transmit, out, queued) = (&mut self.transmit, &mut self.out, &mut self.queued);
+            stuffer.push(chunk, |b| emit(transmit, out, queued, b));
         }
         Ok(())
     }
@@ -246,8 +293,8 @@ impl Connection {
         self.check_message(id)?;
         self.start_message();
         if let Some(Pending::Message { stuffer, .. }) = &mut self.pending {
-            let (transmit, out) = (&mut self.transmit, &mut self.out);
-            stuffer.finish(|b| emit(transmit, out, b));
+            let (transmit, out, queued) = (&mut self.transmit, &mut self.out, &mut self.queued);
+            stuffer.finish(|b| emit(transmit, out, queued, b));
         }
         self.pending = None;
         self.process();
@@ -296,8 +343,18 @@ impl Connection {
     }
 
     /// The next bytes to send to the client.
+    ///
+    /// A call that finds [`Connection::pending_output`] at or below
+    /// [`Config::max_pending_output`] first resumes the session: it continues
+    /// a LIST/UIDL listing and runs pipelined commands held while output was
+    /// full. That may queue events, so drain [`Connection::poll_event`]
+    /// again after writing what this returns.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if !self.is_output_full() {
+            self.resume();
+        }
         if let Some(b) = self.transmit.pop_front() {
+            self.queued = self.queued.saturating_sub(b.len());
             return Some(b);
         }
         if self.out.is_empty() {
@@ -322,6 +379,30 @@ impl Connection {
     }
 
     // ----- getters -----
+
+    /// Octets queued for transmit and not yet handed out by
+    /// [`Connection::poll_transmit`].
+    pub fn pending_output(&self) -> usize {
+        self.queued.saturating_add(self.out.len())
+    }
+
+    /// Whether pending output is above [`Config::max_pending_output`]. While
+    /// it is, no further buffered command is taken, and an application
+    /// streaming a message supplies no further chunk.
+    pub fn is_output_full(&self) -> bool {
+        self.pending_output() > self.config.max_pending_output
+    }
+
+    /// `Some(id)` while the message of [`Event::MessageRequest`] `id` is
+    /// being supplied (not yet finished) and output is not full: the moment
+    /// to call [`Connection::supply_message_chunk`] (or
+    /// [`Connection::finish_message`]).
+    pub fn wants_message_chunk(&self) -> Option<RequestId> {
+        match &self.pending {
+            Some(Pending::Message { id, .. }) if !self.is_output_full() => Some(*id),
+            _ => None,
+        }
+    }
 
     /// Whether the session is over (flush `poll_transmit`, then close).
     pub fn is_closed(&self) -> bool {
@@ -385,7 +466,7 @@ impl Connection {
     /// Hold `response` until `now + delay`; nothing else is processed meanwhile.
     pub(crate) fn hold(&mut self, response: Response, delay: Duration, close: bool) {
         self.held = Some(Held {
-            until: self.now + delay,
+            until: deadline_after(self.now, delay),
             response,
             close,
         });
@@ -399,6 +480,7 @@ impl Connection {
         self.state = State::Closed;
         self.pending = None;
         self.held = None;
+        self.listing = None;
         self.input = Vec::new();
         self.input_start = 0;
         self.events.push_back(Event::Closed { committed });
@@ -418,6 +500,59 @@ impl Connection {
         self.tls_active = true;
         self.tls_started = true;
         self.events.push_back(Event::StartTls);
+    }
+
+    /// Output drained to the mark: continue a listing, then held commands.
+    fn resume(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.continue_listing();
+        self.process();
+    }
+
+    /// Start a LIST/UIDL listing (status line already sent).
+    pub(crate) fn start_listing(&mut self, uids: bool) {
+        self.listing = Some(Listing { uids, next: 0 });
+        self.continue_listing();
+    }
+
+    /// Whether a listing is still being produced.
+    pub(crate) fn listing_active(&self) -> bool {
+        self.listing.is_some()
+    }
+
+    /// Produce listing lines, one chunk at a time, while output is not full.
+    fn continue_listing(&mut self) {
+        while !self.is_output_full() {
+            let Some(listing) = self.listing.as_mut() else {
+                return;
+            };
+            let start = self.out.len();
+            let mut next = listing.next;
+            let uids = listing.uids;
+            while self.out.len() - start < LISTING_CHUNK {
+                let Some(e) = self.maildrop.get(next) else {
+                    break;
+                };
+                next += 1;
+                if e.deleted {
+                    continue;
+                }
+                let line = if uids {
+                    format!("{next} {}\r\n", e.uid)
+                } else {
+                    format!("{next} {}\r\n", e.size)
+                };
+                self.out.extend_from_slice(line.as_bytes());
+            }
+            if next >= self.maildrop.len() {
+                self.out.extend_from_slice(b".\r\n");
+                self.listing = None;
+            } else if let Some(l) = self.listing.as_mut() {
+                l.next = next;
+            }
+        }
     }
 
     fn release_held(&mut self) {
@@ -473,7 +608,7 @@ impl Connection {
 
 /// Queue a piece of wire output: small pieces are copied into `out`, large
 /// ones queued as they are (after flushing `out` to keep the order).
-fn emit(transmit: &mut VecDeque<Bytes>, out: &mut Vec<u8>, b: Bytes) {
+fn emit(transmit: &mut VecDeque<Bytes>, out: &mut Vec<u8>, queued: &mut usize, b: Bytes) {
     if b.is_empty() {
         return;
     }
@@ -481,8 +616,11 @@ fn emit(transmit: &mut VecDeque<Bytes>, out: &mut Vec<u8>, b: Bytes) {
         out.extend_from_slice(&b);
     } else {
         if !out.is_empty() {
-            transmit.push_back(Bytes::from(std::mem::take(out)));
+            let taken = std::mem::take(out);
+            *queued += taken.len();
+            transmit.push_back(Bytes::from(taken));
         }
+        *queued += b.len();
         transmit.push_back(b);
     }
 }

@@ -15,11 +15,8 @@ impl Connection {
             }
             Command::List(None) => {
                 let (count, octets) = self.totals();
-                let lines = self
-                    .live()
-                    .map(|(n, e)| format!("{n} {}", e.size))
-                    .collect();
-                self.send_multiline(&Response::listing_follows(count, octets), lines);
+                self.send(&Response::listing_follows(count, octets));
+                self.start_listing(false);
             }
             Command::List(Some(n)) => match self.message(n) {
                 Some(i) => {
@@ -29,8 +26,8 @@ impl Connection {
                 None => self.send_error(&Response::no_such_message()),
             },
             Command::Uidl(None) => {
-                let lines = self.live().map(|(n, e)| format!("{n} {}", e.uid)).collect();
-                self.send_multiline(&Response::unique_ids_follow(), lines);
+                self.send(&Response::unique_ids_follow());
+                self.start_listing(true);
             }
             Command::Uidl(Some(n)) => match self.message(n) {
                 Some(i) => {
@@ -119,15 +116,6 @@ impl Connection {
             .iter()
             .filter(|e| !e.deleted)
             .fold((0, 0), |(c, o), e| (c + 1, o.saturating_add(e.size)))
-    }
-
-    /// Messages not marked deleted, with their numbers.
-    fn live(&self) -> impl Iterator<Item = (usize, &super::Entry)> {
-        self.maildrop
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| !e.deleted)
-            .map(|(i, e)| (i + 1, e))
     }
 
     /// Index of message number `n` if it exists and is not marked deleted.

@@ -41,6 +41,13 @@ pub struct Config {
     pub max_failed_logins: u32,
     /// Protocol errors after which the connection is closed.
     pub max_errors: u32,
+    /// High-water mark for output queued and not yet taken by
+    /// `poll_transmit`, in octets (default 131072 = 128 KiB). Above it the
+    /// machine takes no further buffered command, and an application
+    /// streaming a message supplies no further chunk. Pending output never
+    /// exceeds the mark plus one unit (one reply, one listing chunk, or one
+    /// message chunk the application supplied).
+    pub max_pending_output: usize,
 }
 
 impl Default for Config {
@@ -61,6 +68,7 @@ impl Default for Config {
             login_failure_delay: Duration::from_secs(2),
             max_failed_logins: 3,
             max_errors: 20,
+            max_pending_output: 128 * 1024,
         }
     }
 }
@@ -241,6 +249,13 @@ pub enum Event {
     /// [`Connection::supply_message`](super::Connection::supply_message), or in chunks with
     /// [`Connection::supply_message_chunk`](super::Connection::supply_message_chunk) and
     /// [`Connection::finish_message`](super::Connection::finish_message); or [`Connection::message_unavailable`](super::Connection::message_unavailable).
+    ///
+    /// Bounded output: supply the next chunk only while
+    /// [`Connection::is_output_full`](super::Connection::is_output_full) is false (see
+    /// [`Connection::wants_message_chunk`](super::Connection::wants_message_chunk)), writing
+    /// out what `poll_transmit` returns in between. Then pending output stays
+    /// within the mark plus one chunk. A chunk supplied while full is still
+    /// accepted, but the bound is then the application's to keep.
     MessageRequest {
         /// Answer with this id.
         id: RequestId,
