@@ -70,7 +70,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Incoming mail (MX role).
     #[serde(default)]
-    pub smtp: Listener,
+    pub smtp: SmtpListener,
     /// Submission with STARTTLS (port 587 style).
     #[serde(default)]
     pub submission: Listener,
@@ -111,6 +111,10 @@ pub struct Config {
     /// `postmaster@<first domain>` whose random password is printed once.
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// The user who receives mail for `postmaster@` every local domain (RFC 5321 4.5.1)
+    /// when no user or alias of that name exists; absent: the first user.
+    #[serde(default)]
+    pub postmaster: Option<String>,
 }
 
 /// One listener group: the addresses to bind.
@@ -120,6 +124,39 @@ pub struct Listener {
     /// Socket addresses, e.g. `"127.0.0.1:2525"`.
     #[serde(default)]
     pub listen: Vec<SocketAddr>,
+}
+
+/// `[smtp]`: the MX listener, with the settings that only it has.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpListener {
+    /// Socket addresses, e.g. `"127.0.0.1:2525"`.
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+    /// Offer AUTH on the MX port (SECURITY.md 43). Off by default: logins belong on the
+    /// submission listeners, which always offer it.
+    #[serde(default)]
+    pub auth: bool,
+    /// Milliseconds the greeting waits for a client address not seen recently; a client
+    /// that talks in that time is an early talker (554 and close, SECURITY.md 51). 0 turns
+    /// the test off. Never applied on submission.
+    #[serde(default = "default_pregreet_delay")]
+    pub pregreet_delay_ms: u64,
+    /// Seconds an address that passed the greeting pause is greeted at once (the pass
+    /// cache, like postscreen's `postscreen_greet_ttl`).
+    #[serde(default = "default_pregreet_ttl")]
+    pub pregreet_pass_ttl_secs: u64,
+}
+
+impl Default for SmtpListener {
+    fn default() -> Self {
+        SmtpListener {
+            listen: Vec::new(),
+            auth: false,
+            pregreet_delay_ms: default_pregreet_delay(),
+            pregreet_pass_ttl_secs: default_pregreet_ttl(),
+        }
+    }
 }
 
 /// `[tls]`.
@@ -142,6 +179,9 @@ pub struct Dns {
 }
 
 /// `[outbound]`.
+///
+/// Every step of an outbound SMTP session has a deadline (RFC 5321 section 4.5.3.2,
+/// SECURITY.md 44); the defaults are the RFC's values.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outbound {
@@ -151,9 +191,38 @@ pub struct Outbound {
     /// Seconds to wait for a TCP connection to one address.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
-    /// How many messages are delivered at the same time.
+    /// How many remote delivery attempts run at the same time, over all destinations.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// How many remote delivery attempts run at the same time towards one destination
+    /// domain (Postfix's `default_destination_concurrency_limit`).
+    #[serde(default = "default_destination_concurrency")]
+    pub destination_concurrency: usize,
+    /// Seconds to wait for the 220 greeting (RFC 5321 4.5.3.2.1).
+    #[serde(default = "default_greeting_timeout")]
+    pub greeting_timeout_secs: u64,
+    /// Seconds to wait for the reply to EHLO/HELO, STARTTLS, RSET and QUIT.
+    #[serde(default = "default_command_timeout_out")]
+    pub command_timeout_secs: u64,
+    /// Seconds to wait for the reply to MAIL (4.5.3.2.2).
+    #[serde(default = "default_mail_timeout")]
+    pub mail_timeout_secs: u64,
+    /// Seconds to wait for the reply to each RCPT (4.5.3.2.3).
+    #[serde(default = "default_rcpt_timeout")]
+    pub rcpt_timeout_secs: u64,
+    /// Seconds to wait for the 354 reply to DATA (4.5.3.2.4).
+    #[serde(default = "default_data_init_timeout")]
+    pub data_init_timeout_secs: u64,
+    /// Seconds each write to the socket may take (4.5.3.2.5, "data block").
+    #[serde(default = "default_data_block_timeout")]
+    pub data_block_timeout_secs: u64,
+    /// Seconds to wait for the reply after the end of the data, counted from the moment
+    /// the whole body has been written (4.5.3.2.6).
+    #[serde(default = "default_data_end_timeout")]
+    pub data_end_timeout_secs: u64,
+    /// Seconds the TLS handshake after STARTTLS may take.
+    #[serde(default = "default_tls_handshake_timeout")]
+    pub tls_handshake_timeout_secs: u64,
 }
 
 impl Default for Outbound {
@@ -162,6 +231,15 @@ impl Default for Outbound {
             port: default_outbound_port(),
             connect_timeout_secs: default_connect_timeout(),
             concurrency: default_concurrency(),
+            destination_concurrency: default_destination_concurrency(),
+            greeting_timeout_secs: default_greeting_timeout(),
+            command_timeout_secs: default_command_timeout_out(),
+            mail_timeout_secs: default_mail_timeout(),
+            rcpt_timeout_secs: default_rcpt_timeout(),
+            data_init_timeout_secs: default_data_init_timeout(),
+            data_block_timeout_secs: default_data_block_timeout(),
+            data_end_timeout_secs: default_data_end_timeout(),
+            tls_handshake_timeout_secs: default_tls_handshake_timeout(),
         }
     }
 }
@@ -198,6 +276,26 @@ pub struct Limits {
     /// answered 554 and closed (SECURITY.md 5). 0 (the default) greets at once.
     #[serde(default)]
     pub greeting_delay_ms: u64,
+    /// Header fields a message may have; more is refused with 552 5.3.4 (SECURITY.md 46).
+    #[serde(default = "default_max_header_fields")]
+    pub max_header_fields: usize,
+    /// Password verifications (argon2) running at once, SMTP AUTH and POP3 together;
+    /// absent: the number of CPU cores (SECURITY.md 42).
+    #[serde(default)]
+    pub login_concurrency: Option<usize>,
+    /// Milliseconds a login may wait for its turn (behind other logins from the same
+    /// client address, then for a free verification); then a temporary failure
+    /// (SMTP 454 4.7.0, POP3 `-ERR [SYS/TEMP]`).
+    #[serde(default = "default_login_queue_timeout")]
+    pub login_queue_timeout_ms: u64,
+    /// Milliseconds a login from a client address (a /64 for IPv6) with one recent failed
+    /// login waits before it is checked; it doubles with each further failure (Dovecot's
+    /// auth penalty). 0 turns the penalty off.
+    #[serde(default = "default_login_penalty")]
+    pub login_penalty_ms: u64,
+    /// The cap of that delay.
+    #[serde(default = "default_login_penalty_max")]
+    pub login_penalty_max_ms: u64,
 }
 
 impl Default for Limits {
@@ -212,6 +310,11 @@ impl Default for Limits {
             data_timeout_secs: default_data_timeout(),
             min_free_bytes: default_min_free_bytes(),
             greeting_delay_ms: 0,
+            max_header_fields: default_max_header_fields(),
+            login_concurrency: None,
+            login_queue_timeout_ms: default_login_queue_timeout(),
+            login_penalty_ms: default_login_penalty(),
+            login_penalty_max_ms: default_login_penalty_max(),
         }
     }
 }
@@ -229,6 +332,10 @@ pub struct QueueSettings {
     /// A message with more `Received:` fields than this is a loop.
     #[serde(default = "default_max_received")]
     pub max_received: usize,
+    /// How many local (Maildir) deliveries run at the same time. Local delivery has its
+    /// own lane: it never waits behind remote attempts (SECURITY.md 45).
+    #[serde(default = "default_local_concurrency")]
+    pub local_concurrency: usize,
 }
 
 impl Default for QueueSettings {
@@ -237,6 +344,7 @@ impl Default for QueueSettings {
             retry_schedule_secs: default_retry_schedule(),
             expiry_secs: default_expiry(),
             max_received: default_max_received(),
+            local_concurrency: default_local_concurrency(),
         }
     }
 }
@@ -284,7 +392,37 @@ fn default_connect_timeout() -> u64 {
     30
 }
 fn default_concurrency() -> usize {
-    16
+    100
+}
+fn default_destination_concurrency() -> usize {
+    20
+}
+fn default_greeting_timeout() -> u64 {
+    300
+}
+fn default_command_timeout_out() -> u64 {
+    300
+}
+fn default_mail_timeout() -> u64 {
+    300
+}
+fn default_rcpt_timeout() -> u64 {
+    300
+}
+fn default_data_init_timeout() -> u64 {
+    120
+}
+fn default_data_block_timeout() -> u64 {
+    180
+}
+fn default_data_end_timeout() -> u64 {
+    600
+}
+fn default_tls_handshake_timeout() -> u64 {
+    300
+}
+fn default_local_concurrency() -> usize {
+    8
 }
 fn default_max_message_size() -> u64 {
     25 * 1024 * 1024
@@ -296,7 +434,28 @@ fn default_max_connections() -> usize {
     200
 }
 fn default_max_connections_per_ip() -> usize {
-    20
+    // Postfix's smtpd_client_connection_count_limit.
+    50
+}
+fn default_max_header_fields() -> usize {
+    1000
+}
+fn default_login_queue_timeout() -> u64 {
+    10_000
+}
+fn default_login_penalty() -> u64 {
+    // Dovecot: AUTH_PENALTY_INIT_SECS 2, AUTH_PENALTY_MAX_SECS 15.
+    2_000
+}
+fn default_login_penalty_max() -> u64 {
+    15_000
+}
+fn default_pregreet_delay() -> u64 {
+    1_000
+}
+fn default_pregreet_ttl() -> u64 {
+    // postscreen_greet_ttl: one day.
+    24 * 3600
 }
 fn default_max_errors() -> usize {
     20
@@ -379,20 +538,63 @@ impl Config {
             }
         }
         let listeners = [
-            &self.smtp,
-            &self.submission,
-            &self.submissions,
-            &self.pop3,
-            &self.pop3s,
+            &self.smtp.listen,
+            &self.submission.listen,
+            &self.submissions.listen,
+            &self.pop3.listen,
+            &self.pop3s.listen,
         ];
-        if listeners.iter().all(|l| l.listen.is_empty()) {
+        if listeners.iter().all(|l| l.is_empty()) {
             return Err(invalid("listen", "no listener is configured"));
         }
         if self.outbound.port == 0 {
             return Err(invalid("outbound.port", "must not be 0"));
         }
-        if self.outbound.concurrency == 0 {
-            return Err(invalid("outbound.concurrency", "must be at least 1"));
+        let outbound = &self.outbound;
+        for (key, value) in [
+            ("outbound.concurrency", outbound.concurrency as u64),
+            (
+                "outbound.destination_concurrency",
+                outbound.destination_concurrency as u64,
+            ),
+            (
+                "queue.local_concurrency",
+                self.queue.local_concurrency as u64,
+            ),
+            (
+                "outbound.connect_timeout_secs",
+                outbound.connect_timeout_secs,
+            ),
+            (
+                "outbound.greeting_timeout_secs",
+                outbound.greeting_timeout_secs,
+            ),
+            (
+                "outbound.command_timeout_secs",
+                outbound.command_timeout_secs,
+            ),
+            ("outbound.mail_timeout_secs", outbound.mail_timeout_secs),
+            ("outbound.rcpt_timeout_secs", outbound.rcpt_timeout_secs),
+            (
+                "outbound.data_init_timeout_secs",
+                outbound.data_init_timeout_secs,
+            ),
+            (
+                "outbound.data_block_timeout_secs",
+                outbound.data_block_timeout_secs,
+            ),
+            (
+                "outbound.data_end_timeout_secs",
+                outbound.data_end_timeout_secs,
+            ),
+            (
+                "outbound.tls_handshake_timeout_secs",
+                outbound.tls_handshake_timeout_secs,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
         }
         let limits = &self.limits;
         for (key, value) in [
@@ -406,6 +608,15 @@ impl Config {
             ("limits.max_errors", limits.max_errors as u64),
             ("limits.command_timeout_secs", limits.command_timeout_secs),
             ("limits.data_timeout_secs", limits.data_timeout_secs),
+            ("limits.max_header_fields", limits.max_header_fields as u64),
+            (
+                "limits.login_concurrency",
+                limits.login_concurrency.unwrap_or(1) as u64,
+            ),
+            (
+                "limits.login_queue_timeout_ms",
+                limits.login_queue_timeout_ms,
+            ),
             ("queue.expiry_secs", self.queue.expiry_secs),
             ("queue.max_received", self.queue.max_received as u64),
         ] {
@@ -433,6 +644,21 @@ impl Config {
                 return Err(invalid(&format!("users[{i}].{field}"), &message));
             }
         }
+        if let Some(postmaster) = &self.postmaster {
+            self.check_local_address(postmaster)
+                .map_err(|m| invalid("postmaster", &m))?;
+            if !self.users.is_empty()
+                && !self
+                    .users
+                    .iter()
+                    .any(|u| u.address.eq_ignore_ascii_case(postmaster))
+            {
+                return Err(invalid(
+                    "postmaster",
+                    &format!("`{postmaster}` is not a user"),
+                ));
+            }
+        }
         for (alias, target) in &self.aliases {
             let key = format!("aliases.\"{alias}\"");
             if let Err(message) = self.check_local_address(alias) {
@@ -455,12 +681,13 @@ impl Config {
     pub fn validate_user(&self, user: &UserEntry) -> Result<(), (&'static str, String)> {
         self.check_local_address(&user.address)
             .map_err(|m| ("address", m))?;
-        argon2::PasswordHash::new(&user.password_hash).map_err(|e| {
+        let hash = argon2::PasswordHash::new(&user.password_hash).map_err(|e| {
             (
                 "password_hash",
                 format!("not a PHC string from `post-office hash-password`: {e}"),
             )
         })?;
+        crate::users::check_hash_params(&hash).map_err(|m| ("password_hash", m))?;
         Ok(())
     }
 
@@ -492,14 +719,14 @@ impl Config {
     /// Every address we listen on, with its role.
     pub fn listeners(&self) -> Vec<(Role, SocketAddr)> {
         let mut out = Vec::new();
-        for (role, listener) in [
-            (Role::Smtp, &self.smtp),
-            (Role::Submission, &self.submission),
-            (Role::Submissions, &self.submissions),
-            (Role::Pop3, &self.pop3),
-            (Role::Pop3s, &self.pop3s),
+        for (role, listen) in [
+            (Role::Smtp, &self.smtp.listen),
+            (Role::Submission, &self.submission.listen),
+            (Role::Submissions, &self.submissions.listen),
+            (Role::Pop3, &self.pop3.listen),
+            (Role::Pop3s, &self.pop3s.listen),
         ] {
-            out.extend(listener.listen.iter().map(|addr| (role, *addr)));
+            out.extend(listen.iter().map(|addr| (role, *addr)));
         }
         out
     }

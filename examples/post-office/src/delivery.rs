@@ -1,35 +1,42 @@
-//! The queue runner: delivers queued messages to local Maildirs and, routed by MX, to other
-//! mail servers with the postwerk-smtp client machine; retries temporary failures on the
-//! configured schedule; sends one bounce (RFC 3464) when a message is finished with failed
-//! recipients.
+//! Delivery attempts: one per due message. Local recipients go to their Maildirs in the
+//! local lane; the recipients of each remote domain are routed by MX and sent with the
+//! SMTP client driver ([`crate::outbound`]) in a slot of that destination (see
+//! [`crate::scheduler`]). The parts of one attempt run side by side, so a stalled
+//! destination delays neither local delivery nor the other destinations of the message.
+//!
+//! Progress is written to the queue as soon as it happens: after each local delivery and
+//! right after each remote transaction's final reply, so a crash re-sends at most the
+//! transaction in flight. A finished message gets one bounce (RFC 3464, see
+//! [`crate::bounce`]) when recipients failed, then leaves the queue.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use postwerk_message::DateTime;
-use postwerk_message::build::{Action, DsnBuilder, DsnRecipient, return_path_field};
+use postwerk_message::build::return_path_field;
 use postwerk_mx::RouteError;
 use postwerk_mx::resolver::Resolver;
-use postwerk_smtp::client::{
-    self, BareLineEndings, Delivery, Event, Recipient, Transaction, TransactionResult,
-};
+use postwerk_smtp::client::{Delivery, Recipient, Transaction, TransactionResult};
 use postwerk_smtp::codec::path::{
     ForwardPath, PathOptions, ReversePath, parse_forward_path, parse_reverse_path,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::maildir::MaildirStore;
-use crate::net::Stream;
-use crate::queue::{Envelope, QueueStore, Queued, RcptState, State};
+use crate::outbound::{Dialer, Refusal, SessionError};
+use crate::queue::{Envelope, QueueStore, RcptState, State};
+use crate::scheduler::Lanes;
 use crate::users::{Lookup, Users};
+
+/// At most this many MX addresses are tried for one domain in one attempt.
+const MAX_ADDRESSES: usize = 10;
 
 /// Everything a delivery attempt needs.
 #[derive(Debug)]
@@ -44,8 +51,10 @@ pub struct Deliverer {
     pub users: Arc<Users>,
     /// MX lookups.
     pub resolver: Resolver,
-    /// Outbound STARTTLS.
-    pub client_tls: Arc<rustls::ClientConfig>,
+    /// Outbound SMTP sessions.
+    pub dialer: Dialer,
+    /// The delivery slots.
+    pub lanes: Lanes,
     /// Tells the runner about new queue entries (bounces).
     pub notify: mpsc::UnboundedSender<String>,
 }
@@ -58,100 +67,54 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Runs the queue until `shutdown` turns true: messages found at start, then every id sent
-/// on `incoming`, each at its next attempt time, `[outbound] concurrency` at a time.
-/// In-flight attempts are finished before it returns.
-pub async fn run(
-    deliverer: Arc<Deliverer>,
-    initial: Vec<Queued>,
-    mut incoming: mpsc::UnboundedReceiver<String>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut due: BTreeSet<(u64, String)> = initial
-        .into_iter()
-        .map(|q| (q.state.next_attempt, q.id))
-        .collect();
-    let mut busy: HashSet<String> = HashSet::new();
-    let limit = Arc::new(Semaphore::new(deliverer.config.outbound.concurrency));
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Option<u64>)>();
-    loop {
-        let now = unix_now();
-        while let Some((when, _)) = due.first() {
-            if *when > now {
-                break;
-            }
-            let Some((_, id)) = due.pop_first() else {
-                break;
-            };
-            if !busy.insert(id.clone()) {
-                continue;
-            }
-            let deliverer = deliverer.clone();
-            let done = done_tx.clone();
-            let limit = limit.clone();
-            tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let next = deliverer.attempt(&id).await;
-                let _ = done.send((id, next));
-            });
-        }
-        let wait = due
-            .first()
-            .map(|(when, _)| Duration::from_secs(when.saturating_sub(now)))
-            .unwrap_or(Duration::from_secs(3600));
-        tokio::select! {
-            id = incoming.recv() => match id {
-                Some(id) => { due.insert((0, id)); }
-                None => break,
-            },
-            Some((id, next)) = done_rx.recv() => {
-                busy.remove(&id);
-                if let Some(next) = next {
-                    due.insert((next, id));
-                }
-            }
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => break,
-        }
-    }
-    // Let attempts in flight finish (they are bounded by the SMTP client's timeouts);
-    // anything not finished is simply retried after the next start.
-    let _ = limit
-        .acquire_many(deliverer.config.outbound.concurrency as u32)
-        .await;
-}
-
 /// The outcome for one recipient in one attempt.
-enum Outcome {
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
     Delivered,
     Temporary(String),
     /// Status (`5.1.1`), the remote MTA if any, the diagnostic.
     Permanent(String, Option<String>, String),
 }
 
+impl Outcome {
+    fn is_final(&self) -> bool {
+        matches!(self, Outcome::Delivered | Outcome::Permanent(..))
+    }
+}
+
+/// The state of one message during an attempt, shared by its parts.
+#[derive(Debug)]
+struct Progress {
+    id: String,
+    envelope: Envelope,
+    state: Mutex<State>,
+    /// The content failed its checksum: the message goes to `corrupt/`.
+    corrupt: AtomicBool,
+    /// A part gave up because the lanes closed (shutdown): the attempt does not count.
+    cancelled: AtomicBool,
+}
+
 impl Deliverer {
     /// One attempt at a queued message; returns when to try again, or `None` when the
     /// message is finished (delivered, bounced, or moved aside).
-    pub async fn attempt(&self, id: &str) -> Option<u64> {
+    pub async fn attempt(self: &Arc<Self>, id: &str) -> Option<u64> {
         let store = self.store.clone();
         let owned = id.to_owned();
         let loaded = tokio::task::spawn_blocking(move || {
-            let (envelope, content) = store.read(&owned)?;
+            let envelope = store.read_envelope(&owned)?;
             let state = store.read_state(&owned, envelope.recipients.len())?;
-            Ok::<_, io::Error>((envelope, content, state))
+            Ok::<_, io::Error>((envelope, state))
         })
         .await;
-        let (envelope, content, mut state) = match loaded {
+        let (envelope, mut state) = match loaded {
             Ok(Ok(loaded)) => loaded,
             Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => return None,
             Ok(Err(e)) => {
-                warn!(queue_id = id, error = %e, "queue file is corrupt, moved to queue/corrupt");
-                let _ = self.store.quarantine(id);
+                self.quarantine(id, &e);
                 return None;
             }
             Err(_) => return Some(unix_now() + 60),
         };
-        let content = Bytes::from(content);
         let now = unix_now();
         let expired = now
             >= envelope
@@ -170,17 +133,30 @@ impl Deliverer {
                 }
             }
         } else {
-            self.deliver_pending(id, &envelope, &content, &mut state)
-                .await;
+            let progress = Arc::new(Progress {
+                id: id.to_owned(),
+                envelope: envelope.clone(),
+                state: Mutex::new(state),
+                corrupt: AtomicBool::new(false),
+                cancelled: AtomicBool::new(false),
+            });
+            self.deliver_pending(&progress).await;
+            if progress.corrupt.load(Ordering::Relaxed) {
+                let e = io::Error::new(io::ErrorKind::InvalidData, "checksum mismatch");
+                self.quarantine(id, &e);
+                return None;
+            }
+            state = progress.state.lock().await.clone();
+            if progress.cancelled.load(Ordering::Relaxed) {
+                // Shutting down: what was delivered is recorded; the rest is tried after
+                // the restart, without counting this attempt.
+                return Some(unix_now());
+            }
         }
         if state.has_pending() {
             let next = unix_now() + self.config.queue.retry_delay(state.attempts).as_secs();
             state.next_attempt = next;
-            let store = self.store.clone();
-            let owned = id.to_owned();
-            let written =
-                tokio::task::spawn_blocking(move || store.write_state(&owned, &state)).await;
-            if !matches!(written, Ok(Ok(()))) {
+            if self.save(id, &state).await.is_err() {
                 warn!(
                     queue_id = id,
                     "could not record the delivery state; retrying later"
@@ -193,7 +169,15 @@ impl Deliverer {
             );
             return Some(next);
         }
-        if let Err(e) = self.bounce(id, &envelope, &content, &state).await {
+        let content = match self.load_content(id).await {
+            Ok(content) => content,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                self.quarantine(id, &e);
+                return None;
+            }
+            Err(_) => return Some(unix_now() + 60),
+        };
+        if let Err(e) = crate::bounce::queue_bounce(self, id, &envelope, &content, &state).await {
             warn!(queue_id = id, error = %e, "could not queue the bounce; retrying later");
             return Some(unix_now() + 60);
         }
@@ -204,60 +188,132 @@ impl Deliverer {
         None
     }
 
-    async fn deliver_pending(
-        &self,
-        id: &str,
-        envelope: &Envelope,
-        content: &Bytes,
-        state: &mut State,
-    ) {
-        let mut remote: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, rcpt) in envelope.recipients.iter().enumerate() {
-            if !matches!(state.recipients.get(i), Some(RcptState::Pending(_))) {
-                continue;
-            }
-            let outcome = match self.users.lookup_address(rcpt) {
-                Lookup::Mailbox(user) => Some(
-                    self.deliver_local(id, i, envelope, content, rcpt, &user)
-                        .await,
-                ),
-                Lookup::Unknown | Lookup::Routing => Some(Outcome::Permanent(
-                    "5.1.1".into(),
-                    None,
-                    "550 5.1.1 no such mailbox here".into(),
-                )),
-                Lookup::NotLocal => {
-                    let domain = rcpt
-                        .rsplit_once('@')
-                        .map(|(_, d)| d.to_ascii_lowercase())
-                        .unwrap_or_default();
-                    remote.entry(domain).or_default().push(i);
-                    None
+    fn quarantine(&self, id: &str, e: &io::Error) {
+        warn!(queue_id = id, error = %e, "corrupt queue file moved to queue/corrupt");
+        let _ = self.store.quarantine(id);
+    }
+
+    /// Writes the state of `id` durably.
+    async fn save(&self, id: &str, state: &State) -> io::Result<()> {
+        let store = self.store.clone();
+        let owned = id.to_owned();
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || store.write_state(&owned, &state))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// The message content, its checksum verified.
+    async fn load_content(&self, id: &str) -> io::Result<Bytes> {
+        let store = self.store.clone();
+        let owned = id.to_owned();
+        let (_, content) = tokio::task::spawn_blocking(move || store.read(&owned))
+            .await
+            .map_err(io::Error::other)??;
+        Ok(Bytes::from(content))
+    }
+
+    /// Records outcomes and writes the state at once when one of them is final.
+    async fn record(&self, progress: &Progress, outcomes: &[(usize, Outcome)]) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let mut state = progress.state.lock().await;
+        for (i, outcome) in outcomes {
+            record(&mut state, *i, outcome.clone());
+        }
+        if outcomes.iter().any(|(_, o)| o.is_final())
+            && let Err(e) = self.save(&progress.id, &state).await
+        {
+            warn!(queue_id = progress.id, error = %e, "could not record delivery progress");
+        }
+    }
+
+    /// Loads the content for a part; `None` (and the message marked corrupt) when it fails
+    /// its checksum, `None` also when it cannot be read now.
+    async fn part_content(&self, progress: &Progress) -> Option<Bytes> {
+        match self.load_content(&progress.id).await {
+            Ok(content) => Some(content),
+            Err(e) => {
+                if e.kind() == io::ErrorKind::InvalidData {
+                    progress.corrupt.store(true, Ordering::Relaxed);
                 }
-            };
-            if let Some(outcome) = outcome {
-                record(state, i, outcome);
+                None
             }
         }
-        for (domain, indexes) in remote {
-            let outcomes = self
-                .deliver_remote(id, envelope, content, &domain, &indexes)
-                .await;
-            for (i, outcome) in indexes.into_iter().zip(outcomes) {
-                record(state, i, outcome);
+    }
+
+    async fn deliver_pending(self: &Arc<Self>, progress: &Arc<Progress>) {
+        let mut local = Vec::new();
+        let mut unknown = Vec::new();
+        let mut remote: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        {
+            let state = progress.state.lock().await;
+            for (i, rcpt) in progress.envelope.recipients.iter().enumerate() {
+                if !matches!(state.recipients.get(i), Some(RcptState::Pending(_))) {
+                    continue;
+                }
+                match self.users.lookup_address(rcpt) {
+                    Lookup::Mailbox(user) => local.push((i, user)),
+                    Lookup::Unknown | Lookup::Routing => unknown.push((
+                        i,
+                        Outcome::Permanent(
+                            "5.1.1".into(),
+                            None,
+                            "550 5.1.1 no such mailbox here".into(),
+                        ),
+                    )),
+                    Lookup::NotLocal => {
+                        let domain = rcpt
+                            .rsplit_once('@')
+                            .map(|(_, d)| d.to_ascii_lowercase())
+                            .unwrap_or_default();
+                        remote.entry(domain).or_default().push(i);
+                    }
+                }
             }
+        }
+        self.record(progress, &unknown).await;
+        let mut parts = JoinSet::new();
+        if !local.is_empty() {
+            let (me, progress) = (self.clone(), progress.clone());
+            parts.spawn(async move { me.local_part(&progress, local).await });
+        }
+        for (domain, indexes) in remote {
+            let (me, progress) = (self.clone(), progress.clone());
+            parts.spawn(async move { me.remote_part(&progress, domain, indexes).await });
+        }
+        while parts.join_next().await.is_some() {}
+    }
+
+    /// The local recipients, in a slot of the local lane.
+    async fn local_part(&self, progress: &Progress, recipients: Vec<(usize, String)>) {
+        let Some(_slot) = self.lanes.local().await else {
+            progress.cancelled.store(true, Ordering::Relaxed);
+            return;
+        };
+        let Some(content) = self.part_content(progress).await else {
+            return;
+        };
+        for (i, user) in recipients {
+            let outcome = self.deliver_local(progress, i, &content, &user).await;
+            self.record(progress, &[(i, outcome)]).await;
         }
     }
 
     async fn deliver_local(
         &self,
-        id: &str,
+        progress: &Progress,
         index: usize,
-        envelope: &Envelope,
         content: &Bytes,
-        rcpt: &str,
         user: &str,
     ) -> Outcome {
+        let (id, envelope) = (&progress.id, &progress.envelope);
+        let rcpt = envelope
+            .recipients
+            .get(index)
+            .map(String::as_str)
+            .unwrap_or_default();
         let maildirs = self.maildirs.clone();
         let return_path = return_path_field(&envelope.from);
         let content = content.clone();
@@ -288,257 +344,165 @@ impl Deliverer {
         }
     }
 
-    async fn deliver_remote(
-        &self,
-        id: &str,
-        envelope: &Envelope,
-        content: &Bytes,
-        domain: &str,
-        indexes: &[usize],
-    ) -> Vec<Outcome> {
-        let route = match self.resolver.resolve_mx(domain).await {
+    /// The recipients at one remote domain, in a slot of that destination.
+    async fn remote_part(&self, progress: &Progress, domain: String, indexes: Vec<usize>) {
+        let id = progress.id.as_str();
+        let Some(_slot) = self.lanes.remote(&domain).await else {
+            progress.cancelled.store(true, Ordering::Relaxed);
+            return;
+        };
+        let route = match self.resolver.resolve_mx(&domain).await {
             Ok(route) => route,
             Err(e) => {
                 info!(queue_id = id, domain, error = %e, "no route");
-                return indexes.iter().map(|_| route_failure(&e)).collect();
+                let outcome = route_failure(&e);
+                let all: Vec<(usize, Outcome)> =
+                    indexes.iter().map(|&i| (i, outcome.clone())).collect();
+                self.record(progress, &all).await;
+                return;
             }
         };
-        let mut outcomes: Vec<Option<Outcome>> = indexes.iter().map(|_| None).collect();
+        let Some(content) = self.part_content(progress).await else {
+            return;
+        };
+        let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
         let mut last_error = String::from("no mail exchanger could be reached");
-        for (host, ip) in route.addresses().take(10) {
-            let waiting: Vec<usize> = (0..indexes.len())
-                .filter(|&k| {
-                    !matches!(
-                        outcomes.get(k),
-                        Some(Some(Outcome::Delivered | Outcome::Permanent(..)))
-                    )
-                })
+        let (mut tried, mut ours) = (0usize, 0usize);
+        for (host, ip) in route.addresses().take(MAX_ADDRESSES) {
+            let waiting: Vec<usize> = indexes
+                .iter()
+                .copied()
+                .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
                 .collect();
             if waiting.is_empty() {
                 break;
             }
-            let rcpts: Vec<&str> = waiting
-                .iter()
-                .filter_map(|&k| {
-                    indexes
-                        .get(k)
-                        .and_then(|&i| envelope.recipients.get(i))
-                        .map(String::as_str)
-                })
-                .collect();
             let addr = SocketAddr::new(ip, self.config.outbound.port);
-            match self
-                .smtp_attempt(addr, &host.name, &envelope.from, &rcpts, content.clone())
-                .await
-            {
+            if let Err(why) = self.dialer.check(ip) {
+                info!(queue_id = id, mx = host.name, %addr, reason = %why, "address not dialled");
+                if why == Refusal::Ours {
+                    ours += 1;
+                }
+                last_error = format!("{}[{ip}]: not dialled: {why}", host.name);
+                continue;
+            }
+            tried += 1;
+            let tx = match transaction(&progress.envelope, &waiting, content.clone()) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    last_error = e.to_string();
+                    break;
+                }
+            };
+            match self.dialer.deliver(addr, &host.name, tx).await {
                 Ok(result) => {
-                    for ((k, rcpt), r) in waiting.iter().zip(&rcpts).zip(result.recipients()) {
-                        let reply = r
-                            .deciding_reply()
-                            .map(|r| r.to_string().trim_end().replace("\r\n", " "));
-                        let text = reply
-                            .clone()
-                            .or_else(|| r.error().map(|e| e.to_string()))
-                            .unwrap_or_default();
-                        let outcome = match r.delivery() {
-                            Delivery::Accepted => Outcome::Delivered,
-                            Delivery::PermanentFailure => {
-                                let status = r
-                                    .deciding_reply()
-                                    .and_then(|r| r.enhanced())
-                                    .map(|e| e.to_string())
-                                    .unwrap_or_else(|| "5.0.0".into());
-                                Outcome::Permanent(status, Some(host.name.clone()), text.clone())
-                            }
-                            _ => Outcome::Temporary(format!("{}: {text}", host.name)),
-                        };
-                        info!(
-                            queue_id = id,
-                            to = rcpt,
-                            mx = host.name,
-                            %addr,
-                            reply = text,
-                            "delivery attempt"
-                        );
-                        if let Some(slot) = outcomes.get_mut(*k) {
-                            *slot = Some(outcome);
-                        }
-                    }
+                    let now_final = outcomes_of(progress, &host.name, addr, &waiting, &result);
+                    let final_now: Vec<(usize, Outcome)> = now_final
+                        .iter()
+                        .filter(|(_, o)| o.is_final())
+                        .cloned()
+                        .collect();
+                    // Right after the final reply: a crash from here on re-sends nothing
+                    // that this server accepted.
+                    self.record(progress, &final_now).await;
+                    outcomes.extend(now_final);
                 }
                 Err(e) => {
                     info!(queue_id = id, mx = host.name, %addr, error = %e, "delivery attempt failed");
+                    if let SessionError::Refused(Refusal::Ours) = e {
+                        ours += 1;
+                    }
                     last_error = format!("{}[{ip}]: {e}", host.name);
                 }
             }
         }
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Temporary(last_error.clone())))
-            .collect()
-    }
-
-    /// One SMTP session to `addr` sending one transaction.
-    async fn smtp_attempt(
-        &self,
-        addr: SocketAddr,
-        host: &str,
-        from: &str,
-        rcpts: &[&str],
-        body: Bytes,
-    ) -> io::Result<TransactionResult> {
-        let options = PathOptions {
-            utf8: true,
-            ..PathOptions::default()
-        };
-        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-        let reverse = if from.is_empty() {
-            ReversePath::Null
-        } else {
-            parse_reverse_path(format!("<{from}>").as_bytes(), options)
-                .map_err(|_| invalid("bad reverse path"))?
-                .0
-        };
-        let mut tx = Transaction::new(reverse, body);
-        for rcpt in rcpts {
-            let path: ForwardPath = parse_forward_path(format!("<{rcpt}>").as_bytes(), options)
-                .map_err(|_| invalid("bad recipient"))?
-                .0;
-            tx = tx.with_recipient(Recipient::new(path));
-        }
-        let connect = Duration::from_secs(self.config.outbound.connect_timeout_secs);
-        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-        let mut stream = Stream::Plain(tcp);
-        let mut config = client::Config::new(self.config.hostname.clone());
-        config.bare_line_endings = BareLineEndings::Normalise;
-        let now = Instant::now();
-        let mut conn = client::Connection::new(config, now);
-        conn.send(tx, now).map_err(io::Error::other)?;
-        conn.quit(now);
-        let mut result = None;
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            while let Some(chunk) = conn.poll_transmit() {
-                stream.write_all(&chunk).await?;
-            }
-            let mut start_tls = false;
-            while let Some(event) = conn.poll_event() {
-                match event {
-                    Event::StartTls => start_tls = true,
-                    Event::TransactionDone(done) => result = Some(done),
-                    _ => {}
-                }
-            }
-            if start_tls {
-                stream.flush().await?;
-                stream.connect_tls(self.client_tls.clone(), host).await?;
-                conn.tls_established(Instant::now());
-                continue;
-            }
-            if conn.is_closed() {
-                break;
-            }
-            let deadline = conn.poll_timeout().map(tokio::time::Instant::from_std);
-            tokio::select! {
-                read = stream.read(&mut buf) => {
-                    let n = read?;
-                    if n == 0 {
-                        conn.handle_eof(Instant::now());
-                    } else {
-                        conn.handle_input(buf.get(..n).unwrap_or_default(), Instant::now());
-                    }
-                }
-                () = sleep_until(deadline) => conn.handle_timeout(Instant::now()),
-            }
-        }
-        let _ = stream.shutdown().await;
-        result.ok_or_else(|| io::Error::other("the session ended without a result"))
-    }
-
-    /// Queues one bounce for the failed recipients of a finished message (none for the
-    /// null sender, none when nothing failed). Idempotent: the bounce has the id of its
-    /// original with `B` appended.
-    async fn bounce(
-        &self,
-        id: &str,
-        envelope: &Envelope,
-        content: &Bytes,
-        state: &State,
-    ) -> io::Result<()> {
-        let failed: Vec<(&String, &String)> = envelope
-            .recipients
+        let rest: Vec<(usize, Outcome)> = indexes
             .iter()
-            .zip(&state.recipients)
-            .filter_map(|(rcpt, s)| match s {
-                RcptState::Failed(why) => Some((rcpt, why)),
-                _ => None,
+            .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
+            .map(|&i| {
+                let outcome = match outcomes.get(&i) {
+                    Some(o) => o.clone(),
+                    None if tried == 0 && ours > 0 => Outcome::Permanent(
+                        "5.4.6".into(),
+                        None,
+                        format!("550 5.4.6 mail for {domain} loops back to myself"),
+                    ),
+                    None => Outcome::Temporary(last_error.clone()),
+                };
+                (i, outcome)
             })
             .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        if envelope.from.is_empty() {
-            info!(
-                queue_id = id,
-                failed = failed.len(),
-                "not bouncing a message from the null sender"
-            );
-            return Ok(());
-        }
-        let bounce_id = format!("{id}B");
-        if self.store.contains(&bounce_id) {
-            return Ok(());
-        }
-        let now = DateTime::from_unix(unix_now() as i64, 0);
-        let mut dsn = DsnBuilder::new(
-            &self.config.hostname,
-            &envelope.from,
-            now,
-            &format!("{bounce_id}.bounce"),
-        )
-        .arrival_date(DateTime::from_unix(envelope.received_at as i64, 0))
-        .original(content);
-        for (rcpt, why) in &failed {
-            let mut parts = why.splitn(3, ' ');
-            let status = parts.next().unwrap_or("5.0.0");
-            let remote = parts.next().filter(|r| *r != "-");
-            let diagnostic = parts.next().unwrap_or("");
-            let status = if status.starts_with('4') {
-                status.replacen('4', "5", 1)
-            } else {
-                status.to_owned()
-            };
-            let recipient = DsnRecipient::new(rcpt, Action::Failed, &status)
-                .or_else(|_| DsnRecipient::new(rcpt, Action::Failed, "5.0.0"))
-                .map_err(io::Error::other)?;
-            let mut recipient = recipient.diagnostic(diagnostic).last_attempt(now);
-            if let Some(remote) = remote {
-                recipient = recipient.remote_mta(remote);
-            }
-            dsn = dsn.recipient(recipient);
-        }
-        let bytes = dsn.build().map_err(io::Error::other)?;
-        let bounce = Envelope {
-            from: String::new(),
-            recipients: vec![envelope.from.clone()],
-            received_at: unix_now(),
-        };
-        let store = self.store.clone();
-        let queued = bounce_id.clone();
-        tokio::task::spawn_blocking(move || store.enqueue(queued, &bounce, &bytes))
-            .await
-            .map_err(io::Error::other)??;
-        info!(
-            queue_id = id,
-            bounce_id,
-            to = envelope.from,
-            failed = failed.len(),
-            "bounce queued"
-        );
-        let _ = self.notify.send(bounce_id);
-        Ok(())
+        self.record(progress, &rest).await;
     }
+}
+
+/// The outcome of each recipient of a transaction.
+fn outcomes_of(
+    progress: &Progress,
+    host: &str,
+    addr: SocketAddr,
+    waiting: &[usize],
+    result: &TransactionResult,
+) -> Vec<(usize, Outcome)> {
+    let mut out = Vec::new();
+    for (&i, r) in waiting.iter().zip(result.recipients()) {
+        let reply = r
+            .deciding_reply()
+            .map(|r| r.to_string().trim_end().replace("\r\n", " "));
+        let text = reply
+            .or_else(|| r.error().map(|e| e.to_string()))
+            .unwrap_or_default();
+        let outcome = match r.delivery() {
+            Delivery::Accepted => Outcome::Delivered,
+            Delivery::PermanentFailure => {
+                let status = r
+                    .deciding_reply()
+                    .and_then(|r| r.enhanced())
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "5.0.0".into());
+                Outcome::Permanent(status, Some(host.to_owned()), text.clone())
+            }
+            _ => Outcome::Temporary(format!("{host}: {text}")),
+        };
+        info!(
+            queue_id = progress.id,
+            to = progress.envelope.recipients.get(i).map(String::as_str).unwrap_or_default(),
+            mx = host,
+            %addr,
+            reply = text,
+            "delivery attempt"
+        );
+        out.push((i, outcome));
+    }
+    out
+}
+
+/// The SMTP transaction for the recipients `waiting` of `envelope`.
+fn transaction(envelope: &Envelope, waiting: &[usize], body: Bytes) -> io::Result<Transaction> {
+    let options = PathOptions {
+        utf8: true,
+        ..PathOptions::default()
+    };
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+    let reverse = if envelope.from.is_empty() {
+        ReversePath::Null
+    } else {
+        parse_reverse_path(format!("<{}>", envelope.from).as_bytes(), options)
+            .map_err(|_| invalid("bad reverse path"))?
+            .0
+    };
+    let mut tx = Transaction::new(reverse, body);
+    for &i in waiting {
+        let rcpt = envelope
+            .recipients
+            .get(i)
+            .ok_or_else(|| invalid("no such recipient"))?;
+        let path: ForwardPath = parse_forward_path(format!("<{rcpt}>").as_bytes(), options)
+            .map_err(|_| invalid("bad recipient"))?
+            .0;
+        tx = tx.with_recipient(Recipient::new(path));
+    }
+    Ok(tx)
 }
 
 fn record(state: &mut State, i: usize, outcome: Outcome) {

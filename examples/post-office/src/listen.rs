@@ -1,5 +1,9 @@
 //! Accept loops: one per listening address, each connection a task running its
 //! protocol's driver; connection caps overall and per client address; implicit TLS.
+//!
+//! A session gives its connection slot back as soon as it is closing, before its last
+//! reply is written and before the socket closes: a client that saw the end of a session
+//! and reconnects is never refused at the per-address cap (SECURITY.md 52).
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +41,10 @@ pub struct App {
     pub pop3_locks: Mutex<HashSet<String>>,
     /// Open connections, per client address.
     pub connections: Mutex<HashMap<IpAddr, usize>>,
+    /// Password verifications: concurrency, turns and penalties (SECURITY.md 42).
+    pub login: crate::login_budget::LoginBudget,
+    /// Early-talker pass cache of the MX listener (SECURITY.md 51).
+    pub pregreet: crate::pregreet::PassCache,
 }
 
 /// Locks a mutex, taking over a poisoned one (every critical section here leaves the data
@@ -112,10 +120,9 @@ pub async fn serve(
         };
         let app = app.clone();
         let shutdown = shutdown.clone();
-        lock_tasks(&tasks).await.spawn(async move {
-            let _slot = slot;
-            connection(app, role, tcp, peer, shutdown).await;
-        });
+        lock_tasks(&tasks)
+            .await
+            .spawn(connection(app, role, tcp, peer, slot, shutdown));
     }
 }
 
@@ -133,6 +140,7 @@ async fn connection(
     role: Role,
     tcp: TcpStream,
     peer: SocketAddr,
+    slot: Slot,
     shutdown: watch::Receiver<bool>,
 ) {
     let local = tcp.local_addr().ok();
@@ -143,14 +151,15 @@ async fn connection(
             tokio::time::timeout(Duration::from_secs(60), stream.accept_tls(app.tls.clone())).await;
         if !matches!(handshake, Ok(Ok(()))) {
             info!(role = role.name(), %peer, "TLS handshake failed");
+            drop(slot);
             return;
         }
     }
     match role {
         Role::Smtp | Role::Submission | Role::Submissions => {
-            crate::smtp::session(app, role, stream, peer, local, shutdown).await
+            crate::smtp::session(app, role, stream, peer, local, slot, shutdown).await
         }
-        Role::Pop3 | Role::Pop3s => crate::pop3::session(app, stream, peer, shutdown).await,
+        Role::Pop3 | Role::Pop3s => crate::pop3::session(app, stream, peer, slot, shutdown).await,
     }
 }
 

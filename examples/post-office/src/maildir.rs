@@ -1,7 +1,8 @@
 //! Maildir storage: one Maildir per user under `data_dir/mail/<user address>`.
 //!
 //! Delivery writes into `tmp/`, fsyncs the file, renames it into `new/` and fsyncs `new/`,
-//! so a message is either completely in the mailbox or not there at all. Names are unique:
+//! so a message is either completely in the mailbox or not there at all. Message files are
+//! 0600, directories 0700, and a new directory is fsync'd into its parent (SECURITY.md 54). Names are unique:
 //! `<secs>.M<micros>P<pid>Q<counter>.<host>,S=<size>`, where `S=` is the size with CRLF line
 //! ends (what POP3 reports). The functions here block: call them from `spawn_blocking`.
 //!
@@ -10,6 +11,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// All mailboxes.
@@ -62,7 +64,7 @@ impl MaildirStore {
     pub fn deliver_once(&self, user: &str, key: &str, parts: &[&[u8]]) -> io::Result<String> {
         let dir = self.mailbox(user)?;
         for sub in ["tmp", "new", "cur"] {
-            fs::create_dir_all(dir.join(sub))?;
+            create_dir_durable(&dir.join(sub))?;
         }
         let size: u64 = parts.iter().map(|p| crlf_size(p)).sum();
         let name = format!("{key}.{},S={size}", self.host);
@@ -77,6 +79,7 @@ impl MaildirStore {
                 .write(true)
                 .create(true)
                 .truncate(true)
+                .mode(0o600)
                 .open(&tmp)?;
             for part in parts {
                 file.write_all(part)?;
@@ -125,6 +128,7 @@ impl MaildirStore {
     }
 
     /// The message bytes with CRLF line ends (bare LF in files written by others is fixed).
+    #[cfg(test)]
     pub fn read(&self, entry: &Entry) -> io::Result<Vec<u8>> {
         Ok(to_crlf(fs::read(&entry.path)?))
     }
@@ -151,6 +155,28 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Creates `dir` and any missing parents with mode 0700, fsyncing the parent of each
+/// directory it creates, so that the new names survive a crash. Existing directories are
+/// left as they are.
+pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durable(parent)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    sync_dir(parent)
+}
+
 fn size_from_name(uid: &str) -> Option<u64> {
     uid.rsplit(',')
         .find_map(|field| field.strip_prefix("S="))?
@@ -168,6 +194,7 @@ fn crlf_size(bytes: &[u8]) -> u64 {
     (bytes.len() + bare_lf) as u64
 }
 
+#[cfg(test)]
 fn to_crlf(bytes: Vec<u8>) -> Vec<u8> {
     if crlf_size(&bytes) == bytes.len() as u64 {
         return bytes;
@@ -250,6 +277,27 @@ mod tests {
         store.delete("bob@x", &[&list[0]]).unwrap();
         assert!(store.list("bob@x").unwrap().is_empty());
         store.delete("bob@x", &[&list[0]]).unwrap();
+    }
+
+    #[test]
+    fn mail_is_private_and_new_directories_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = MaildirStore::new(dir.path().join("mail"), "h");
+        let name = store
+            .deliver_once("a@x", "1.QR0", &[b"Subject: s\r\n\r\n"])
+            .unwrap();
+        let mode = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir.path().join("mail/a@x/new").join(name)), 0o600);
+        for d in [
+            "mail",
+            "mail/a@x",
+            "mail/a@x/new",
+            "mail/a@x/cur",
+            "mail/a@x/tmp",
+        ] {
+            assert_eq!(mode(dir.path().join(d)), 0o700, "{d}");
+        }
     }
 
     #[test]

@@ -4,13 +4,18 @@
 //! listeners, shutdown. Every SMTP and POP3 byte goes through the sans-IO machines of
 //! `postwerk-smtp` and `postwerk-pop3`; the files here are drivers, policy and storage.
 
+mod bounce;
 mod config;
 mod delivery;
 mod listen;
+mod login_budget;
 mod maildir;
 mod net;
+mod outbound;
 mod pop3;
+mod pregreet;
 mod queue;
+mod scheduler;
 mod smtp;
 mod tls;
 mod users;
@@ -136,7 +141,7 @@ fn run(config: Config) -> io::Result<()> {
 async fn serve(config: Config) -> io::Result<()> {
     // Handlers first: a SIGTERM that arrives while starting up still shuts down cleanly.
     let signals = Signals::install()?;
-    std::fs::create_dir_all(&config.data_dir)
+    maildir::create_dir_durable(&config.data_dir)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", config.data_dir.display())))?;
     let (entries, created) = users::load_users(&config)?;
     if let Some((address, password)) = created {
@@ -151,13 +156,6 @@ async fn serve(config: Config) -> io::Result<()> {
     let tls = tls::server_config(&config)?;
     let client_tls = tls::opportunistic_client_config()?;
     let store = Arc::new(queue::QueueStore::open(config.data_dir.join("queue"))?);
-    let (queued, corrupt) = store.scan()?;
-    for (id, reason) in corrupt {
-        warn!(
-            queue_id = id,
-            reason, "corrupt queue file moved to queue/corrupt"
-        );
-    }
     let maildirs = Arc::new(maildir::MaildirStore::new(
         config.data_dir.join("mail"),
         &config.hostname,
@@ -172,6 +170,8 @@ async fn serve(config: Config) -> io::Result<()> {
         info!(role = role.name(), %addr, "listening");
         listeners.push((role, listener));
     }
+    let own_addresses: Vec<std::net::IpAddr> =
+        config.listeners().iter().map(|(_, a)| a.ip()).collect();
 
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -184,6 +184,8 @@ async fn serve(config: Config) -> io::Result<()> {
         tls,
         pop3_locks: Mutex::new(HashSet::new()),
         connections: Mutex::new(HashMap::new()),
+        login: login_budget::LoginBudget::new(&config.limits),
+        pregreet: pregreet::PassCache::new(&config.smtp),
     });
     let deliverer = Arc::new(delivery::Deliverer {
         config: config.clone(),
@@ -191,18 +193,40 @@ async fn serve(config: Config) -> io::Result<()> {
         maildirs,
         users,
         resolver,
-        client_tls,
+        dialer: outbound::Dialer::new(config.clone(), client_tls, own_addresses),
+        lanes: scheduler::Lanes::new(&config),
         notify: queue_tx,
     });
     info!(
-        queued = queued.len(),
         users = app.users.len(),
-        "post office {} ready",
-        config.hostname
+        "post office {} ready", config.hostname
     );
-    let queue = tokio::spawn(delivery::run(
+    // The listeners are bound; the queue is scanned behind them (envelopes and states
+    // only), handing messages to the runner as they are found.
+    let (scanned_tx, scanned_rx) = mpsc::channel(1024);
+    let scan_store = deliverer.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut count = 0usize;
+        let scanned = scan_store.scan_each(
+            |queued| {
+                count += 1;
+                let _ = scanned_tx.blocking_send(queued);
+            },
+            |id, reason| {
+                warn!(
+                    queue_id = id,
+                    reason, "corrupt queue file moved to queue/corrupt"
+                )
+            },
+        );
+        match scanned {
+            Ok(()) => info!(queued = count, "queue scanned"),
+            Err(e) => warn!(error = %e, "queue scan failed"),
+        }
+    });
+    let queue = tokio::spawn(scheduler::run(
         deliverer,
-        queued,
+        scanned_rx,
         queue_rx,
         shutdown_rx.clone(),
     ));

@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use postwerk_pop3::server::{Config, Connection, Credentials, Event, LoginDecision, MessageInfo};
+use postwerk_pop3::server::{
+    Config, Connection, Credentials, Event, LoginDecision, MessageInfo, RequestId,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::delivery::sleep_until;
-use crate::listen::{App, lock};
+use crate::listen::{App, Slot, lock};
+use crate::login_budget::Verdict;
 use crate::maildir::Entry;
 use crate::net::{Stream, send_all};
 
@@ -30,13 +33,16 @@ impl Drop for Locked {
     }
 }
 
-/// Serves one POP3 connection to its end.
+/// Serves one POP3 connection to its end. `slot` (the connection's place under the caps)
+/// is given back as soon as the session is closing, before its last reply is written.
 pub async fn session(
     app: Arc<App>,
     mut stream: Stream,
     peer: SocketAddr,
+    slot: Slot,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut slot = Some(slot);
     let implicit = stream.is_tls();
     let mut config = Config::default();
     config.greeting = format!("{} POP3 ready", app.config.hostname);
@@ -51,27 +57,69 @@ pub async fn session(
     let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
     let mut buf = vec![0u8; 16 * 1024];
     let mut committed = false;
+    // The message being sent, read from its file one chunk at a time.
+    let mut streaming: Option<Streaming> = None;
+    let mut eof = false;
     info!(%peer, tls = implicit, "pop3 connection");
-    loop {
-        while let Some(event) = conn.poll_event() {
+    'session: loop {
+        // The driver loop of the bounded-output contract: events, then output one chunk at
+        // a time, and the next chunk of a message only once the output has drained; so a
+        // session holds at most the output mark plus one chunk, whatever the maildrop
+        // size and however many commands are pipelined.
+        loop {
+            let event = match conn.poll_event() {
+                Some(event) => event,
+                None => {
+                    if let Some(chunk) = conn.poll_transmit() {
+                        if write_out(&mut stream, &chunk, write_limit).await.is_err() {
+                            break 'session;
+                        }
+                        continue;
+                    }
+                    if let Some(st) = &mut streaming
+                        && !conn.is_output_full()
+                    {
+                        let id = st.id;
+                        match st.next().await {
+                            Ok(Some(chunk)) => {
+                                let _ = conn.supply_message_chunk(id, chunk);
+                            }
+                            Ok(None) => {
+                                streaming = None;
+                                let _ = conn.finish_message(id);
+                            }
+                            Err(e) => {
+                                warn!(%peer, error = %e, "cannot read a message");
+                                streaming = None;
+                                let _ = conn.message_unavailable(id);
+                            }
+                        }
+                        continue;
+                    }
+                    // `poll_transmit` may have resumed a command that now waits for us.
+                    match conn.poll_event() {
+                        Some(event) => event,
+                        None => break,
+                    }
+                }
+            };
             match event {
                 Event::Login { id, credentials } => {
-                    let decision = login(&app, credentials, &mut locked).await;
+                    let decision = login(&app, peer, credentials, &mut locked).await;
                     let _ = conn.answer_login(id, decision);
                 }
                 Event::MessageRequest { id, index, .. } => {
                     let entry = locked.as_ref().and_then(|l| l.entries.get(index)).cloned();
-                    let maildirs = app.maildirs.clone();
-                    let read = match entry {
-                        Some(entry) => tokio::task::spawn_blocking(move || maildirs.read(&entry))
-                            .await
-                            .ok(),
+                    let file = match entry {
+                        Some(entry) => tokio::fs::File::open(&entry.path).await.ok(),
                         None => None,
                     };
-                    let _ = match read {
-                        Some(Ok(bytes)) => conn.supply_message(id, Bytes::from(bytes)),
-                        _ => conn.message_unavailable(id),
-                    };
+                    match file {
+                        Some(file) => streaming = Some(Streaming::new(id, file)),
+                        None => {
+                            let _ = conn.message_unavailable(id);
+                        }
+                    }
                 }
                 Event::Commit { id, deletions } => {
                     let ok = match &locked {
@@ -98,33 +146,43 @@ pub async fn session(
                 }
                 Event::StartTls => {
                     if flush(&mut conn, &mut stream, write_limit).await.is_err() {
-                        return;
+                        break 'session;
                     }
                     if let Err(e) = stream.accept_tls(app.tls.clone()).await {
                         info!(%peer, error = %e, "pop3 STLS handshake failed");
-                        return;
+                        break 'session;
                     }
                 }
-                Event::Closed { .. } => {}
+                Event::Closed { .. } => {
+                    // The slot is free before the last reply reaches the client.
+                    slot = None;
+                }
                 _ => {}
             }
-        }
-        if flush(&mut conn, &mut stream, write_limit).await.is_err() {
-            break;
         }
         if conn.is_closed() {
             break;
         }
         let deadline = conn.poll_timeout().map(tokio::time::Instant::from_std);
+        if eof && deadline.is_none() {
+            // The peer is gone and the machine waits for nothing: done.
+            break;
+        }
         tokio::select! {
-            read = stream.read(&mut buf) => match read {
-                Ok(0) | Err(_) => conn.handle_eof(Instant::now()),
+            // After EOF only the timer runs (a delayed reply is still due): reading again
+            // would return EOF at once and spin.
+            read = stream.read(&mut buf), if !eof => match read {
+                Ok(0) | Err(_) => {
+                    eof = true;
+                    conn.handle_eof(Instant::now());
+                }
                 Ok(n) => conn.handle_input(buf.get(..n).unwrap_or_default(), Instant::now()),
             },
             () = sleep_until(deadline) => conn.handle_timeout(Instant::now()),
             _ = shutdown.changed() => break,
         }
     }
+    drop(slot);
     let _ = stream.shutdown().await;
     info!(%peer, user = locked.as_ref().map(|l| l.user.as_str()).unwrap_or("-"), committed, "pop3 connection closed");
 }
@@ -133,8 +191,67 @@ async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> s
     send_all(stream, limit, || conn.poll_transmit()).await
 }
 
+/// Writes one chunk and flushes it, giving up after `limit`: a peer that stops reading
+/// never holds a task forever, and nothing more is read or supplied meanwhile.
+async fn write_out(stream: &mut Stream, chunk: &[u8], limit: Duration) -> std::io::Result<()> {
+    let write = async {
+        stream.write_all(chunk).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
+}
+
+/// How much of a message file is read at a time.
+const MESSAGE_CHUNK: usize = 64 * 1024;
+
+/// A message file being sent: read in [`MESSAGE_CHUNK`]s, bare LF turned into CRLF (as
+/// `MaildirStore::read` does for whole files) across chunk boundaries.
+struct Streaming {
+    id: RequestId,
+    file: tokio::fs::File,
+    buf: Vec<u8>,
+    previous: u8,
+}
+
+impl Streaming {
+    fn new(id: RequestId, file: tokio::fs::File) -> Streaming {
+        Streaming {
+            id,
+            file,
+            buf: vec![0; MESSAGE_CHUNK],
+            previous: 0,
+        }
+    }
+
+    /// The next chunk, `None` at the end of the file.
+    async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
+        let n = self.file.read(&mut self.buf).await?;
+        let Some(read) = self.buf.get(..n).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        Ok(Some(to_crlf(read, &mut self.previous)))
+    }
+}
+
+/// `bytes` with every bare LF made CRLF; `previous` is the byte before `bytes` (carried
+/// from chunk to chunk).
+fn to_crlf(bytes: &[u8], previous: &mut u8) -> Bytes {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    for &b in bytes {
+        if b == b'\n' && *previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        *previous = b;
+    }
+    Bytes::from(out)
+}
+
 async fn login(
     app: &Arc<App>,
+    peer: SocketAddr,
     credentials: Credentials,
     locked: &mut Option<Locked>,
 ) -> LoginDecision {
@@ -150,10 +267,17 @@ async fn login(
         _ => return LoginDecision::Reject,
     };
     let users = app.users.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || users.verify(&user, password.as_bytes())).await;
-    let Ok(Some(user)) = checked else {
-        return LoginDecision::Reject;
+    let checked = app
+        .login
+        .check(peer.ip(), move || users.verify(&user, password.as_bytes()))
+        .await;
+    let user = match checked {
+        Verdict::Accepted(user) => user,
+        Verdict::Rejected => return LoginDecision::Reject,
+        Verdict::Busy => {
+            info!(%peer, "login budget exhausted");
+            return LoginDecision::SysTemp;
+        }
     };
     if !lock(&app.pop3_locks).insert(user.clone()) {
         return LoginDecision::InUse;
@@ -178,6 +302,27 @@ async fn login(
         _ => {
             warn!(user = guard.user, "cannot list the maildir");
             LoginDecision::SysTemp
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_lf_becomes_crlf_across_chunks() {
+        let text: &[u8] = b"a\nb\r\nc\n\nd\r\n";
+        let mut whole = Vec::new();
+        let mut previous = 0;
+        whole.extend_from_slice(&to_crlf(text, &mut previous));
+        assert_eq!(whole, b"a\r\nb\r\nc\r\n\r\nd\r\n");
+        for i in 0..=text.len() {
+            let (x, y) = text.split_at(i);
+            let mut previous = 0;
+            let mut out = to_crlf(x, &mut previous).to_vec();
+            out.extend_from_slice(&to_crlf(y, &mut previous));
+            assert_eq!(out, whole, "split at {i}");
         }
     }
 }

@@ -9,17 +9,32 @@
 //! the retry schedule survives restarts. A file whose trailer or checksum does not match is
 //! moved to `corrupt/` and logged, never delivered.
 //!
+//! Queue ids are the time in microseconds, a counter and a random part. A new message is
+//! written under an id whose file does not exist yet (`O_EXCL`) and linked into place with
+//! a hard link, which fails rather than replace: an existing queue file is never
+//! overwritten, even when the clock steps back (SECURITY.md 53). Files are created 0600 and
+//! directories 0700, new directories fsync'd into their parent (SECURITY.md 54).
+//!
+//! The start-up scan reads only the envelope (the text header) and the trailer of each
+//! message, plus its state file; the message itself is read, and its checksum checked, when
+//! it is delivered.
+//!
 //! The functions here block; the async code calls them through `spawn_blocking`, except
 //! for [`Incoming::write`], a buffered write of one DATA chunk.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::maildir::sync_dir;
+use crate::maildir::{create_dir_durable, sync_dir};
+
+/// The largest envelope header the scan reads (1,000 recipients of 256 octets fit).
+const MAX_HEADER: u64 = 512 * 1024;
 
 const MAGIC: &str = "postwerk-queue 1\n";
 /// `\nend <20 digits> <16 hex>\n`
@@ -87,6 +102,7 @@ pub struct Queued {
 
 /// What [`QueueStore::scan`] found: the good messages, and `(id, reason)` of the corrupt
 /// ones it moved aside.
+#[cfg(test)]
 pub type Scan = (Vec<Queued>, Vec<(String, String)>);
 
 /// The queue directory.
@@ -110,8 +126,11 @@ impl QueueStore {
     /// Opens (creating) `dir` and its `tmp/` and `corrupt/` subdirectories. Leftovers in
     /// `tmp/` were never acknowledged and are removed.
     pub fn open(dir: PathBuf) -> io::Result<QueueStore> {
-        fs::create_dir_all(dir.join("tmp"))?;
-        fs::create_dir_all(dir.join("corrupt"))?;
+        for sub in [dir.clone(), dir.join("tmp"), dir.join("corrupt")] {
+            create_dir_durable(&sub)?;
+            // Directories made by an older version may be wider: owner only.
+            fs::set_permissions(&sub, fs::Permissions::from_mode(0o700))?;
+        }
         for item in fs::read_dir(dir.join("tmp"))? {
             let _ = fs::remove_file(item?.path());
         }
@@ -121,14 +140,17 @@ impl QueueStore {
         })
     }
 
-    /// A fresh queue id: time in microseconds and a counter, in hex.
+    /// A fresh queue id: time in microseconds, a counter and 32 random bits, in hex. The
+    /// random part keeps ids apart when the clock steps back or the process restarts
+    /// within the same microsecond; [`QueueStore::begin`] still checks that the id is free.
     pub fn new_id(&self) -> String {
         let micros = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_micros();
         let counter = self.counter.fetch_add(1, Ordering::Relaxed) & 0xfff;
-        format!("{micros:013X}{counter:03X}")
+        let random: u32 = rand::random();
+        format!("{micros:013X}{counter:03X}{random:08X}")
     }
 
     fn msg_path(&self, id: &str) -> PathBuf {
@@ -144,14 +166,27 @@ impl QueueStore {
         self.msg_path(id).exists()
     }
 
-    /// Starts writing a message with a new id.
+    /// Starts writing a message with a new id, one that no queued message has.
     pub fn begin(&self, envelope: &Envelope) -> io::Result<Incoming> {
-        self.begin_with_id(self.new_id(), envelope)
+        let mut tries = 0;
+        loop {
+            match self.begin_with_id(self.new_id(), envelope) {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                result => return result,
+            }
+        }
     }
 
     /// Starts writing a message with a chosen id (bounces use the id of their original,
-    /// which makes sending one idempotent).
+    /// which makes sending one idempotent). Fails with `AlreadyExists` when a message with
+    /// this id is queued or being written.
     pub fn begin_with_id(&self, id: String, envelope: &Envelope) -> io::Result<Incoming> {
+        if self.contains(&id) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("queue id {id} is taken"),
+            ));
+        }
         let mut header = String::from(MAGIC);
         let _ = writeln!(header, "received-at {}", envelope.received_at);
         let _ = writeln!(header, "from <{}>", clean(&envelope.from));
@@ -163,6 +198,7 @@ impl QueueStore {
         let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&tmp)?;
         let mut incoming = Incoming {
             id,
@@ -176,8 +212,9 @@ impl QueueStore {
         Ok(incoming)
     }
 
-    /// Makes `incoming` durable: trailer, fsync, rename, fsync the directory. After this
-    /// returns `Ok`, the message may be acknowledged.
+    /// Makes `incoming` durable: trailer, fsync, hard link into place (which fails with
+    /// `AlreadyExists` instead of replacing a queued message), fsync the directory. After
+    /// this returns `Ok`, the message may be acknowledged.
     pub fn commit(&self, mut incoming: Incoming) -> io::Result<String> {
         let trailer = format!(
             "\nend {:020} {:016x}\n",
@@ -188,12 +225,10 @@ impl QueueStore {
             incoming.file.write_all(trailer.as_bytes())?;
             let file = incoming.file.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
-            fs::rename(&incoming.tmp, self.msg_path(&incoming.id))?;
+            fs::hard_link(&incoming.tmp, self.msg_path(&incoming.id))?;
             sync_dir(&self.dir)
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&incoming.tmp);
-        }
+        let _ = fs::remove_file(&incoming.tmp);
         result.map(|()| incoming.id)
     }
 
@@ -204,10 +239,41 @@ impl QueueStore {
         self.commit(incoming)
     }
 
-    /// Reads and checks a message: its envelope and content.
+    /// Reads and checks a message: its envelope and content (the whole file, checksum
+    /// verified).
     pub fn read(&self, id: &str) -> io::Result<(Envelope, Vec<u8>)> {
         let bytes = fs::read(self.msg_path(id))?;
         parse_message(bytes).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
+    }
+
+    /// Reads the envelope of a message without its content: the text header and the
+    /// trailer (a torn file, without its complete-marker, is an error). The checksum over
+    /// the whole file is checked by [`QueueStore::read`], at delivery.
+    pub fn read_envelope(&self, id: &str) -> io::Result<Envelope> {
+        let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
+        let mut file = File::open(self.msg_path(id))?;
+        let size = file.metadata()?.len();
+        let body_end = size
+            .checked_sub(TRAILER_LEN as u64)
+            .ok_or_else(|| invalid("shorter than the trailer"))?;
+        let mut trailer = [0u8; TRAILER_LEN];
+        file.seek(SeekFrom::Start(body_end))?;
+        file.read_exact(&mut trailer)?;
+        let (len, _) = parse_trailer(&trailer).map_err(|why| invalid(&why))?;
+        let header_end = body_end
+            .checked_sub(len)
+            .ok_or_else(|| invalid("length larger than the file"))?;
+        if header_end > MAX_HEADER {
+            return Err(invalid("envelope too large"));
+        }
+        let mut header = vec![0u8; header_end as usize];
+        file.seek(SeekFrom::Start(0))?;
+        file.read_exact(&mut header)?;
+        if !header.starts_with(MAGIC.as_bytes()) {
+            return Err(invalid("not a queue file"));
+        }
+        let header = std::str::from_utf8(&header).map_err(|_| invalid("header is not text"))?;
+        parse_envelope(header).map_err(|why| invalid(&why))
     }
 
     /// Reads the progress of a message; a message without a state file was never tried.
@@ -237,7 +303,12 @@ impl QueueStore {
         }
         let _ = writeln!(text, "end {:016x}", fnv(text.as_bytes()));
         let tmp = self.dir.join("tmp").join(format!("{id}.state"));
-        let mut file = File::create(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         fs::rename(&tmp, self.state_path(id))?;
@@ -271,16 +342,32 @@ impl QueueStore {
 
     /// Everything queued, after a start. Corrupt messages are moved aside and reported in
     /// the second list; state files without a message are removed.
+    #[cfg(test)]
     pub fn scan(&self) -> io::Result<Scan> {
         let mut found = Vec::new();
         let mut corrupt = Vec::new();
+        self.scan_each(|q| found.push(q), |id, why| corrupt.push((id, why)))?;
+        Ok((found, corrupt))
+    }
+
+    /// Like [`QueueStore::scan`], handing each message to `found` (and each corrupt one,
+    /// moved aside, to `corrupt`) as it is read. Reads envelopes and states only.
+    pub fn scan_each(
+        &self,
+        mut found: impl FnMut(Queued),
+        mut corrupt: impl FnMut(String, String),
+    ) -> io::Result<()> {
         let mut names: Vec<String> = fs::read_dir(&self.dir)?
             .filter_map(|item| item.ok()?.file_name().into_string().ok())
             .collect();
         names.sort();
+        let messages: HashSet<&str> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix(".msg"))
+            .collect();
         for name in &names {
             if let Some(id) = name.strip_suffix(".state") {
-                if !names.iter().any(|n| n.strip_suffix(".msg") == Some(id)) {
+                if !messages.contains(id) {
                     let _ = fs::remove_file(self.dir.join(name));
                 }
                 continue;
@@ -288,7 +375,7 @@ impl QueueStore {
             let Some(id) = name.strip_suffix(".msg") else {
                 continue;
             };
-            let loaded = self.read(id).and_then(|(envelope, _)| {
+            let loaded = self.read_envelope(id).and_then(|envelope| {
                 let state = self.read_state(id, envelope.recipients.len())?;
                 Ok(Queued {
                     id: id.to_owned(),
@@ -296,14 +383,15 @@ impl QueueStore {
                 })
             });
             match loaded {
-                Ok(queued) => found.push(queued),
+                Ok(queued) => found(queued),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => {
                     self.quarantine(id)?;
-                    corrupt.push((id.to_owned(), e.to_string()));
+                    corrupt(id.to_owned(), e.to_string());
                 }
             }
         }
-        Ok((found, corrupt))
+        Ok(())
     }
 }
 
@@ -332,29 +420,45 @@ impl Incoming {
     }
 }
 
-fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), String> {
-    let body_end = bytes
-        .len()
-        .checked_sub(TRAILER_LEN)
-        .ok_or("shorter than the trailer")?;
-    let trailer = std::str::from_utf8(&bytes[body_end..]).map_err(|_| "trailer is not text")?;
+/// The content length and checksum from a trailer.
+fn parse_trailer(trailer: &[u8]) -> Result<(u64, u64), String> {
+    let trailer = std::str::from_utf8(trailer).map_err(|_| "trailer is not text")?;
     let fields: Vec<&str> = trailer.trim().split(' ').collect();
     let (Some(&"end"), Some(len), Some(sum)) = (fields.first(), fields.get(1), fields.get(2))
     else {
         return Err("no complete-marker: the file is torn".into());
     };
-    let len: usize = len.parse().map_err(|_| "bad length in trailer")?;
+    let len = len.parse().map_err(|_| "bad length in trailer")?;
     let sum = u64::from_str_radix(sum, 16).map_err(|_| "bad checksum in trailer")?;
-    if fnv(&bytes[..body_end]) != sum {
+    Ok((len, sum))
+}
+
+fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), String> {
+    let body_end = bytes
+        .len()
+        .checked_sub(TRAILER_LEN)
+        .ok_or("shorter than the trailer")?;
+    let (len, sum) = parse_trailer(bytes.get(body_end..).unwrap_or_default())?;
+    if fnv(bytes.get(..body_end).unwrap_or_default()) != sum {
         return Err("checksum mismatch".into());
     }
     if !bytes.starts_with(MAGIC.as_bytes()) {
         return Err("not a queue file".into());
     }
-    let header_end = body_end
-        .checked_sub(len)
+    let header_end = usize::try_from(len)
+        .ok()
+        .and_then(|len| body_end.checked_sub(len))
         .ok_or("length larger than the file")?;
-    let header = std::str::from_utf8(&bytes[..header_end]).map_err(|_| "header is not text")?;
+    let header = std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
+        .map_err(|_| "header is not text")?;
+    let envelope = parse_envelope(header)?;
+    bytes.truncate(body_end);
+    bytes.drain(..header_end);
+    Ok((envelope, bytes))
+}
+
+/// The envelope from the text header (starting with the magic line).
+fn parse_envelope(header: &str) -> Result<Envelope, String> {
     let mut envelope = Envelope {
         from: String::new(),
         recipients: Vec::new(),
@@ -378,9 +482,7 @@ fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), String> {
     if !header.ends_with("data\n") || !saw_from || envelope.recipients.is_empty() {
         return Err("incomplete envelope".into());
     }
-    bytes.truncate(body_end);
-    bytes.drain(..header_end);
-    Ok((envelope, bytes))
+    Ok(envelope)
 }
 
 fn bracketed(value: &str) -> Result<String, String> {
@@ -536,22 +638,24 @@ mod tests {
         let bytes = fs::read(qdir.join(format!("{torn}.msg"))).unwrap();
         fs::write(qdir.join(format!("{torn}.msg")), &bytes[..bytes.len() - 10]).unwrap();
         let mut bytes = fs::read(qdir.join(format!("{flipped}.msg"))).unwrap();
-        bytes[60] ^= 1;
+        let in_body = bytes.len() - TRAILER_LEN - 3;
+        bytes[in_body] ^= 1;
         fs::write(qdir.join(format!("{flipped}.msg")), &bytes).unwrap();
         fs::write(qdir.join("0000000000000000.msg"), b"").unwrap();
+        // The scan reads envelopes and trailers only: torn and empty files are found...
         let (found, corrupt) = store.scan().unwrap();
-        assert_eq!(
-            found.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(),
-            [good.as_str()]
-        );
-        assert_eq!(corrupt.len(), 3);
+        let mut ids: Vec<&str> = found.iter().map(|q| q.id.as_str()).collect();
+        ids.sort();
+        let mut expected = [good.as_str(), flipped.as_str()];
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert_eq!(corrupt.len(), 2);
         assert!(qdir.join("corrupt").join(format!("{torn}.msg")).is_file());
-        assert!(
-            qdir.join("corrupt")
-                .join(format!("{flipped}.msg"))
-                .is_file()
-        );
         assert!(!qdir.join(format!("{torn}.msg")).exists());
+        // ...and the damaged content when it is read for delivery.
+        let err = store.read(&flipped).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(store.read(&good).is_ok());
     }
 
     #[test]
@@ -602,6 +706,50 @@ mod tests {
         store.remove(&id).unwrap();
         assert!(!store.contains(&id));
         assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn an_existing_queue_file_is_never_overwritten() {
+        let (_dir, store) = store();
+        let id = store
+            .enqueue(store.new_id(), &envelope(), b"first")
+            .unwrap();
+        let err = store
+            .enqueue(id.clone(), &envelope(), b"second")
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        // Also when the id is taken between begin and commit.
+        let other = store.new_id();
+        let incoming = store.begin_with_id(other.clone(), &envelope()).unwrap();
+        fs::copy(store.msg_path(&id), store.msg_path(&other)).unwrap();
+        let err = store.commit(incoming).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(store.read(&id).unwrap().1, b"first");
+        assert_eq!(store.read(&other).unwrap().1, b"first");
+    }
+
+    #[test]
+    fn ids_differ_across_restarts_in_the_same_microsecond() {
+        let (dir, a) = store();
+        let b = QueueStore::open(dir.path().join("queue")).unwrap();
+        // Same counter value, and (very likely) the same clock reading: still distinct.
+        let ids: std::collections::HashSet<String> =
+            (0..200).flat_map(|_| [a.new_id(), b.new_id()]).collect();
+        assert_eq!(ids.len(), 400);
+    }
+
+    #[test]
+    fn files_are_private_and_directories_owner_only() {
+        let (dir, store) = store();
+        let id = store.enqueue(store.new_id(), &envelope(), b"x").unwrap();
+        store.write_state(&id, &State::new(2)).unwrap();
+        let mode = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let qdir = dir.path().join("queue");
+        assert_eq!(mode(qdir.join(format!("{id}.msg"))), 0o600);
+        assert_eq!(mode(qdir.join(format!("{id}.state"))), 0o600);
+        for sub in ["", "tmp", "corrupt"] {
+            assert_eq!(mode(qdir.join(sub)), 0o700, "{sub}");
+        }
     }
 
     #[test]

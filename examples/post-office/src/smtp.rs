@@ -8,6 +8,15 @@
 //! the queue and fsync'd before the 250; a `Received:` field is added in front of it, and a
 //! message that already carries too many of them is refused as a loop (554 5.4.6). When
 //! the disk is nearly full, MAIL and the end of data get 452 4.3.1.
+//!
+//! Limits fail closed (SECURITY.md 46): the header section is scanned as it streams by,
+//! counting field names up to the blank line without parsing, so `Received:` fields are
+//! counted even when the rest of the header is malformed, and a message with more than
+//! `[limits] max_header_fields` fields is refused with 552 5.3.4.
+//!
+//! AUTH is offered on the MX listener only with `[smtp] auth = true` (SECURITY.md 43);
+//! every password check goes through the login budget (SECURITY.md 42). The MX listener
+//! pauses its greeting for client addresses not seen recently (SECURITY.md 51).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,13 +34,11 @@ use tracing::{info, warn};
 
 use crate::config::Role;
 use crate::delivery::{sleep_until, unix_now};
-use crate::listen::App;
+use crate::listen::{App, Slot};
+use crate::login_budget::Verdict;
 use crate::net::{Stream, send_all};
 use crate::queue::{Envelope, Incoming, free_bytes};
 use crate::users::Lookup;
-
-/// The header section is kept (up to this size) to count its `Received:` fields.
-const MAX_HEADER_SCAN: usize = 256 * 1024;
 
 /// What the driver knows about the session beyond the machine.
 struct Session {
@@ -50,21 +57,108 @@ struct Session {
 /// A message being received.
 struct Message {
     incoming: Option<Incoming>,
-    header: Vec<u8>,
-    header_complete: bool,
+    header: HeaderScan,
     failed: bool,
 }
 
-/// Serves one SMTP connection to its end.
+/// Counts the header fields and `Received:` fields of a message as its bytes stream by,
+/// up to the blank line that ends the header section. Nothing is parsed or kept: a line
+/// that starts with neither space nor tab starts a field, and its name is what comes
+/// before the colon (white space before the colon tolerated, RFC 5322 4.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct HeaderScan {
+    /// The blank line was seen.
+    done: bool,
+    /// Inside a line (not at its start).
+    in_line: bool,
+    /// At the start of a line, a CR was seen (a blank line if LF follows).
+    cr_at_start: bool,
+    /// Reading a field name: its first bytes (enough for "Received").
+    name: Option<([u8; 16], usize)>,
+    /// Header fields seen.
+    fields: usize,
+    /// `Received:` fields seen.
+    received: usize,
+}
+
+impl HeaderScan {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.done {
+                return;
+            }
+            if self.cr_at_start {
+                self.cr_at_start = false;
+                if b == b'\n' {
+                    self.done = true;
+                    continue;
+                }
+                // A line starting with a bare CR: junk, counted as a field.
+                self.fields += 1;
+                self.in_line = true;
+            }
+            if !self.in_line {
+                match b {
+                    b'\r' => {
+                        self.cr_at_start = true;
+                        continue;
+                    }
+                    b'\n' => {
+                        self.done = true;
+                        continue;
+                    }
+                    b' ' | b'\t' => {}
+                    _ => {
+                        self.fields += 1;
+                        self.name = Some(([0; 16], 0));
+                    }
+                }
+                self.in_line = true;
+            }
+            if b == b'\n' {
+                self.in_line = false;
+                self.name = None;
+                continue;
+            }
+            if let Some((name, len)) = &mut self.name {
+                if b == b':' {
+                    let full = name.get(..*len).unwrap_or_default();
+                    let trimmed = full.trim_ascii_end();
+                    if trimmed.eq_ignore_ascii_case(b"received") {
+                        self.received += 1;
+                    }
+                    self.name = None;
+                } else if let Some(slot) = name.get_mut(*len) {
+                    *slot = b;
+                    *len += 1;
+                } else {
+                    // Longer than any name we look for.
+                    self.name = None;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one SMTP connection to its end. `slot` (the connection's place under the caps)
+/// is given back as soon as the session is closing, before its last reply is written.
 pub async fn session(
     app: Arc<App>,
     role: Role,
     mut stream: Stream,
     peer: SocketAddr,
     local: Option<SocketAddr>,
+    slot: Slot,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let config = machine_config(&app, role, stream.is_tls());
+    let mut slot = Some(slot);
+    let pause = if role == Role::Smtp {
+        app.pregreet.pause_for(peer.ip(), Instant::now())
+    } else {
+        Duration::ZERO
+    };
+    let mut greeted = false;
+    let config = machine_config(&app, role, stream.is_tls(), pause);
     let mut conn = Connection::new(config, Instant::now());
     if stream.is_tls() {
         conn.set_tls_active();
@@ -85,17 +179,40 @@ pub async fn session(
     let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
     let mut buf = vec![0u8; 64 * 1024];
     let mut unread: Vec<u8> = Vec::new();
-    loop {
-        while let Some(event) = conn.poll_event() {
+    'session: loop {
+        // The driver loop of the bounded-output contract: events first, then one chunk of
+        // output at a time (`poll_transmit` resumes held commands once the output has
+        // drained), until neither is left.
+        loop {
+            let event = match conn.poll_event() {
+                Some(event) => event,
+                None => match conn.poll_transmit() {
+                    Some(chunk) => {
+                        if !greeted && chunk.starts_with(b"220") {
+                            greeted = true;
+                            if !pause.is_zero() {
+                                app.pregreet.pass(peer.ip(), Instant::now());
+                            }
+                        }
+                        if write_out(&mut stream, &chunk, write_limit).await.is_err() {
+                            break 'session;
+                        }
+                        continue;
+                    }
+                    // `poll_transmit` may have resumed a command that now waits for us.
+                    None => match conn.poll_event() {
+                        Some(event) => event,
+                        None => break,
+                    },
+                },
+            };
             if let Event::StartTls = event {
                 if flush(&mut conn, &mut stream, write_limit).await.is_err() {
-                    s.abort();
-                    return;
+                    break 'session;
                 }
                 if let Err(e) = stream.accept_tls(app.tls.clone()).await {
                     info!(%peer, error = %e, "STARTTLS handshake failed");
-                    s.abort();
-                    return;
+                    break 'session;
                 }
                 // Nothing read in cleartext may reach the session inside TLS.
                 unread.clear();
@@ -104,10 +221,14 @@ pub async fn session(
                 let _ = conn.tls_started(Instant::now());
                 continue;
             }
+            if let Event::Closing(reason) = &event {
+                if *reason == postwerk_smtp::server::CloseReason::EarlyTalker {
+                    app.pregreet.fail(peer.ip());
+                }
+                // The slot is free before the last reply reaches the client.
+                slot = None;
+            }
             s.event(&mut conn, event).await;
-        }
-        if flush(&mut conn, &mut stream, write_limit).await.is_err() {
-            break;
         }
         if conn.is_closed() {
             break;
@@ -134,23 +255,41 @@ pub async fn session(
         }
     }
     s.abort();
+    drop(slot);
     let _ = stream.shutdown().await;
     info!(role = role.name(), %peer, "smtp connection closed");
 }
 
-fn machine_config(app: &App, role: Role, implicit_tls: bool) -> Config {
+/// Writes one chunk and flushes it, giving up after `limit`: a peer that stops reading
+/// never holds a task forever (and, since nothing more is read meanwhile, never makes the
+/// session buffer more).
+async fn write_out(stream: &mut Stream, chunk: &[u8], limit: Duration) -> std::io::Result<()> {
+    let write = async {
+        stream.write_all(chunk).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
+}
+
+fn machine_config(app: &App, role: Role, implicit_tls: bool, pregreet: Duration) -> Config {
     let limits = &app.config.limits;
     let mut config = Config::new(app.config.hostname.clone());
     config.greeting = "ESMTP post-office".into();
     config.extensions.starttls = !implicit_tls;
     config.allow_plaintext_auth = app.config.allow_plaintext_auth;
     config.auth_required = matches!(role, Role::Submission | Role::Submissions);
+    if role == Role::Smtp && !app.config.smtp.auth {
+        // SECURITY.md 43: no AUTH on the MX port unless the operator turns it on.
+        config.auth_mechanisms.clear();
+    }
     config.limits.max_message_size = limits.max_message_size;
     config.limits.max_recipients = limits.max_recipients;
     config.limits.max_errors = u32::try_from(limits.max_errors).unwrap_or(u32::MAX);
     config.timeouts.command = Duration::from_secs(limits.command_timeout_secs);
     config.timeouts.data = Duration::from_secs(limits.data_timeout_secs);
-    config.timeouts.greeting_delay = Duration::from_millis(limits.greeting_delay_ms);
+    config.timeouts.greeting_delay = Duration::from_millis(limits.greeting_delay_ms).max(pregreet);
     config
 }
 
@@ -283,18 +422,25 @@ impl Session {
         }
         let users = self.app.users.clone();
         let login = authcid.clone();
-        let checked = tokio::task::spawn_blocking(move || users.verify(&login, &password)).await;
+        let checked = self
+            .app
+            .login
+            .check(self.peer.ip(), move || users.verify(&login, &password))
+            .await;
         match checked {
-            Ok(Some(user)) => {
+            Verdict::Accepted(user) => {
                 info!(peer = %self.peer, user, "authenticated");
                 self.user = Some(user);
                 Decision::Accept
             }
-            Ok(None) => {
+            Verdict::Rejected => {
                 info!(peer = %self.peer, login = authcid, "authentication failed");
                 Decision::Reject(Reply::auth_invalid_credentials())
             }
-            Err(_) => Decision::Reject(Reply::auth_temporary_failure()),
+            Verdict::Busy => {
+                info!(peer = %self.peer, login = authcid, "login budget exhausted");
+                Decision::Reject(Reply::auth_temporary_failure())
+            }
         }
     }
 
@@ -306,8 +452,7 @@ impl Session {
         };
         let mut message = Message {
             incoming: None,
-            header: Vec::new(),
-            header_complete: false,
+            header: HeaderScan::default(),
             failed: false,
         };
         match self.app.store.begin(&envelope) {
@@ -346,15 +491,7 @@ impl Session {
         let Some(message) = &mut self.message else {
             return;
         };
-        if !message.header_complete {
-            let room = MAX_HEADER_SCAN.saturating_sub(message.header.len());
-            message
-                .header
-                .extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
-            message.header_complete = message.header.len() >= MAX_HEADER_SCAN
-                || message.header.windows(4).any(|w| w == b"\r\n\r\n")
-                || message.header.starts_with(b"\r\n");
-        }
+        message.header.feed(chunk);
         if let Some(incoming) = &mut message.incoming
             && incoming.write(chunk).is_err()
         {
@@ -373,11 +510,17 @@ impl Session {
             warn!(peer = %self.peer, "message could not be written to the queue");
             return Decision::Reject(reply(451, (4, 3, 0), "Local error in processing"));
         };
-        let hops = received_count(&message.header);
+        let hops = message.header.received;
         if hops >= self.app.config.queue.max_received {
             incoming.abort();
             info!(peer = %self.peer, hops, "refused: mail loop");
             return Decision::Reject(reply(554, (5, 4, 6), "Too many hops: mail loop detected"));
+        }
+        let fields = message.header.fields;
+        if fields > self.app.config.limits.max_header_fields {
+            incoming.abort();
+            info!(peer = %self.peer, fields, "refused: too many header fields");
+            return Decision::Reject(reply(552, (5, 3, 4), "Message header has too many fields"));
         }
         if !self.disk_has_room().await {
             incoming.abort();
@@ -434,23 +577,17 @@ fn answer(conn: &mut Connection, id: RequestId, decision: Decision) {
     }
 }
 
-/// `Received:` fields in a header section (a truncated one counts what it holds).
-fn received_count(header: &[u8]) -> usize {
-    let end = header
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .unwrap_or(header.len());
-    let section = header.get(..end).unwrap_or(header);
-    match postwerk_message::Message::parse(section) {
-        Ok(message) => message.header_all("Received").count(),
-        Err(_) => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scan(parts: &[&[u8]]) -> HeaderScan {
+        let mut scan = HeaderScan::default();
+        for part in parts {
+            scan.feed(part);
+        }
+        scan
+    }
 
     #[test]
     fn received_fields_are_counted_in_the_header_only() {
@@ -461,7 +598,41 @@ mod tests {
             );
         }
         header.extend_from_slice(b"Subject: x\r\n\r\nReceived: not a header\r\n");
-        assert_eq!(received_count(&header), 3);
-        assert_eq!(received_count(b"Subject: none\r\n\r\n"), 0);
+        let s = scan(&[&header]);
+        assert_eq!((s.received, s.fields, s.done), (3, 4, true));
+        let s = scan(&[b"Subject: none\r\n\r\n"]);
+        assert_eq!((s.received, s.fields), (0, 1));
+        let s = scan(&[b"\r\nReceived: body\r\n"]);
+        assert_eq!((s.received, s.fields, s.done), (0, 0, true));
+    }
+
+    #[test]
+    fn received_fields_are_counted_in_an_unparseable_header() {
+        // Folded fields, a name with white space before the colon, lines without a colon,
+        // 8-bit junk and NUL: nothing here parses, the Received fields still count.
+        let header: &[u8] =
+            b"RECEIVED : from a\r\n\tby b\r\nno colon at all\r\n\xff\x00junk: \xfe\r\n\
+            received:x\r\nReceivedX: no\r\nX-Received: no\r\n\r\n";
+        let whole = scan(&[header]);
+        assert_eq!((whole.received, whole.fields, whole.done), (2, 6, true));
+        // The same at every split of the input.
+        for i in 0..=header.len() {
+            let (a, b) = header.split_at(i);
+            assert_eq!(scan(&[a, b]), whole, "split at {i}");
+        }
+    }
+
+    #[test]
+    fn fields_are_counted_past_any_parser_limit() {
+        let mut header = Vec::new();
+        for i in 0..1100 {
+            header.extend_from_slice(format!("X-F{i}: v\r\n").as_bytes());
+        }
+        for _ in 0..60 {
+            header.extend_from_slice(b"Received: from x by y; Sat, 28 Nov 2026 20:51:10 +0000\r\n");
+        }
+        header.extend_from_slice(b"\r\nbody\r\n");
+        let s = scan(&[&header]);
+        assert_eq!((s.fields, s.received), (1160, 60));
     }
 }

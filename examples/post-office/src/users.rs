@@ -3,16 +3,68 @@
 //! A local part never becomes a path: it is looked up (case-insensitively, after removing a
 //! `+tag` and following aliases) in the table built from the configuration, and only the
 //! table's own, validated address names a Maildir (SECURITY.md 19).
+//!
+//! Passwords are argon2 PHC strings. `post-office hash-password` writes argon2id, version
+//! 0x13, with [`ARGON2_M_COST_KIB`] KiB of memory, [`ARGON2_T_COST`] passes and
+//! [`ARGON2_P_COST`] lane (OWASP's first recommended set), a 16-byte random salt and a
+//! 32-byte output. Verification uses the algorithm and parameters stored in each hash;
+//! hashes whose parameters exceed [`MAX_M_COST_KIB`], [`MAX_T_COST`] or [`MAX_P_COST`]
+//! are refused when the configuration is loaded, so that the login budget
+//! (`crate::login_budget`) bounds memory: at most `login_concurrency` ×
+//! `MAX_M_COST_KIB` KiB are in use for hashing at any time.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
-use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 
 use crate::config::{Config, UserEntry, UsersFile};
+
+/// Memory of a new hash, in KiB (19 MiB).
+pub const ARGON2_M_COST_KIB: u32 = 19 * 1024;
+/// Passes (iterations) of a new hash.
+pub const ARGON2_T_COST: u32 = 2;
+/// Lanes of a new hash.
+pub const ARGON2_P_COST: u32 = 1;
+/// Largest memory parameter a configured hash may have, in KiB (64 MiB).
+pub const MAX_M_COST_KIB: u32 = 64 * 1024;
+/// Most passes a configured hash may have.
+pub const MAX_T_COST: u32 = 16;
+/// Most lanes a configured hash may have.
+pub const MAX_P_COST: u32 = 8;
+
+/// The hasher for new passwords, with the parameters above.
+fn hasher() -> Result<Argon2<'static>, argon2::password_hash::Error> {
+    let params = Params::new(ARGON2_M_COST_KIB, ARGON2_T_COST, ARGON2_P_COST, Some(32))
+        .map_err(argon2::password_hash::Error::from)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Checks that a stored hash is argon2 with parameters inside the documented bounds.
+pub fn check_hash_params(hash: &PasswordHash<'_>) -> Result<(), String> {
+    Algorithm::try_from(hash.algorithm).map_err(|_| {
+        format!(
+            "`{}` is not argon2 (use `post-office hash-password`)",
+            hash.algorithm
+        )
+    })?;
+    let params = Params::try_from(hash).map_err(|e| format!("bad argon2 parameters: {e}"))?;
+    if params.m_cost() > MAX_M_COST_KIB
+        || params.t_cost() > MAX_T_COST
+        || params.p_cost() > MAX_P_COST
+    {
+        return Err(format!(
+            "argon2 parameters m={},t={},p={} exceed the limits m={MAX_M_COST_KIB},t={MAX_T_COST},p={MAX_P_COST}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        ));
+    }
+    Ok(())
+}
 
 /// What an envelope address means to us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +90,8 @@ pub struct Users {
     delimiter: Option<char>,
     /// Verified against when the login is unknown, so that both cases cost the same.
     dummy_hash: String,
+    /// Receives `postmaster@` every local domain when no such user or alias exists.
+    postmaster: Option<String>,
 }
 
 impl Users {
@@ -53,12 +107,19 @@ impl Users {
             .map(|(a, t)| (a.to_ascii_lowercase(), t.to_ascii_lowercase()))
             .collect();
         let dummy_hash = hash_password(&random_password()).unwrap_or_default();
+        let postmaster = config
+            .postmaster
+            .as_ref()
+            .map(|p| p.to_ascii_lowercase())
+            .filter(|p| entries.iter().any(|u| u.address.eq_ignore_ascii_case(p)))
+            .or_else(|| entries.first().map(|u| u.address.to_ascii_lowercase()));
         Users {
             hashes,
             aliases,
             domains: config.domains.clone(),
             delimiter: config.recipient_delimiter.chars().next(),
             dummy_hash,
+            postmaster,
         }
     }
 
@@ -87,6 +148,12 @@ impl Users {
             && let Some(user) = self.find(&format!("{base}@{domain}"))
         {
             return Lookup::Mailbox(user);
+        }
+        // RFC 5321 4.5.1: postmaster@ every local domain is accepted.
+        if local == "postmaster"
+            && let Some(user) = &self.postmaster
+        {
+            return Lookup::Mailbox(user.clone());
         }
         Lookup::Unknown
     }
@@ -117,6 +184,8 @@ impl Users {
             Some(hash) => (hash.as_str(), true),
             None => (self.dummy_hash.as_str(), false),
         };
+        // The algorithm and parameters come from the stored hash (checked against the
+        // documented bounds when the configuration was loaded).
         let ok = PasswordHash::new(hash)
             .map(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
             .unwrap_or(false);
@@ -130,11 +199,12 @@ impl Users {
     }
 }
 
-/// Hashes a password into an argon2id PHC string with a random salt.
+/// Hashes a password into an argon2id PHC string with a random salt and the parameters
+/// documented in the module docs.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt_bytes: [u8; 16] = rand::rng().random();
     let salt = SaltString::encode_b64(&salt_bytes)?;
-    Ok(Argon2::default()
+    Ok(hasher()?
         .hash_password(password.as_bytes(), &salt)?
         .to_string())
 }
@@ -173,6 +243,20 @@ pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
                     format!("{}: key `users[{i}].{field}`: {message}", path.display()),
                 ));
             }
+        }
+        if let Some(postmaster) = &config.postmaster
+            && !file
+                .users
+                .iter()
+                .any(|u| u.address.eq_ignore_ascii_case(postmaster))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "key `postmaster`: `{postmaster}` is not a user in {}",
+                    path.display()
+                ),
+            ));
         }
         return Ok((file.users, None));
     }
@@ -297,7 +381,52 @@ mod tests {
         );
         assert_eq!(users.verify("alice@localhost", b"wrong"), None);
         assert_eq!(users.verify("nobody@localhost", password.as_bytes()), None);
-        assert!(hash_password("x").unwrap().starts_with("$argon2id$"));
+        assert!(
+            hash_password("x")
+                .unwrap()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+        );
+    }
+
+    #[test]
+    fn postmaster_of_every_local_domain_reaches_a_user() {
+        let text = "hostname = \"localhost\"\ndomains = [\"localhost\", \"other.test\"]\n\
+                    data_dir = \"d\"\npostmaster = \"bob@localhost\"\n\
+                    [smtp]\nlisten = [\"127.0.0.1:2525\"]\n";
+        let config = Config::parse(&text, "t", Path::new("/")).unwrap();
+        let hash = hash_password("pw").unwrap();
+        let entries = vec![
+            UserEntry {
+                address: "alice@localhost".into(),
+                password_hash: hash.clone(),
+            },
+            UserEntry {
+                address: "bob@localhost".into(),
+                password_hash: hash,
+            },
+        ];
+        let users = Users::new(&config, &entries);
+        for domain in ["localhost", "OTHER.test"] {
+            assert_eq!(
+                users.lookup("PostMaster", domain),
+                Lookup::Mailbox("bob@localhost".into())
+            );
+        }
+        assert_eq!(users.lookup("postmaster", "example.org"), Lookup::NotLocal);
+        // Default: the first user.
+        let (users, _) = table();
+        assert_eq!(
+            users.lookup("postmaster", "localhost"),
+            Lookup::Mailbox("alice@localhost".into())
+        );
+    }
+
+    #[test]
+    fn hash_parameters_are_bounded() {
+        let big = "$argon2id$v=19$m=1048576,t=2,p=1$c2FsdHNhbHRzYWx0$BhMvCJcQ4ix8KeyxYOaq1o6pmS6qGEGmQh0DvS4yUjk";
+        assert!(check_hash_params(&PasswordHash::new(big).unwrap()).is_err());
+        let ok = hash_password("x").unwrap();
+        assert!(check_hash_params(&PasswordHash::new(&ok).unwrap()).is_ok());
     }
 
     #[test]

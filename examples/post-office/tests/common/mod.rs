@@ -159,9 +159,15 @@ pub struct Office {
     child: Option<Child>,
 }
 
+/// The `[smtp]` settings of every test office made by [`Office::new`]: AUTH on the MX
+/// port (the suites test it there; the default, off, is tested by `security_bounded.rs`)
+/// and no early-talker greeting pause (it would slow every test's first connection; its
+/// default is tested by `security_bounded.rs` too).
+pub const TEST_SMTP: &str = "auth = true\npregreet_delay_ms = 0\n";
+
 impl Office {
     /// Writes a configuration for `domain` on `ip`: users `users` (local parts), extra TOML
-    /// appended as is.
+    /// appended as is; `[smtp]` gets [`TEST_SMTP`].
     pub fn new(
         ip: &'static str,
         domain: &str,
@@ -170,10 +176,24 @@ impl Office {
         dns: Option<&Dns>,
         extra: &str,
     ) -> Office {
+        Office::with_smtp(ip, domain, users, ports, dns, TEST_SMTP, extra)
+    }
+
+    /// Like [`Office::new`], with `smtp` (TOML keys) in the `[smtp]` table instead of
+    /// [`TEST_SMTP`]; `""` keeps the post office's defaults.
+    pub fn with_smtp(
+        ip: &'static str,
+        domain: &str,
+        users: &[&str],
+        ports: Ports,
+        dns: Option<&Dns>,
+        smtp: &str,
+        extra: &str,
+    ) -> Office {
         let dir = tempfile::tempdir().unwrap();
         let mut text = format!(
             "hostname = \"mx.{domain}\"\ndomains = [\"{domain}\"]\ndata_dir = \"data\"\n\
-             [smtp]\nlisten = [\"{ip}:{}\"]\n[submission]\nlisten = [\"{ip}:{}\"]\n\
+             [smtp]\nlisten = [\"{ip}:{}\"]\n{smtp}[submission]\nlisten = [\"{ip}:{}\"]\n\
              [submissions]\nlisten = [\"{ip}:{}\"]\n[pop3]\nlisten = [\"{ip}:{}\"]\n\
              [pop3s]\nlisten = [\"{ip}:{}\"]\n[outbound]\nport = {}\nconnect_timeout_secs = 5\n",
             ports.smtp, ports.submission, ports.submissions, ports.pop3, ports.pop3s, ports.smtp

@@ -1,0 +1,350 @@
+//! The SMTP client driver: one outbound session to one MX address, run by the
+//! postwerk-smtp client machine.
+//!
+//! Every step has a deadline (RFC 5321 4.5.3.2, SECURITY.md 44), from `[outbound]`: the TCP
+//! connect, the TLS handshake and each write here in the driver, the greeting and each
+//! reply in the machine (its timers, honoured through `poll_timeout`). The body is written
+//! in pieces of 64 KiB, each within the data-block deadline, then the end-of-data timer
+//! runs. A peer that stops reading or answering so frees its slot at the deadline.
+//!
+//! TLS is opportunistic, as Postfix's `may` level: when the STARTTLS handshake fails, the
+//! attempt reconnects to the same address once and goes on in cleartext.
+//!
+//! The dialer never connects to an unspecified, broadcast or multicast address, nor to one
+//! of our own listening addresses (SECURITY.md 49), whatever the route says.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use postwerk_smtp::client::{
+    self, BareLineEndings, Event, Timeouts, TlsPolicy, Transaction, TransactionResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::info;
+
+use crate::config::{Config, Outbound};
+use crate::net::Stream;
+
+/// Largest piece handed to one socket write, each with its own deadline.
+const WRITE_PIECE: usize = 64 * 1024;
+
+/// Why an address is never dialled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// One of our own listening addresses: the mail would loop back to us.
+    Ours,
+    /// Unspecified (`0.0.0.0`, `::`), broadcast or multicast.
+    NotUnicast,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Refusal::Ours => "the address is one of our own",
+            Refusal::NotUnicast => "not a unicast address (unspecified, broadcast or multicast)",
+        })
+    }
+}
+
+/// Why an outbound session gave no transaction result.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The address is not dialled.
+    Refused(Refusal),
+    /// The STARTTLS handshake failed or timed out.
+    Tls(io::Error),
+    /// Connecting, writing or reading failed or timed out.
+    Io(io::Error),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Refused(why) => write!(f, "not dialled: {why}"),
+            SessionError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
+            SessionError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<io::Error> for SessionError {
+    fn from(e: io::Error) -> Self {
+        SessionError::Io(e)
+    }
+}
+
+/// Opens outbound sessions.
+#[derive(Debug)]
+pub struct Dialer {
+    config: Arc<Config>,
+    tls: Arc<rustls::ClientConfig>,
+    own: Vec<IpAddr>,
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// The machine's timers from `[outbound]`.
+pub fn timeouts(outbound: &Outbound) -> Timeouts {
+    let mut t = Timeouts::default();
+    t.greeting = secs(outbound.greeting_timeout_secs);
+    t.command = secs(outbound.command_timeout_secs);
+    t.mail = secs(outbound.mail_timeout_secs);
+    t.rcpt = secs(outbound.rcpt_timeout_secs);
+    t.data_init = secs(outbound.data_init_timeout_secs);
+    t.data_block = secs(outbound.data_block_timeout_secs);
+    t.data_end = secs(outbound.data_end_timeout_secs);
+    t.tls_handshake = secs(outbound.tls_handshake_timeout_secs);
+    t
+}
+
+fn timed_out(what: &str, limit: Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("{what} timed out after {}s", limit.as_secs()),
+    )
+}
+
+/// Is `ip` an address a connection may go to at all?
+pub fn is_dialable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast()),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_dialable(IpAddr::V4(v4));
+            }
+            !(v6.is_unspecified() || v6.is_multicast())
+        }
+    }
+}
+
+impl Dialer {
+    /// A dialer for `config`; `own` are our listening addresses.
+    pub fn new(config: Arc<Config>, tls: Arc<rustls::ClientConfig>, own: Vec<IpAddr>) -> Dialer {
+        Dialer { config, tls, own }
+    }
+
+    /// May `ip` be dialled?
+    pub fn check(&self, ip: IpAddr) -> Result<(), Refusal> {
+        if !is_dialable(ip) {
+            return Err(Refusal::NotUnicast);
+        }
+        let canonical = |ip: IpAddr| match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        if self.own.iter().any(|o| canonical(*o) == canonical(ip)) {
+            return Err(Refusal::Ours);
+        }
+        Ok(())
+    }
+
+    /// Sends `tx` to `addr` (MX host `host`) in one session. When the STARTTLS handshake
+    /// fails, tries once more without STARTTLS.
+    pub async fn deliver(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        tx: Transaction,
+    ) -> Result<TransactionResult, SessionError> {
+        match self
+            .session(addr, host, tx.clone(), TlsPolicy::Opportunistic)
+            .await
+        {
+            Err(SessionError::Tls(e)) => {
+                info!(mx = host, %addr, error = %e, "STARTTLS handshake failed; retrying in cleartext");
+                self.session(addr, host, tx, TlsPolicy::Disabled).await
+            }
+            other => other,
+        }
+    }
+
+    async fn session(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        tx: Transaction,
+        tls: TlsPolicy,
+    ) -> Result<TransactionResult, SessionError> {
+        self.check(addr.ip()).map_err(SessionError::Refused)?;
+        let outbound = &self.config.outbound;
+        let connect = secs(outbound.connect_timeout_secs);
+        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
+            .await
+            .map_err(|_| timed_out("connect", connect))??;
+        let _ = tcp.set_nodelay(true);
+        let mut stream = Stream::Plain(tcp);
+        let mut config = client::Config::new(self.config.hostname.clone());
+        config.bare_line_endings = BareLineEndings::Normalise;
+        config.tls = tls;
+        config.timeouts = timeouts(outbound);
+        let now = Instant::now();
+        let mut conn = client::Connection::new(config, now);
+        conn.send(tx, now).map_err(io::Error::other)?;
+        conn.quit(now);
+        let mut driver = Driver {
+            buf: vec![0u8; 16 * 1024],
+            block: secs(outbound.data_block_timeout_secs),
+            command: secs(outbound.command_timeout_secs),
+            handshake: secs(outbound.tls_handshake_timeout_secs),
+        };
+        let mut closed_with = None;
+        loop {
+            driver.flush(&mut stream, &mut conn).await?;
+            let mut start_tls = false;
+            let mut result = None;
+            while let Some(event) = conn.poll_event() {
+                match event {
+                    Event::StartTls => start_tls = true,
+                    Event::TransactionDone(done) => result = Some(done),
+                    Event::Closed { error } => closed_with = error,
+                    _ => {}
+                }
+            }
+            if let Some(result) = result {
+                // The result is final: the caller records it now; QUIT finishes apart,
+                // bounded by the same deadlines.
+                tokio::spawn(async move {
+                    let _ = driver.finish(&mut stream, &mut conn).await;
+                });
+                return Ok(result);
+            }
+            if start_tls {
+                driver
+                    .handshake(&mut stream, &self.tls, host)
+                    .await
+                    .map_err(SessionError::Tls)?;
+                conn.tls_established(Instant::now());
+                continue;
+            }
+            if conn.is_closed() {
+                break;
+            }
+            driver.read(&mut stream, &mut conn).await?;
+        }
+        let _ = stream.shutdown().await;
+        Err(SessionError::Io(io::Error::other(match closed_with {
+            Some(e) => format!("the session ended without a result: {e}"),
+            None => "the session ended without a result".to_owned(),
+        })))
+    }
+}
+
+/// The socket side of one session: buffers and deadlines.
+#[derive(Debug)]
+struct Driver {
+    buf: Vec<u8>,
+    block: Duration,
+    command: Duration,
+    handshake: Duration,
+}
+
+impl Driver {
+    /// Writes everything the machine has to send, each piece within the data-block
+    /// deadline.
+    async fn flush(&self, stream: &mut Stream, conn: &mut client::Connection) -> io::Result<()> {
+        while let Some(chunk) = conn.poll_transmit() {
+            self.write(stream, chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn write(&self, stream: &mut Stream, chunk: Bytes) -> io::Result<()> {
+        let mut start = 0;
+        while start < chunk.len() {
+            let end = chunk.len().min(start.saturating_add(WRITE_PIECE));
+            let piece = chunk.slice(start..end);
+            let write = async {
+                stream.write_all(&piece).await?;
+                stream.flush().await
+            };
+            tokio::time::timeout(self.block, write)
+                .await
+                .map_err(|_| timed_out("write", self.block))??;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Waits for input until the machine's next deadline.
+    async fn read(&mut self, stream: &mut Stream, conn: &mut client::Connection) -> io::Result<()> {
+        let deadline = conn
+            .poll_timeout()
+            .or_else(|| Instant::now().checked_add(self.command))
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            read = stream.read(&mut self.buf) => {
+                let n = read?;
+                if n == 0 {
+                    conn.handle_eof(Instant::now());
+                } else {
+                    conn.handle_input(self.buf.get(..n).unwrap_or_default(), Instant::now());
+                }
+            }
+            () = crate::delivery::sleep_until(deadline) => conn.handle_timeout(Instant::now()),
+        }
+        Ok(())
+    }
+
+    async fn handshake(
+        &self,
+        stream: &mut Stream,
+        tls: &Arc<rustls::ClientConfig>,
+        host: &str,
+    ) -> io::Result<()> {
+        tokio::time::timeout(self.block, stream.flush())
+            .await
+            .map_err(|_| timed_out("write", self.block))??;
+        tokio::time::timeout(self.handshake, stream.connect_tls(tls.clone(), host))
+            .await
+            .map_err(|_| timed_out("TLS handshake", self.handshake))?
+    }
+
+    /// Drives the session to its end (QUIT) after the transaction is done.
+    async fn finish(
+        &mut self,
+        stream: &mut Stream,
+        conn: &mut client::Connection,
+    ) -> io::Result<()> {
+        while !conn.is_closed() {
+            self.flush(stream, conn).await?;
+            while conn.poll_event().is_some() {}
+            if conn.is_closed() {
+                break;
+            }
+            self.read(stream, conn).await?;
+        }
+        let _ = tokio::time::timeout(self.block, stream.shutdown()).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unicast_addresses_are_dialable() {
+        for bad in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "239.1.2.3",
+            "::",
+            "ff02::1",
+            "::ffff:0.0.0.0",
+            "::ffff:224.0.0.1",
+        ] {
+            assert!(!is_dialable(bad.parse().unwrap()), "{bad}");
+        }
+        for good in ["127.0.0.1", "192.0.2.1", "::1", "2001:db8::1"] {
+            assert!(is_dialable(good.parse().unwrap()), "{good}");
+        }
+    }
+}
