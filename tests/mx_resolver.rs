@@ -5,11 +5,12 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hickory_proto::rr::rdata::{A, CNAME, MX, SOA};
-use hickory_proto::rr::{LowerName, Name, RData, Record};
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, CNAME, MX, NS, SOA};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_server::Server;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
@@ -389,4 +390,432 @@ fn resolver_is_shareable() {
     }
     let r = Resolver::new(ResolverConfig::new(vec!["127.0.0.1:53".parse().unwrap()]));
     assert_eq!(shareable(&r).servers(), r.servers());
+}
+
+// ----- SECURITY.md 47 and 48: a raw UDP server that can misbehave -----
+
+/// One query as a raw test server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    from: SocketAddr,
+    id: u16,
+    name: String,
+    kind: RecordType,
+}
+
+/// A datagram the raw server sends back: from its own socket, or from a second socket
+/// (another port) that a test may list as another name server.
+enum Reply {
+    Own(Vec<u8>),
+    Other(Vec<u8>),
+}
+
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// A UDP server on 127.0.0.1 that logs every query and answers with `handler(query,
+/// how many times this name and type were asked before)`. Returns its address, the
+/// address of its second socket, and the log.
+async fn raw_server<F>(handler: F) -> (SocketAddr, SocketAddr, Log)
+where
+    F: Fn(&Message, usize) -> Vec<Reply> + Send + 'static,
+{
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let other = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let other_addr = other.local_addr().unwrap();
+    let log: Log = Arc::default();
+    let seen = log.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let Ok(query) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let Some(q) = query.queries.first() else {
+                continue;
+            };
+            let (name, kind) = (q.name().to_ascii().to_ascii_lowercase(), q.query_type());
+            let before = {
+                let mut log = seen.lock().unwrap();
+                let before = log
+                    .iter()
+                    .filter(|s| s.name == name && s.kind == kind)
+                    .count();
+                log.push(Seen {
+                    from,
+                    id: query.metadata.id,
+                    name,
+                    kind,
+                });
+                before
+            };
+            for reply in handler(&query, before) {
+                let _ = match reply {
+                    Reply::Own(bytes) => socket.send_to(&bytes, from).await,
+                    Reply::Other(bytes) => other.send_to(&bytes, from).await,
+                };
+            }
+        }
+    });
+    (addr, other_addr, log)
+}
+
+/// A response to `query` (same id and question) with `rcode`.
+fn respond(query: &Message, rcode: ResponseCode) -> Message {
+    let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    r.metadata.recursion_desired = true;
+    r.metadata.recursion_available = true;
+    r.metadata.response_code = rcode;
+    r.add_queries(query.queries.clone());
+    r
+}
+
+fn soa_record() -> Record {
+    let soa = SOA::new(
+        name("ns.test."),
+        name("hostmaster.test."),
+        1,
+        3600,
+        600,
+        86400,
+        120,
+    );
+    rec("test.", 3600, RData::SOA(soa))
+}
+
+/// The raw server's zone, answered like a recursive resolver: `*.raw.test`, `lame.test`
+/// (a referral for MX, an address for A) and `evil.test` (what spoofers point to).
+fn raw_answer(query: &Message) -> Vec<u8> {
+    let q = &query.queries[0];
+    let qname = q.name().to_ascii().to_ascii_lowercase();
+    let mut r = respond(query, ResponseCode::NoError);
+    match (qname.as_str(), q.query_type()) {
+        ("lame.test.", RecordType::MX) => {
+            // A referral: no answer, NS records and no SOA in the authority section.
+            r.metadata.recursion_available = false;
+            r.add_authority(rec("test.", 300, RData::NS(NS(name("ns.elsewhere.")))));
+        }
+        ("lame.test.", RecordType::A) => {
+            r.add_answer(a("lame.test.", "127.0.7.7"));
+        }
+        (n, RecordType::MX) if n.ends_with("raw.test.") => {
+            r.add_answer(mx(n, 10, "mx.raw.test."));
+        }
+        ("mx.raw.test.", RecordType::A) => {
+            r.add_answer(a("mx.raw.test.", "127.0.5.1"));
+        }
+        ("evil.test.", RecordType::A) => {
+            r.add_answer(a("evil.test.", "127.0.6.6"));
+        }
+        _ => {
+            r.add_authority(soa_record());
+        }
+    }
+    r.to_vec().unwrap()
+}
+
+/// An answer to `query` pointing the domain's mail at `evil.test`.
+fn evil_answer(query: &Message) -> Message {
+    let mut r = respond(query, ResponseCode::NoError);
+    let owner = query.queries[0].name().clone();
+    r.add_answer(Record::from_rdata(
+        owner,
+        300,
+        RData::MX(MX::new(10, name("evil.test."))),
+    ));
+    r
+}
+
+fn seen(log: &Log) -> Vec<Seen> {
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn security_47_query_ids_are_unpredictable_and_source_ports_fresh() {
+    let (server, _, log) = raw_server(|q, _| vec![Reply::Own(raw_answer(q))]).await;
+    // Twelve fresh resolvers (no cache between them): six with the same explicit seed,
+    // six with the defaults. Each asks MX, then A and AAAA of the exchanger.
+    let mut lookups: Vec<Vec<Seen>> = Vec::new();
+    for i in 0..12 {
+        let r = if i % 2 == 0 {
+            resolver(server, 1, |_| {})
+        } else {
+            Resolver::new(ResolverConfig::new(vec![server]))
+        };
+        let before = seen(&log).len();
+        let route = r.resolve_mx("ids.raw.test").await.unwrap();
+        assert_eq!(route.hosts[0].addresses, [ip("127.0.5.1")]);
+        lookups.push(seen(&log)[before..].to_vec());
+    }
+    for queries in &lookups {
+        assert_eq!(queries.len(), 3, "{queries:?}");
+        let ports: HashSet<u16> = queries.iter().map(|s| s.from.port()).collect();
+        assert_eq!(ports.len(), 3, "a fresh source port per query: {queries:?}");
+    }
+    // The same seed (or the default config) does not give the same ids on the wire.
+    let id_runs: HashSet<Vec<u16>> = lookups
+        .iter()
+        .map(|q| q.iter().map(|s| s.id).collect())
+        .collect();
+    assert_eq!(id_runs.len(), lookups.len(), "{id_runs:?}");
+    let all: Vec<&Seen> = lookups.iter().flatten().collect();
+    let ids: HashSet<u16> = all.iter().map(|s| s.id).collect();
+    assert!(ids.len() >= all.len() - 2, "{} of {}", ids.len(), all.len());
+    let steps: HashSet<u16> = all
+        .windows(2)
+        .map(|w| w[1].id.wrapping_sub(w[0].id))
+        .collect();
+    assert!(steps.len() > all.len() / 2, "ids are not a fixed sequence");
+    let ports: HashSet<u16> = all.iter().map(|s| s.from.port()).collect();
+    assert!(
+        ports.len() >= all.len() - 2,
+        "{} of {}",
+        ports.len(),
+        all.len()
+    );
+
+    // A retransmission is a new query: new id, new port.
+    let (server, _, log) = raw_server(|q, before| {
+        if before == 0 {
+            Vec::new()
+        } else {
+            vec![Reply::Own(raw_answer(q))]
+        }
+    })
+    .await;
+    let r = resolver(server, 1, |o| o.timeout = Duration::from_millis(100));
+    r.resolve_mx("again.raw.test").await.unwrap();
+    let mx: Vec<Seen> = seen(&log)
+        .into_iter()
+        .filter(|s| s.kind == RecordType::MX)
+        .collect();
+    assert_eq!(mx.len(), 2, "{mx:?}");
+    assert_ne!(mx[0].id, mx[1].id, "{mx:?}");
+    assert_ne!(mx[0].from.port(), mx[1].from.port(), "{mx:?}");
+}
+
+#[tokio::test]
+async fn security_47_spoofed_responses_with_wrong_id_or_question_are_ignored() {
+    let (server, other, log) = raw_server(|q, _| {
+        if q.queries[0].query_type() != RecordType::MX {
+            return vec![Reply::Own(raw_answer(q))];
+        }
+        let mut wrong_id = evil_answer(q);
+        wrong_id.metadata.id ^= 0x5a5a;
+        let mut wrong_name = evil_answer(q);
+        wrong_name.queries = vec![Query::query(name("other.raw.test."), RecordType::MX)];
+        let mut wrong_type = evil_answer(q);
+        wrong_type.queries = vec![Query::query(q.queries[0].name().clone(), RecordType::A)];
+        let mut wrong_class = evil_answer(q);
+        let mut in_chaos = Query::query(q.queries[0].name().clone(), RecordType::MX);
+        in_chaos.set_query_class(hickory_proto::rr::DNSClass::CH);
+        wrong_class.queries = vec![in_chaos];
+        let mut not_a_response = evil_answer(q);
+        not_a_response.metadata.message_type = MessageType::Query;
+        // The genuine answer echoes the name in another case (RFC 4343: still a match).
+        let mut genuine = Message::from_vec(&raw_answer(q)).unwrap();
+        let upper = Name::from_ascii(q.queries[0].name().to_ascii().to_uppercase()).unwrap();
+        genuine.queries = vec![Query::query(upper, RecordType::MX)];
+        vec![
+            Reply::Own(wrong_id.to_vec().unwrap()),
+            Reply::Own(wrong_name.to_vec().unwrap()),
+            Reply::Own(wrong_type.to_vec().unwrap()),
+            Reply::Own(wrong_class.to_vec().unwrap()),
+            Reply::Own(not_a_response.to_vec().unwrap()),
+            Reply::Own(b"\x00\x01 not dns".to_vec()),
+            // Right id and question, but from another port (another configured server).
+            Reply::Other(evil_answer(q).to_vec().unwrap()),
+            Reply::Own(genuine.to_vec().unwrap()),
+        ]
+    })
+    .await;
+    let mut config = ResolverConfig::new(vec![server, other]);
+    config.options.timeout = Duration::from_secs(2);
+    let route = Resolver::new(config)
+        .resolve_mx("spoof.raw.test")
+        .await
+        .unwrap();
+    assert_eq!(names(&route), ["mx.raw.test"]);
+    assert_eq!(route.hosts[0].addresses, [ip("127.0.5.1")]);
+    let log = seen(&log);
+    assert!(
+        log.iter().all(|s| s.name != "evil.test."),
+        "a spoofed answer was used: {log:?}"
+    );
+    assert_eq!(
+        log.iter().filter(|s| s.kind == RecordType::MX).count(),
+        1,
+        "the genuine answer was taken from the first transmission: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn security_48_servfail_or_refused_from_the_first_server_moves_to_the_second() {
+    let good = start_server(true).await;
+    for rcode in [ResponseCode::ServFail, ResponseCode::Refused] {
+        let (bad, _, log) =
+            raw_server(move |q, _| vec![Reply::Own(respond(q, rcode).to_vec().unwrap())]).await;
+        let mut config = ResolverConfig::new(vec![bad, good]);
+        config.options.timeout = Duration::from_secs(5);
+        let r = Resolver::new(config);
+        let start = Instant::now();
+        let route = r.resolve_mx("pref.test").await.unwrap();
+        assert_eq!(names(&route), ["mx1.pref.test", "mx2.pref.test"]);
+        assert_eq!(route.hosts[0].addresses, [ip("127.0.1.1")]);
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_millis(2500),
+            "{rcode}: no timeout waited: {took:?}"
+        );
+        assert!(
+            seen(&log).iter().any(|s| s.kind == RecordType::MX),
+            "the first server was asked first"
+        );
+    }
+    // A silent first server: the second answers after one per-try timeout.
+    let (silent, _, _) = raw_server(|_, _| Vec::new()).await;
+    let mut config = ResolverConfig::new(vec![silent, good]);
+    config.options.timeout = Duration::from_millis(200);
+    let route = Resolver::new(config).resolve_mx("pref.test").await.unwrap();
+    assert_eq!(names(&route), ["mx1.pref.test", "mx2.pref.test"]);
+    // Every server failing: a temporary failure, not cached.
+    let (bad1, _, _) = raw_server(|q, _| {
+        vec![Reply::Own(
+            respond(q, ResponseCode::ServFail).to_vec().unwrap(),
+        )]
+    })
+    .await;
+    let (bad2, _, log2) = raw_server(|q, _| {
+        vec![Reply::Own(
+            respond(q, ResponseCode::Refused).to_vec().unwrap(),
+        )]
+    })
+    .await;
+    let mut config = ResolverConfig::new(vec![bad1, bad2]);
+    config.options.attempts = 2;
+    let r = Resolver::new(config);
+    let err = r.resolve_mx("pref.test").await.unwrap_err();
+    assert!(
+        matches!(err, RouteError::ServerFailure { rcode: 2 | 5, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_temporary());
+    assert_eq!(seen(&log2).len(), 2, "two rounds over both servers");
+    assert_eq!(r.cached_route("pref.test"), None);
+}
+
+#[tokio::test]
+async fn security_48_a_referral_or_lame_answer_is_temporary_not_nodata() {
+    let (server, _, log) = raw_server(|q, _| vec![Reply::Own(raw_answer(q))]).await;
+    let r = resolver(server, 1, |_| {});
+    let err = r.resolve_mx("lame.test").await.unwrap_err();
+    assert_eq!(
+        err,
+        RouteError::LameAnswer {
+            name: "lame.test".into(),
+            record: RecordKind::Mx
+        }
+    );
+    assert!(err.is_temporary());
+    assert_eq!(err.smtp_code(), 451);
+    let log = seen(&log);
+    assert!(
+        log.iter().all(|s| s.kind == RecordType::MX),
+        "no fallback to the domain's own address: {log:?}"
+    );
+    assert_eq!(log.len(), 3, "asked again on every attempt");
+    assert_eq!(r.cached_route("lame.test"), None, "not cached");
+}
+
+#[tokio::test]
+async fn lookup_deadline_ends_a_lookup_whatever_the_servers_do() {
+    let (silent, _, _) = raw_server(|_, _| Vec::new()).await;
+    let mut config = ResolverConfig::new(vec![silent]);
+    config.options.timeout = Duration::from_millis(200);
+    config.options.attempts = 5; // 200 + 400 + 800 + 1600 + 3200 ms without a deadline
+    config.lookup_deadline = Duration::from_millis(500);
+    let start = Instant::now();
+    let err = Resolver::new(config)
+        .resolve_mx("slow.raw.test")
+        .await
+        .unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(
+        err,
+        RouteError::DeadlineExceeded {
+            domain: "slow.raw.test".into(),
+            limit: Duration::from_millis(500)
+        }
+    );
+    assert!(err.is_temporary());
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // Duration::MAX means no deadline, and must not panic.
+    let mut config = ResolverConfig::new(vec![silent]);
+    config.options.timeout = Duration::from_millis(50);
+    config.options.attempts = 1;
+    config.lookup_deadline = Duration::MAX;
+    let err = Resolver::new(config)
+        .resolve_mx("slow.raw.test")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RouteError::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn identical_lookups_in_flight_are_shared() {
+    let (server, _, log) = raw_server(|q, _| vec![Reply::Own(raw_answer(q))]).await;
+    let r = resolver(server, 1, |_| {});
+    let (a, b, c, d, e, f, g, h) = tokio::join!(
+        r.resolve_mx("shared.raw.test"),
+        r.resolve_mx("shared.raw.test"),
+        r.resolve_mx("Shared.Raw.Test"),
+        r.resolve_mx("shared.raw.test"),
+        r.resolve_mx("SHARED.raw.test"),
+        r.resolve_mx("shared.raw.test"),
+        r.resolve_mx("shared.raw.test"),
+        r.resolve_mx("shared.raw.test"),
+    );
+    for result in [a, b, c, d, e, f, g, h] {
+        assert_eq!(result.unwrap().hosts[0].addresses, [ip("127.0.5.1")]);
+    }
+    let log = seen(&log);
+    let count = |kind| log.iter().filter(|s| s.kind == kind).count();
+    assert_eq!(
+        (
+            count(RecordType::MX),
+            count(RecordType::A),
+            count(RecordType::AAAA)
+        ),
+        (1, 1, 1),
+        "one query each on the wire for eight callers: {log:?}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_shared_lookup_survives_its_first_caller_being_cancelled() {
+    use std::future::Future;
+    use std::task::Poll;
+    let (server, _, log) = raw_server(|q, _| vec![Reply::Own(raw_answer(q))]).await;
+    let r = resolver(server, 1, |_| {});
+    let mut first = Box::pin(r.resolve_mx("cancel.raw.test"));
+    let mut second = Box::pin(r.resolve_mx("cancel.raw.test"));
+    // Poll both once: the first starts the lookup, the second waits on it.
+    std::future::poll_fn(|cx| {
+        assert!(first.as_mut().poll(cx).is_pending());
+        assert!(second.as_mut().poll(cx).is_pending());
+        Poll::Ready(())
+    })
+    .await;
+    drop(first);
+    let route = second.await.unwrap();
+    assert_eq!(route.hosts[0].addresses, [ip("127.0.5.1")]);
+    assert!(
+        seen(&log)
+            .iter()
+            .filter(|s| s.kind == RecordType::MX)
+            .count()
+            <= 2,
+        "the waiting caller took over"
+    );
 }

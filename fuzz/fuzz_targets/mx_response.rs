@@ -2,8 +2,8 @@
 //! Arbitrary response bytes fed to a `Lookup`, shaped so that the parser, the response
 //! validation and the routing rules are all reached.
 //!
-//! Byte 0 selects options (families, a local host name, attempts). Then chunks of
-//! `len: u8, bytes…` follow; each answers the oldest query in flight:
+//! Byte 0 selects options (families, a local host name, name servers, attempts). Then
+//! chunks of `len: u8, bytes…` follow; each answers the oldest query in flight:
 //! * `len` even: the chunk is a whole message whose id is replaced by the query's;
 //! * `len` odd: the query's header and question are kept, header octets 2..12 (flags and
 //!   section counts) come from the chunk with QR forced, and the rest of the chunk
@@ -65,13 +65,21 @@ fuzz_target!(|data: &[u8]| {
     if flags & 4 != 0 {
         options.local_hosts.push("mx.example.test".into());
     }
+    options.servers = 1 + ((flags >> 3) & 3);
     options.attempts = 1 + (flags >> 6);
+    let max_transmissions = options.max_transmissions();
     let mut now = Instant::now();
     let mut lookup = Lookup::new("example.test", options, Rng::new(u64::from(flags)), now);
     let mut in_flight: Vec<Query> = Vec::new();
     let mut input = rest;
     for _ in 0..128 {
         while let Some(q) = lookup.poll_query() {
+            // A query moves on through the servers, never past its transmissions.
+            assert!(
+                q.attempt < max_transmissions,
+                "{} >= {max_transmissions}",
+                q.attempt
+            );
             in_flight.retain(|p| p.id != q.id);
             in_flight.push(q);
         }
@@ -114,7 +122,9 @@ fuzz_target!(|data: &[u8]| {
             .poll_timeout()
             .unwrap_or(now + Duration::from_secs(1));
         lookup.handle_timeout(now);
-        while lookup.poll_query().is_some() {}
+        while let Some(q) = lookup.poll_query() {
+            assert!(q.attempt < max_transmissions);
+        }
     }
     assert!(lookup.is_finished());
     let _ = lookup.result();

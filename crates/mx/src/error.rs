@@ -163,6 +163,26 @@ pub enum RouteError {
     /// A driver has no name server to ask. Temporary, 4.4.3.
     #[error("no name server configured")]
     NoNameServers,
+    /// Every name server asked answered NOERROR with no answer for the question and no
+    /// SOA in the authority section: a referral or a lame delegation. That is not NODATA
+    /// (RFC 2308 section 2.2), so there is no fallback to the domain's own address.
+    /// Temporary, 4.4.3.
+    #[error("name server gave a referral or lame answer for {name} {record}")]
+    LameAnswer {
+        /// The queried name.
+        name: String,
+        /// The queried type.
+        record: RecordKind,
+    },
+    /// The whole lookup took longer than the driver's overall deadline (e.g.
+    /// `ResolverConfig::lookup_deadline` with the `tokio` feature). Temporary, 4.4.3.
+    #[error("routing {domain} took longer than {limit:?}")]
+    DeadlineExceeded {
+        /// The domain being routed.
+        domain: String,
+        /// The deadline.
+        limit: std::time::Duration,
+    },
 }
 
 impl RouteError {
@@ -208,7 +228,9 @@ impl RouteError {
             | Self::ServerFailure { .. }
             | Self::Timeout { .. }
             | Self::Truncated { .. }
-            | Self::NoNameServers => EnhancedStatus::new(4, 4, 3),
+            | Self::NoNameServers
+            | Self::LameAnswer { .. }
+            | Self::DeadlineExceeded { .. } => EnhancedStatus::new(4, 4, 3),
         }
     }
 

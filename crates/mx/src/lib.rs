@@ -7,8 +7,8 @@
 //! The core does **no I/O**: a [`Lookup`] emits DNS queries as wire bytes (built with
 //! `hickory-proto`), takes response bytes and the current time from its caller, and
 //! never reads a clock, a socket, a file or a global random source. With the `tokio`
-//! feature, `resolver::Resolver` drives lookups over UDP/TCP against real name servers
-//! and caches answers.
+//! feature, `resolver::Resolver` drives lookups over UDP/TCP against real name servers,
+//! hardened against off-path spoofing (RFC 5452), and caches answers.
 //!
 //! # Rules
 //!
@@ -25,8 +25,9 @@
 //! | additional section has the exchangers' A/AAAA | used instead of asking again | RFC 1035 §3.3.9 |
 //! | an exchanger with NXDOMAIN or no address | skipped (listed in [`Route::unresolved`]) | RFC 5321 §5.1 |
 //! | no exchanger has an address | permanent [`RouteError::NoAddresses`], or temporary [`RouteError::AddressesUnavailable`] if a lookup failed temporarily | RFC 5321 §5.1 |
-//! | SERVFAIL, REFUSED, other error codes | temporary [`RouteError::ServerFailure`] (4.4.3) | RFC 1035 §4.1.1 |
-//! | no answer | retransmitted with doubling timeouts, then temporary [`RouteError::Timeout`] | RFC 1035 §4.2.1 |
+//! | SERVFAIL, REFUSED, other error codes | the next name server at once ([`Options::servers`]); all failing: temporary [`RouteError::ServerFailure`] (4.4.3) | RFC 1035 §4.1.1, RFC 1034 §5.3.3 |
+//! | referral or lame answer: NOERROR, no answer, no SOA in the authority section | the next name server; all failing: temporary [`RouteError::LameAnswer`], never NODATA (no implicit MX) | RFC 2308 §2.2 |
+//! | no answer | the next name server after the per-try timeout, doubling each round over them ([`Options::attempts`] rounds), then temporary [`RouteError::Timeout`] | RFC 1035 §4.2.1 |
 //! | TC bit | the same question again over TCP; no TCP answer is temporary [`RouteError::Truncated`] | RFC 7766 |
 //! | negative answers in a cache | kept for min(SOA TTL, SOA MINIMUM), only with an SOA | RFC 2308 §3, §5 |
 //! | UTF-8 domain | converted to A-labels (UTS #46), checked against DNS length limits | RFC 5890, RFC 1035 §2.3.4 |
@@ -35,6 +36,16 @@
 //! A response is used only if its id, QR bit, opcode and question (name compared
 //! case-insensitively, type, class) match a query in flight; anything else is ignored, so
 //! a spoofed or stray datagram cannot end a lookup (RFC 5452).
+//!
+//! # Randomness
+//!
+//! The lookup takes a caller-seeded [`Rng`] for the order of equal preferences and for its
+//! internal query ids, so a test can reproduce a route. Ids that go on the wire must not be
+//! guessable (RFC 5452 section 9.2): the tokio driver replaces every transmission's id
+//! with one from the operating system's CSPRNG and sends it from a fresh UDP port, and a
+//! sans-IO caller doing its own I/O should do the same, or seed the lookup with
+//! [`Rng::from_os_entropy`]. No default uses a fixed seed ([`Rng::default`] draws one from
+//! the operating system).
 //!
 //! Not implemented: DNSSEC validation, MTA-STS and DANE (see [`policy`] for where they
 //! fit), `MX` exchangers given as address literals (invalid per RFC 5321 §5.1).
@@ -48,7 +59,8 @@
 //! # fn send_and_receive(_: &[u8], _: Transport) -> Option<Vec<u8>> { None }
 //! let mut options = Options::default();
 //! options.local_hosts.push("mx.example.net".into());
-//! let mut lookup = Lookup::new("example.org", options, Rng::new(0x5eed), Instant::now());
+//! // Seeded from the OS; `Rng::new(seed)` reproduces a route in tests.
+//! let mut lookup = Lookup::new("example.org", options, Rng::default(), Instant::now());
 //! while !lookup.is_finished() {
 //!     while let Some(query) = lookup.poll_query() {
 //!         // Send `query.bytes` over `query.transport` to a name server, and feed back

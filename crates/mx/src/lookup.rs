@@ -27,6 +27,11 @@ pub enum Handled {
         /// (truncated, server failure, negative answer without SOA).
         cache_ttl: Option<u32>,
     },
+    /// It answered a query in flight with an error code (SERVFAIL, REFUSED, …) or a
+    /// referral/lame answer (NOERROR, no answer, no SOA), and transmissions remain: the
+    /// same question is queued again for the next name server ([`Options::servers`]).
+    /// Nothing in it may be cached.
+    Retrying,
     /// It was not an answer to any query in flight; the lookup is unchanged.
     Ignored(Ignored),
 }
@@ -107,6 +112,27 @@ struct Pending {
     bytes: Vec<u8>,
     purpose: Purpose,
     hops: u8,
+    /// What the last server that answered said, if it was a failure; reported when the
+    /// transmissions run out.
+    failure: Option<Failure>,
+}
+
+/// A server's answer that moves a query on to the next server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Rcode(u16),
+    Lame,
+}
+
+/// Longest wait for one retransmission.
+const MAX_TRY: Duration = Duration::from_secs(60);
+
+/// `now + wait`, or as far as representable when that overflows (a configured
+/// `Duration::MAX` must not panic).
+fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(MAX_TRY))
+        .unwrap_or(now)
 }
 
 impl Lookup {
@@ -177,6 +203,12 @@ impl Lookup {
         self.pending.iter().map(|p| p.deadline).min()
     }
 
+    /// When the current transmission of query `id` is given up (its per-try timeout).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn deadline_of(&self, id: u16) -> Option<Instant> {
+        self.pending.iter().find(|p| p.id == id).map(|p| p.deadline)
+    }
+
     /// True once the result is known (it may already have been taken).
     pub fn is_finished(&self) -> bool {
         matches!(self.stage, Stage::Done)
@@ -187,8 +219,9 @@ impl Lookup {
         self.result.take()
     }
 
-    /// Retransmits queries whose deadline has passed (the timeout doubling each time), and
-    /// gives up on those sent [`Options::attempts`] times.
+    /// Retransmits queries whose deadline has passed, to the next name server (the
+    /// timeout doubling after each round over [`Options::servers`]), and gives up on those
+    /// sent [`Options::max_transmissions`] times.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut i = 0;
         while i < self.pending.len() {
@@ -219,6 +252,8 @@ impl Lookup {
     ///
     /// The id, the QR bit, the opcode and the question (name case-insensitively, type,
     /// class) must match a query in flight; anything else is ignored and reported as such.
+    /// An error code or a referral/lame answer moves the query on to the next server
+    /// ([`Handled::Retrying`]) while transmissions remain.
     pub fn handle_response(&mut self, bytes: &[u8], now: Instant) -> Handled {
         if self.is_finished() {
             return Handled::Ignored(Ignored::Finished);
@@ -240,6 +275,20 @@ impl Lookup {
             Ok(c) => c,
             Err(reason) => return Handled::Ignored(reason),
         };
+        let failure = match checked.outcome {
+            Outcome::Failure(rcode) => Some(Failure::Rcode(rcode)),
+            Outcome::Lame => Some(Failure::Lame),
+            _ => None,
+        };
+        let limit = self.options.max_transmissions();
+        if let Some(failure) = failure
+            && let Some(p) = self.pending.get_mut(index)
+            && p.attempt.saturating_add(1) < limit
+        {
+            p.failure = Some(failure);
+            self.retransmit(index, now);
+            return Handled::Retrying;
+        }
         let p = self.pending.swap_remove(index);
         match p.purpose {
             Purpose::Mx => self.on_mx(p, checked.outcome, now),
@@ -285,42 +334,66 @@ impl Lookup {
             kind,
             transport,
             attempt: 0,
-            deadline: now + self.options.timeout,
+            deadline: later(now, self.options.timeout),
             bytes,
             purpose,
             hops,
+            failure: None,
+        });
+    }
+
+    /// Queues the pending query at `index` again, for the next name server.
+    fn retransmit(&mut self, index: usize, now: Instant) {
+        let servers = self.options.servers.max(1);
+        let timeout = self.options.timeout;
+        let Some(p) = self.pending.get_mut(index) else {
+            return;
+        };
+        p.attempt = p.attempt.saturating_add(1);
+        let round = p.attempt / servers;
+        let wait = if round == 0 {
+            timeout
+        } else {
+            timeout.saturating_mul(1u32 << round.min(8)).min(MAX_TRY)
+        };
+        p.deadline = later(now, wait);
+        self.outbox.push_back(Query {
+            id: p.id,
+            bytes: p.bytes.clone(),
+            transport: p.transport,
+            name: p.display.clone(),
+            record: p.kind,
+            attempt: p.attempt,
         });
     }
 
     /// The pending query at `index` timed out (or failed to send).
     fn expire(&mut self, index: usize, now: Instant) {
-        let attempts = self.options.attempts.max(1);
-        let timeout = self.options.timeout;
-        let Some(p) = self.pending.get_mut(index) else {
+        let limit = self.options.max_transmissions();
+        let Some(p) = self.pending.get(index) else {
             return;
         };
-        if p.attempt.saturating_add(1) < attempts {
-            p.attempt += 1;
-            let factor = 1u32 << p.attempt.min(8);
-            p.deadline = now + timeout.saturating_mul(factor).min(Duration::from_secs(60));
-            self.outbox.push_back(Query {
-                id: p.id,
-                bytes: p.bytes.clone(),
-                transport: p.transport,
-                name: p.display.clone(),
-                record: p.kind,
-                attempt: p.attempt,
-            });
+        if p.attempt.saturating_add(1) < limit {
+            self.retransmit(index, now);
             return;
         }
         let p = self.pending.swap_remove(index);
-        let error = match p.transport {
-            Transport::Udp => RouteError::Timeout {
+        let error = match (p.failure, p.transport) {
+            (Some(Failure::Rcode(rcode)), _) => RouteError::ServerFailure {
                 name: p.display.clone(),
                 record: p.kind,
-                attempts,
+                rcode,
             },
-            Transport::Tcp => RouteError::Truncated {
+            (Some(Failure::Lame), _) => RouteError::LameAnswer {
+                name: p.display.clone(),
+                record: p.kind,
+            },
+            (None, Transport::Udp) => RouteError::Timeout {
+                name: p.display.clone(),
+                record: p.kind,
+                attempts: p.attempt.saturating_add(1),
+            },
+            (None, Transport::Tcp) => RouteError::Truncated {
                 name: p.display.clone(),
                 record: p.kind,
             },
@@ -373,6 +446,10 @@ impl Lookup {
             })),
             Outcome::NxDomain => self.finish(Err(RouteError::NoSuchDomain {
                 domain: self.domain.clone(),
+            })),
+            Outcome::Lame => self.finish(Err(RouteError::LameAnswer {
+                name: p.display,
+                record: p.kind,
             })),
             Outcome::Data(data) if data.mx.is_empty() && data.hops > 0 => {
                 // The chain ends without data in this answer: ask the target itself.
@@ -491,7 +568,9 @@ impl Lookup {
                 self.follow(&p, name, Transport::Tcp, p.hops, now);
                 return;
             }
-            Outcome::Truncated | Outcome::Failure(_) | Outcome::ChainTooLong => Slot::Failed,
+            Outcome::Truncated | Outcome::Failure(_) | Outcome::ChainTooLong | Outcome::Lame => {
+                Slot::Failed
+            }
             Outcome::NxDomain => Slot::Absent,
             Outcome::Data(data) if data.addresses.is_empty() && data.hops > 0 => {
                 let hops = p.hops.saturating_add(data.hops);

@@ -60,11 +60,21 @@ pub struct Options {
     pub local_hosts: Vec<String>,
     /// At most this many CNAME records followed from one queried name.
     pub max_cname_hops: u8,
-    /// How long to wait for the first answer to a query; doubled on each retransmission.
+    /// How long to wait for the first answer to a query; doubled after each round over
+    /// the name servers (at most 60 s per try).
     pub timeout: Duration,
-    /// How many times a query is sent (UDP and, after truncation, TCP separately) before
-    /// the lookup gives up with a temporary failure. At least 1.
+    /// How many rounds over the name servers a query gets (UDP and, after truncation, TCP
+    /// separately) before the lookup gives up with a temporary failure. At least 1.
     pub attempts: u8,
+    /// How many name servers the driver rotates through (at least 1): a query is sent
+    /// at most `attempts × servers` times (capped at 255), and [`Query::attempt`] modulo
+    /// `servers` says which server to ask. A timeout, SERVFAIL, REFUSED (or any other
+    /// error code) or a lame answer moves the query on to the next server at once; only
+    /// when every transmission has failed is the lookup a temporary failure. The tokio
+    /// driver sets it to the number of its servers.
+    ///
+    /// [`Query::attempt`]: crate::Query::attempt
+    pub servers: u8,
     /// The UDP payload size advertised with EDNS(0) (RFC 6891). 512 or less sends no OPT
     /// record (plain RFC 1035 queries, whose UDP answers are limited to 512 octets).
     pub udp_payload: u16,
@@ -80,12 +90,20 @@ impl Default for Options {
             max_cname_hops: 8,
             timeout: Duration::from_secs(2),
             attempts: 3,
+            servers: 1,
             udp_payload: 1232,
         }
     }
 }
 
 impl Options {
+    /// How many times one query may be sent: `attempts × servers`, at least 1, at most
+    /// 255.
+    pub fn max_transmissions(&self) -> u8 {
+        let total = u16::from(self.attempts.max(1)) * u16::from(self.servers.max(1));
+        u8::try_from(total).unwrap_or(u8::MAX)
+    }
+
     /// True when `name` (an A-label name, trailing dot optional) is one of ours.
     pub fn is_local_host(&self, name: &str) -> bool {
         let name = name.strip_suffix('.').unwrap_or(name);

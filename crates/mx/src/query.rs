@@ -61,8 +61,9 @@ pub struct Query {
     pub name: String,
     /// The queried type: the other half of the cache key.
     pub record: RecordKind,
-    /// 0 for the first transmission, then 1, 2, … (a driver with several name servers
-    /// may use it to rotate through them).
+    /// 0 for the first transmission, then 1, 2, …: a driver sends it to name server
+    /// number `attempt % Options::servers`, so a timeout, an error code or a lame answer
+    /// moves the question on to the next server.
     pub attempt: u8,
 }
 

@@ -39,6 +39,11 @@ pub(crate) enum Outcome {
     ChainTooLong,
     /// The name (at the end of any CNAME chain) does not exist.
     NxDomain,
+    /// NOERROR without any answer for the question and without an SOA in the authority
+    /// section: a referral (NS records only) or a lame server. It says nothing about the
+    /// name, so it is a temporary failure, never NODATA (RFC 2308 section 2.2: only the
+    /// SOA tells a NODATA answer from a referral).
+    Lame,
     /// NOERROR. `data` is empty for NODATA (or when the chain stops before any data).
     Data(Data),
 }
@@ -178,6 +183,12 @@ pub(crate) fn check(
         }
     }
     let empty = data.mx.is_empty() && data.addresses.is_empty();
+    if empty && data.hops == 0 && negative_ttl(msg).is_none() {
+        return Ok(Checked {
+            outcome: Outcome::Lame,
+            cache_ttl: None,
+        });
+    }
     let cache_ttl = if empty {
         // NODATA: cacheable only with an SOA in the authority section (RFC 2308 section 5).
         negative_ttl(msg).map(|n| n.min(ttl))

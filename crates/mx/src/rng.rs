@@ -1,16 +1,23 @@
 //! A tiny deterministic random number generator seeded by the caller.
 //!
-//! The lookup machine never reads a global random source: query ids and the order of
-//! mail exchangers with equal preference come from this generator, so that a caller who
-//! passes the same seed and the same DNS answers gets the same route (useful for tests and
-//! for reproducing a delivery decision), and a caller who wants unpredictability seeds it
-//! from a real entropy source.
+//! The lookup machine never reads a global random source: its internal query ids and the
+//! order of mail exchangers with equal preference come from this generator, so that a
+//! caller who passes the same seed and the same DNS answers gets the same route (useful
+//! for tests and for reproducing a delivery decision). A caller who wants
+//! unpredictability seeds it with [`Rng::from_os_entropy`] (which is also what
+//! [`Rng::default`] does); no default uses a fixed seed.
+//!
+//! Query ids that go on the wire must be unpredictable whatever the seed (RFC 5452
+//! section 9.2): the tokio driver replaces them with ids from the operating system's
+//! CSPRNG, one per transmission, and a sans-IO caller that sends queries itself should
+//! do the same (or seed this generator from the OS for every lookup).
 
 /// SplitMix64: a 64-bit generator with a single word of state.
 ///
 /// It is fast, has no bad seeds, and its output is well distributed, which is all that
-/// shuffling equal MX preferences and picking DNS query ids need. It is **not** a
-/// cryptographic generator: query ids only need to be hard to guess if the seed is.
+/// shuffling equal MX preferences needs. It is **not** a cryptographic generator: whoever
+/// sees a few outputs can predict the rest, so ids sent on the wire must not come from it
+/// alone (see the module docs).
 ///
 /// ```
 /// use postwerk_mx::Rng;
@@ -73,10 +80,32 @@ impl Rng {
     }
 }
 
+impl Rng {
+    /// A generator seeded from the operating system's CSPRNG (`getrandom(2)` and its
+    /// equivalents), or `None` if the operating system gave no random bytes.
+    ///
+    /// ```
+    /// use postwerk_mx::Rng;
+    /// let a = Rng::from_os_entropy().expect("an OS random source");
+    /// let b = Rng::from_os_entropy().expect("an OS random source");
+    /// assert_ne!(a, b);
+    /// ```
+    pub fn from_os_entropy() -> Option<Self> {
+        getrandom::u64().ok().map(Self::new)
+    }
+}
+
 impl Default for Rng {
-    /// A generator seeded with 0: deterministic, for tests. Seed real lookups yourself.
+    /// A generator seeded from the operating system ([`Rng::from_os_entropy`]); if that
+    /// fails, from the standard library's per-process random hash keys. Never a fixed
+    /// seed: use [`Rng::new`] for a reproducible stream.
     fn default() -> Self {
-        Self::new(0)
+        Self::from_os_entropy().unwrap_or_else(|| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(GAMMA);
+            Self::new(h.finish())
+        })
     }
 }
 
@@ -103,6 +132,14 @@ mod tests {
             seen.insert(v);
         }
         assert_eq!(seen.len(), 6);
+    }
+
+    #[test]
+    fn default_is_not_a_fixed_seed() {
+        let streams: std::collections::HashSet<u64> =
+            (0..8).map(|_| Rng::default().next_u64()).collect();
+        assert_eq!(streams.len(), 8, "eight defaults, eight different streams");
+        assert_ne!(Rng::default(), Rng::new(0));
     }
 
     #[test]

@@ -567,12 +567,24 @@ fn mismatched_responses_are_ignored() {
 #[test]
 fn error_answer_without_question_is_accepted() {
     let start = Instant::now();
+    let m = |id| {
+        let mut m = Message::new(id, MessageType::Response, OpCode::Query);
+        m.metadata.response_code = ResponseCode::FormErr;
+        m.to_vec().unwrap()
+    };
+    // With transmissions left, it moves the query on to the next server.
     let mut lookup = Lookup::new("example.test", Options::default(), Rng::new(9), start);
     let q = lookup.poll_query().unwrap();
-    let mut m = Message::new(q.id, MessageType::Response, OpCode::Query);
-    m.metadata.response_code = ResponseCode::FormErr;
+    assert_eq!(lookup.handle_response(&m(q.id), start), Handled::Retrying);
+    let again = lookup.poll_query().unwrap();
+    assert_eq!((again.id, again.attempt), (q.id, 1));
+    // On the last one, it ends the lookup.
+    let mut options = Options::default();
+    options.attempts = 1;
+    let mut lookup = Lookup::new("example.test", options, Rng::new(9), start);
+    let q = lookup.poll_query().unwrap();
     assert_eq!(
-        lookup.handle_response(&m.to_vec().unwrap(), start),
+        lookup.handle_response(&m(q.id), start),
         Handled::Accepted { cache_ttl: None }
     );
     let err = lookup.result().unwrap().unwrap_err();
@@ -758,4 +770,218 @@ fn huge_mx_sets_are_capped_and_deduplicated() {
     let names: HashSet<&str> = host_names(&route).into_iter().collect();
     assert_eq!(names.len(), 10, "no exchanger twice");
     assert!(zone.log.len() <= 1 + 2 * 10, "{} queries", zone.log.len());
+}
+
+/// Answers the first `failing` transmissions of every query with `failure`, the rest
+/// from `zone`.
+fn failing_first<'a>(
+    zone: &'a mut Zone,
+    failing: u8,
+    failure: impl Fn(&postwerk_mx::Query) -> Option<Vec<u8>> + 'a,
+) -> impl FnMut(&postwerk_mx::Query) -> Option<Vec<u8>> + 'a {
+    move |q| {
+        if q.attempt < failing {
+            zone.log.push((q.name.clone(), q.record, q.transport));
+            failure(q)
+        } else {
+            zone.answer(q)
+        }
+    }
+}
+
+/// A referral: NOERROR, nothing in the answer section, NS records (no SOA) in the
+/// authority section.
+fn referral(query: &[u8]) -> Vec<u8> {
+    use hickory_proto::rr::rdata::NS;
+    use hickory_proto::rr::{RData, Record};
+    let mut r = reply_to(query);
+    r.metadata.recursion_available = false;
+    r.add_authority(Record::from_rdata(
+        name("test"),
+        300,
+        RData::NS(NS(name("ns1.elsewhere.example"))),
+    ));
+    r.to_vec().unwrap()
+}
+
+#[test]
+fn security_48_servfail_and_refused_move_on_to_the_next_server() {
+    for rcode in [ResponseCode::ServFail, ResponseCode::Refused] {
+        let mut zone = basic_zone();
+        let mut options = Options::default();
+        options.servers = 2;
+        options.attempts = 1;
+        let start = Instant::now();
+        let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+        let (result, took) = drive(
+            &mut lookup,
+            start,
+            failing_first(&mut zone, 1, |q| Some(error_reply(&q.bytes, rcode))),
+        );
+        let route = result.unwrap();
+        assert_eq!(host_names(&route), ["a.mx.test", "b.mx.test", "c.mx.test"]);
+        assert_eq!(
+            took,
+            Duration::ZERO,
+            "{rcode}: moved on at once, no timeout"
+        );
+    }
+    // Every server failing, every round: a temporary failure with the last code.
+    let mut zone = basic_zone();
+    zone.servfail
+        .insert(("example.test".into(), RecordType::MX));
+    let mut options = Options::default();
+    options.servers = 3;
+    options.attempts = 2;
+    let start = Instant::now();
+    let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+    let mut sent = Vec::new();
+    let (result, _) = drive(&mut lookup, start, |q| {
+        sent.push(q.attempt);
+        zone.answer(q)
+    });
+    assert_eq!(sent, [0, 1, 2, 3, 4, 5], "every server, every round");
+    let err = result.unwrap_err();
+    assert_eq!(
+        err,
+        RouteError::ServerFailure {
+            name: "example.test".into(),
+            record: RecordKind::Mx,
+            rcode: 2
+        }
+    );
+    assert!(err.is_temporary());
+}
+
+#[test]
+fn security_48_timeouts_move_on_to_the_next_server_then_back_off() {
+    let mut zone = basic_zone();
+    zone.silent.insert(("example.test".into(), RecordType::MX));
+    let mut options = Options::default();
+    options.servers = 2;
+    options.attempts = 2;
+    options.timeout = Duration::from_millis(100);
+    let start = Instant::now();
+    let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+    let mut sent = Vec::new();
+    let (result, took) = drive(&mut lookup, start, |q| {
+        sent.push(q.attempt);
+        zone.answer(q)
+    });
+    assert_eq!(sent, [0, 1, 2, 3]);
+    // Round one: 100 ms per server; round two: 200 ms per server.
+    assert_eq!(took, Duration::from_millis(600));
+    assert_eq!(
+        result.unwrap_err(),
+        RouteError::Timeout {
+            name: "example.test".into(),
+            record: RecordKind::Mx,
+            attempts: 4
+        }
+    );
+    // A silent first server and a working second one: one timeout for the MX query, one
+    // for the (concurrent) address queries.
+    let mut zone = basic_zone();
+    let mut options = Options::default();
+    options.servers = 2;
+    options.timeout = Duration::from_millis(100);
+    let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+    let (result, took) = drive(&mut lookup, start, failing_first(&mut zone, 1, |_| None));
+    assert_eq!(result.unwrap().hosts.len(), 3);
+    assert_eq!(took, Duration::from_millis(200));
+}
+
+#[test]
+fn security_48_a_referral_is_a_temporary_error_never_nodata() {
+    // Before: read as NODATA, so the implicit MX, the domain's own A record 192.0.2.99.
+    let mut zone = basic_zone();
+    let start = Instant::now();
+    let mut lookup = Lookup::new("example.test", Options::default(), Rng::new(1), start);
+    let (result, _) = drive(&mut lookup, start, |q| Some(referral(&q.bytes)));
+    let err = result.unwrap_err();
+    assert_eq!(
+        err,
+        RouteError::LameAnswer {
+            name: "example.test".into(),
+            record: RecordKind::Mx
+        }
+    );
+    assert!(err.is_temporary());
+    assert_eq!(
+        (err.smtp_code(), err.enhanced_status().to_string()),
+        (451, "4.4.3".to_string())
+    );
+    // A lame first server and a good second one: the real answer.
+    let mut options = Options::default();
+    options.servers = 2;
+    let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+    let (result, _) = drive(
+        &mut lookup,
+        start,
+        failing_first(&mut zone, 1, |q| Some(referral(&q.bytes))),
+    );
+    assert_eq!(result.unwrap().hosts.len(), 3);
+    // A referral is never cached and never answers with Accepted data.
+    let mut options = Options::default();
+    options.attempts = 1;
+    let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+    let q = lookup.poll_query().unwrap();
+    assert_eq!(
+        lookup.handle_response(&referral(&q.bytes), start),
+        Handled::Accepted { cache_ttl: None }
+    );
+    assert!(matches!(
+        lookup.result(),
+        Some(Err(RouteError::LameAnswer { .. }))
+    ));
+}
+
+#[test]
+fn a_lame_address_answer_is_a_temporary_gap_not_an_absent_host() {
+    let mut zone = Zone::new(vec![
+        mx("gap.test", 10, "lame.gap.test"),
+        mx("gap.test", 20, "ok.gap.test"),
+        a("lame.gap.test", "192.0.2.7"),
+        a("ok.gap.test", "192.0.2.8"),
+    ]);
+    let mut options = Options::default();
+    options.families = Families::Ipv4Only;
+    options.attempts = 1;
+    let start = Instant::now();
+    let mut lookup = Lookup::new("gap.test", options, Rng::new(1), start);
+    let (result, _) = drive(&mut lookup, start, |q| {
+        if q.name == "lame.gap.test" {
+            Some(referral(&q.bytes))
+        } else {
+            zone.answer(q)
+        }
+    });
+    let route = result.unwrap();
+    assert_eq!(host_names(&route), ["ok.gap.test"]);
+    assert!(route.has_temporary_gaps(), "{route:?}");
+}
+
+#[test]
+fn nodata_with_an_soa_is_still_the_implicit_mx() {
+    let mut zone = Zone::new(vec![a("plain.test", "192.0.2.50")]);
+    let route = resolve(&mut zone, "plain.test", Options::default(), 1).unwrap();
+    assert!(route.implicit);
+    assert_eq!(route.hosts[0].addresses, [ip("192.0.2.50")]);
+}
+
+#[test]
+fn huge_timeouts_do_not_panic() {
+    let mut options = Options::default();
+    options.timeout = Duration::MAX;
+    options.attempts = 2;
+    let start = Instant::now();
+    let mut lookup = Lookup::new("example.test", options, Rng::new(1), start);
+    let q = lookup.poll_query().unwrap();
+    let deadline = lookup.poll_timeout().unwrap();
+    assert!(deadline > start);
+    lookup.handle_timeout(deadline);
+    assert_eq!(lookup.poll_query().unwrap().attempt, q.attempt + 1);
+    let deadline = lookup.poll_timeout().unwrap();
+    lookup.handle_timeout(deadline);
+    assert!(lookup.is_finished());
 }

@@ -1,9 +1,31 @@
 //! An async driver for [`Lookup`] over UDP and TCP, with a TTL cache (feature `tokio`).
 //!
 //! [`Resolver`] asks the configured name servers (or those of `/etc/resolv.conf`), sends
-//! each query of a lookup over UDP from an ephemeral port, re-asks over TCP when an answer
-//! is truncated, retransmits on the lookup's own timeouts (rotating through the servers),
-//! and caches
+//! each query of a lookup over UDP, re-asks over TCP when an answer is truncated, and
+//! retransmits on the lookup's own timeouts.
+//!
+//! # Hardening (RFC 5452)
+//!
+//! * Every transmission gets a transaction id from the operating system's CSPRNG and a
+//!   UDP socket of its own on a fresh ephemeral port, connected to the one server asked.
+//!   [`ResolverConfig::seed`] only orders equal MX preferences; it never decides an id
+//!   on the wire, and no default uses a fixed seed.
+//! * A response counts only when it comes from the server's address and port, carries
+//!   the id, and repeats the question (name without regard to case, type, class);
+//!   anything else is dropped and reading goes on until the try's deadline.
+//! * A timeout, SERVFAIL, REFUSED or any other error code, and a referral or lame answer
+//!   (NOERROR, no answer, no SOA) move the query on to the next server at once; only
+//!   when every server has failed, [`Options::attempts`] rounds over them, is the lookup
+//!   a temporary failure. A referral is never read as NODATA (so never as "use the
+//!   domain's own address"): it ends as [`RouteError::LameAnswer`].
+//! * A lookup ends by [`ResolverConfig::lookup_deadline`] whatever the servers do
+//!   ([`RouteError::DeadlineExceeded`]).
+//! * Concurrent calls for the same domain share one lookup: one set of queries on the
+//!   wire for any number of callers.
+//!
+//! # Caches
+//!
+//! The resolver caches
 //!
 //! * DNS answers by (name, type) for their TTL, negative answers for the SOA-derived
 //!   time of RFC 2308 (and never without an SOA), so lookups of other domains sharing
@@ -17,6 +39,7 @@ mod cache;
 mod resolv_conf;
 mod transport;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,22 +51,38 @@ use crate::lookup::{Handled, Lookup};
 use crate::options::Options;
 use crate::query::RecordKind;
 use crate::rng::{GAMMA, Rng, mix};
+
 use crate::route::Route;
 
 use cache::TtlCache;
 pub use resolv_conf::{MAX_FILE, MAX_SERVERS, ResolvConf, parse_resolv_conf};
+use tokio::sync::watch;
 
 /// Answers larger than this are used but not kept in the answer cache, so that the
 /// cache's memory stays below `answer_cache_size` × 8 KiB.
 pub const MAX_CACHED_ANSWER: usize = 8 * 1024;
 
 /// How a [`Resolver`] is set up.
+///
+/// Build it with [`ResolverConfig::new`] and change the fields you need:
+///
+/// ```
+/// use postwerk_mx::resolver::{Resolver, ResolverConfig};
+/// use std::time::Duration;
+/// let mut config = ResolverConfig::new(vec!["192.0.2.53:53".parse().unwrap()]);
+/// config.lookup_deadline = Duration::from_secs(10);
+/// config.options.attempts = 2;
+/// let resolver = Resolver::new(config);
+/// assert_eq!(resolver.servers().len(), 1);
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ResolverConfig {
-    /// Name servers (recursive resolvers), tried in turn on retransmission.
+    /// Name servers (recursive resolvers). A query goes to the first; a timeout, an error
+    /// code or a lame answer moves it on to the next, round after round.
     pub servers: Vec<SocketAddr>,
-    /// Lookup options (families, caps, our host names, timeouts, attempts).
+    /// Lookup options (families, caps, our host names, per-try timeout, rounds).
+    /// [`Options::servers`] is set from `servers` by [`Resolver::new`].
     pub options: Options,
     /// At most this many DNS answers cached.
     pub answer_cache_size: usize,
@@ -54,13 +93,19 @@ pub struct ResolverConfig {
     /// Longest time a negative answer is cached (seconds; RFC 2308 section 5 suggests
     /// one to three hours).
     pub max_negative_ttl: u32,
-    /// Seed of the generator for query ids and shuffles. Seed it from an entropy source
-    /// in production; a fixed seed makes routes reproducible in tests.
+    /// Seed of the generator that shuffles mail exchangers of equal preference (and
+    /// numbers the lookups' queries internally). [`ResolverConfig::new`] draws it from the
+    /// operating system; set a fixed one to make routes reproducible in tests. Ids sent on
+    /// the wire never come from it: each transmission draws its own from the OS CSPRNG.
     pub seed: u64,
+    /// The longest a lookup may take, all retransmissions and servers included; then it
+    /// ends with the temporary [`RouteError::DeadlineExceeded`]. Default 30 s.
+    pub lookup_deadline: Duration,
 }
 
 impl ResolverConfig {
-    /// A configuration asking `servers`, with default options and cache sizes.
+    /// A configuration asking `servers`, with default options and cache sizes, a
+    /// 30-second lookup deadline, and a shuffle seed from the operating system's CSPRNG.
     pub fn new(servers: Vec<SocketAddr>) -> Self {
         Self {
             servers,
@@ -69,12 +114,16 @@ impl ResolverConfig {
             route_cache_size: 4096,
             max_ttl: 86_400,
             max_negative_ttl: 10_800,
-            seed: 0x6d78_5f72_6f75_7465,
+            seed: Rng::default().next_u64(),
+            lookup_deadline: Duration::from_secs(30),
         }
     }
 }
 
 /// An async MX resolver: cheap to clone, safe to share between tasks.
+///
+/// Clones share the caches and the lookups in flight. See the [module docs](self) for
+/// how queries are sent and which answers count.
 #[derive(Debug, Clone)]
 pub struct Resolver {
     inner: Arc<Inner>,
@@ -89,6 +138,32 @@ struct Inner {
     max_ttl: u32,
     max_negative_ttl: u32,
     rng: AtomicU64,
+    lookup_deadline: Duration,
+    /// Lookups in flight by route key; callers for the same domain wait on the first.
+    in_flight: Mutex<HashMap<String, Shared>>,
+}
+
+/// The result of a lookup in flight, once known.
+type Shared = watch::Receiver<Option<Result<Route, RouteError>>>;
+
+/// Held by the caller that runs a shared lookup: removes the entry when that caller is
+/// done or dropped (then waiting callers see the channel close and try themselves).
+struct Leader<'a> {
+    inner: &'a Inner,
+    key: &'a str,
+    tx: watch::Sender<Option<Result<Route, RouteError>>>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let mut map = lock(&self.inner.in_flight);
+        if map
+            .get(self.key)
+            .is_some_and(|rx| rx.same_channel(&self.tx.subscribe()))
+        {
+            map.remove(self.key);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,15 +175,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Resolver {
     /// A resolver with this configuration.
     pub fn new(config: ResolverConfig) -> Self {
+        let mut options = config.options;
+        options.servers = u8::try_from(config.servers.len().max(1)).unwrap_or(u8::MAX);
         Self {
             inner: Arc::new(Inner {
                 servers: config.servers,
-                options: Arc::new(config.options),
+                options: Arc::new(options),
                 answers: Mutex::new(TtlCache::new(config.answer_cache_size)),
                 routes: Mutex::new(TtlCache::new(config.route_cache_size)),
                 max_ttl: config.max_ttl,
                 max_negative_ttl: config.max_negative_ttl,
                 rng: AtomicU64::new(config.seed),
+                lookup_deadline: config.lookup_deadline,
+                in_flight: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -120,8 +199,8 @@ impl Resolver {
     }
 
     /// A resolver using the name servers and options of a resolv.conf file (at most
-    /// [`MAX_FILE`] octets of it are read). The seed is taken from the clock and the
-    /// process id; use [`Resolver::new`] for a fixed one.
+    /// [`MAX_FILE`] octets of it are read). The shuffle seed comes from the operating
+    /// system; use [`Resolver::new`] for a fixed one.
     pub fn from_resolv_conf(path: &Path, mut options: Options) -> std::io::Result<Self> {
         use std::io::Read;
         let mut text = String::new();
@@ -137,11 +216,6 @@ impl Resolver {
         }
         let mut config = ResolverConfig::new(conf.servers);
         config.options = options;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        config.seed = mix(nanos ^ (u64::from(std::process::id()) << 32));
         Ok(Self::new(config))
     }
 
@@ -173,10 +247,64 @@ impl Resolver {
     }
 
     /// Where mail for `domain` goes: from the cache, or by asking the name servers.
+    ///
+    /// Concurrent calls for the same domain (compared without regard to ASCII case)
+    /// share one lookup; each caller gets its own shuffle of equal preferences. If the
+    /// caller running the shared lookup is cancelled, a waiting caller takes over.
     pub async fn resolve_mx(&self, domain: &str) -> Result<Route, RouteError> {
         if let Some(hit) = self.cached_route(domain) {
             return hit;
         }
+        let key = route_key(domain).into_owned();
+        loop {
+            let waiting = {
+                let mut map = lock(&self.inner.in_flight);
+                match map.get(&key) {
+                    Some(rx) => Ok(rx.clone()),
+                    None => {
+                        let (tx, rx) = watch::channel(None);
+                        map.insert(key.clone(), rx);
+                        Err(tx)
+                    }
+                }
+            };
+            match waiting {
+                Ok(mut rx) => {
+                    let shared = match rx.wait_for(Option::is_some).await {
+                        Ok(value) => value.clone(),
+                        // The leader went away without a result: ask again.
+                        Err(_) => continue,
+                    };
+                    if let Some(mut result) = shared {
+                        if let Ok(route) = &mut result
+                            && route.hosts.len() > 1
+                        {
+                            route.reshuffle(&mut self.next_rng());
+                        }
+                        return result;
+                    }
+                }
+                Err(tx) => {
+                    let leader = Leader {
+                        inner: &self.inner,
+                        key: &key,
+                        tx,
+                    };
+                    // A shared lookup may have finished (and been cached) just before.
+                    let result = match self.cached_route(domain) {
+                        Some(hit) => hit,
+                        None => self.resolve_uncached(domain).await,
+                    };
+                    leader.tx.send_replace(Some(result.clone()));
+                    drop(leader);
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// Runs a lookup and caches its result when it may be.
+    async fn resolve_uncached(&self, domain: &str) -> Result<Route, RouteError> {
         let (result, expires) = self.run(domain).await;
         let cacheable = match &result {
             Ok(route) => !route.has_temporary_gaps() && !route.literal,
@@ -213,7 +341,16 @@ impl Resolver {
         let mut io = transport::Exchange::new(&inner.servers, inner.options.timeout);
         let mut expires: Option<Instant> = None;
         let mut uncacheable = false;
+        let limit = inner.lookup_deadline;
+        let overall = Instant::now().checked_add(limit);
+        let past_deadline = |lookup: &Lookup| {
+            let domain = lookup.domain().to_owned();
+            (Err(RouteError::DeadlineExceeded { domain, limit }), None)
+        };
         loop {
+            if overall.is_some_and(|d| Instant::now() >= d) {
+                return past_deadline(&lookup);
+            }
             while let Some(query) = lookup.poll_query() {
                 let now = Instant::now();
                 let key = (query.name.clone(), query.record);
@@ -229,7 +366,11 @@ impl Resolver {
                         continue;
                     }
                 }
-                io.send(query, key).await;
+                io.settle(query.id);
+                let try_deadline = lookup
+                    .deadline_of(query.id)
+                    .unwrap_or_else(|| later(now, inner.options.timeout));
+                io.send(query, key, try_deadline.into());
                 for id in io.take_failed() {
                     lookup.handle_error(id, Instant::now());
                 }
@@ -237,19 +378,29 @@ impl Resolver {
             if lookup.is_finished() {
                 break;
             }
-            let deadline = lookup
+            let mut deadline = lookup
                 .poll_timeout()
-                .unwrap_or_else(|| Instant::now() + inner.options.timeout);
+                .unwrap_or_else(|| later(Instant::now(), inner.options.timeout));
+            if let Some(overall) = overall {
+                deadline = deadline.min(overall);
+            }
             match io.next(deadline.into()).await {
                 transport::Event::Response(bytes) => {
                     let now = Instant::now();
-                    let key = transport::peek_id(&bytes).and_then(|id| io.key_of(id));
-                    if let Handled::Accepted { cache_ttl } = lookup.handle_response(&bytes, now) {
+                    let id = crate::response::peek_id(&bytes);
+                    let key = id.and_then(|id| io.key_of(id));
+                    let handled = lookup.handle_response(&bytes, now);
+                    if let (Some(id), Handled::Accepted { .. } | Handled::Retrying) = (id, handled)
+                    {
+                        io.settle(id);
+                    }
+                    if let Handled::Accepted { cache_ttl } = handled {
                         let truncated = bytes.get(2).is_some_and(|b| b & 0x02 != 0);
-                        match (cache_ttl, key) {
-                            (Some(ttl), Some(key)) => {
-                                let until =
-                                    now + Duration::from_secs(u64::from(self.cap_ttl(ttl, &bytes)));
+                        let ttl = cache_ttl.map(|t| self.cap_ttl(t, &bytes));
+                        let until =
+                            ttl.and_then(|t| now.checked_add(Duration::from_secs(t.into())));
+                        match (until, key) {
+                            (Some(until), Some(key)) => {
                                 expires = Some(expires.map_or(until, |e| e.min(until)));
                                 if bytes.len() <= MAX_CACHED_ANSWER {
                                     lock(&inner.answers).insert(key, bytes, until, now);
@@ -261,7 +412,13 @@ impl Resolver {
                     }
                 }
                 transport::Event::Failed(id) => lookup.handle_error(id, Instant::now()),
-                transport::Event::Timeout => lookup.handle_timeout(Instant::now()),
+                transport::Event::Timeout => {
+                    let now = Instant::now();
+                    if overall.is_some_and(|d| now >= d) {
+                        return past_deadline(&lookup);
+                    }
+                    lookup.handle_timeout(now);
+                }
             }
         }
         let result = lookup.result().unwrap_or(Err(RouteError::NoNameServers));
@@ -283,6 +440,14 @@ impl Resolver {
         };
         ttl.min(cap)
     }
+}
+
+/// `now + wait`, or a minute from now when that overflows (`Duration::MAX` must not
+/// panic).
+fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(60)))
+        .unwrap_or(now)
 }
 
 /// The route cache key of `domain`: DNS names compare without regard to ASCII case
