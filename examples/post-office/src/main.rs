@@ -275,7 +275,6 @@ fn resolver(config: &Config) -> io::Result<postwerk_mx::resolver::Resolver> {
     }
     let mut resolver = ResolverConfig::new(config.dns.servers.clone());
     resolver.options = options;
-    resolver.seed = rand::random();
     Ok(Resolver::new(resolver))
 }
 

@@ -87,6 +87,19 @@ pub async fn send_all(
         .map_err(|_| timed_out("write"))?
 }
 
+/// Writes one chunk and flushes it, giving up after `limit`: a peer that stops reading
+/// never holds a task forever, and since a session reads nothing more meanwhile, it never
+/// makes the session buffer more (the driver loop of the bounded-output contract).
+pub async fn write_out(stream: &mut Stream, chunk: &[u8], limit: Duration) -> io::Result<()> {
+    let write = async {
+        stream.write_all(chunk).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| timed_out("write"))?
+}
+
 fn upgrading() -> io::Error {
     io::Error::new(
         io::ErrorKind::NotConnected,

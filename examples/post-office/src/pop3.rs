@@ -18,7 +18,7 @@ use crate::delivery::sleep_until;
 use crate::listen::{App, Slot, lock};
 use crate::login_budget::Verdict;
 use crate::maildir::Entry;
-use crate::net::{Stream, send_all};
+use crate::net::{Stream, send_all, write_out};
 
 /// The mailbox lock of one session, released on drop.
 struct Locked {
@@ -189,18 +189,6 @@ pub async fn session(
 
 async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> std::io::Result<()> {
     send_all(stream, limit, || conn.poll_transmit()).await
-}
-
-/// Writes one chunk and flushes it, giving up after `limit`: a peer that stops reading
-/// never holds a task forever, and nothing more is read or supplied meanwhile.
-async fn write_out(stream: &mut Stream, chunk: &[u8], limit: Duration) -> std::io::Result<()> {
-    let write = async {
-        stream.write_all(chunk).await?;
-        stream.flush().await
-    };
-    tokio::time::timeout(limit, write)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
 }
 
 /// How much of a message file is read at a time.

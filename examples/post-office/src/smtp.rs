@@ -36,7 +36,7 @@ use crate::config::Role;
 use crate::delivery::{sleep_until, unix_now};
 use crate::listen::{App, Slot};
 use crate::login_budget::Verdict;
-use crate::net::{Stream, send_all};
+use crate::net::{Stream, send_all, write_out};
 use crate::queue::{Envelope, Incoming, free_bytes};
 use crate::users::Lookup;
 
@@ -258,19 +258,6 @@ pub async fn session(
     drop(slot);
     let _ = stream.shutdown().await;
     info!(role = role.name(), %peer, "smtp connection closed");
-}
-
-/// Writes one chunk and flushes it, giving up after `limit`: a peer that stops reading
-/// never holds a task forever (and, since nothing more is read meanwhile, never makes the
-/// session buffer more).
-async fn write_out(stream: &mut Stream, chunk: &[u8], limit: Duration) -> std::io::Result<()> {
-    let write = async {
-        stream.write_all(chunk).await?;
-        stream.flush().await
-    };
-    tokio::time::timeout(limit, write)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
 }
 
 fn machine_config(app: &App, role: Role, implicit_tls: bool, pregreet: Duration) -> Config {

@@ -345,8 +345,8 @@ fn write_users_file(path: &Path, address: &str, hash: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::password_hash::PasswordVerifier;
     use crate::config::EMBEDDED_DEFAULT;
+    use argon2::password_hash::PasswordVerifier;
 
     #[test]
     fn verify_hash_agrees_with_the_argon2_crate_and_reuses_its_memory() {
@@ -356,13 +356,22 @@ mod tests {
             let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
             let hash = argon2.hash_password(b"secret", &salt).unwrap().to_string();
             let parsed = PasswordHash::new(&hash).unwrap();
-            assert!(Argon2::default().verify_password(b"secret", &parsed).is_ok());
+            assert!(
+                Argon2::default()
+                    .verify_password(b"secret", &parsed)
+                    .is_ok()
+            );
             assert!(verify_hash(&hash, b"secret"), "m={m} t={t} p={p}");
             assert!(!verify_hash(&hash, b"Secret"), "m={m} t={t} p={p}");
         }
         // The buffer of this thread has grown to the largest hash and stays.
         assert_eq!(BLOCKS.with_borrow(Vec::len), 19 * 1024);
-        for bad in ["", "$argon2id$", "$pbkdf2$x", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ"] {
+        for bad in [
+            "",
+            "$argon2id$",
+            "$pbkdf2$x",
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",
+        ] {
             assert!(!verify_hash(bad, b"secret"), "{bad}");
         }
     }
@@ -457,7 +466,7 @@ mod tests {
         let text = "hostname = \"localhost\"\ndomains = [\"localhost\", \"other.test\"]\n\
                     data_dir = \"d\"\npostmaster = \"bob@localhost\"\n\
                     [smtp]\nlisten = [\"127.0.0.1:2525\"]\n";
-        let config = Config::parse(&text, "t", Path::new("/")).unwrap();
+        let config = Config::parse(text, "t", Path::new("/")).unwrap();
         let hash = hash_password("pw").unwrap();
         let entries = vec![
             UserEntry {

@@ -733,6 +733,15 @@ fn a_crash_re_sends_at_most_the_transaction_in_flight() {
     wait_for("both transactions", LONG, || {
         (tarpit.stalled() == 1 && good.messages().len() == 1).then_some(())
     });
+    // The MX has the bytes before the office has its 250: until the office has written
+    // the recipient's progress, that transaction is still the one in flight.
+    let state = o.data().join("queue").join("0000000000000300.state");
+    wait_for("the 250 of the good MX recorded", LONG, || {
+        std::fs::read_to_string(&state)
+            .ok()
+            .filter(|s| s.contains("delivered"))
+            .map(|_| ())
+    });
     o.kill();
     o.start();
     wait_for("the retry at the tarpit", LONG, || {
