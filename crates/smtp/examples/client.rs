@@ -77,9 +77,11 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let mut accepted = false;
     let mut buf = [0u8; 16 * 1024];
     loop {
-        // 1. Write everything the machine wants sent.
+        // 1. Write everything the machine wants sent, one chunk at a time, and say so:
+        //    the end-of-data timer starts once the body is written.
         while let Some(chunk) = conn.poll_transmit() {
             socket.write_all(&chunk)?;
+            conn.handle_written(Instant::now());
         }
         // 2. Handle its events.
         while let Some(event) = conn.poll_event() {

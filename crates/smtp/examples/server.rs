@@ -55,44 +55,50 @@ fn serve(mut socket: TcpStream, config: Arc<Config>, maildir: &Path) -> io::Resu
     let mut buf = vec![0u8; 16 * 1024];
     let mut pending: Vec<u8> = Vec::new(); // input the machine has not taken yet
     loop {
-        // 1. Events: decisions and body chunks.
-        while let Some(event) = conn.poll_event() {
-            let now = Instant::now();
-            match event {
-                Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
-                    conn.respond(id, Decision::Accept, now)
-                        .expect("pending request");
-                }
-                Event::DataStart => message = Some(create_tmp(maildir)?),
-                Event::BodyChunk(chunk) => {
-                    if let Some((file, _)) = &mut message {
-                        file.write_all(&chunk)?;
+        // 1. Events (decisions and body chunks), then output one chunk at a time:
+        //    `poll_transmit` resumes commands held while output was full (pending output
+        //    never exceeds the mark plus one reply), which may raise events.
+        loop {
+            while let Some(event) = conn.poll_event() {
+                let now = Instant::now();
+                match event {
+                    Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
+                        conn.respond(id, Decision::Accept, now)
+                            .expect("pending request");
                     }
-                }
-                Event::DataEnd { id, .. } => {
-                    // Acknowledge only once the message is safely on disk.
-                    let decision = match message.take().map(|m| deliver(m, maildir)) {
-                        Some(Ok(())) => Decision::Accept,
-                        _ => Decision::Reject(postwerk_smtp::codec::Reply::local_error()),
-                    };
-                    conn.respond(id, decision, now).expect("pending request");
-                }
-                Event::DataAborted(_) => {
-                    if let Some((_, tmp)) = message.take() {
-                        let _ = fs::remove_file(tmp);
+                    Event::DataStart => message = Some(create_tmp(maildir)?),
+                    Event::BodyChunk(chunk) => {
+                        if let Some((file, _)) = &mut message {
+                            file.write_all(&chunk)?;
+                        }
                     }
+                    Event::DataEnd { id, .. } => {
+                        // Acknowledge only once the message is safely on disk.
+                        let decision = match message.take().map(|m| deliver(m, maildir)) {
+                            Some(Ok(())) => Decision::Accept,
+                            _ => Decision::Reject(postwerk_smtp::codec::Reply::local_error()),
+                        };
+                        conn.respond(id, decision, now).expect("pending request");
+                    }
+                    Event::DataAborted(_) => {
+                        if let Some((_, tmp)) = message.take() {
+                            let _ = fs::remove_file(tmp);
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        // 2. Output.
-        while let Some(bytes) = conn.poll_transmit() {
-            socket.write_all(&bytes)?;
+            // 2. Output.
+            match conn.poll_transmit() {
+                Some(bytes) => socket.write_all(&bytes)?,
+                None => break,
+            }
         }
         if conn.is_closed() {
             return Ok(());
         }
-        // 3. Input the machine could not take yet (it was waiting for a decision).
+        // 3. Input the machine could not take yet (it was waiting for a decision, or
+        //    its output was full).
         if !pending.is_empty() {
             let n = conn.handle_input(&pending, Instant::now());
             pending.drain(..n);

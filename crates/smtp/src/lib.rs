@@ -6,11 +6,27 @@
 //! - [`codec`]: commands, replies with enhanced status codes, RFC 5321 envelope paths,
 //!   MAIL/RCPT parameters, DATA dot-stuffing and unstuffing, SASL framing;
 //! - [`server`]: what an MTA, MSA or LMTP receiver runs;
-//! - `client`: what a relay or a mail client runs.
+//! - [`client`]: what a relay or a mail client runs.
 //!
 //! The machines own no socket, no clock, no random source and no file. The caller feeds
 //! them bytes and the current time; they hand back events that need a decision and bytes
 //! to send. Any I/O model works: blocking threads, an async runtime, a test harness.
+//!
+//! ## Bounded output
+//!
+//! Both machines keep their output bounded: **pending output never exceeds the mark plus
+//! one unit**. The mark is `Config::max_pending_output` (default 128 KiB) in
+//! [`server::Config`] and [`client::Config`]; a unit is one reply, or the per-recipient
+//! replies to one LMTP end of data (server), or the commands and the body of one
+//! transaction (client). While `pending_output() > max_pending_output`
+//! ([`server::Connection::is_output_full`], [`client::Connection::is_output_full`]) the
+//! server takes no further buffered command and the client no further buffered reply. A
+//! client that pipelines without reading the answers therefore grows the server by at
+//! most the mark, whatever the number of commands; its further input stays buffered, up
+//! to [`server::Limits::max_pending_input`] (`handle_input` then accepts fewer bytes than
+//! offered). The machines resume inside `poll_transmit`: a call that finds pending output
+//! at or below the mark first processes held input, which may queue events — so the
+//! driver goes back to the events after every chunk, as in the loop below.
 //!
 //! ## The driver loop (server)
 //!
@@ -22,31 +38,48 @@
 //! # fn serve(mut socket: std::net::TcpStream) -> std::io::Result<()> {
 //! let mut conn = Connection::new(Config::new("mx.example"), Instant::now());
 //! let mut buf = [0u8; 8192];
+//! // Input the machine did not take yet (it was full, or waiting for a decision).
+//! let mut unread: Vec<u8> = Vec::new();
 //! loop {
-//!     while let Some(event) = conn.poll_event() {
-//!         match event {
-//!             Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
-//!                 conn.respond(id, Decision::Accept, Instant::now()).unwrap();
+//!     // Events first, then one chunk of output at a time: `poll_transmit` resumes
+//!     // commands held while output was full, which may raise events. Pending output
+//!     // never exceeds the mark plus one unit (one reply).
+//!     loop {
+//!         while let Some(event) = conn.poll_event() {
+//!             match event {
+//!                 Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
+//!                     conn.respond(id, Decision::Accept, Instant::now()).unwrap();
+//!                 }
+//!                 Event::BodyChunk(chunk) => { /* append to the message file */ }
+//!                 Event::DataAborted(_) => { /* drop the partial message */ }
+//!                 Event::DataEnd { id, .. } => {
+//!                     // store the message durably, then:
+//!                     conn.respond(id, Decision::Accept, Instant::now()).unwrap();
+//!                 }
+//!                 _ => {}
 //!             }
-//!             Event::BodyChunk(chunk) => { /* append to the message file */ }
-//!             Event::DataEnd { id, .. } => {
-//!                 // store the message durably, then:
-//!                 conn.respond(id, Decision::Accept, Instant::now()).unwrap();
-//!             }
-//!             _ => {}
 //!         }
-//!     }
-//!     while let Some(bytes) = conn.poll_transmit() {
-//!         socket.write_all(&bytes)?;
+//!         match conn.poll_transmit() {
+//!             Some(bytes) => socket.write_all(&bytes)?,
+//!             None => break,
+//!         }
 //!     }
 //!     if conn.is_closed() {
 //!         return Ok(());
+//!     }
+//!     if !unread.is_empty() {
+//!         let taken = conn.handle_input(&unread, Instant::now());
+//!         unread.drain(..taken);
+//!         if taken > 0 {
+//!             continue;
+//!         }
 //!     }
 //!     // (a real driver sets a read timeout from conn.poll_timeout())
 //!     match socket.read(&mut buf)? {
 //!         0 => conn.handle_eof(Instant::now()),
 //!         n => {
-//!             conn.handle_input(&buf[..n], Instant::now());
+//!             let taken = conn.handle_input(&buf[..n], Instant::now());
+//!             unread.extend_from_slice(&buf[taken..n]);
 //!         }
 //!     }
 //! }

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use postwerk_smtp::client::{
-    BareLineEndings, Config, Connection, ConnectionError, Credentials, Event, Extension, Phase,
-    Recipient, TlsPolicy, Transaction, TransactionError,
+    BODY_CHUNK, BareLineEndings, Config, Connection, ConnectionError, Credentials, Event,
+    Extension, Phase, Recipient, TlsPolicy, Transaction, TransactionError,
 };
 use postwerk_smtp::codec::path::{ForwardPath, Mailbox, ReversePath};
 use postwerk_smtp::codec::reply::ReplyError;
@@ -262,6 +262,9 @@ fn security_23_phase_deadlines() {
     feed(&mut conn, b"250 ok\r\n", now);
     assert_eq!(conn.poll_timeout(), Some(minutes(2)), "DATA");
     feed(&mut conn, b"354 go\r\n", now);
+    // The body is handed out, not yet reported written: the data-block deadline.
+    assert_eq!(conn.poll_timeout(), Some(minutes(3)), "data block");
+    conn.handle_written(now);
     assert_eq!(conn.poll_timeout(), Some(minutes(10)), "end of data");
     conn.handle_timeout(minutes(10) - Duration::from_millis(1));
     assert!(!conn.is_closed());
@@ -271,4 +274,178 @@ fn security_23_phase_deadlines() {
     assert!(events.contains(&Event::Closed {
         error: Some(ConnectionError::Timeout(Phase::DataEnd))
     }));
+}
+
+/// SECURITY.md 41: a server that answers everything ahead (200 queued transactions of
+/// 64 KiB, every reply sent before the client wrote anything) never makes the client
+/// queue more than the mark plus one transaction; the rest waits in the input buffer and
+/// runs as the driver writes.
+#[test]
+fn security_41_client_output_is_bounded() {
+    let now = Instant::now();
+    let config = Config::new("client.example");
+    let mark = config.max_pending_output;
+    let mut conn = Connection::new(config, now);
+    let line = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n";
+    let body = line.repeat(64 * 1024 / line.len());
+    let unit = body.len() + 1024;
+    const N: usize = 200;
+    for _ in 0..N {
+        conn.send(tx(&body), now).unwrap();
+    }
+    conn.quit(now);
+    let mut script = b"220 mx\r\n250-mx\r\n250 PIPELINING\r\n".to_vec();
+    for _ in 0..N {
+        script.extend_from_slice(b"250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n");
+    }
+    script.extend_from_slice(b"221 bye\r\n");
+    conn.handle_input(&script, now);
+    assert!(conn.is_output_full());
+    assert!(
+        conn.pending_output() <= mark + unit,
+        "pending {} > {}",
+        conn.pending_output(),
+        mark + unit
+    );
+    let mut done = 0;
+    let mut written = 0usize;
+    loop {
+        while let Some(e) = conn.poll_event() {
+            if let Event::TransactionDone(r) = e {
+                assert!(r.all_accepted(), "{r:?}");
+                done += 1;
+            }
+        }
+        let Some(chunk) = conn.poll_transmit() else {
+            break;
+        };
+        assert!(chunk.len() <= BODY_CHUNK);
+        assert!(
+            conn.pending_output() <= mark + unit,
+            "pending {}",
+            conn.pending_output()
+        );
+        written += chunk.len();
+        conn.handle_written(now);
+    }
+    assert_eq!(done, N);
+    assert!(written > N * body.len());
+    assert!(conn.is_closed());
+}
+
+/// SECURITY.md 44 (RFC 5321 4.5.3.2.5, 4.5.3.2.6): the end-of-data timer starts when the
+/// body's last octets are reported written, not when they were queued; while the body is
+/// written, each write has the data-block deadline. A slow writer does not eat the
+/// server's ten minutes.
+#[test]
+fn security_44_end_of_data_timer_starts_when_body_written() {
+    let start = Instant::now();
+    let minutes = |t: Instant, m: u64| t + Duration::from_secs(60 * m);
+    let mut conn = Connection::new(Config::new("client.example"), start);
+    let body = b"x"
+        .repeat(62)
+        .iter()
+        .chain(b"\r\n")
+        .copied()
+        .collect::<Vec<u8>>();
+    let body = body.repeat(3 * BODY_CHUNK / 64);
+    conn.send(tx(&body), start).unwrap();
+    for input in [
+        &b"220 mx\r\n"[..],
+        b"250 mx\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+    ] {
+        feed(&mut conn, input, start);
+    }
+    conn.handle_input(b"354 go\r\n", start);
+    // Queued, nothing written yet: the data-block deadline.
+    assert_eq!(conn.poll_timeout(), Some(minutes(start, 3)));
+    // Each chunk takes two minutes to write: more than data_block in all, less for each.
+    let mut t = start;
+    let mut chunks = 0;
+    while let Some(chunk) = conn.poll_transmit() {
+        assert!(chunk.len() <= BODY_CHUNK);
+        chunks += 1;
+        t = minutes(t, 2);
+        conn.handle_timeout(t);
+        assert!(!conn.is_closed(), "timed out while writing chunk {chunks}");
+        conn.handle_written(t);
+        if conn.pending_output() > 0 {
+            assert_eq!(conn.poll_timeout(), Some(minutes(t, 3)), "chunk {chunks}");
+        }
+    }
+    assert!(chunks >= 4, "{chunks} chunks");
+    // The whole body is written at `t`: the server has ten minutes from now, not from
+    // the 354.
+    assert_eq!(conn.poll_timeout(), Some(minutes(t, 10)));
+    conn.handle_timeout(minutes(start, 10));
+    conn.handle_timeout(minutes(t, 10) - Duration::from_millis(1));
+    assert!(!conn.is_closed());
+    let (_, events) = feed(&mut conn, b"250 queued\r\n", minutes(t, 9));
+    assert!(matches!(&events[0], Event::TransactionDone(r) if r.all_accepted()));
+
+    // A writer that stalls: the data-block deadline ends it, in its own phase.
+    let mut conn = Connection::new(Config::new("client.example"), start);
+    conn.send(tx(&body), start).unwrap();
+    for input in [
+        &b"220 mx\r\n"[..],
+        b"250 mx\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+    ] {
+        feed(&mut conn, input, start);
+    }
+    conn.handle_input(b"354 go\r\n", start);
+    assert!(conn.poll_transmit().is_some());
+    conn.handle_written(minutes(start, 1));
+    // Reporting again with nothing new handed out is no progress.
+    conn.handle_written(minutes(start, 2));
+    // The second chunk is never written.
+    assert!(conn.poll_transmit().is_some());
+    conn.handle_timeout(minutes(start, 4) - Duration::from_millis(1));
+    assert!(!conn.is_closed());
+    conn.handle_timeout(minutes(start, 4));
+    assert!(conn.is_closed());
+    let events = drain(&mut conn).1;
+    assert!(
+        events.contains(&Event::Closed {
+            error: Some(ConnectionError::Timeout(Phase::Body))
+        }),
+        "{events:?}"
+    );
+}
+
+/// SECURITY.md 27 (and issue 10): a server that trickles a maximal multi-line reply one
+/// byte at a time costs the client linear work. The old parser rescanned the whole
+/// buffer for every read: about a minute for this reply in a debug build. The exact
+/// bound (every byte searched once) is a unit test of the scanner in `client/read.rs`.
+#[test]
+fn trickled_maximal_reply_costs_linear_work() {
+    let now = Instant::now();
+    let mut config = Config::new("client.example");
+    config.report_replies = true;
+    let limits = config.reply_limits;
+    let mut conn = Connection::new(config, now);
+    let mut reply = Vec::new();
+    let width = limits.max_line_len - 6;
+    for _ in 0..limits.max_lines - 1 {
+        reply.extend_from_slice(b"220-");
+        reply.extend(std::iter::repeat_n(b'x', width));
+        reply.extend_from_slice(b"\r\n");
+    }
+    reply.extend_from_slice(b"220 end\r\n");
+    let t = Instant::now();
+    for b in &reply {
+        conn.handle_input(std::slice::from_ref(b), now);
+    }
+    let elapsed = t.elapsed();
+    let (out, events) = drain(&mut conn);
+    assert_eq!(out, b"EHLO client.example\r\n");
+    assert!(matches!(&events[0], Event::Reply(r) if r.lines().len() == limits.max_lines));
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "{} bytes took {elapsed:?}",
+        reply.len()
+    );
 }

@@ -280,15 +280,18 @@ fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) 
     }
     let mut out = Vec::new();
     let mut events = Vec::new();
-    let drain = |conn: &mut Connection, out: &mut Vec<u8>, events: &mut Vec<String>| {
-        while let Some(chunk) = conn.poll_transmit() {
-            out.extend_from_slice(&chunk);
-        }
-        while let Some(e) = conn.poll_event() {
-            events.push(describe(&e));
-        }
-    };
-    drain(&mut conn, &mut out, &mut events);
+    // A driver reports what it wrote (the end-of-data timer starts from there).
+    let drain =
+        |conn: &mut Connection, out: &mut Vec<u8>, events: &mut Vec<String>, now: Instant| {
+            while let Some(chunk) = conn.poll_transmit() {
+                out.extend_from_slice(&chunk);
+                conn.handle_written(now);
+            }
+            while let Some(e) = conn.poll_event() {
+                events.push(describe(&e));
+            }
+        };
+    drain(&mut conn, &mut out, &mut events, now);
     let mut offset = 0;
     for step in &script.steps {
         match step {
@@ -296,12 +299,12 @@ fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) 
                 if bytewise {
                     for b in bytes {
                         conn.handle_input(std::slice::from_ref(b), now);
-                        drain(&mut conn, &mut out, &mut events);
+                        drain(&mut conn, &mut out, &mut events, now);
                     }
                 } else if split > offset && split < offset + bytes.len() {
                     let (a, b) = bytes.split_at(split - offset);
                     conn.handle_input(a, now);
-                    drain(&mut conn, &mut out, &mut events);
+                    drain(&mut conn, &mut out, &mut events, now);
                     conn.handle_input(b, now);
                 } else {
                     conn.handle_input(bytes, now);
@@ -316,7 +319,7 @@ fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) 
             Step::Tls => conn.tls_established(now),
             Step::Barrier => {}
         }
-        drain(&mut conn, &mut out, &mut events);
+        drain(&mut conn, &mut out, &mut events, now);
     }
     (out, events)
 }

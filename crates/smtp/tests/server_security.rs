@@ -3,12 +3,12 @@
 
 mod server_support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use postwerk_smtp::codec::Leniency;
 use postwerk_smtp::codec::reply::Reply;
 use postwerk_smtp::server::{
-    BareLineEndings, CloseReason, Config, Decision, Event, PipeliningPolicy,
+    BareLineEndings, CloseReason, Config, Connection, Decision, Event, PipeliningPolicy,
 };
 use server_support::{App, Harness, test_config};
 
@@ -726,4 +726,134 @@ fn security_26_refusing_mail_when_storage_is_full() {
     // No transaction was started.
     h.feed(b"RCPT TO:<b@mx.test>\r\n");
     assert!(h.take_output().starts_with("503 "));
+}
+
+/// Feeds `input` the way a driver that never writes would: as much as the machine takes,
+/// no output drained. Returns how much was taken.
+fn feed_undrained(conn: &mut Connection, input: &[u8], now: Instant) -> usize {
+    let mut taken = 0;
+    loop {
+        let n = conn.handle_input(&input[taken..], now);
+        taken += n;
+        // Events are the application's; answering them does not drain output.
+        while conn.poll_event().is_some() {}
+        if n == 0 || taken == input.len() {
+            return taken;
+        }
+    }
+}
+
+/// SECURITY.md 41: 100,000 pipelined NOOP/RSET/EHLO from a client that never reads the
+/// answers. The machine stops taking commands while more than the mark waits to be
+/// written, buffers at most `max_pending_input` of further input, and resumes inside
+/// `poll_transmit`: every command is answered, in order, and pending output never
+/// exceeds the mark plus one reply.
+#[test]
+fn security_41_pipelined_noop_flood_is_bounded() {
+    let now = Instant::now();
+    let mut config = test_config(); // pipelining policy Allow: NOOP may be pipelined
+    config.extensions.starttls = true;
+    let mark = config.max_pending_output;
+    let max_input = config.limits.max_pending_input;
+    let ehlo_reply = {
+        let mut c = Connection::new(config.clone(), now);
+        c.poll_transmit();
+        c.handle_input(EHLO, now);
+        c.poll_transmit().unwrap()
+    };
+    let ehlo_reply_len = ehlo_reply.len();
+    let ehlo_lines = ehlo_reply.windows(2).filter(|w| w == b"\r\n").count();
+    let bound = mark + ehlo_reply_len;
+    let mut conn = Connection::new(config, now);
+    assert!(conn.poll_transmit().is_some());
+    let group = b"NOOP\r\nRSET\r\nEHLO c.example\r\n";
+    let flood = group.repeat(100_000 / 3 + 1);
+    let commands = 3 * (100_000 / 3 + 1);
+    // The client sends everything before reading anything.
+    let mut taken = feed_undrained(&mut conn, &flood, now);
+    assert!(taken < flood.len(), "the whole flood was taken");
+    assert!(conn.is_output_full());
+    assert!(
+        conn.pending_output() <= bound,
+        "pending {} > {bound}",
+        conn.pending_output()
+    );
+    assert!(conn.buffered_input() <= max_input);
+    // Now it reads, one chunk at a time, and keeps sending what was not taken.
+    let mut answers = 0usize;
+    let mut last = bytes::Bytes::new();
+    while let Some(chunk) = conn.poll_transmit() {
+        assert!(chunk.len() <= bound, "chunk of {}", chunk.len());
+        assert!(conn.pending_output() <= bound);
+        answers += chunk.windows(2).filter(|w| w == b"\r\n").count();
+        last = chunk;
+        while conn.poll_event().is_some() {}
+        if taken < flood.len() {
+            taken += feed_undrained(&mut conn, &flood[taken..], now);
+            assert!(
+                conn.pending_output() <= bound,
+                "pending {} > {bound}",
+                conn.pending_output()
+            );
+            assert!(conn.buffered_input() <= max_input);
+        }
+    }
+    assert_eq!(taken, flood.len());
+    assert!(!conn.is_closed());
+    // NOOP and RSET answer one line each, EHLO several; the last answer is an EHLO's.
+    assert!(last.ends_with(b"250 DSN\r\n"));
+    assert_eq!(answers, commands / 3 * (2 + ehlo_lines));
+
+    // Default policy (Reject): a legal RSET flood after EHLO is bounded the same way.
+    let config = Config::new("mx.test");
+    let mut conn = Connection::new(config, now);
+    conn.poll_transmit();
+    conn.handle_input(EHLO, now);
+    conn.poll_transmit();
+    let flood = b"RSET\r\n".repeat(100_000);
+    let mut taken = feed_undrained(&mut conn, &flood, now);
+    assert!(conn.pending_output() <= mark + 64);
+    let mut answers = 0;
+    while let Some(chunk) = conn.poll_transmit() {
+        assert!(conn.pending_output() <= mark + 64);
+        answers += chunk.windows(2).filter(|w| w == b"\r\n").count();
+        while conn.poll_event().is_some() {}
+        if taken < flood.len() {
+            taken += feed_undrained(&mut conn, &flood[taken..], now);
+        }
+    }
+    assert_eq!(answers, 100_000);
+    assert!(!conn.is_closed());
+}
+
+/// SECURITY.md 41: the mark is a configuration value; a small one holds, too, and a
+/// delayed drain resumes exactly where the machine stopped.
+#[test]
+fn security_41_small_mark_resumes_in_order() {
+    let now = Instant::now();
+    let mut config = test_config();
+    config.max_pending_output = 100;
+    let mut conn = Connection::new(config, now);
+    conn.poll_transmit();
+    conn.handle_input(EHLO, now);
+    conn.poll_transmit();
+    let mut input = Vec::new();
+    for i in 0..50 {
+        input.extend_from_slice(format!("VRFY user{i}\r\nNOOP\r\n").as_bytes());
+    }
+    assert_eq!(conn.handle_input(&input, now), input.len());
+    // "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery"
+    // (over 70 octets) and "250 2.0.0 OK": the machine stopped past 100.
+    assert!(conn.is_output_full());
+    assert!(conn.pending_output() <= 100 + 80);
+    assert!(conn.buffered_input() > 0);
+    let mut out = Vec::new();
+    while let Some(chunk) = conn.poll_transmit() {
+        assert!(chunk.len() <= 180);
+        out.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("252 ").count(), 50);
+    assert_eq!(text.matches("250 2.0.0 OK\r\n").count(), 50);
+    assert_eq!(conn.buffered_input(), 0);
 }

@@ -247,10 +247,12 @@ struct Driver {
 
 impl Driver {
     /// Writes everything the machine has to send, each piece within the data-block
-    /// deadline.
+    /// deadline, and tells the machine when it is written (its end-of-data timer starts
+    /// once the body's last bytes are out, RFC 5321 4.5.3.2.6).
     async fn flush(&self, stream: &mut Stream, conn: &mut client::Connection) -> io::Result<()> {
         while let Some(chunk) = conn.poll_transmit() {
             self.write(stream, chunk).await?;
+            conn.handle_written(Instant::now());
         }
         Ok(())
     }

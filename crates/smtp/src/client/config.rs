@@ -64,6 +64,9 @@ impl fmt::Debug for Credentials {
 }
 
 /// How long the client waits for each reply: RFC 5321 section 4.5.3.2 values by default.
+///
+/// Deadlines are computed with checked arithmetic: a duration too long to add to the
+/// current time (such as `Duration::MAX`) never panics, that deadline just never comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
@@ -77,12 +80,16 @@ pub struct Timeouts {
     pub rcpt: Duration,
     /// The 354 reply to DATA (4.5.3.2.4: 2 minutes).
     pub data_init: Duration,
-    /// Each write of the message body (4.5.3.2.5: 3 minutes). The machine hands the whole
-    /// body to [`poll_transmit`](super::Connection::poll_transmit) at once, so this
-    /// deadline is the driver's to apply to its socket writes.
+    /// Each write of the message body (4.5.3.2.5: 3 minutes). The body is handed out in
+    /// chunks of at most [`BODY_CHUNK`](super::BODY_CHUNK) octets; from the moment it is
+    /// queued until [`handle_written`](super::Connection::handle_written) reports its
+    /// last octets written, this deadline runs from the latest write progress reported
+    /// (the driver should also bound each socket write by it).
     pub data_block: Duration,
     /// The reply after the end of data, or after the last BDAT chunk
-    /// (4.5.3.2.6: 10 minutes).
+    /// (4.5.3.2.6: 10 minutes), counted from when
+    /// [`handle_written`](super::Connection::handle_written) reported the body's last
+    /// octets written.
     pub data_end: Duration,
     /// The TLS handshake, from the `StartTls` event to
     /// [`tls_established`](super::Connection::tls_established). 5 minutes.
@@ -145,6 +152,13 @@ pub struct Config {
     /// Emit an [`Event::Reply`](super::Event::Reply) for every reply received, for logs and
     /// transcripts.
     pub report_replies: bool,
+    /// The high-water mark of pending output, in octets (default 131072). While
+    /// [`Connection::pending_output`](super::Connection::pending_output) is above it, no
+    /// further buffered reply is processed and no transaction is started; the machine
+    /// resumes inside [`Connection::poll_transmit`](super::Connection::poll_transmit).
+    /// Pending output never exceeds the mark plus one unit (the commands and the body of
+    /// one transaction). See the [crate docs](crate#bounded-output).
+    pub max_pending_output: usize,
 }
 
 impl Config {
@@ -164,6 +178,7 @@ impl Config {
             pipelining: true,
             chunking: false,
             report_replies: false,
+            max_pending_output: 128 * 1024,
         }
     }
 }

@@ -46,6 +46,10 @@ pub enum Phase {
     Rcpt,
     /// DATA, waiting for 354.
     DataInit,
+    /// Writing the message body: its last octets not yet reported written with
+    /// [`Connection::handle_written`](super::Connection::handle_written) (the data-block
+    /// deadline, RFC 5321 4.5.3.2.5).
+    Body,
     /// After the end of data (or the last BDAT chunk), waiting for the final reply.
     DataEnd,
     /// RSET.

@@ -117,7 +117,7 @@ impl Connection {
         if active.bdat {
             let size = body::size(&active.body);
             self.command(&Command::Bdat { size, last: true }, Expect::DataEnd, now);
-            self.push_bytes(active.body.clone());
+            self.push_body([active.body.clone()], now);
         } else {
             self.command(&Command::Data, Expect::Data, now);
         }
@@ -176,15 +176,13 @@ impl Connection {
                     active.data = Some(reply);
                     true
                 } else if active.mail_ok() && !active.accepted().is_empty() {
-                    for chunk in body::stuff_for_data(&active.body) {
-                        self.push_bytes(chunk);
-                    }
+                    self.push_body(body::stuff_for_data(&active.body), now);
                     self.expect(Expect::DataEnd, now);
                     false
                 } else {
                     // A pipelined DATA accepted although nobody can receive the message:
                     // end it empty (RFC 2920 3.1), and expect the server to refuse it.
-                    self.push_bytes(Bytes::from_static(b".\r\n"));
+                    self.push_body([Bytes::from_static(b".\r\n")], now);
                     self.expect(Expect::Drain, now);
                     false
                 }

@@ -12,9 +12,61 @@
 //! # Calling order
 //!
 //! After every input (`handle_input`, `handle_eof`, `handle_timeout`, `tls_established`,
-//! `send`, `quit`), drain [`poll_transmit`](crate::client::Connection::poll_transmit) (write everything to
-//! the socket) and [`poll_event`](crate::client::Connection::poll_event), then wait for socket input until
-//! [`poll_timeout`](crate::client::Connection::poll_timeout). Stop when [`is_closed`](crate::client::Connection::is_closed).
+//! `send`, `quit`, `handle_written`), drain [`poll_event`](crate::client::Connection::poll_event)
+//! and [`poll_transmit`](crate::client::Connection::poll_transmit) until both are empty —
+//! write each chunk to the socket, then go back to the events, since `poll_transmit`
+//! resumes replies held while output was full. Once the chunks handed out so far are
+//! written, call [`handle_written`](crate::client::Connection::handle_written): the
+//! end-of-data timer starts when the body's last bytes are reported written. Then wait
+//! for socket input until [`poll_timeout`](crate::client::Connection::poll_timeout).
+//! Stop when [`is_closed`](crate::client::Connection::is_closed).
+//!
+//! ```no_run
+//! # use std::io::{Read, Write};
+//! # use std::time::Instant;
+//! # use postwerk_smtp::client::{Connection, Event};
+//! # fn drive(mut conn: Connection, mut socket: std::net::TcpStream) -> std::io::Result<()> {
+//! let mut buf = [0u8; 8192];
+//! loop {
+//!     loop {
+//!         while let Some(event) = conn.poll_event() {
+//!             if let Event::TransactionDone(result) = event { /* record the result */ }
+//!         }
+//!         match conn.poll_transmit() {
+//!             Some(bytes) => {
+//!                 socket.write_all(&bytes)?; // a real driver bounds each write in time
+//!                 conn.handle_written(Instant::now());
+//!             }
+//!             None => break,
+//!         }
+//!     }
+//!     if conn.is_closed() {
+//!         return Ok(());
+//!     }
+//!     let now = Instant::now();
+//!     let wait = conn.poll_timeout().map(|t| t.saturating_duration_since(now));
+//!     if wait.is_some_and(|d| d.is_zero()) {
+//!         conn.handle_timeout(now);
+//!         continue;
+//!     }
+//!     socket.set_read_timeout(wait)?;
+//!     match socket.read(&mut buf) {
+//!         Ok(0) => conn.handle_eof(Instant::now()),
+//!         Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
+//!         Err(_) => conn.handle_timeout(Instant::now()),
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! # Bounded output
+//!
+//! Pending output never exceeds the mark ([`Config::max_pending_output`]) plus one unit:
+//! the commands and the body of one transaction. While
+//! [`is_output_full`](crate::client::Connection::is_output_full), no further buffered
+//! reply is processed and no transaction is started; `poll_transmit` resumes. A body is
+//! handed out in chunks of at most [`BODY_CHUNK`](crate::client::BODY_CHUNK) octets
+//! (slices of the message, not copies).
 //!
 //! ```
 //! use std::time::Instant;
@@ -71,12 +123,15 @@
 //! [`Event::TransactionDone`]: crate::client::Event::TransactionDone
 //! [`Delivery`]: crate::client::Delivery
 //! [`Config::auth_without_tls`]: crate::client::Config::auth_without_tls
+//! [`Config::max_pending_output`]: crate::client::Config::max_pending_output
 mod auth;
 mod body;
 mod config;
 mod ehlo;
 mod events;
 mod flow;
+mod output;
+mod read;
 mod session;
 mod transaction;
 
@@ -87,10 +142,17 @@ use bytes::Bytes;
 use thiserror::Error;
 
 use crate::codec::command::Command;
-use crate::codec::reply::{Reply, parse_reply};
+use crate::codec::reply::Reply;
 
 use auth::AuthStep;
+use output::BodyClock;
+use read::ReplyScanner;
 use transaction::Active;
+
+/// The most octets of a message body handed out by one
+/// [`Connection::poll_transmit`] call: the body goes out in slices of this size, each
+/// a write of RFC 5321 4.5.3.2.5 ("data block").
+pub const BODY_CHUNK: usize = 64 * 1024;
 
 pub use config::{BareLineEndings, Config, Credentials, Timeouts, TlsPolicy};
 pub use ehlo::{Capabilities, Extension};
@@ -168,11 +230,27 @@ enum Stage {
 pub struct Connection {
     config: Config,
     stage: Stage,
-    /// Server bytes not yet parsed into replies.
+    /// Server bytes; those before `input_start` are consumed.
     input: Vec<u8>,
+    input_start: usize,
+    /// Where the search for the end of the reply at `input_start` stands.
+    scanner: ReplyScanner,
     /// Commands written since the last flush, coalesced into one chunk.
     staged: Vec<u8>,
+    /// Commands and body pieces in wire order, not yet handed out.
     transmit: VecDeque<Bytes>,
+    /// Octets in `transmit`.
+    queued: usize,
+    /// Octets handed out by `poll_transmit` since the start.
+    handed_out: u64,
+    /// Octets reported written by `handle_written`.
+    written: u64,
+    /// Where (in `handed_out` terms) the body in flight ends.
+    body_end: Option<u64>,
+    /// Which timer runs for the reply after the body.
+    body_clock: BodyClock,
+    /// The time of the latest input, for work resumed inside `poll_transmit`.
+    now: Instant,
     events: VecDeque<Event>,
     pending: VecDeque<Expect>,
     deadline: Option<Instant>,
@@ -200,8 +278,16 @@ impl Connection {
             config,
             stage: Stage::Opening,
             input: Vec::new(),
+            input_start: 0,
+            scanner: ReplyScanner::default(),
             staged: Vec::new(),
             transmit: VecDeque::new(),
+            queued: 0,
+            handed_out: 0,
+            written: 0,
+            body_end: None,
+            body_clock: BodyClock::Idle,
+            now,
             events: VecDeque::new(),
             pending: VecDeque::from([Expect::Greeting]),
             deadline,
@@ -223,6 +309,7 @@ impl Connection {
     /// again at any time before [`quit`](Connection::quit), also after earlier transactions
     /// are done (RSET is sent between them when needed).
     pub fn send(&mut self, tx: Transaction, now: Instant) -> Result<TransactionId, UsageError> {
+        self.now = now;
         if matches!(self.stage, Stage::Quitting | Stage::Closed) {
             return Err(UsageError::Closed);
         }
@@ -238,40 +325,40 @@ impl Connection {
 
     /// Asks for QUIT once every queued transaction is done.
     pub fn quit(&mut self, now: Instant) {
+        self.now = now;
         self.quit_requested = true;
         self.drive(now);
     }
 
-    /// Feeds bytes received from the server, split anywhere.
+    /// Feeds bytes received from the server, split anywhere. Replies are processed while
+    /// output is not full ([`Connection::is_output_full`]); the rest stays buffered until
+    /// [`Connection::poll_transmit`] resumes.
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+        self.now = now;
         if !matches!(self.stage, Stage::Opening | Stage::Ready | Stage::Quitting) {
             // Closed, or between the 220 to STARTTLS and the end of the handshake: any
             // cleartext byte there is an injection attempt (SECURITY.md 10).
             return;
         }
-        self.input.extend_from_slice(bytes);
-        loop {
-            if !matches!(self.stage, Stage::Opening | Stage::Ready | Stage::Quitting) {
-                self.input.clear();
-                return;
-            }
-            match parse_reply(&self.input, &self.config.reply_limits) {
-                Ok(Some((reply, used))) => {
-                    self.input.drain(..used.min(self.input.len()));
-                    self.on_reply(reply, now);
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    self.input.clear();
-                    self.fail_hard(ConnectionError::BadReply(e));
-                    return;
-                }
-            }
-        }
+        self.take_input(bytes, now);
+    }
+
+    /// Everything [`Connection::poll_transmit`] handed out so far has been written to
+    /// the socket (call it after each write, or after a series of writes).
+    ///
+    /// While a message body is being written, each call that reports progress restarts
+    /// the data-block deadline ([`Timeouts::data_block`], RFC 5321 4.5.3.2.5); the call
+    /// that reports the body's final octets written starts the end-of-data deadline
+    /// ([`Timeouts::data_end`], 4.5.3.2.6). Until then the data-block deadline applies,
+    /// so a slow writer never eats the server's time to answer.
+    pub fn handle_written(&mut self, now: Instant) {
+        self.now = now;
+        self.on_written(now);
     }
 
     /// The server closed its side of the connection.
-    pub fn handle_eof(&mut self, _now: Instant) {
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
         match self.stage {
             Stage::Closed => {}
             Stage::Quitting => self.close(),
@@ -284,6 +371,7 @@ impl Connection {
 
     /// Call when [`poll_timeout`](Connection::poll_timeout) has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         let Some(deadline) = self.deadline else {
             return;
         };
@@ -304,10 +392,11 @@ impl Connection {
     /// forgets the cleartext capabilities and says EHLO again. Ignored when no handshake was
     /// asked for.
     pub fn tls_established(&mut self, now: Instant) {
+        self.now = now;
         if self.stage != Stage::Handshake {
             return;
         }
-        self.input.clear();
+        self.clear_input();
         self.tls_active = true;
         self.caps = None;
         self.stage = Stage::Opening;
@@ -316,10 +405,44 @@ impl Connection {
 
     // ----- outputs -----
 
-    /// The next bytes to write to the socket.
+    /// The next bytes to write to the socket: commands, or a piece of a message body of
+    /// at most [`BODY_CHUNK`] octets.
+    ///
+    /// Whenever [`Connection::pending_output`] is at or below
+    /// [`Config::max_pending_output`] — before and after handing out a chunk — the call
+    /// processes replies held while output was full and starts waiting transactions
+    /// (with the time of the latest input). That may queue events and output, so drain
+    /// [`Connection::poll_event`] again after writing what this returns, and call it
+    /// again. `None` means nothing is pending and nothing held could run.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.flush_staged();
-        self.transmit.pop_front()
+        self.resume();
+        let chunk = self.next_chunk()?;
+        self.resume();
+        Some(chunk)
+    }
+
+    /// Processes what was held while output was full, once it is not.
+    fn resume(&mut self) {
+        if !self.is_output_full() && self.stage != Stage::Closed {
+            let now = self.now;
+            self.process_input(now);
+            self.drive(now);
+        }
+    }
+
+    /// Octets the machine will write that [`Connection::poll_transmit`] has not handed
+    /// out yet: commands, and what is left of a message body. Never more than
+    /// [`Config::max_pending_output`] plus one unit (the commands and the body of one
+    /// transaction).
+    pub fn pending_output(&self) -> usize {
+        self.queued.saturating_add(self.staged.len())
+    }
+
+    /// Whether pending output is above [`Config::max_pending_output`]. While it is, no
+    /// further buffered reply is processed and no queued transaction is started;
+    /// [`Connection::poll_transmit`] resumes.
+    pub fn is_output_full(&self) -> bool {
+        self.pending_output() > self.config.max_pending_output
     }
 
     /// The next event.
@@ -355,9 +478,9 @@ impl Connection {
     }
 
     /// Server bytes held but not yet parsed into a reply (bounded by
-    /// [`Config::reply_limits`]).
+    /// [`Config::reply_limits`] while output is not full).
     pub fn buffered_input(&self) -> usize {
-        self.input.len()
+        self.input.len().saturating_sub(self.input_start)
     }
 
     /// The configuration.
@@ -370,6 +493,11 @@ impl Connection {
     fn phase(&self) -> Phase {
         match (self.stage, self.pending.front()) {
             (Stage::Handshake, _) => Phase::StartTls,
+            (_, Some(Expect::DataEnd | Expect::Drain))
+                if matches!(self.body_clock, BodyClock::Sending(_)) =>
+            {
+                Phase::Body
+            }
             (_, Some(e)) => e.phase(),
             (_, None) => Phase::Idle,
         }
@@ -395,39 +523,31 @@ impl Connection {
         }
     }
 
-    /// Queues body bytes after the commands staged so far.
-    fn push_bytes(&mut self, bytes: Bytes) {
-        self.flush_staged();
-        if !bytes.is_empty() {
-            self.transmit.push_back(bytes);
-        }
-    }
-
-    fn flush_staged(&mut self) {
-        if !self.staged.is_empty() {
-            let staged = std::mem::take(&mut self.staged);
-            self.transmit.push_back(Bytes::from(staged));
-        }
-    }
-
-    /// Sets the deadline for the reply now at the front.
+    /// Sets the deadline for the reply now at the front. The reply after a body waits
+    /// for the data-block deadline while the body is being written, then for the
+    /// end-of-data one.
     fn arm(&mut self, now: Instant) {
         let t = &self.config.timeouts;
-        self.deadline = self.pending.front().and_then(|e| {
-            now.checked_add(match e {
-                Expect::Greeting => t.greeting,
-                Expect::Mail => t.mail,
-                Expect::Rcpt(_) => t.rcpt,
-                Expect::Data => t.data_init,
-                Expect::DataEnd | Expect::Drain => t.data_end,
-                _ => t.command,
-            })
+        self.deadline = self.pending.front().and_then(|e| match e {
+            Expect::DataEnd | Expect::Drain => match self.body_clock {
+                BodyClock::Sending(since) => since.checked_add(t.data_block),
+                BodyClock::Written(at) => at.checked_add(t.data_end),
+                BodyClock::Idle => now.checked_add(t.data_end),
+            },
+            Expect::Greeting => now.checked_add(t.greeting),
+            Expect::Mail => now.checked_add(t.mail),
+            Expect::Rcpt(_) => now.checked_add(t.rcpt),
+            Expect::Data => now.checked_add(t.data_init),
+            _ => now.checked_add(t.command),
         });
     }
 
     fn on_reply(&mut self, reply: Reply, now: Instant) {
         if self.config.report_replies {
             self.events.push_back(Event::Reply(reply.clone()));
+        }
+        if matches!(self.pending.front(), Some(Expect::DataEnd | Expect::Drain)) {
+            self.body_reply_arrived();
         }
         let Some(expect) = self.pending.pop_front() else {
             let error = if reply.code() == 421 {
@@ -474,7 +594,11 @@ impl Connection {
     /// Starts what comes next when nothing is outstanding: the next transaction, QUIT,
     /// or nothing.
     fn drive(&mut self, now: Instant) {
-        if self.stage != Stage::Ready || !self.pending.is_empty() || self.active.is_some() {
+        if self.stage != Stage::Ready
+            || !self.pending.is_empty()
+            || self.active.is_some()
+            || self.is_output_full()
+        {
             return;
         }
         while let Some(active) = self.queue.pop_front() {
@@ -535,7 +659,7 @@ impl Connection {
         self.stage = Stage::Closed;
         self.pending.clear();
         self.deadline = None;
-        self.input = Vec::new();
+        self.clear_input();
         self.events.push_back(Event::Closed { error });
     }
 }

@@ -53,7 +53,7 @@ impl Connection {
                 if reply.code() == 220 {
                     // SECURITY.md 10: nothing the server sent in cleartext after this
                     // reply is read; the capabilities are learned again inside TLS.
-                    self.input.clear();
+                    self.clear_input();
                     self.caps = None;
                     self.stage = Stage::Handshake;
                     self.deadline = now.checked_add(self.config.timeouts.tls_handshake);

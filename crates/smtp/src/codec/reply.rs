@@ -670,12 +670,12 @@ pub fn parse_reply(
     )))
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
+pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Checks code and separator of a complete line; returns the code and whether it is last.
-fn line_head(line: &[u8]) -> Result<(u16, bool), ReplyError> {
+pub(crate) fn line_head(line: &[u8]) -> Result<(u16, bool), ReplyError> {
     let code = reply_code(line)?;
     match line.get(3) {
         None | Some(b' ') => Ok((code, true)),
@@ -694,7 +694,7 @@ fn reply_code(line: &[u8]) -> Result<u16, ReplyError> {
 }
 
 /// Rejects an incomplete line early when what is there already cannot become valid.
-fn check_partial(rest: &[u8], code: Option<u16>) -> Result<(), ReplyError> {
+pub(crate) fn check_partial(rest: &[u8], code: Option<u16>) -> Result<(), ReplyError> {
     if rest.len() >= 3 {
         let c = reply_code(rest)?;
         if code.is_some_and(|first| first != c) {

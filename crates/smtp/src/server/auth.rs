@@ -172,13 +172,18 @@ impl Connection {
     }
 
     pub(super) fn decide_auth(&mut self, authcid: String, decision: Decision, now: Instant) {
-        let accepted = matches!(decision, Decision::Accept | Decision::AcceptWith(_));
+        let identity = match &decision {
+            Decision::Accept | Decision::AcceptWith(_) => Some(authcid),
+            Decision::Authenticated(identity) => Some(identity.clone()),
+            _ => None,
+        };
         let reply = simple_reply(decision, Reply::auth_succeeded());
-        if accepted {
-            self.session.authenticated = Some(authcid);
-            self.reply(reply, now);
-        } else {
-            self.auth_failed(reply, now);
+        match identity {
+            Some(identity) => {
+                self.session.authenticated = Some(identity);
+                self.reply(reply, now);
+            }
+            None => self.auth_failed(reply, now),
         }
     }
 
@@ -193,10 +198,11 @@ impl Connection {
                 let text = sasl::encode(&bytes);
                 self.challenge(AuthPhase::Exchange(mech), &text, now);
             }
-            Decision::Accept | Decision::AcceptWith(_) => {
-                let reply = simple_reply(decision, Reply::auth_succeeded());
-                self.session.authenticated = Some(mech.as_str().to_string());
-                self.reply(reply, now);
+            // The identity is the one the application confirmed, never the mechanism
+            // name (`decision_fits` refuses a plain Accept here).
+            Decision::Authenticated(identity) => {
+                self.session.authenticated = Some(identity);
+                self.reply(Reply::auth_succeeded(), now);
             }
             other => {
                 let reply = simple_reply(other, Reply::auth_invalid_credentials());
@@ -223,7 +229,7 @@ impl Connection {
             self.reply(reply, now);
         } else {
             self.delayed = Some(Delayed {
-                until: now + delay,
+                until: super::deadline(now, delay),
                 reply,
             });
         }

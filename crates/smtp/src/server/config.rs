@@ -94,8 +94,9 @@ pub struct Limits {
     pub max_auth_failures: u32,
     /// Longest SASL response line, CRLF included (RFC 4954 4: 12288).
     pub max_sasl_line: usize,
-    /// Most buffered input while an application decision is pending; beyond it
-    /// `handle_input` accepts fewer bytes than offered.
+    /// Most buffered input while an application decision is pending, or while output is
+    /// full ([`Config::max_pending_output`]); beyond it `handle_input` accepts fewer bytes
+    /// than offered.
     pub max_pending_input: usize,
 }
 
@@ -115,6 +116,11 @@ impl Default for Limits {
 }
 
 /// Timeouts (RFC 5321 4.5.3.2).
+///
+/// Deadlines are computed with checked arithmetic: a duration too long to add to the
+/// current time (such as `Duration::MAX`) never panics, that deadline just never comes.
+/// A failed-AUTH reply delayed that long is held until the command timeout closes the
+/// session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeouts {
     /// Waiting for the next command, counted from our last reply (4.5.3.2.7: at least
@@ -177,6 +183,13 @@ pub struct Config {
     pub limits: Limits,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// The high-water mark of pending output, in octets (default 131072). While
+    /// [`Connection::pending_output`](super::Connection::pending_output) is above it the
+    /// machine takes no further buffered command; it resumes inside
+    /// [`Connection::poll_transmit`](super::Connection::poll_transmit). Pending output
+    /// never exceeds the mark plus one unit (one reply, or the per-recipient replies to
+    /// one LMTP end of data). See the [crate docs](crate#bounded-output).
+    pub max_pending_output: usize,
 }
 
 impl Config {
@@ -198,6 +211,7 @@ impl Config {
             reject_early_talkers: true,
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            max_pending_output: 128 * 1024,
         }
     }
 

@@ -68,6 +68,9 @@ pub enum AbortReason {
     LineTooLong,
     /// The connection ended (EOF, timeout, close) before the end of data.
     ConnectionClosed,
+    /// RSET, HELO/EHLO/LHLO or STARTTLS reset a transaction after some of its BDAT chunks
+    /// were received (RFC 3030 4.1, RFC 5321 4.1.1.5): the partial body is discarded.
+    Reset,
 }
 
 /// An event from the server machine, in protocol order.
@@ -99,8 +102,10 @@ pub enum Event {
         /// The parameters.
         params: RcptParameters,
     },
-    /// AUTH with PLAIN or LOGIN: are these credentials valid? Accept answers `235 2.7.0`;
-    /// reject with [`Reply::auth_invalid_credentials`] (`535 5.7.8`).
+    /// AUTH with PLAIN or LOGIN: are these credentials valid? Accept answers `235 2.7.0`
+    /// and records `authcid` as the identity ([`Decision::Authenticated`] records another,
+    /// e.g. a canonical one); reject with [`Reply::auth_invalid_credentials`]
+    /// (`535 5.7.8`).
     Auth {
         /// Answer with this id.
         id: RequestId,
@@ -114,7 +119,10 @@ pub enum Event {
         password: Vec<u8>,
     },
     /// One step of another SASL mechanism: the decoded client response. Answer with
-    /// [`Decision::Challenge`] to continue, Accept or Reject to finish.
+    /// [`Decision::Challenge`] to continue, [`Decision::Authenticated`] with the identity
+    /// the mechanism established to succeed (a plain Accept is refused with
+    /// [`ApiError::InvalidDecision`]: the machine cannot know who logged in), or Reject
+    /// to fail.
     AuthExchange {
         /// Answer with this id.
         id: RequestId,
@@ -169,6 +177,12 @@ pub enum Decision {
     Reject(Reply),
     /// Continue a SASL exchange with this challenge (only for `AuthExchange`).
     Challenge(Vec<u8>),
+    /// Yes to [`Event::Auth`] or [`Event::AuthExchange`]: the client is authenticated as
+    /// this identity (`235 2.7.0`), which is what
+    /// [`Connection::authenticated`](super::Connection::authenticated) reports from then
+    /// on. The only way to end an `AuthExchange` successfully; for `Auth` it records a
+    /// canonical identity instead of the `authcid` as sent.
+    Authenticated(String),
     /// Send this reply (4xx, e.g. 421) and close the connection.
     Close(Reply),
 }

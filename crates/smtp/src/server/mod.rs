@@ -7,18 +7,27 @@
 //!
 //! 1. [`Connection::new`] queues the greeting.
 //! 2. Loop:
-//!    - write everything [`Connection::poll_transmit`] returns to the socket;
 //!    - handle every [`Connection::poll_event`]: body chunks go to storage; events with a
 //!      [`RequestId`] get a [`Decision`] through [`Connection::respond`] (now or later —
 //!      later pipelined commands wait for it);
+//!    - write what [`Connection::poll_transmit`] returns to the socket, and go back to
+//!      the events after each chunk: `poll_transmit` resumes commands held while output
+//!      was full, which may raise events;
 //!    - after [`Event::StartTls`]: flush, run the TLS handshake, call
 //!      [`Connection::tls_started`];
 //!    - stop when [`Connection::is_closed`];
-//!    - wait for socket input ([`Connection::handle_input`], [`Connection::handle_eof`])
-//!      or the deadline of [`Connection::poll_timeout`] ([`Connection::handle_timeout`]).
+//!    - when both are empty, wait for socket input ([`Connection::handle_input`],
+//!      [`Connection::handle_eof`]) or the deadline of [`Connection::poll_timeout`]
+//!      ([`Connection::handle_timeout`]).
 //!
 //! Invariant: after every input (`handle_input`, `handle_eof`, `handle_timeout`,
 //! `respond`, `tls_started`), poll events and output until both are empty.
+//!
+//! Bounded output: pending output never exceeds the mark ([`Config::max_pending_output`])
+//! plus one unit (one reply, or the per-recipient replies to one LMTP end of data). While
+//! [`Connection::is_output_full`], no further buffered command is taken and
+//! [`Connection::handle_input`] buffers at most [`Limits::max_pending_input`]. See the
+//! [crate docs](crate#bounded-output).
 //!
 //! The peer breaking the protocol is never a Rust error: the machine answers it with the
 //! right reply and, past the error limit, closes. [`ApiError`] is for the caller.
@@ -37,7 +46,7 @@ mod transaction;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
@@ -97,8 +106,8 @@ enum HeldKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GreetingState {
-    /// To be written at this time.
-    Due(Instant),
+    /// To be written at this time (`None`: a delay too long to represent, never).
+    Due(Option<Instant>),
     /// Written, not yet handed to the driver.
     Queued,
     /// Handed to the driver.
@@ -108,7 +117,8 @@ enum GreetingState {
 /// A reply held back until a time (failed AUTH delay).
 #[derive(Debug)]
 struct Delayed {
-    until: Instant,
+    /// `None`: a delay too long to represent; the command timeout applies instead.
+    until: Option<Instant>,
     reply: Reply,
 }
 
@@ -161,6 +171,8 @@ pub struct Connection {
     wait_since: Instant,
     greeting: GreetingState,
     closing: bool,
+    /// The time of the latest input, for work resumed inside `poll_transmit`.
+    now: Instant,
 }
 
 impl Connection {
@@ -183,8 +195,9 @@ impl Connection {
             auth_failures: 0,
             next_id: 0,
             wait_since: now,
-            greeting: GreetingState::Due(now + delay),
+            greeting: GreetingState::Due(deadline(now, delay)),
             closing: false,
+            now,
         };
         if delay.is_zero() {
             conn.write_greeting(now);
@@ -218,6 +231,21 @@ impl Connection {
         self.input.len()
     }
 
+    /// Octets queued for the client and not yet handed out by
+    /// [`Connection::poll_transmit`]. Never more than [`Config::max_pending_output`]
+    /// plus one unit (one reply, or the per-recipient replies to one LMTP end of data).
+    pub fn pending_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether pending output is above [`Config::max_pending_output`]. While it is, the
+    /// machine takes no further buffered command, and [`Connection::handle_input`]
+    /// buffers at most [`Limits::max_pending_input`]; a call to
+    /// [`Connection::poll_transmit`] resumes.
+    pub fn is_output_full(&self) -> bool {
+        self.out.len() > self.config.max_pending_output
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -226,10 +254,12 @@ impl Connection {
     // ---- inputs -------------------------------------------------------------------
 
     /// Feeds bytes received from the client, split anywhere. Returns how many were
-    /// accepted: all of them, except while an application decision is pending and
-    /// [`Limits::max_pending_input`] is reached — then keep the rest and feed it again
-    /// after [`Connection::respond`].
+    /// accepted: all of them, except while an application decision is pending or output
+    /// is full ([`Connection::is_output_full`]) and [`Limits::max_pending_input`] is
+    /// reached — then keep the rest and feed it again after [`Connection::respond`] or
+    /// after writing out [`Connection::poll_transmit`].
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
+        self.now = now;
         if self.closing || matches!(self.phase, Phase::AwaitTls) || data.is_empty() {
             return data.len();
         }
@@ -249,24 +279,32 @@ impl Connection {
         if matches!(self.phase, Phase::Data(_) | Phase::Bdat(_)) {
             self.wait_since = now;
         }
-        let take = if blocked {
-            let room = self
-                .config
-                .limits
-                .max_pending_input
-                .saturating_sub(self.input.len());
-            data.len().min(room)
-        } else {
-            data.len()
-        };
-        self.input
-            .extend_from_slice(data.get(..take).unwrap_or_default());
-        self.process(now);
-        take
+        // Take input in slices that keep the buffer within `max_pending_input`: what is
+        // left once the machine waits (for a decision, a delay, or its output to drain)
+        // is for the driver to feed again.
+        let limit = self.config.limits.max_pending_input.max(1);
+        let mut taken = 0;
+        while taken < data.len() {
+            let room = limit.saturating_sub(self.input.len());
+            let n = room.min(data.len() - taken);
+            if n == 0 {
+                break;
+            }
+            self.input
+                .extend_from_slice(data.get(taken..taken + n).unwrap_or_default());
+            taken += n;
+            self.process(now);
+            if self.closing || matches!(self.phase, Phase::AwaitTls) {
+                // The rest is discarded (closing, or cleartext behind STARTTLS).
+                return data.len();
+            }
+        }
+        taken
     }
 
     /// The client closed its side of the connection.
-    pub fn handle_eof(&mut self, _now: Instant) {
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
         if self.closing {
             return;
         }
@@ -281,18 +319,21 @@ impl Connection {
 
     /// Lets time pass: sends a delayed greeting or reply, or closes a timed-out session.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         if self.closing {
             return;
         }
         if let GreetingState::Due(at) = self.greeting {
-            if now >= at {
+            if at.is_some_and(|at| now >= at) {
                 self.write_greeting(now);
                 self.process(now);
             }
             return;
         }
-        if let Some(d) = &self.delayed {
-            if now >= d.until {
+        if let Some(d) = &self.delayed
+            && let Some(until) = d.until
+        {
+            if now >= until {
                 if let Some(d) = self.delayed.take() {
                     self.reply(d.reply, now);
                 }
@@ -322,6 +363,7 @@ impl Connection {
         decision: Decision,
         now: Instant,
     ) -> Result<(), ApiError> {
+        self.now = now;
         match &self.held {
             Some(h) if h.id == id => {
                 if !decision_fits(&h.kind, &decision) {
@@ -360,6 +402,7 @@ impl Connection {
         replies: Vec<Reply>,
         now: Instant,
     ) -> Result<(), ApiError> {
+        self.now = now;
         match &self.held {
             Some(Held {
                 id: hid,
@@ -384,6 +427,7 @@ impl Connection {
 
     /// The driver finished the TLS handshake after [`Event::StartTls`].
     pub fn tls_started(&mut self, now: Instant) -> Result<(), ApiError> {
+        self.now = now;
         if !matches!(self.phase, Phase::AwaitTls) {
             return Err(ApiError::NotAwaitingTls);
         }
@@ -400,15 +444,27 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// Bytes to send to the client, if any.
+    /// Bytes to send to the client, if any: all pending output, at most the mark plus one
+    /// unit.
+    ///
+    /// Once the output is handed out, the call resumes the session: it runs pipelined
+    /// commands held while output was full (with the time of the latest input), until
+    /// the output is above the mark again. That may queue events and output, so drain
+    /// [`Connection::poll_event`] again after writing what this returns, and call it
+    /// again. `None` means nothing is pending and nothing held could run.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.resume();
         if self.out.is_empty() {
             return None;
         }
         if self.greeting == GreetingState::Queued {
             self.greeting = GreetingState::Sent;
         }
-        Some(Bytes::from(std::mem::take(&mut self.out)))
+        let bytes = Bytes::from(std::mem::take(&mut self.out));
+        // Take held commands now, so that the events they raise are seen before the
+        // driver's next call.
+        self.resume();
+        Some(bytes)
     }
 
     /// The next deadline: call [`Connection::handle_timeout`] when it passes. `None` while
@@ -418,10 +474,10 @@ impl Connection {
             return None;
         }
         if let GreetingState::Due(at) = self.greeting {
-            return Some(at);
+            return at;
         }
-        if let Some(d) = &self.delayed {
-            return Some(d.until);
+        if let Some(until) = self.delayed.as_ref().and_then(|d| d.until) {
+            return Some(until);
         }
         if self.held.is_some() {
             return None;
@@ -431,7 +487,7 @@ impl Connection {
             Phase::Data(_) | Phase::Bdat(_) => t.data,
             _ => t.command,
         };
-        Some(self.wait_since + timeout)
+        deadline(self.wait_since, timeout)
     }
 
     /// True once the machine is done and every byte of output has been taken: close the
@@ -518,18 +574,37 @@ impl Connection {
         self.tx = None;
     }
 
-    /// Resets the transaction, reporting [`Event::Reset`] when there was one.
+    /// Resets the transaction, reporting [`Event::Reset`] when there was one — after
+    /// [`Event::DataAborted`] when BDAT chunks of it were received (the application drops
+    /// the partial body).
     fn reset_transaction(&mut self) {
-        if self.tx.take().is_some() {
+        if let Some(tx) = self.tx.take() {
+            if tx.bdat_started {
+                self.events
+                    .push_back(Event::DataAborted(AbortReason::Reset));
+            }
             self.events.push_back(Event::Reset);
         }
     }
 
-    /// Runs buffered input until it is used up, a decision is pending, or closing.
+    /// Runs commands held while output was full, once it is not.
+    fn resume(&mut self) {
+        if !self.is_output_full() && !self.closing && !self.input.is_empty() {
+            self.process(self.now);
+        }
+    }
+
+    /// Runs buffered input until it is used up, a decision is pending, output is full,
+    /// or closing.
     fn process(&mut self, now: Instant) {
         // Nothing is answered before the greeting has been written.
         let greeted = !matches!(self.greeting, GreetingState::Due(_));
-        while greeted && !self.closing && self.held.is_none() && self.delayed.is_none() {
+        while greeted
+            && !self.closing
+            && self.held.is_none()
+            && self.delayed.is_none()
+            && !self.is_output_full()
+        {
             let progressed = match &mut self.phase {
                 Phase::Command => self.step_command(now),
                 Phase::SkipLine => self.step_skip_line(),
@@ -708,12 +783,17 @@ fn must_be_last(cmd: &Command) -> bool {
 }
 
 /// Whether `decision` is a valid answer to `kind`.
+///
+/// An application-run SASL exchange ends in success only with
+/// [`Decision::Authenticated`]: the machine cannot know whom the mechanism identified.
 fn decision_fits(kind: &HeldKind, decision: &Decision) -> bool {
+    let exchange = matches!(kind, HeldKind::AuthExchange(_));
     match decision {
-        Decision::Accept => true,
-        Decision::AcceptWith(r) => (200..400).contains(&r.code()),
+        Decision::Accept => !exchange,
+        Decision::AcceptWith(r) => !exchange && (200..400).contains(&r.code()),
         Decision::Reject(r) | Decision::Close(r) => r.code() >= 400,
-        Decision::Challenge(_) => matches!(kind, HeldKind::AuthExchange(_)),
+        Decision::Challenge(_) => exchange,
+        Decision::Authenticated(_) => matches!(kind, HeldKind::Auth { .. }) || exchange,
     }
 }
 
@@ -721,6 +801,11 @@ fn decision_fits(kind: &HeldKind, decision: &Decision) -> bool {
 fn simple_reply(decision: Decision, default: Reply) -> Reply {
     match decision {
         Decision::AcceptWith(r) | Decision::Reject(r) | Decision::Close(r) => r,
-        Decision::Accept | Decision::Challenge(_) => default,
+        Decision::Accept | Decision::Challenge(_) | Decision::Authenticated(_) => default,
     }
+}
+
+/// `now + after`, or `None` (no deadline) when that cannot be represented.
+pub(crate) fn deadline(now: Instant, after: Duration) -> Option<Instant> {
+    now.checked_add(after)
 }
