@@ -1,13 +1,27 @@
 #![no_main]
 //! The POP3 server machine on arbitrary client input, with the
-//! application's decisions (login answers, message bytes, commit results,
-//! timeouts, chunk sizes) drawn from the same input.
+//! application's decisions (login answers, maildrop size, message bytes,
+//! commit results, timeouts, chunk sizes) and the caller's draining of
+//! output drawn from the same input.
+//!
+//! Invariants: pending output never exceeds `max_pending_output` plus one
+//! unit (a listing chunk or a supplied message chunk, with a status line),
+//! checked after every step, with a small mark; after EOF, answering what
+//! is asked and honouring deadlines always ends the session.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use postwerk_pop3::server::{ApopTimestamp, Config, Connection, Event, LoginDecision};
+use postwerk_pop3::server::{
+    ApopTimestamp, Config, Connection, Event, LoginDecision, MessageInfo, RequestId,
+};
+
+/// One unit above the mark: the largest of a listing chunk (4096 octets of
+/// lines, one line over, its status line and terminator) and a message
+/// chunk (at most 255 octets here, doubled by stuffing in the worst case,
+/// with its `+OK` line and the line end and terminator after it).
+const UNIT: usize = 128 + 4096 + 83 + 3;
 
 struct Input<'a> {
     data: &'a [u8],
@@ -31,9 +45,53 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Answer every event, with decisions drawn from the input.
-fn answer(conn: &mut Connection, input: &mut Input<'_>) {
-    while let Some(ev) = conn.poll_event() {
+struct App {
+    mark: usize,
+    /// The message being supplied: request id and chunks still to supply.
+    streaming: Option<(RequestId, u8)>,
+}
+
+impl App {
+    fn check(&self, conn: &Connection) {
+        assert!(
+            conn.pending_output() <= self.mark + UNIT,
+            "pending output {} over the mark {} plus one unit",
+            conn.pending_output(),
+            self.mark
+        );
+    }
+
+    /// Answer every event, with decisions drawn from the input, and supply
+    /// message chunks while output is not full.
+    fn answer(&mut self, conn: &mut Connection, input: &mut Input<'_>) {
+        loop {
+            while let Some(ev) = conn.poll_event() {
+                self.event(conn, ev, input);
+                self.check(conn);
+            }
+            let Some((id, left)) = self.streaming.as_mut() else {
+                return;
+            };
+            if conn.is_output_full() {
+                assert_eq!(conn.wants_message_chunk(), None);
+                return;
+            }
+            assert_eq!(conn.wants_message_chunk(), Some(*id));
+            if *left == 0 {
+                let id = *id;
+                self.streaming = None;
+                conn.finish_message(id).unwrap();
+            } else {
+                *left -= 1;
+                let len = usize::from(input.byte());
+                let body = Bytes::copy_from_slice(input.take(len));
+                conn.supply_message_chunk(*id, body).unwrap();
+            }
+            self.check(conn);
+        }
+    }
+
+    fn event(&mut self, conn: &mut Connection, ev: Event, input: &mut Input<'_>) {
         let d = input.byte();
         match ev {
             Event::Login { id, .. } => {
@@ -42,29 +100,44 @@ fn answer(conn: &mut Connection, input: &mut Input<'_>) {
                     1 => LoginDecision::InUse,
                     2 => LoginDecision::LoginDelay,
                     3 => LoginDecision::SysTemp,
-                    _ => LoginDecision::Accept(
-                        (0..d % 7)
-                            .map(|i| (u64::from(i) * 100, format!("u{i}")).into())
-                            .collect(),
-                    ),
+                    _ => {
+                        // Sometimes a maildrop whose listings take several chunks.
+                        let count = match d % 7 {
+                            6 => 100 + usize::from(input.byte()) * 4,
+                            k => usize::from(k),
+                        };
+                        let pad = "p".repeat(usize::from(input.byte() % 64));
+                        let listing: Vec<MessageInfo> = (0..count)
+                            .map(|i| (i as u64 * 100, format!("u{i}{pad}")).into())
+                            .collect();
+                        LoginDecision::Accept(listing)
+                    }
                 };
                 conn.answer_login(id, decision).unwrap();
             }
             Event::MessageRequest { id, .. } => {
-                if d % 5 == 0 {
+                assert!(self.streaming.is_none(), "a second message request");
+                if d.is_multiple_of(5) {
                     conn.message_unavailable(id).unwrap();
                 } else {
-                    for _ in 0..d % 4 {
-                        let len = usize::from(input.byte());
-                        let body = Bytes::copy_from_slice(input.take(len));
-                        conn.supply_message_chunk(id, body).unwrap();
-                    }
-                    conn.finish_message(id).unwrap();
+                    self.streaming = Some((id, d % 4));
                 }
             }
             Event::Commit { id, .. } => conn.answer_commit(id, d & 1 == 0).unwrap(),
             _ => {}
         }
+    }
+
+    /// Take up to `n` chunks of output, answering between them.
+    fn drain(&mut self, conn: &mut Connection, input: &mut Input<'_>, n: usize) {
+        for _ in 0..n {
+            self.answer(conn, input);
+            if conn.poll_transmit().is_none() {
+                break;
+            }
+            self.check(conn);
+        }
+        self.answer(conn, input);
     }
 }
 
@@ -80,37 +153,57 @@ fuzz_target!(|data: &[u8]| {
     config.max_line = 16 + usize::from(input.byte());
     config.max_input_buffer = 256 + usize::from(input.byte()) * 16;
     config.login_failure_delay = Duration::from_millis(u64::from(flags >> 6) * 100);
+    config.max_pending_output = usize::from(input.byte()) * 8;
     if flags & 32 != 0 {
         config.apop = ApopTimestamp::new("<1.2@fuzz>").ok();
     }
+    let mut app = App {
+        mark: config.max_pending_output,
+        streaming: None,
+    };
     let mut now = Instant::now();
     let mut conn = Connection::new(config, now);
+    app.check(&conn);
     while !input.data.is_empty() {
         let n = usize::from(input.byte() % 64) + 1;
         let chunk = input.take(n);
         conn.handle_input(chunk, now);
-        answer(&mut conn, &mut input);
-        while conn.poll_transmit().is_some() {}
-        if input.byte() % 16 == 0
+        app.check(&conn);
+        app.answer(&mut conn, &mut input);
+        // The caller drains at moments and by amounts of the input's choosing.
+        let drain = match input.byte() % 8 {
+            0..=2 => 0,
+            3..=5 => 1,
+            6 => 3,
+            _ => usize::MAX,
+        };
+        app.drain(&mut conn, &mut input, drain);
+        if input.byte().is_multiple_of(16)
             && let Some(t) = conn.poll_timeout()
         {
             now = t;
             conn.handle_timeout(now);
+            app.check(&conn);
         }
     }
-    // Invariant: after EOF, answering what is asked and honouring deadlines
-    // always ends the session.
+    // Invariant: after EOF, answering what is asked, draining, and
+    // honouring deadlines always ends the session.
     conn.handle_eof(now);
+    app.check(&conn);
     for _ in 0..10_000 {
-        answer(&mut conn, &mut input);
-        while conn.poll_transmit().is_some() {}
+        app.drain(&mut conn, &mut input, usize::MAX);
         if conn.is_closed() {
             break;
+        }
+        if conn.pending_output() > 0 || app.streaming.is_some() {
+            // An event answered after the last `poll_transmit` queued more.
+            continue;
         }
         match conn.poll_timeout() {
             Some(t) => {
                 now = t.max(now);
                 conn.handle_timeout(now);
+                app.check(&conn);
             }
             None => panic!("stuck after EOF: nothing pending, no deadline"),
         }

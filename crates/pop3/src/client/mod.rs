@@ -455,10 +455,14 @@ impl Connection {
             self.flush_queue();
         }
         if self.out.is_empty() {
-            None
-        } else {
-            Some(Bytes::from(std::mem::take(&mut self.out)))
+            return None;
         }
+        let b = Bytes::from(std::mem::take(&mut self.out));
+        if !self.closed {
+            self.resume_input();
+            self.flush_queue();
+        }
+        Some(b)
     }
 
     /// When to call [`Connection::handle_timeout`]: while an answer is due.

@@ -353,15 +353,20 @@ impl Connection {
         if !self.is_output_full() {
             self.resume();
         }
-        if let Some(b) = self.transmit.pop_front() {
+        let b = if let Some(b) = self.transmit.pop_front() {
             self.queued = self.queued.saturating_sub(b.len());
-            return Some(b);
-        }
-        if self.out.is_empty() {
+            Some(b)
+        } else if self.out.is_empty() {
             None
         } else {
             Some(Bytes::from(std::mem::take(&mut self.out)))
+        };
+        // Resume as soon as the output drains below the mark, in the call
+        // that returns bytes: events it raises are then seen by the loop.
+        if b.is_some() && !self.is_output_full() {
+            self.resume();
         }
+        b
     }
 
     /// When to call [`Connection::handle_timeout`] next: the end of a login
