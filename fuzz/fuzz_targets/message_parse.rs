@@ -1,5 +1,6 @@
 #![no_main]
-//! `Message::parse` on arbitrary bytes, then every accessor and every part decoded.
+//! `Message::parse` on arbitrary bytes, then every accessor (the lenient ones and what they
+//! repaired), the RFC 8621 body lists, attached messages, and every part decoded.
 
 use libfuzzer_sys::fuzz_target;
 use postwerk_message::{Limits, Message};
@@ -31,12 +32,28 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.to_unix(), d.to_unix());
     }
     if let Some(Ok(id)) = msg.message_id() {
-        let s = id.to_string();
-        assert_eq!(
-            postwerk_message::MessageId::parse(s.as_bytes()).expect("display parses"),
-            id
-        );
+        // A strictly valid identifier is read as the grammar reads it and round-trips.
+        let raw = msg.header("message-id").expect("present").raw_value();
+        if let Ok(strict) = postwerk_message::MessageId::parse(raw) {
+            assert_eq!(strict, id);
+            let s = id.to_string();
+            assert_eq!(
+                postwerk_message::MessageId::parse(s.as_bytes()).expect("display parses"),
+                id
+            );
+        }
     }
+    // Strictly valid address fields are read exactly as the grammar reads them.
+    if let Some(h) = msg.header("to")
+        && let Ok(strict) = postwerk_message::parse_address_list(h.raw_value())
+    {
+        assert_eq!(msg.to().expect("strict list is read"), strict);
+    }
+    let repairs = msg.repairs();
+    for r in &repairs {
+        assert!(r.offset() <= data.len());
+    }
+    assert!(repairs.windows(2).all(|w| w[0].offset() <= w[1].offset()));
     let _ = (msg.in_reply_to(), msg.references());
     for r in msg.received() {
         let _ = (
@@ -66,4 +83,23 @@ fuzz_target!(|data: &[u8]| {
         let _ = p.decoded_text();
     }
     let _ = msg.leaves().count();
+    // RFC 8621 body lists: leaves of the tree, each listed once per list.
+    for list in [
+        msg.text_body().collect::<Vec<_>>(),
+        msg.html_body().collect(),
+        msg.attachments().collect(),
+    ] {
+        for p in &list {
+            assert!(p.children().is_empty() || !p.is_multipart());
+        }
+    }
+    let _ = msg.has_attachment();
+    let _ = msg.body_text();
+    for p in msg.attachments() {
+        if let Some(inner) = p.message() {
+            let _ = (inner.from(), inner.subject(), inner.date(), inner.repairs());
+            let _ = inner.body_text();
+            let _ = inner.attachments().count();
+        }
+    }
 });

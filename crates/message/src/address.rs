@@ -40,8 +40,10 @@ use crate::encoded_word;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::lexer::{self, Cursor};
 
+mod lenient;
 mod parse;
 
+pub(crate) use lenient::read_address_list;
 pub use parse::{parse_addr_spec, parse_address_list, parse_mailbox};
 
 /// The most addresses (mailboxes, counting those inside groups, and groups) one list may
@@ -102,6 +104,10 @@ impl<'a> AddrSpec<'a> {
     }
 
     /// The domain: `example.com`, or a domain literal with its brackets, `[192.0.2.1]`.
+    ///
+    /// Empty only for an address that the [`Message`](crate::Message) accessors read from
+    /// a field without `@domain` (`Moderator-Address <moderator>`); the grammar functions
+    /// never return one.
     pub fn domain(&self) -> &str {
         &self.domain
     }
@@ -158,12 +164,15 @@ fn check_domain(domain: &str) -> Result<(), ParseError> {
 
 impl fmt::Display for AddrSpec<'_> {
     /// The canonical form: `local@domain`, the local part quoted only when it is not a
-    /// dot-atom.
+    /// dot-atom; without a domain, the bare local part.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_dot_atom_local() {
             f.write_str(&self.local)?;
         } else {
             write_quoted(&self.local, f)?;
+        }
+        if self.domain.is_empty() {
+            return Ok(());
         }
         f.write_str("@")?;
         f.write_str(&self.domain)

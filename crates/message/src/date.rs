@@ -23,6 +23,10 @@ use std::str::FromStr;
 
 use crate::{ParseError, ParseErrorKind};
 
+mod lenient;
+
+pub(crate) use lenient::read_date;
+
 /// A day of the week.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Weekday {
@@ -278,8 +282,6 @@ struct Cursor<'a> {
     pos: usize,
 }
 
-const MAX_COMMENT_DEPTH: usize = 64;
-
 impl<'a> Cursor<'a> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
@@ -291,39 +293,8 @@ impl<'a> Cursor<'a> {
 
     /// Skips white space, line breaks and (nested) comments.
     fn skip_cfws(&mut self) -> Result<(), ParseError> {
-        while let Some(c) = self.peek() {
-            match c {
-                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
-                b'(' => self.skip_comment()?,
-                _ => break,
-            }
-        }
+        self.pos = crate::lexer::skip_cfws_at(self.b, self.pos)?;
         Ok(())
-    }
-
-    fn skip_comment(&mut self) -> Result<(), ParseError> {
-        let start = self.pos;
-        let mut depth = 0usize;
-        while let Some(c) = self.peek() {
-            self.pos += 1;
-            match c {
-                b'(' => {
-                    depth += 1;
-                    if depth > MAX_COMMENT_DEPTH {
-                        return Err(ParseError::new(ParseErrorKind::TooDeep, self.pos - 1));
-                    }
-                }
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                b'\\' => self.pos += 1,
-                _ => {}
-            }
-        }
-        Err(ParseError::new(ParseErrorKind::UnexpectedEnd, start))
     }
 
     fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a [u8] {

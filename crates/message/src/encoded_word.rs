@@ -35,18 +35,20 @@ const B64: GeneralPurpose = GeneralPurpose::new(
 struct Word<'t> {
     charset: &'t str,
     b: bool,
-    text: &'t str,
+    text: &'t [u8],
     /// Byte offset just past `?=`.
     end: usize,
 }
 
-/// Parses an encoded word starting at `start` (where `text[start..]` begins with `=?`).
-fn parse_word(text: &str, start: usize) -> Option<Word<'_>> {
-    let bytes = text.as_bytes();
+/// Parses an encoded word starting at `start` (where `bytes[start..]` begins with `=?`).
+///
+/// The encoded text may hold raw 8-bit bytes (real mail has them); they are bytes of the
+/// word's charset.
+fn parse_word(bytes: &[u8], start: usize) -> Option<Word<'_>> {
     let cs_start = start.checked_add(2)?;
     let rest = bytes.get(cs_start..)?;
     let q1 = memchr::memchr(b'?', rest)?;
-    let charset = text.get(cs_start..cs_start + q1)?;
+    let charset = std::str::from_utf8(bytes.get(cs_start..cs_start + q1)?).ok()?;
     if charset.is_empty() || charset.bytes().any(|b| b <= b' ' || b >= 0x7f) {
         return None;
     }
@@ -65,8 +67,8 @@ fn parse_word(text: &str, start: usize) -> Option<Word<'_>> {
     if *bytes.get(text_end + 1)? != b'=' {
         return None;
     }
-    let encoded = text.get(text_start..text_end)?;
-    if encoded.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+    let encoded = bytes.get(text_start..text_end)?;
+    if encoded.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return None;
     }
     Some(Word {
@@ -77,28 +79,18 @@ fn parse_word(text: &str, start: usize) -> Option<Word<'_>> {
     })
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Appends the bytes of Q-encoded text (RFC 2047 section 4.2) to `out`.
-fn decode_q(text: &str, out: &mut Vec<u8>) {
-    let bytes = text.as_bytes();
+fn decode_q(text: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
+    while let Some(&b) = text.get(i) {
         match b {
             b'_' => {
                 out.push(b' ');
                 i += 1;
             }
             b'=' => match (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
+                text.get(i + 1).copied().and_then(crate::lexer::hex),
+                text.get(i + 2).copied().and_then(crate::lexer::hex),
             ) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
@@ -133,8 +125,8 @@ fn flush(pending: &mut Option<Pending<'_>>, out: &mut String) {
     }
 }
 
-fn is_lws(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+fn is_lws(s: &[u8]) -> bool {
+    s.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// The position of the first `=?` in `bytes`.
@@ -147,11 +139,39 @@ fn find_marker(bytes: &[u8]) -> Option<usize> {
 ///
 /// Returns the input unchanged (borrowed) when it holds no encoded word.
 pub(crate) fn decode(text: &str) -> Cow<'_, str> {
-    let Some(first) = find_marker(text.as_bytes()) else {
-        return Cow::Borrowed(text);
+    decode_bytes(text.as_bytes(), None).0
+}
+
+/// Decodes the encoded words of a value that may already be owned, keeping it borrowed
+/// when nothing changes.
+pub(crate) fn decode_words(value: Cow<'_, str>) -> Cow<'_, str> {
+    match value {
+        Cow::Borrowed(s) => decode(s),
+        Cow::Owned(s) => match decode(&s) {
+            Cow::Borrowed(_) => Cow::Owned(s),
+            Cow::Owned(d) => Cow::Owned(d),
+        },
+    }
+}
+
+/// Decodes every RFC 2047 encoded word in `raw`, the one decoder of encoded words.
+///
+/// Text outside the words may hold raw 8-bit bytes; it is read as
+/// [`charset::decode_8bit`] does, with `charset` (the enclosing part's) as the legacy
+/// charset. Raw 8-bit bytes inside a word are read in the word's charset. Borrowed when
+/// `raw` is UTF-8 without encoded words. The flag tells whether 8-bit text outside the
+/// words was read in a legacy charset.
+pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t, str>, bool) {
+    let Some(first) = find_marker(raw) else {
+        return charset::decode_8bit(raw, charset);
     };
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(raw.len());
+    let mut legacy = false;
+    let mut push_text = |out: &mut String, gap: &[u8]| {
+        let (text, l) = charset::decode_8bit(gap, charset);
+        legacy |= l;
+        out.push_str(&text);
+    };
     let mut pending: Option<Pending<'_>> = None;
     // End of the text already copied or decoded into `out`/`pending`.
     let mut copied = 0;
@@ -160,9 +180,9 @@ pub(crate) fn decode(text: &str) -> Cow<'_, str> {
     let mut search = first;
     let mut changed = false;
     loop {
-        let Some(word) = parse_word(text, search) else {
+        let Some(word) = parse_word(raw, search) else {
             let next = search + 2;
-            match bytes.get(next..).and_then(find_marker) {
+            match raw.get(next..).and_then(find_marker) {
                 Some(i) => {
                     search = next + i;
                     continue;
@@ -172,17 +192,17 @@ pub(crate) fn decode(text: &str) -> Cow<'_, str> {
         };
         let mut decoded = Vec::new();
         let ok = if word.b {
-            B64.decode_vec(word.text.as_bytes(), &mut decoded).is_ok()
+            B64.decode_vec(word.text, &mut decoded).is_ok()
         } else {
             decode_q(word.text, &mut decoded);
             true
         };
-        if ok && charset::lookup(word.charset).is_some() {
-            let gap = text.get(copied..search).unwrap_or("");
+        if ok && charset::is_known(word.charset) {
+            let gap = raw.get(copied..search).unwrap_or_default();
             let adjacent = prev_word_end == Some(copied) && is_lws(gap);
             if !adjacent {
                 flush(&mut pending, &mut out);
-                out.push_str(gap);
+                push_text(&mut out, gap);
             }
             match &mut pending {
                 Some(p) if p.charset.eq_ignore_ascii_case(word.charset) => {
@@ -202,17 +222,17 @@ pub(crate) fn decode(text: &str) -> Cow<'_, str> {
         }
         // An undecodable word stays as literal text: it is copied with the gap later.
         search = word.end;
-        match bytes.get(search..).and_then(find_marker) {
+        match raw.get(search..).and_then(find_marker) {
             Some(i) => search += i,
             None => break,
         }
     }
     if !changed {
-        return Cow::Borrowed(text);
+        return charset::decode_8bit(raw, charset);
     }
     flush(&mut pending, &mut out);
-    out.push_str(text.get(copied..).unwrap_or(""));
-    Cow::Owned(out)
+    push_text(&mut out, raw.get(copied..).unwrap_or_default());
+    (Cow::Owned(out), legacy)
 }
 
 /// Longest run of UTF-8 bytes per encoded word so that `=?utf-8?b?` + base64 + `?=` stays
@@ -296,6 +316,18 @@ mod tests {
             decode("=?x-unknown?Q?a?= =?utf-8?q?b?="),
             "=?x-unknown?Q?a?= b"
         );
+    }
+
+    #[test]
+    fn eight_bit_bytes_inside_and_around_words() {
+        let (text, legacy) = decode_bytes(b"=?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?=", None);
+        assert_eq!(text, "Die Hasen und die Fr\u{f6}sche");
+        assert!(!legacy);
+        let (text, legacy) = decode_bytes(b"Gr\xfc\xdfe =?utf-8?q?caf=C3=A9?=", None);
+        assert_eq!(text, "Gr\u{fc}\u{df}e caf\u{e9}");
+        assert!(legacy);
+        assert_eq!(decode("=?utf-7?Q?Hi_+AOk-?="), "Hi \u{e9}");
+        assert_eq!(decode("=?UTF-7?B?K0FPay0=?="), "\u{e9}");
     }
 
     #[test]

@@ -11,16 +11,17 @@
 //! ```
 //!
 //! Lines may end in CRLF or in a bare LF. The header section ends at the first empty line
-//! (the body starts after it), at the end of the input, or at the first line that is
-//! neither a field nor the continuation of one: a line without a colon, a line whose name
-//! has bytes outside `%d33-126`, or a line starting with white space before any field.
-//! Such a line is the first line of the body, which is what deployed parsers do with
-//! messages that lack the blank separator line. A first line starting with `From ` (an
-//! mbox separator) is skipped.
+//! (the body starts after it) or at the end of the input. A line that is neither a field
+//! nor the continuation of one (a line without a colon, a line whose name has bytes outside
+//! `%d33-126` such as `Sub ject:`, a line starting with white space before any field) is
+//! skipped with its continuation lines when a field follows it; when none does, it is the
+//! first line of a body that lacks its blank separator line. A first line starting with
+//! `From ` (an mbox separator) is skipped. White space and folds right after the colon are
+//! not part of the value.
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memmem};
+use memchr::memchr;
 
 use crate::{ParseError, ParseErrorKind};
 
@@ -78,14 +79,24 @@ impl<'a> Header<'a> {
 
     /// The unfolded value with RFC 2047 encoded words decoded, for unstructured fields
     /// such as `Subject:` and `Comments:`.
+    ///
+    /// Raw 8-bit bytes, which RFC 5322 does not allow but real mail has, are read as
+    /// UTF-8 where they are valid UTF-8 and as Windows-1252 elsewhere; inside an encoded
+    /// word they are bytes of the word's charset. [`Message::subject`](crate::Message::subject)
+    /// also tries the message's own charset first.
     pub fn decoded(&self) -> Cow<'a, str> {
-        let unfolded = self.unfolded();
-        if memmem::find(unfolded.as_bytes(), b"=?").is_none() {
-            return unfolded;
-        }
-        match unfolded {
-            Cow::Borrowed(s) => crate::encoded_word::decode(s),
-            Cow::Owned(s) => Cow::Owned(crate::encoded_word::decode(&s).into_owned()),
+        self.decoded_in(None).0
+    }
+
+    /// [`Header::decoded`] with `charset` as the legacy charset of raw 8-bit bytes; the
+    /// flag tells whether any were read in a legacy charset.
+    pub(crate) fn decoded_in(&self, charset: Option<&str>) -> (Cow<'a, str>, bool) {
+        match unfold_bytes(self.value) {
+            Cow::Borrowed(b) => crate::encoded_word::decode_bytes(b, charset),
+            Cow::Owned(v) => {
+                let (text, legacy) = crate::encoded_word::decode_bytes(&v, charset);
+                (Cow::Owned(text.into_owned()), legacy)
+            }
         }
     }
 
@@ -122,9 +133,20 @@ pub(crate) fn trim_start_ws(mut b: &[u8]) -> &[u8] {
 
 /// Unfolds a raw header value (see [`Header::unfolded`]).
 pub(crate) fn unfold(raw: &[u8]) -> Cow<'_, str> {
+    match unfold_bytes(raw) {
+        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        Cow::Owned(v) => match String::from_utf8(v) {
+            Ok(s) => Cow::Owned(s),
+            Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        },
+    }
+}
+
+/// Unfolds a raw header value as bytes: line breaks removed, trailing white space trimmed.
+pub(crate) fn unfold_bytes(raw: &[u8]) -> Cow<'_, [u8]> {
     let trimmed = trim_end_ws(raw);
     if memchr(b'\n', trimmed).is_none() {
-        return String::from_utf8_lossy(trimmed);
+        return Cow::Borrowed(trimmed);
     }
     let mut out = Vec::with_capacity(trimmed.len());
     let mut rest = trimmed;
@@ -134,10 +156,7 @@ pub(crate) fn unfold(raw: &[u8]) -> Cow<'_, str> {
         rest = tail.get(1..).unwrap_or_default();
     }
     out.extend_from_slice(rest);
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
+    Cow::Owned(out)
 }
 
 fn is_wsp(b: u8) -> bool {
@@ -150,6 +169,47 @@ pub(crate) struct HeaderSection<'a> {
     pub(crate) headers: Vec<Header<'a>>,
     /// Offset of the body relative to the start of the section's data.
     pub(crate) body_start: usize,
+    /// Offsets (in the whole input) of the lines that were not fields and were skipped.
+    pub(crate) skipped: Vec<usize>,
+}
+
+/// The line starting at `pos`: its content without the line break, and where the next
+/// line starts.
+fn line_at(data: &[u8], pos: usize) -> (&[u8], usize) {
+    let rest = data.get(pos..).unwrap_or_default();
+    let (line_len, next) = match memchr(b'\n', rest) {
+        Some(i) => (i, pos + i + 1),
+        None => (rest.len(), data.len()),
+    };
+    let line = rest.get(..line_len).unwrap_or_default();
+    (line.strip_suffix(b"\r").unwrap_or(line), next)
+}
+
+/// The field name of a line and the position of its colon, when the line is a field:
+/// `name *WSP ":"` with a name of bytes 33–126 (so `Sub ject:` is not a field).
+fn field_name(content: &[u8]) -> Option<(&str, usize)> {
+    let colon = memchr(b':', content)?;
+    let name_bytes = trim_wsp_end(content.get(..colon).unwrap_or_default());
+    if name_bytes.is_empty() || !name_bytes.iter().all(|&b| (33..=126).contains(&b)) {
+        return None;
+    }
+    Some((std::str::from_utf8(name_bytes).ok()?, colon))
+}
+
+/// Whether the line at `pos` that is not a field (with the continuation lines after it)
+/// is followed by a field, so that it is a stray line inside the header section rather
+/// than the first line of a body that lacks its blank separator line.
+fn stray_line_before_field(data: &[u8], pos: usize) -> bool {
+    let (_, mut next) = line_at(data, pos);
+    while next < data.len() {
+        let (content, after) = line_at(data, next);
+        match content.first() {
+            None => return false,
+            Some(&b) if is_wsp(b) => next = after,
+            Some(_) => return field_name(content).is_some(),
+        }
+    }
+    false
 }
 
 /// Splits `data` into header fields and finds where the body starts.
@@ -165,46 +225,48 @@ pub(crate) fn parse_header_section(
     let len = data.len();
     // A message usually has a few dozen fields, a MIME part a few.
     let mut headers: Vec<Header<'_>> = Vec::with_capacity(if skip_mbox_from { 32 } else { 4 });
+    let mut skipped = Vec::new();
     let mut pos = 0usize;
     if skip_mbox_from && data.starts_with(b"From ") && !is_obs_from_field(data) {
         pos = memchr(b'\n', data).map_or(len, |i| i + 1);
     }
     // The field being read: (name, name offset, value start, value end).
     let mut cur: Option<(&str, usize, usize, usize)> = None;
+    // Inside a skipped line and its continuation lines.
+    let mut skipping = false;
     let body_start = loop {
-        let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) else {
+        if pos >= len {
             break len;
-        };
-        let (line_len, next) = match memchr(b'\n', rest) {
-            Some(i) => (i, pos + i + 1),
-            None => (rest.len(), len),
-        };
-        let line = rest.get(..line_len).unwrap_or_default();
-        let content = line.strip_suffix(b"\r").unwrap_or(line);
+        }
+        let (content, next) = line_at(data, pos);
         if content.is_empty() {
             break next;
         }
         if content.first().copied().is_some_and(is_wsp) {
-            match cur.as_mut() {
-                Some(field) => {
-                    field.3 = pos + content.len();
-                    pos = next;
-                    continue;
-                }
-                None => break pos,
+            if skipping {
+                pos = next;
+                continue;
+            }
+            if let Some(field) = cur.as_mut() {
+                field.3 = pos + content.len();
+                pos = next;
+                continue;
             }
         }
-        let Some(colon) = memchr(b':', content) else {
-            break pos;
+        let Some((name, colon)) = field_name(content) else {
+            // Not a field: a stray line when a field follows, else the body's first line.
+            if !stray_line_before_field(data, pos) {
+                break pos;
+            }
+            if let Some((n, off, vs, ve)) = cur.take() {
+                headers.push(make_header(data, base, n, off, vs, ve));
+            }
+            skipped.push(base + pos);
+            skipping = true;
+            pos = next;
+            continue;
         };
-        let name_bytes = content.get(..colon).unwrap_or_default();
-        let name_bytes = trim_wsp_end(name_bytes);
-        if name_bytes.is_empty() || !name_bytes.iter().all(|&b| (33..=126).contains(&b)) {
-            break pos;
-        }
-        let Ok(name) = std::str::from_utf8(name_bytes) else {
-            break pos;
-        };
+        skipping = false;
         if let Some((n, off, vs, ve)) = cur.take() {
             headers.push(make_header(data, base, n, off, vs, ve));
         }
@@ -225,6 +287,7 @@ pub(crate) fn parse_header_section(
     Ok(HeaderSection {
         headers,
         body_start: body_start.min(len),
+        skipped,
     })
 }
 
@@ -257,11 +320,14 @@ fn make_header<'a>(
     vstart: usize,
     vend: usize,
 ) -> Header<'a> {
+    let value = data.get(vstart..vend).unwrap_or_default();
+    // A field folded right after its colon: the fold is not part of the value.
+    let trimmed = trim_start_ws(value);
     Header {
         name,
-        value: data.get(vstart..vend).unwrap_or_default(),
+        value: trimmed,
         offset: base + off,
-        value_offset: base + vstart,
+        value_offset: base + vstart + (value.len() - trimmed.len()),
     }
 }
 
@@ -304,11 +370,38 @@ mod tests {
     }
 
     #[test]
-    fn line_without_colon_starts_body() {
-        let d = b"A: 1\r\nthis is body\r\nB: 2\r\n";
+    fn stray_line_between_fields_is_skipped() {
+        let d = b"A: 1\r\nthis is no field\r\n  cont\r\nB: 2\r\nSub ject: 3\r\nC: 4\r\n\r\nbody";
+        let s = parse(d);
+        let names: Vec<&str> = s.headers.iter().map(|h| h.name()).collect();
+        assert_eq!(names, ["A", "B", "C"]);
+        assert_eq!(s.skipped, [6, 38]);
+        assert_eq!(&d[s.body_start..], b"body");
+    }
+
+    #[test]
+    fn line_without_colon_and_no_field_after_starts_body() {
+        let d = b"A: 1\r\nthis is body\r\nmore body\r\n";
         let s = parse(d);
         assert_eq!(s.headers.len(), 1);
-        assert_eq!(&d[s.body_start..], b"this is body\r\nB: 2\r\n");
+        assert_eq!(&d[s.body_start..], b"this is body\r\nmore body\r\n");
+        let d = b"Hello world\r\n\r\nsecond paragraph";
+        let s = parse_header_section(d, 0, 10, false).unwrap();
+        assert!(s.headers.is_empty());
+        assert_eq!(s.body_start, 0);
+    }
+
+    #[test]
+    fn fold_right_after_the_colon_is_not_part_of_the_value() {
+        let d = b"Subject:\r\n Hello\r\n world\r\nX:\n\ty\n\n";
+        let s = parse(d);
+        assert_eq!(s.headers[0].raw_value(), b"Hello\r\n world");
+        assert_eq!(s.headers[0].value_offset(), 11);
+        assert_eq!(s.headers[0].unfolded(), "Hello world");
+        assert_eq!(s.headers[1].raw_value(), b"y");
+        let s = parse(b"A:\r\nB: x\r\n\r\n");
+        assert_eq!(s.headers[0].raw_value(), b"");
+        assert_eq!(s.headers[1].raw_value(), b"x");
     }
 
     #[test]

@@ -93,6 +93,67 @@ pub(crate) fn is_atext_or_dot(b: u8) -> bool {
     b == b'.' || is_atext(b)
 }
 
+/// The value of a hexadecimal digit, either case (`=3d` and `=3D` in quoted-printable and
+/// Q encoding, `%3d` in RFC 2231 values); the one hex helper of the crate.
+#[inline]
+pub(crate) fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Skips CFWS in a structured field value (dates, message identifiers, MIME
+/// parameters) from `pos`: white space, line breaks and comments nested up to
+/// [`MAX_COMMENT_DEPTH`] levels (a quoted pair inside a comment is skipped whole).
+/// Returns the position after it; an unclosed comment is
+/// [`ParseErrorKind::UnexpectedEnd`] at its `(`, deeper nesting [`ParseErrorKind::TooDeep`].
+///
+/// The address parser's [`Cursor::skip_cfws`] is the same walk with RFC 5322's stricter
+/// rules for line breaks, which addresses need.
+pub(crate) fn skip_cfws_at(b: &[u8], mut pos: usize) -> Result<usize, ParseError> {
+    while let Some(&c) = b.get(pos) {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
+            b'(' => pos = skip_comment_at(b, pos)?,
+            _ => break,
+        }
+    }
+    Ok(pos)
+}
+
+/// Skips the comment whose `(` is at `open`, nested up to [`MAX_COMMENT_DEPTH`] levels, a
+/// quoted pair skipped whole; returns the position after its `)`. Errors as
+/// [`skip_cfws_at`].
+pub(crate) fn skip_comment_at(b: &[u8], open: usize) -> Result<usize, ParseError> {
+    let mut pos = open;
+    let mut depth = 0usize;
+    loop {
+        let Some(&c) = b.get(pos) else {
+            return Err(ParseError::new(ParseErrorKind::UnexpectedEnd, open));
+        };
+        pos += 1;
+        match c {
+            b'(' => {
+                depth += 1;
+                if depth > MAX_COMMENT_DEPTH {
+                    return Err(ParseError::new(ParseErrorKind::TooDeep, pos - 1));
+                }
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok(pos);
+                }
+            }
+            b'\\' => pos += 1,
+            _ => {}
+        }
+    }
+}
+
 /// Whether `s` is a dot-atom-text: `1*atext *("." 1*atext)`.
 pub(crate) fn is_dot_atom_text(s: &str) -> bool {
     !s.is_empty()

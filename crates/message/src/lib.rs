@@ -57,6 +57,42 @@
 //! their child. Header count, MIME depth and part count are bounded by [`Limits`].
 //! Dates follow RFC 5322 section 3.3 and the obsolete forms of section 4.3 ([`DateTime`]).
 //!
+//! ## Two faces: strict grammar, forgiving accessors
+//!
+//! The grammar functions ([`parse_address_list`], [`parse_mailbox`], [`parse_addr_spec`],
+//! [`DateTime::parse`], [`MessageId::parse`]) validate against the RFC grammar. The
+//! [`Message`] accessors read real mail the way mail clients do: singular fields
+//! ([`SINGULAR_FIELDS`]) from their first occurrence, never merged; raw 8-bit bytes in
+//! headers as UTF-8 where valid, else in the message's charset, else Windows-1252; missing
+//! commas, `;` separators, unclosed quotes, angle brackets, comments and groups; addresses
+//! without a domain; asctime, ISO 8601 and zone-less dates; message identifiers without
+//! angle brackets or `@`. [`Message::repairs`] lists every [`Repair`] made.
+//!
+//! ```
+//! use postwerk_message::{Message, RepairKind};
+//!
+//! let raw = b"From: Heinz M\xfcller <mueller@example.com>\n\
+//!             To: \"Colleagues\": \"James Smythe\" <james@example.com>; Friends: jane@example.com;\n\
+//!             Date: Tue Apr  7 10:00:00 2026\n\n";
+//! let msg = Message::parse(raw)?;
+//! assert_eq!(msg.from()?[0].as_mailbox().unwrap().display_name(), Some("Heinz Müller"));
+//! assert_eq!(msg.to()?.len(), 2);
+//! assert_eq!(msg.date().unwrap()?.to_unix(), 1_775_556_000);
+//! let kinds: Vec<RepairKind> = msg.repairs().iter().map(|r| r.kind()).collect();
+//! assert_eq!(
+//!     kinds,
+//!     [RepairKind::EightBitText, RepairKind::MissingComma, RepairKind::LenientDate]
+//! );
+//! # Ok::<(), postwerk_message::ParseError>(())
+//! ```
+//!
+//! ## Bodies
+//!
+//! [`Message::text_body`], [`Message::html_body`] and [`Message::attachments`] pick the
+//! parts as RFC 8621 section 4.1.4 (JMAP's `parseStructure`) does; [`Message::body_text`]
+//! gives the text (HTML rendered as plain text where there is no plain text) and
+//! [`Part::message`] an attached message, borrowing from the same input.
+//!
 //! ```
 //! use postwerk_message::{Address, Message};
 //!
@@ -102,6 +138,8 @@
 //! | 5322 §3.6.7, 5321 §4.4 | trace fields, read loosely and written | [`Received`], [`build`] |
 //! | 2045, 2046 | MIME fields, multipart, message/rfc822, base64, quoted-printable | [`Part`], [`ContentType`], [`TransferEncoding`] |
 //! | 2047 | encoded words in unstructured fields and parameter values | [`Header::decoded`] |
+//! | 2152 | UTF-7, in encoded words and bodies | [`Message::subject`], [`Part::decoded_text`] |
+//! | 8621 §4.1.4 | textBody, htmlBody, attachments | [`Message::text_body`] |
 //! | 2183 | Content-Disposition | [`ContentDisposition`] |
 //! | 2231 | parameter continuations and charsets (language tags are dropped) | [`Param`] |
 //! | 3464, 6522, 3463 | delivery status notifications | [`build::DsnBuilder`] |
@@ -119,6 +157,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod repair;
 
 // Messages, MIME and builders (msg-body).
 pub mod build;
@@ -140,6 +179,7 @@ mod diagnose;
 mod lexer;
 
 pub use error::{ParseError, ParseErrorKind};
+pub use repair::{Repair, RepairKind};
 
 pub use address::{
     AddrSpec, Address, Group, MAX_ADDRESSES, Mailbox, parse_addr_spec, parse_address_list,
@@ -149,7 +189,7 @@ pub use diagnose::{Category, Diagnosis, Reason, diagnose, diagnose_with_dns};
 
 pub use date::{DateTime, Weekday};
 pub use header::Header;
-pub use message::{Limits, Message};
+pub use message::{Limits, Message, SINGULAR_FIELDS};
 pub use mime::content_type::{ContentDisposition, ContentType};
 pub use mime::params::Param;
 pub use mime::tree::Part;

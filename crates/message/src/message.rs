@@ -4,12 +4,34 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use crate::date::{DateTime, parse_date};
+use crate::address::read_address_list;
+use crate::date::{DateTime, read_date};
 use crate::header::{Header, parse_header_section};
+use crate::mime::bodies::{Bodies, parse_structure};
 use crate::mime::tree::{Part, Tree, build_tree};
-use crate::msgid::{MessageId, parse_msg_id, parse_msg_id_list};
+use crate::msgid::{MessageId, parse_msg_id_list, read_msg_id};
+use crate::repair::{Repair, RepairKind, Sink};
 use crate::trace::Received;
-use crate::{Address, ParseError};
+use crate::{Address, ContentType, ParseError};
+
+/// The fields RFC 5322 section 3.6 allows at most once; their accessors read the first
+/// occurrence and [`Message::repairs`] reports the others.
+pub const SINGULAR_FIELDS: [&str; 11] = [
+    "date",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "subject",
+];
+
+/// The address fields among [`SINGULAR_FIELDS`].
+const ADDRESS_FIELDS: [&str; 6] = ["from", "sender", "reply-to", "to", "cc", "bcc"];
 
 /// Bounds on what [`Message::parse_with`] accepts. Too many header fields in the message is
 /// an error of [`Message::parse_with`]
@@ -61,18 +83,23 @@ pub struct Message<'a> {
     headers: Vec<Header<'a>>,
     body_start: usize,
     limits: Limits,
+    /// Offsets of header-section lines that were not fields and were skipped.
+    skipped: Vec<usize>,
     tree: OnceLock<Tree<'a>>,
+    bodies: OnceLock<Bodies>,
 }
 
 impl<'a> Message<'a> {
     /// Parses a message with the default [`Limits`].
     ///
-    /// Lines may end in CRLF or LF. The header section ends at the first empty line, at
-    /// the end of the input, or at the first line that is neither a field (`name:` with a
-    /// name of bytes 33–126, white space before the colon allowed) nor the continuation of
-    /// one (a line starting with white space): such a line, for example one without a
-    /// colon, is the first line of the body, as in deployed parsers. A leading mbox
-    /// `From ` line is skipped.
+    /// Lines may end in CRLF or LF. A field is `name:` with a name of bytes 33–126 (so
+    /// `Sub ject:` is not a field), white space before the colon allowed (the obsolete
+    /// form of RFC 5322 section 4.5). The header section ends at the first empty line or
+    /// at the end of the input. A line that is neither a field nor the continuation of
+    /// one (a line starting with white space) is skipped, with its continuation lines,
+    /// when a field follows it ([`RepairKind::SkippedLine`]); when none does, it is the
+    /// first line of a body that lacks its blank separator line. A leading mbox `From `
+    /// line is skipped.
     ///
     /// The only error here is [`TooManyHeaders`](crate::ParseErrorKind::TooManyHeaders);
     /// limits met while building the MIME tree are reported by [`Message::try_parts`].
@@ -88,7 +115,9 @@ impl<'a> Message<'a> {
             headers: section.headers,
             body_start: section.body_start,
             limits: limits.clone(),
+            skipped: section.skipped,
             tree: OnceLock::new(),
+            bodies: OnceLock::new(),
         })
     }
 
@@ -127,86 +156,208 @@ impl<'a> Message<'a> {
         self.input.get(self.body_start..).unwrap_or_default()
     }
 
-    fn addresses(&self, name: &str) -> Result<Vec<Address<'a>>, ParseError> {
-        let mut out = Vec::new();
-        for h in self.header_all(name) {
-            let raw = h.raw_value();
-            if crate::header::trim_end_ws(raw).is_empty() {
-                continue;
-            }
-            let list = crate::parse_address_list(raw).map_err(|e| h.rebase(e))?;
-            if out.is_empty() {
-                out = list;
-            } else {
-                out.extend(list);
-            }
-        }
-        Ok(out)
+    /// The `charset` of the message's `Content-Type`, the legacy charset in which raw
+    /// 8-bit header bytes that are not UTF-8 are read first.
+    fn charset(&self) -> Option<Cow<'a, str>> {
+        let h = self.header("content-type")?;
+        ContentType::parse(h.raw_value())?.take_param("charset")
     }
 
-    /// The `From:` addresses (all `From:` fields concatenated; empty when absent).
+    fn addresses(&self, name: &str, sink: &mut Sink) -> Result<Vec<Address<'a>>, ParseError> {
+        let Some(h) = self.header(name) else {
+            return Ok(Vec::new());
+        };
+        read_address_list(h.raw_value(), || self.charset(), sink).map_err(|e| h.rebase(e))
+    }
+
+    /// The `From:` addresses, empty when the field is absent.
+    ///
+    /// Like every address accessor, this reads the first `From:` field only (a second one
+    /// is reported by [`Message::repairs`], never merged: sender checks such as DMARC
+    /// depend on that), and reads it the way mail clients do: the RFC 5322 grammar first;
+    /// where it fails, raw 8-bit bytes are read as UTF-8 where valid, else in the
+    /// message's charset, else Windows-1252; missing commas and `;` separators are
+    /// tolerated; quoted strings, angle addresses, comments and groups left open are
+    /// closed at the end of the field; an address without `@domain` keeps its local part
+    /// (with an empty [`AddrSpec::domain`](crate::AddrSpec::domain)); text that is no
+    /// address is dropped. The only error is
+    /// [`TooManyAddresses`](crate::ParseErrorKind::TooManyAddresses).
+    ///
+    /// ```
+    /// use postwerk_message::{Message, RepairKind};
+    /// let raw = b"From: Heinz M\xfcller <mueller@example.com>\r\n\
+    ///             From: mallory@example.net\r\n\r\n";
+    /// let msg = Message::parse(raw).unwrap();
+    /// let from = msg.from().unwrap();
+    /// assert_eq!(from.len(), 1);
+    /// assert_eq!(from[0].as_mailbox().unwrap().display_name(), Some("Heinz Müller"));
+    /// let kinds: Vec<RepairKind> = msg.repairs().iter().map(|r| r.kind()).collect();
+    /// assert_eq!(kinds, [RepairKind::EightBitText, RepairKind::DuplicateField]);
+    /// ```
     pub fn from(&self) -> Result<Vec<Address<'a>>, ParseError> {
-        self.addresses("from")
+        self.addresses("from", &mut Sink::discarding())
     }
 
-    /// The `Sender:` addresses.
+    /// The `Sender:` addresses, read as [`Message::from`] reads.
     pub fn sender(&self) -> Result<Vec<Address<'a>>, ParseError> {
-        self.addresses("sender")
+        self.addresses("sender", &mut Sink::discarding())
     }
 
-    /// The `Reply-To:` addresses.
+    /// The `Reply-To:` addresses, read as [`Message::from`] reads.
     pub fn reply_to(&self) -> Result<Vec<Address<'a>>, ParseError> {
-        self.addresses("reply-to")
+        self.addresses("reply-to", &mut Sink::discarding())
     }
 
-    /// The `To:` addresses.
+    /// The `To:` addresses, read as [`Message::from`] reads.
     pub fn to(&self) -> Result<Vec<Address<'a>>, ParseError> {
-        self.addresses("to")
+        self.addresses("to", &mut Sink::discarding())
     }
 
-    /// The `Cc:` addresses.
+    /// The `Cc:` addresses, read as [`Message::from`] reads.
     pub fn cc(&self) -> Result<Vec<Address<'a>>, ParseError> {
-        self.addresses("cc")
+        self.addresses("cc", &mut Sink::discarding())
     }
 
-    /// The `Bcc:` addresses.
+    /// The `Bcc:` addresses, read as [`Message::from`] reads.
     pub fn bcc(&self) -> Result<Vec<Address<'a>>, ParseError> {
-        self.addresses("bcc")
+        self.addresses("bcc", &mut Sink::discarding())
     }
 
-    /// The decoded `Subject:` (unfolded, encoded words decoded).
+    /// The decoded subject and whether raw 8-bit bytes were read in a legacy charset.
+    fn subject_read(&self) -> Option<(Cow<'a, str>, bool)> {
+        let h = self.header("subject")?;
+        let charset = if h.raw_value().is_ascii() {
+            None
+        } else {
+            self.charset()
+        };
+        Some(h.decoded_in(charset.as_deref()))
+    }
+
+    /// The first `Subject:`, unfolded, encoded words decoded (UTF-7 and every charset
+    /// `encoding_rs` knows); raw 8-bit bytes read as UTF-8 where valid, else in the
+    /// message's charset, else Windows-1252.
     pub fn subject(&self) -> Option<Cow<'a, str>> {
-        self.header("subject").map(Header::decoded)
+        self.subject_read().map(|s| s.0)
     }
 
-    /// The `Date:` field, parsed.
+    /// The first `Date:` field, read as RFC 5322 section 3.3 writes it and, beyond the
+    /// grammar, as mail clients read it: asctime (`Tue Apr  7 10:00:00 2026`), ISO 8601
+    /// (`2026-04-07T10:00:00Z`), no zone (taken as `-0000`, an offset of 0), `UT`/`UTC`,
+    /// one-digit time parts, no seconds or weekday, `10:00 PM`. The error is the strict
+    /// parser's, for a value that is no date at all.
     pub fn date(&self) -> Option<Result<DateTime, ParseError>> {
         let h = self.header("date")?;
-        Some(parse_date(h.raw_value()).map_err(|e| h.rebase(e)))
+        Some(read_date(h.raw_value(), &mut Sink::discarding()).map_err(|e| h.rebase(e)))
     }
 
-    /// The `Message-ID:` field, parsed.
+    /// The first `Message-ID:` field, read as RFC 5322 section 3.6.4 writes it and, beyond
+    /// the grammar, without angle brackets or without `@` (then
+    /// [`MessageId::right`] is empty).
     pub fn message_id(&self) -> Option<Result<MessageId<'a>, ParseError>> {
         let h = self.header("message-id")?;
-        Some(parse_msg_id(h.raw_value()).map_err(|e| h.rebase(e)))
+        Some(read_msg_id(h.raw_value(), &mut Sink::discarding()).map_err(|e| h.rebase(e)))
     }
 
     fn id_list(&self, name: &str) -> Result<Vec<MessageId<'a>>, ParseError> {
-        let mut out = Vec::new();
-        for h in self.header_all(name) {
-            out.extend(parse_msg_id_list(h.raw_value()).map_err(|e| h.rebase(e))?);
+        match self.header(name) {
+            Some(h) => parse_msg_id_list(h.raw_value()).map_err(|e| h.rebase(e)),
+            None => Ok(Vec::new()),
         }
-        Ok(out)
     }
 
-    /// The identifiers of `In-Reply-To:` (empty when absent).
+    /// The identifiers of the first `In-Reply-To:` (empty when absent).
     pub fn in_reply_to(&self) -> Result<Vec<MessageId<'a>>, ParseError> {
         self.id_list("in-reply-to")
     }
 
-    /// The identifiers of `References:` (empty when absent).
+    /// The identifiers of the first `References:` (empty when absent).
     pub fn references(&self) -> Result<Vec<MessageId<'a>>, ParseError> {
         self.id_list("references")
+    }
+
+    /// What the accessors repair to read this message, in the order of the input: lines
+    /// of the header section that were skipped, duplicates of the
+    /// [`SINGULAR_FIELDS`] (each reported at its own offset; the accessors read the
+    /// first), and what reading the address fields, `Subject:`, `Date:` and `Message-ID:`
+    /// repaired, and body parts in a charset this crate does not know
+    /// ([`RepairKind::UnknownCharset`]). Empty for a message that follows RFC 5322.
+    ///
+    /// ```
+    /// use postwerk_message::{Message, RepairKind};
+    /// let raw = b"Subject: hi\r\nthis line is no field\r\nTo: a@example.com b@example.com\r\n\
+    ///             Date: Tue Apr  7 10:00:00 2026\r\n\r\n";
+    /// let msg = Message::parse(raw).unwrap();
+    /// assert_eq!(msg.to().unwrap().len(), 2);
+    /// let kinds: Vec<RepairKind> = msg.repairs().iter().map(|r| r.kind()).collect();
+    /// assert_eq!(
+    ///     kinds,
+    ///     [RepairKind::SkippedLine, RepairKind::MissingComma, RepairKind::LenientDate]
+    /// );
+    /// assert_eq!(msg.repairs()[0].offset(), 13);
+    /// ```
+    pub fn repairs(&self) -> Vec<Repair<'a>> {
+        let mut out: Vec<Repair<'a>> = self
+            .skipped
+            .iter()
+            .map(|&off| Repair::new(RepairKind::SkippedLine, None, off))
+            .collect();
+        for name in SINGULAR_FIELDS {
+            for h in self.header_all(name).skip(1) {
+                out.push(Repair::new(
+                    RepairKind::DuplicateField,
+                    Some(h.name()),
+                    h.offset(),
+                ));
+            }
+        }
+        let mut add = |h: &Header<'a>, sink: Sink| {
+            for (kind, off) in sink.into_found() {
+                out.push(Repair::new(kind, Some(h.name()), h.value_offset() + off));
+            }
+        };
+        for name in ADDRESS_FIELDS {
+            if let Some(h) = self.header(name) {
+                let mut sink = Sink::collecting();
+                let _ = self.addresses(name, &mut sink);
+                add(h, sink);
+            }
+        }
+        if let Some(h) = self.header("subject")
+            && self.subject_read().is_some_and(|s| s.1)
+        {
+            let mut sink = Sink::collecting();
+            sink.push(RepairKind::EightBitText, 0);
+            add(h, sink);
+        }
+        if let Some(h) = self.header("date") {
+            let mut sink = Sink::collecting();
+            let _ = read_date(h.raw_value(), &mut sink);
+            add(h, sink);
+        }
+        if let Some(h) = self.header("message-id") {
+            let mut sink = Sink::collecting();
+            let _ = read_msg_id(h.raw_value(), &mut sink);
+            add(h, sink);
+        }
+        let parts = self.parts();
+        let mut bodies: Vec<usize> = self.bodies().text.clone();
+        bodies.extend(&self.bodies().html);
+        bodies.sort_unstable();
+        bodies.dedup();
+        for p in bodies.iter().filter_map(|&i| parts.get(i)) {
+            if let (Some(h), Some(label)) = (p.header("content-type"), p.content_type().charset())
+                && !crate::charset::is_known(label)
+            {
+                out.push(Repair::new(
+                    RepairKind::UnknownCharset,
+                    Some(h.name()),
+                    h.offset(),
+                ));
+            }
+        }
+        out.sort_by_key(Repair::offset);
+        out
     }
 
     /// The `Received:` trace fields, newest (topmost) first, parsed loosely.
@@ -242,5 +393,76 @@ impl<'a> Message<'a> {
     /// The parts without children: the leaf bodies, in order.
     pub fn leaves(&self) -> impl Iterator<Item = &Part<'a>> + '_ {
         self.parts().iter().filter(|p| p.children().is_empty())
+    }
+
+    fn bodies(&self) -> &Bodies {
+        self.bodies.get_or_init(|| parse_structure(self.parts()))
+    }
+
+    fn indexed<'s>(&'s self, list: &'s [usize]) -> impl Iterator<Item = &'s Part<'a>> + 's {
+        let parts = self.parts();
+        list.iter().filter_map(move |&i| parts.get(i))
+    }
+
+    /// The parts to show as the plain-text body, in order: RFC 8621 section 4.1.4's
+    /// `textBody` (the JMAP `parseStructure` algorithm). In a `multipart/alternative`,
+    /// the `text/plain` alternative; where there is only HTML, the HTML part; inline
+    /// images, audio and video in a `multipart/mixed` are among them.
+    ///
+    /// ```
+    /// use postwerk_message::Message;
+    /// let raw = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n\
+    ///             --b\r\nContent-Type: text/plain\r\n\r\nHello\r\n\
+    ///             --b\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n--b--\r\n";
+    /// let msg = Message::parse(raw).unwrap();
+    /// let text: Vec<_> = msg.text_body().map(|p| p.content_type().subtype()).collect();
+    /// let html: Vec<_> = msg.html_body().map(|p| p.content_type().subtype()).collect();
+    /// assert_eq!((text.as_slice(), html.as_slice()), (&["plain"][..], &["html"][..]));
+    /// assert_eq!(msg.attachments().count(), 0);
+    /// assert_eq!(msg.body_text().unwrap(), "Hello");
+    /// ```
+    pub fn text_body(&self) -> impl Iterator<Item = &Part<'a>> + '_ {
+        self.indexed(&self.bodies().text)
+    }
+
+    /// The parts to show as the HTML body, in order: RFC 8621 section 4.1.4's `htmlBody`.
+    /// Where there is only plain text, the plain-text part.
+    pub fn html_body(&self) -> impl Iterator<Item = &Part<'a>> + '_ {
+        self.indexed(&self.bodies().html)
+    }
+
+    /// The attachments, in order: RFC 8621 section 4.1.4's `attachments`: every leaf
+    /// that is not a body part (a `Content-Disposition: attachment`, a type that is
+    /// neither text nor inline media, a named text part that is not the first of its
+    /// multipart, parts after the first of a `multipart/related`, inline media where only
+    /// one of the bodies can show it). An attached message (`message/rfc822`) is one
+    /// attachment; [`Part::message`] reads it.
+    pub fn attachments(&self) -> impl Iterator<Item = &Part<'a>> + '_ {
+        self.indexed(&self.bodies().attachments)
+    }
+
+    /// Whether the message has an attachment to offer for download: an attachment other
+    /// than a resource of a `multipart/related` (an image the HTML shows through its
+    /// `Content-ID`) that is not marked `Content-Disposition: attachment`.
+    pub fn has_attachment(&self) -> bool {
+        let parts = self.parts();
+        self.attachments().any(|p| {
+            let related_resource = p
+                .parent()
+                .and_then(|i| parts.get(i))
+                .is_some_and(|parent| parent.content_type().is("multipart", "related"))
+                && p.header("content-id").is_some()
+                && !p.content_disposition().is_some_and(|d| d.is_attachment());
+            !related_resource
+        })
+    }
+
+    /// The message's text: the [`Message::text_body`] parts' text joined by line breaks
+    /// (an HTML part among them rendered as plain text), or, when they hold no text, the
+    /// [`Message::html_body`] rendered as plain text. `None` when neither has text.
+    /// Borrowed when it is one plain-text part that needs no decoding.
+    pub fn body_text(&self) -> Option<Cow<'a, str>> {
+        crate::mime::bodies::join_text(self.text_body())
+            .or_else(|| crate::mime::bodies::join_text(self.html_body()))
     }
 }

@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::repair::{RepairKind, Sink};
 use crate::{ParseError, ParseErrorKind};
 
 /// A message identifier: `id-left "@" id-right`, without the angle brackets.
@@ -48,7 +49,8 @@ impl<'a> MessageId<'a> {
         self.id.get(..self.at).unwrap_or_default()
     }
 
-    /// The part after the `@`.
+    /// The part after the `@`; empty for an identifier without `@`, which only the
+    /// [`Message::message_id`](crate::Message::message_id) accessor returns.
     pub fn right(&self) -> &str {
         self.id.get(self.at + 1..).unwrap_or_default()
     }
@@ -80,39 +82,8 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_cfws(&mut self) -> Result<(), ParseError> {
-        while let Some(c) = self.peek() {
-            match c {
-                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
-                b'(' => self.skip_comment()?,
-                _ => break,
-            }
-        }
+        self.pos = crate::lexer::skip_cfws_at(self.b, self.pos)?;
         Ok(())
-    }
-
-    fn skip_comment(&mut self) -> Result<(), ParseError> {
-        let start = self.pos;
-        let mut depth = 0usize;
-        while let Some(c) = self.peek() {
-            self.pos += 1;
-            match c {
-                b'(' => {
-                    depth += 1;
-                    if depth > 64 {
-                        return Err(ParseError::new(ParseErrorKind::TooDeep, self.pos - 1));
-                    }
-                }
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                b'\\' => self.pos += 1,
-                _ => {}
-            }
-        }
-        Err(ParseError::new(ParseErrorKind::UnexpectedEnd, start))
     }
 
     /// Skips a quoted string starting at the current `"`; returns false when unterminated.
@@ -227,6 +198,53 @@ pub(crate) fn parse_msg_id(input: &[u8]) -> Result<MessageId<'_>, ParseError> {
     Ok(id)
 }
 
+/// Reads a `Message-ID:` value the way mail clients do: the RFC 5322 grammar first; else
+/// the first `<…>` (or, without angle brackets, the first word), white space and comments
+/// inside removed, `@` not required (then [`MessageId::right`] is empty), recording
+/// [`RepairKind::LenientMessageId`]. The error is the strict parser's, for a value with
+/// nothing usable.
+pub(crate) fn read_msg_id<'a>(
+    input: &'a [u8],
+    sink: &mut Sink,
+) -> Result<MessageId<'a>, ParseError> {
+    let strict = match parse_msg_id(input) {
+        Ok(id) => return Ok(id),
+        Err(e) => e,
+    };
+    let start = crate::lexer::skip_cfws_at(input, 0).unwrap_or(input.len());
+    let rest = input.get(start..).unwrap_or_default();
+    let content = match rest.strip_prefix(b"<") {
+        Some(inner) => inner.get(..memchr::memchr(b'>', inner).unwrap_or(inner.len())),
+        None => rest.get(
+            ..rest
+                .iter()
+                .position(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'('))
+                .unwrap_or(rest.len()),
+        ),
+    }
+    .unwrap_or_default();
+    let text = String::from_utf8_lossy(content);
+    let mut id = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth > 0 || c.is_whitespace() || c.is_control() || c == '<' || c == '>' => {}
+            _ => id.push(c),
+        }
+    }
+    if id.is_empty() {
+        return Err(strict);
+    }
+    sink.push(RepairKind::LenientMessageId, start);
+    let at = id.rfind('@').unwrap_or(id.len());
+    Ok(MessageId {
+        id: Cow::Owned(id),
+        at,
+    })
+}
+
 /// Parses the value of `In-Reply-To:` or `References:`: msg-ids, with obsolete phrases and
 /// commas between them skipped. An empty value gives an empty list.
 pub fn parse_msg_id_list(input: &[u8]) -> Result<Vec<MessageId<'_>>, ParseError> {
@@ -304,6 +322,27 @@ mod tests {
             parse_msg_id(b"<a@b").unwrap_err().kind(),
             ParseErrorKind::UnexpectedEnd
         );
+    }
+
+    #[test]
+    fn lenient_ids() {
+        let read = |s: &[u8]| {
+            read_msg_id(s, &mut Sink::discarding())
+                .map(|i| (i.left().to_string(), i.right().to_string()))
+        };
+        assert_eq!(
+            read(b"1234@example.com").unwrap(),
+            ("1234".into(), "example.com".into())
+        );
+        assert_eq!(read(b"<1234>").unwrap(), ("1234".into(), "".into()));
+        assert_eq!(read(b"<12 34@x (c)>").unwrap(), ("1234".into(), "x".into()));
+        assert_eq!(
+            read(b"<a@b@c.example").unwrap(),
+            ("a@b".into(), "c.example".into())
+        );
+        assert!(read(b"  ").is_err());
+        assert!(read(b"<>").is_err());
+        assert!(parse_msg_id(b"1234@example.com").is_err());
     }
 
     #[test]

@@ -68,22 +68,17 @@ impl<'a> Received<'a> {
                 b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
                 b'(' => {
                     let start = pos + 1;
-                    let mut depth = 0usize;
-                    while let Some(&c) = clauses.get(pos) {
-                        pos += 1;
-                        match c {
-                            b'(' => depth += 1,
-                            b')' => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    break;
-                                }
-                            }
-                            b'\\' => pos += 1,
-                            _ => {}
+                    // An unclosed (or too deeply nested) comment runs to the end.
+                    let end = match crate::lexer::skip_comment_at(clauses, pos) {
+                        Ok(after) => {
+                            pos = after;
+                            after - 1
                         }
-                    }
-                    let end = if depth == 0 { pos - 1 } else { clauses.len() };
+                        Err(_) => {
+                            pos = clauses.len();
+                            clauses.len()
+                        }
+                    };
                     if last_key == Some("from") && r.from_info.is_none() && r.from.is_some() {
                         r.from_info = clauses
                             .get(start..end.max(start))

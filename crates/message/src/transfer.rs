@@ -77,9 +77,10 @@ const fn base64_table() -> [u8; 256] {
 
 static BASE64: [u8; 256] = base64_table();
 
-/// Decodes base64, skipping every byte outside the alphabet and stopping at the first
-/// `=` (padding). A trailing group of 2 or 3 symbols gives 1 or 2 bytes; a single
-/// leftover symbol is dropped.
+/// Decodes base64, skipping every byte outside the alphabet. Padding (`=`) ends a group:
+/// a group of 2 or 3 symbols gives 1 or 2 bytes (also at the end of input, padded or
+/// not), a single leftover symbol is dropped, and decoding goes on after it, so
+/// concatenated base64 chunks decode to the concatenated data.
 pub fn decode_base64(input: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; input.len() / 4 * 3 + 3];
     let mut o = 0usize;
@@ -114,7 +115,19 @@ pub fn decode_base64(input: &[u8]) -> Vec<u8> {
         let Some(&byte) = input.get(i) else { break };
         i += 1;
         if byte == b'=' {
-            break;
+            // Padding ends a chunk; concatenated chunks go on after it.
+            let tail: &[u8] = match n {
+                2 => &[(acc >> 4) as u8],
+                3 => &[(acc >> 10) as u8, (acc >> 2) as u8],
+                _ => &[],
+            };
+            if let Some(dst) = out.get_mut(o..o + tail.len()) {
+                dst.copy_from_slice(tail);
+                o += tail.len();
+            }
+            acc = 0;
+            n = 0;
+            continue;
         }
         let v = BASE64[usize::from(byte)];
         if v == INVALID {
@@ -144,20 +157,18 @@ pub fn decode_base64(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    }
-}
+use crate::lexer::hex;
 
-/// Decodes quoted-printable: `=XX` gives the byte XX, `=` at the end of a line (followed
-/// only by white space) is a soft line break and is removed with the line break; any other
-/// `=` is kept literally. Hard line breaks are kept as they are. Borrowed when the input
-/// has no `=`.
+/// Decodes quoted-printable (RFC 2045 section 6.7): `=XX` gives the byte XX (hex digits
+/// in either case), `=` at the end of a line (followed only by white space) is a soft line
+/// break and is removed with the line break, white space at the end of an encoded line is
+/// transport padding and is dropped; any other `=` is kept literally. Hard line breaks are
+/// kept as they are. Borrowed when the input has no `=` and no trailing white space.
 pub fn decode_quoted_printable(input: &[u8]) -> Cow<'_, [u8]> {
+    if has_trailing_wsp(input) {
+        let stripped = strip_trailing_wsp(input);
+        return Cow::Owned(decode_quoted_printable(&stripped).into_owned());
+    }
     let Some(first) = memchr(b'=', input) else {
         return Cow::Borrowed(input);
     };
@@ -206,6 +217,34 @@ pub fn decode_quoted_printable(input: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Whether a line of `input` (or its end) has white space right before its line break.
+fn has_trailing_wsp(input: &[u8]) -> bool {
+    let before_break = |i: usize| {
+        let end = if i > 0 && input.get(i - 1) == Some(&b'\r') {
+            i - 1
+        } else {
+            i
+        };
+        end > 0 && matches!(input.get(end - 1), Some(b' ' | b'\t'))
+    };
+    memchr::memchr_iter(b'\n', input).any(before_break) || before_break(input.len())
+}
+
+/// `input` with the white space at the end of each line removed.
+fn strip_trailing_wsp(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    for line in input.split_inclusive(|&b| b == b'\n') {
+        let (content, end): (&[u8], &[u8]) = match line {
+            [c @ .., b'\r', b'\n'] => (c, b"\r\n"),
+            [c @ .., b'\n'] => (c, b"\n"),
+            c => (c, b""),
+        };
+        out.extend_from_slice(crate::header::trim_end_ws(content));
+        out.extend_from_slice(end);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,7 +261,9 @@ mod tests {
         assert_eq!(decode_base64(b"QQ"), b"A");
         assert_eq!(decode_base64(b"QUI"), b"AB");
         assert_eq!(decode_base64(b"Q"), b"");
-        assert_eq!(decode_base64(b"QUJD=junk"), b"ABC");
+        // Concatenated chunks: decoding goes on after padding.
+        assert_eq!(decode_base64(b"QUI=\r\nQUJD\r\nQQ==\r\nQg=="), b"ABABCAB");
+        assert_eq!(decode_base64(b"QUJD==\r\n-- \r\n"), b"ABC");
         let long = b"VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=";
         assert_eq!(
             decode_base64(long),
@@ -244,6 +285,12 @@ mod tests {
         assert_eq!(&*decode_quoted_printable(b"a=ZZb=4"), b"a=ZZb=4");
         assert_eq!(&*decode_quoted_printable(b"x=3d=3D\r\ny"), b"x==\r\ny");
         assert_eq!(&*decode_quoted_printable(b"="), b"");
+        // RFC 2045 6.7 (3): trailing white space is transport padding; encoded is kept.
+        assert_eq!(
+            &*decode_quoted_printable(b"a  \r\nb=20\r\nc\t\nd=\t\r\ne \t"),
+            b"a\r\nb \r\nc\nde"
+        );
+        assert_eq!(&*decode_quoted_printable(b"=c3=a9=C3=A9"), "éé".as_bytes());
     }
 
     #[test]

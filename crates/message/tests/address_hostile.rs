@@ -112,12 +112,20 @@ fn too_many_addresses() {
             .kind(),
         ParseErrorKind::TooManyAddresses
     );
-    // Empty elements cost nothing and are not counted.
+    // Empty elements cost nothing and are not counted (only commas are no list).
     let commas = ",".repeat(1 << 20);
-    assert!(
+    assert_eq!(
+        quick(|| parse_address_list(commas.as_bytes()))
+            .unwrap_err()
+            .kind(),
+        ParseErrorKind::UnexpectedEnd
+    );
+    let commas = format!("{}a@b", ",".repeat(1 << 20));
+    assert_eq!(
         quick(|| parse_address_list(commas.as_bytes()))
             .unwrap()
-            .is_empty()
+            .len(),
+        1
     );
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use postwerk_message::{Limits, Message, ParseErrorKind};
+use postwerk_message::{Limits, Message, ParseErrorKind, RepairKind};
 use proptest::prelude::*;
 
 #[test]
@@ -56,10 +56,16 @@ fn body_start_rules() {
     let m = Message::parse(b"A: 1\r\nB: 2").unwrap();
     assert_eq!(m.headers().len(), 2);
     assert_eq!(m.body(), b"");
-    // A line without a colon starts the body.
-    let m = Message::parse(b"A: 1\r\nnot a header\r\nB: 2\r\n").unwrap();
+    // A line without a colon between fields is skipped (and reported)...
+    let m = Message::parse(b"A: 1\r\nnot a header\r\nB: 2\r\n\r\nbody").unwrap();
+    assert_eq!(m.headers().len(), 2);
+    assert_eq!(m.body(), b"body");
+    assert_eq!(m.repairs()[0].kind(), RepairKind::SkippedLine);
+    assert_eq!(m.repairs()[0].offset(), 6);
+    // ...and starts the body when no field follows it (no blank separator line).
+    let m = Message::parse(b"A: 1\r\nnot a header\r\nmore text\r\n").unwrap();
     assert_eq!(m.headers().len(), 1);
-    assert_eq!(m.body(), b"not a header\r\nB: 2\r\n");
+    assert_eq!(m.body(), b"not a header\r\nmore text\r\n");
     // Empty input and a lone blank line.
     assert!(Message::parse(b"").unwrap().headers().is_empty());
     let m = Message::parse(b"\r\nbody").unwrap();
@@ -85,38 +91,66 @@ fn absent_fields() {
 }
 
 #[test]
-fn several_to_fields_are_concatenated_and_empty_bcc_is_empty() {
+fn several_to_fields_are_not_merged_and_empty_bcc_is_empty() {
     let m = Message::parse(b"To: a@x.test\r\nBcc:\r\nTo: b@y.test, c@z.test\r\n\r\n").unwrap();
-    assert_eq!(m.to().unwrap().len(), 3);
+    let to = m.to().unwrap();
+    assert_eq!(to.len(), 1);
+    assert_eq!(to[0].to_string(), "a@x.test");
     assert!(m.bcc().unwrap().is_empty());
-}
-
-#[test]
-fn errors_point_into_the_message() {
-    let raw = b"Subject: x\r\nDate: 32 Jan 2020 00:00 +0000\r\nFrom: <broken\r\n\r\n";
-    let m = Message::parse(raw).unwrap();
-    let e = m.date().unwrap().unwrap_err();
-    assert_eq!(e.kind(), ParseErrorKind::InvalidDate);
-    assert_eq!(e.offset(), 18);
-    let e = m.from().unwrap_err();
-    assert!(e.offset() >= 48, "{e}");
-    let m = Message::parse(b"Message-ID: 1234\r\n\r\n").unwrap();
+    let r = m.repairs();
+    assert_eq!(r.len(), 1);
     assert_eq!(
-        m.message_id().unwrap().unwrap_err().kind(),
-        ParseErrorKind::InvalidMessageId
+        (r[0].kind(), r[0].field(), r[0].offset()),
+        (RepairKind::DuplicateField, Some("To"), 20)
     );
 }
 
 #[test]
-fn invalid_utf8_in_headers_is_lossy_but_raw_is_kept() {
+fn errors_and_repairs_point_into_the_message() {
+    let raw = b"Subject: x\r\nDate: 32 Jan 2020 00:00 +0000\r\nFrom: <broken@example.com\r\n\r\n";
+    let m = Message::parse(raw).unwrap();
+    let e = m.date().unwrap().unwrap_err();
+    assert_eq!(e.kind(), ParseErrorKind::InvalidDate);
+    assert_eq!(e.offset(), 18);
+    // An unclosed angle address is closed at the end of the field.
+    let from = m.from().unwrap();
+    assert_eq!(from[0].to_string(), "broken@example.com");
+    let r = m.repairs();
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (r[0].kind(), r[0].field(), r[0].offset()),
+        (RepairKind::UnclosedAngleAddr, Some("From"), 49)
+    );
+    let m = Message::parse(b"Message-ID: (nothing but a comment)\r\n\r\n").unwrap();
+    let e = m.message_id().unwrap().unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (ParseErrorKind::UnexpectedEnd, 35));
+    let m = Message::parse(b"Message-ID: 1234\r\n\r\n").unwrap();
+    assert_eq!(m.message_id().unwrap().unwrap().as_str(), "1234");
+}
+
+#[test]
+fn eight_bit_headers_are_read_in_a_legacy_charset_and_raw_is_kept() {
     let raw = b"Subject: caf\xe9 \xff\r\nFrom: J\xfcrgen <j@example.com>\r\n\r\n";
     let m = Message::parse(raw).unwrap();
     let h = m.header("subject").unwrap();
     assert_eq!(h.raw_value(), b"caf\xe9 \xff");
     assert_eq!(h.unfolded(), "caf\u{fffd} \u{fffd}");
-    assert_eq!(m.subject().unwrap(), "caf\u{fffd} \u{fffd}");
-    // Address parsing of non-UTF-8 is the address parser's call; it must not panic.
-    let _ = m.from();
+    assert_eq!(m.subject().unwrap(), "caf\u{e9} \u{ff}");
+    let from = m.from().unwrap();
+    assert_eq!(
+        from[0].as_mailbox().unwrap().display_name(),
+        Some("J\u{fc}rgen")
+    );
+    // The strict grammar refuses the same bytes.
+    assert_eq!(
+        postwerk_message::parse_address_list(b"J\xfcrgen <j@example.com>")
+            .unwrap_err()
+            .kind(),
+        ParseErrorKind::InvalidUtf8
+    );
+    // The message's own charset comes before Windows-1252.
+    let raw = b"Subject: \xa3\r\nContent-Type: text/plain; charset=iso-8859-2\r\n\r\n";
+    assert_eq!(Message::parse(raw).unwrap().subject().unwrap(), "\u{141}");
 }
 
 /// Fails when parsing took longer than `limit` (scaled up for unoptimised builds). The
@@ -129,6 +163,48 @@ fn within(limit: Duration, start: Instant) {
         limit
     };
     assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn hostile_lenient_fields_stay_linear() {
+    for unit in [
+        &b"\"<"[..],
+        b"<",
+        b"(",
+        b"a b ",
+        b"a@b c@d ",
+        b"x: ",
+        b";",
+        b"@",
+        b"[",
+        b"\xff ",
+        b"=?utf-7?q?+AAA?= ",
+    ] {
+        let value = unit.repeat((1 << 20) / unit.len());
+        let mut raw = Vec::new();
+        for name in ["From", "To", "Date", "Message-ID", "Subject", "No colon"] {
+            raw.extend_from_slice(name.as_bytes());
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(&value);
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"X: y\r\n\r\n");
+        let start = Instant::now();
+        let m = Message::parse(&raw).unwrap();
+        let _ = (m.from(), m.to(), m.date(), m.message_id(), m.subject());
+        let _ = m.repairs();
+        within(Duration::from_secs(5), start);
+    }
+    // Lines without a colon, each followed by a field, are skipped one by one.
+    let raw = "junk\r\nX: y\r\n".repeat(100_000);
+    let mut limits = Limits::default();
+    limits.max_headers = 200_000;
+    let start = Instant::now();
+    let m = Message::parse_with(raw.as_bytes(), &limits).unwrap();
+    let repairs = m.repairs();
+    within(Duration::from_secs(5), start);
+    assert_eq!(m.headers().len(), 100_000);
+    assert_eq!(repairs.len(), 100_000);
 }
 
 #[test]

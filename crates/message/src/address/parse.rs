@@ -161,17 +161,7 @@ fn phrase_value<'a>(cur: &Cursor<'a>, w: &Words) -> Result<Cow<'a, str>, ParseEr
             Cow::Owned(out)
         }
     };
-    Ok(decode_words(raw))
-}
-
-fn decode_words(raw: Cow<'_, str>) -> Cow<'_, str> {
-    match raw {
-        Cow::Borrowed(s) => encoded_word::decode(s),
-        Cow::Owned(s) => match encoded_word::decode(&s) {
-            Cow::Borrowed(_) => Cow::Owned(s),
-            Cow::Owned(d) => Cow::Owned(d),
-        },
-    }
+    Ok(encoded_word::decode_words(raw))
 }
 
 /// Parses a domain (after `@`), leaving the cursor right after its last token.
@@ -365,7 +355,8 @@ fn parse_address_at<'a>(
             cur.skip_cfws()?;
             if cur.peek() == Some(b'<') {
                 // `john@example.com <john@example.com>`: the unquoted addr-spec is a name.
-                let name = decode_words(Cow::Borrowed(cur.slice(w.start, domain_end)));
+                let name =
+                    encoded_word::decode_words(Cow::Borrowed(cur.slice(w.start, domain_end)));
                 let (route, addr) = parse_angle_addr(cur)?;
                 return Ok(Address::Mailbox(Mailbox {
                     name: Some(name),
@@ -433,8 +424,10 @@ fn to_str(input: &[u8]) -> Result<&str, ParseError> {
 ///
 /// Accepts the obsolete forms of RFC 5322 section 4.4 (empty list elements, obs-route,
 /// obs-local-part, obs-domain, obs-phrase), comments and folding white space everywhere,
-/// groups (also empty ones) and UTF-8 (RFC 6532). Empty input, or input with only CFWS and
-/// commas, gives an empty list. At most [`MAX_ADDRESSES`] addresses.
+/// groups (also empty ones) and UTF-8 (RFC 6532). An address-list has at least one
+/// address: empty input, or input with only CFWS and commas, is
+/// [`ParseErrorKind::UnexpectedEnd`]. At most [`MAX_ADDRESSES`] addresses. (The
+/// [`Message`](crate::Message) accessors read an empty field as an empty list.)
 ///
 /// ```
 /// use postwerk_message::{parse_address_list, Address};
@@ -458,6 +451,7 @@ pub fn parse_address_list(input: &[u8]) -> Result<Vec<Address<'_>>, ParseError> 
     loop {
         cur.skip_cfws()?;
         match cur.peek() {
+            None if out.is_empty() => return Err(cur.err(ParseErrorKind::UnexpectedEnd)),
             None => return Ok(out),
             Some(b',') => {
                 cur.pos += 1;
@@ -676,8 +670,14 @@ mod tests {
             err(parse_address_list(b"a@b; c@d")),
             (ParseErrorKind::UnexpectedChar, 3)
         );
-        assert!(parse_address_list(b"").unwrap().is_empty());
-        assert!(parse_address_list(b" (c) , ").unwrap().is_empty());
+        assert_eq!(
+            err(parse_address_list(b"")),
+            (ParseErrorKind::UnexpectedEnd, 0)
+        );
+        assert_eq!(
+            err(parse_address_list(b" (c) , ")),
+            (ParseErrorKind::UnexpectedEnd, 7)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+pub(crate) mod bodies;
 pub(crate) mod content_type;
 pub(crate) mod params;
 pub(crate) mod tree;
@@ -24,9 +25,9 @@ pub(crate) fn decode_charset<'a>(label: &[u8], bytes: &'a [u8]) -> Cow<'a, str> 
     }
     match std::str::from_utf8(label)
         .ok()
-        .and_then(crate::charset::lookup)
+        .and_then(|label| crate::charset::decode(label, bytes))
     {
-        Some(enc) => crate::charset::decode_with(enc, bytes),
+        Some(text) => text,
         None => String::from_utf8_lossy(bytes),
     }
 }

@@ -17,8 +17,6 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem;
-
 use super::decode_charset;
 
 /// One parameter: lower-case name (RFC 2231 sections already joined) and its value.
@@ -85,31 +83,10 @@ impl<'a> Lexer<'a> {
         self.b.get(self.pos).copied()
     }
 
-    /// Skips white space, line breaks and comments (an unclosed comment runs to the end).
+    /// Skips white space, line breaks and comments (an unclosed or too deeply nested
+    /// comment runs to the end).
     pub(crate) fn skip_cfws(&mut self) {
-        while let Some(c) = self.peek() {
-            match c {
-                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
-                b'(' => {
-                    let mut depth = 0usize;
-                    while let Some(c) = self.peek() {
-                        self.pos += 1;
-                        match c {
-                            b'(' => depth += 1,
-                            b')' => {
-                                depth = depth.saturating_sub(1);
-                                if depth == 0 {
-                                    break;
-                                }
-                            }
-                            b'\\' => self.pos += 1,
-                            _ => {}
-                        }
-                    }
-                }
-                _ => break,
-            }
-        }
+        self.pos = crate::lexer::skip_cfws_at(self.b, self.pos).unwrap_or(self.b.len());
     }
 
     pub(crate) fn token(&mut self) -> &'a [u8] {
@@ -203,16 +180,6 @@ fn lower<'a>(s: &'a str) -> Cow<'a, str> {
     }
 }
 
-fn decode_words(v: Cow<'_, str>) -> Cow<'_, str> {
-    if memmem::find(v.as_bytes(), b"=?").is_none() {
-        return v;
-    }
-    match v {
-        Cow::Borrowed(s) => crate::encoded_word::decode(s),
-        Cow::Owned(s) => Cow::Owned(crate::encoded_word::decode(&s).into_owned()),
-    }
-}
-
 /// A parameter without RFC 2231 sections; encoded words are decoded except in a boundary,
 /// which must stay byte for byte.
 fn plain_param(p: RawParam<'_>) -> Param<'_> {
@@ -220,7 +187,7 @@ fn plain_param(p: RawParam<'_>) -> Param<'_> {
     let value = if p.name.eq_ignore_ascii_case("boundary") {
         value
     } else {
-        decode_words(value)
+        crate::encoded_word::decode_words(value)
     };
     Param {
         name: lower(p.name),
@@ -280,10 +247,10 @@ fn percent_decode_into(out: &mut Vec<u8>, v: &[u8]) {
     let mut i = 0;
     while let Some(&c) = v.get(i) {
         if c == b'%' {
-            let h = v.get(i + 1).and_then(|&b| (b as char).to_digit(16));
-            let l = v.get(i + 2).and_then(|&b| (b as char).to_digit(16));
+            let h = v.get(i + 1).copied().and_then(crate::lexer::hex);
+            let l = v.get(i + 2).copied().and_then(crate::lexer::hex);
             if let (Some(h), Some(l)) = (h, l) {
-                out.push((h * 16 + l) as u8);
+                out.push(h << 4 | l);
                 i += 3;
                 continue;
             }

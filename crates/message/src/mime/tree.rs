@@ -145,6 +145,32 @@ impl<'a> Part<'a> {
         self.content_transfer_encoding().decode(self.body)
     }
 
+    /// For a `message/rfc822` or `message/global` part whose body is not transfer-encoded
+    /// (7bit, 8bit or binary, as RFC 2046 section 5.2.1 requires): the attached message,
+    /// parsed with the default [`Limits`], borrowing from the same input. `None` for other
+    /// parts; for an encoded one, parse [`Part::decoded_body`] with
+    /// [`Message::parse`](crate::Message::parse).
+    ///
+    /// ```
+    /// use postwerk_message::Message;
+    /// let raw = b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nhi\r\n";
+    /// let outer = Message::parse(raw).unwrap();
+    /// let inner = outer.root_part().message().unwrap();
+    /// assert_eq!(inner.subject().unwrap(), "inner");
+    /// assert_eq!(inner.body(), b"hi\r\n");
+    /// ```
+    pub fn message(&self) -> Option<crate::Message<'a>> {
+        let ct = &self.content_type;
+        let identity = matches!(
+            self.content_transfer_encoding(),
+            TransferEncoding::SevenBit | TransferEncoding::EightBit | TransferEncoding::Binary
+        );
+        if !(ct.is("message", "rfc822") || ct.is("message", "global")) || !identity {
+            return None;
+        }
+        crate::Message::parse(self.body).ok()
+    }
+
     /// For `text/*` parts: the body transfer-decoded, then decoded from its charset to
     /// UTF-8 (malformed sequences become U+FFFD; an unknown charset is read as UTF-8).
     /// `None` for other types.
