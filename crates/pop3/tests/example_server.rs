@@ -8,24 +8,17 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The example binary, built by `cargo test` next to the test binaries; built
-/// here if missing (e.g. `cargo test --test example_server`).
+#[path = "../../../tests/support/example_bin.rs"]
+mod example_bin;
+
+/// The POP3 example server (the shared locator tells it apart from the SMTP example of
+/// the same name by its usage line).
 fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile directory");
-    let path = profile_dir.join("examples").join("server");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "postwerk-pop3", "--example", "server"])
-            .status()
-            .expect("cargo build --example server");
-        assert!(status.success(), "building the example failed");
-    }
-    path
+    example_bin::example_binary(
+        "postwerk-pop3",
+        "server",
+        "usage: server ADDR MAILDIR USER PASS",
+    )
 }
 
 struct Server(Child);

@@ -139,13 +139,20 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// Five distinct free ports: all five are held while they are picked (a port released
+    /// by one `bind(0)` is often handed out again by the next, which once gave pop3s the
+    /// submissions port).
     pub fn new() -> Ports {
+        let held: Vec<TcpListener> = (0..5)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let port = |i: usize| held[i].local_addr().unwrap().port();
         Ports {
-            smtp: free_port(),
-            submission: free_port(),
-            pop3: free_port(),
-            submissions: free_port(),
-            pop3s: free_port(),
+            smtp: port(0),
+            submission: port(1),
+            pop3: port(2),
+            submissions: port(3),
+            pop3s: port(4),
         }
     }
 }
