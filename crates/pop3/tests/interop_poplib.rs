@@ -61,7 +61,7 @@ fn python(script: &str, addr: &str) -> String {
     let out = Command::new("python3")
         .args(["-c", script, host, port])
         .output()
-        .unwrap();
+        .expect("python3 is missing: install the Debian package `python3`");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

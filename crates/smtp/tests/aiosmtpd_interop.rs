@@ -98,7 +98,7 @@ impl Aiosmtpd {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3 with aiosmtpd");
+            .expect("python3 is missing: install the Debian package `python3` (and `pip install aiosmtpd`)");
         // Readiness: the script prints the port after it listens.
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())

@@ -109,7 +109,7 @@ print('ok')
         .arg("-c")
         .arg(&script)
         .output()
-        .unwrap();
+        .expect("python3 is missing: install the Debian package `python3`");
     assert!(
         out.status.success(),
         "smtplib failed: {}",
@@ -149,7 +149,7 @@ fn swaks_delivers_a_message() {
             "20",
         ])
         .output()
-        .unwrap();
+        .expect("swaks is missing: install the Debian package `swaks`");
     let transcript = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "swaks failed:\n{transcript}");
     assert!(
@@ -186,7 +186,7 @@ fn swaks_pipelines_a_transaction_to_two_recipients() {
             "20",
         ])
         .output()
-        .unwrap();
+        .expect("swaks is missing: install the Debian package `swaks`");
     let transcript = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "swaks failed:\n{transcript}");
     let msgs = stored(&server.maildir, 1);

@@ -115,6 +115,24 @@ pub struct Config {
     /// when no user or alias of that name exists; absent: the first user.
     #[serde(default)]
     pub postmaster: Option<String>,
+    /// The format of the logs on stderr: `"text"` (the default) or `"json"` (one object
+    /// per line).
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// The Prometheus metrics listener (`GET /metrics`); absent or empty: none.
+    #[serde(default)]
+    pub metrics: Listener,
+}
+
+/// `log_format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// One listener group: the addresses to bind.

@@ -53,8 +53,8 @@ pub struct Deliverer {
     pub resolver: Resolver,
     /// Outbound SMTP sessions.
     pub dialer: Dialer,
-    /// The delivery slots.
-    pub lanes: Lanes,
+    /// The delivery slots (shared by the deliverers of successive reloads).
+    pub lanes: Arc<Lanes>,
     /// Tells the runner about new queue entries (bounces).
     pub notify: mpsc::UnboundedSender<String>,
 }
@@ -98,6 +98,16 @@ impl Deliverer {
     /// One attempt at a queued message; returns when to try again, or `None` when the
     /// message is finished (delivered, bounced, or moved aside).
     pub async fn attempt(self: &Arc<Self>, id: &str) -> Option<u64> {
+        let store = self.store.clone();
+        let owned = id.to_owned();
+        // A held message is not attempted; `queue release` hands it back (issue 14).
+        if tokio::task::spawn_blocking(move || store.is_held(&owned))
+            .await
+            .unwrap_or(false)
+        {
+            info!(queue_id = id, "held, not attempted");
+            return None;
+        }
         let store = self.store.clone();
         let owned = id.to_owned();
         let loaded = tokio::task::spawn_blocking(move || {
@@ -167,6 +177,7 @@ impl Deliverer {
                 next_attempt_in = next.saturating_sub(now),
                 "deferred"
             );
+            crate::metrics::count(&crate::metrics::METRICS.deferred);
             return Some(next);
         }
         let content = match self.load_content(id).await {
@@ -180,6 +191,13 @@ impl Deliverer {
         if let Err(e) = crate::bounce::queue_bounce(self, id, &envelope, &content, &state).await {
             warn!(queue_id = id, error = %e, "could not queue the bounce; retrying later");
             return Some(unix_now() + 60);
+        }
+        if state
+            .recipients
+            .iter()
+            .any(|r| matches!(r, RcptState::Failed(_)))
+        {
+            crate::metrics::count(&crate::metrics::METRICS.bounced);
         }
         let store = self.store.clone();
         let owned = id.to_owned();
@@ -222,11 +240,48 @@ impl Deliverer {
         for (i, outcome) in outcomes {
             record(&mut state, *i, outcome.clone());
         }
+        self.append_history(progress, state.attempts, outcomes)
+            .await;
         if outcomes.iter().any(|(_, o)| o.is_final())
             && let Err(e) = self.save(&progress.id, &state).await
         {
             warn!(queue_id = progress.id, error = %e, "could not record delivery progress");
         }
+    }
+
+    /// Adds one line per outcome to the message's history (`queue show`), and counts the
+    /// deliveries (issue 14).
+    async fn append_history(
+        &self,
+        progress: &Progress,
+        attempt: u32,
+        outcomes: &[(usize, Outcome)],
+    ) {
+        let now = unix_now();
+        let mut lines = String::new();
+        for (i, outcome) in outcomes {
+            let rcpt = progress
+                .envelope
+                .recipients
+                .get(*i)
+                .map(String::as_str)
+                .unwrap_or("?");
+            let (what, text) = match outcome {
+                Outcome::Delivered => {
+                    crate::metrics::count(&crate::metrics::METRICS.delivered);
+                    ("delivered", String::new())
+                }
+                Outcome::Temporary(why) => ("deferred", why.clone()),
+                Outcome::Permanent(status, remote, why) => (
+                    "failed",
+                    format!("{status} {} {why}", remote.as_deref().unwrap_or("-")),
+                ),
+            };
+            lines.push_str(&format!("{now} attempt {attempt} {rcpt} {what} {text}\n"));
+        }
+        let store = self.store.clone();
+        let id = progress.id.clone();
+        let _ = tokio::task::spawn_blocking(move || store.append_history(&id, &lines)).await;
     }
 
     /// Loads the content for a part; `None` (and the message marked corrupt) when it fails
@@ -355,6 +410,7 @@ impl Deliverer {
             Ok(route) => route,
             Err(e) => {
                 info!(queue_id = id, domain, error = %e, "no route");
+                crate::metrics::count(&crate::metrics::METRICS.dns_failures);
                 let outcome = route_failure(&e);
                 let all: Vec<(usize, Outcome)> =
                     indexes.iter().map(|&i| (i, outcome.clone())).collect();

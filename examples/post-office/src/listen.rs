@@ -37,14 +37,14 @@ pub struct App {
     pub queue_tx: mpsc::UnboundedSender<String>,
     /// STARTTLS, STLS and implicit TLS.
     pub tls: Arc<rustls::ServerConfig>,
-    /// Mailboxes with an open POP3 session.
-    pub pop3_locks: Mutex<HashSet<String>>,
-    /// Open connections, per client address.
-    pub connections: Mutex<HashMap<IpAddr, usize>>,
+    /// Mailboxes with an open POP3 session (shared across reloads).
+    pub pop3_locks: Arc<Mutex<HashSet<String>>>,
+    /// Open connections, per client address (shared across reloads).
+    pub connections: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// Password verifications: concurrency, turns and penalties (SECURITY.md 42).
-    pub login: crate::login_budget::LoginBudget,
+    pub login: Arc<crate::login_budget::LoginBudget>,
     /// Early-talker pass cache of the MX listener (SECURITY.md 51).
-    pub pregreet: crate::pregreet::PassCache,
+    pub pregreet: Arc<crate::pregreet::PassCache>,
 }
 
 /// Locks a mutex, taking over a poisoned one (every critical section here leaves the data
@@ -90,9 +90,11 @@ impl App {
     }
 }
 
-/// Accepts connections on `listener` until `shutdown`; spawns each into `tasks`.
+/// Accepts connections on `listener` until `shutdown`; spawns each into `tasks`. Each
+/// connection gets the `App` current when it is accepted: a reload (SIGHUP) replaces it
+/// for new connections while open sessions keep theirs.
 pub async fn serve(
-    app: Arc<App>,
+    apps: watch::Receiver<Arc<App>>,
     role: Role,
     listener: TcpListener,
     tasks: Arc<tokio::sync::Mutex<JoinSet<()>>>,
@@ -113,12 +115,13 @@ pub async fn serve(
             }
         };
         let _ = tcp.set_nodelay(true);
+        crate::metrics::count_connection(role);
+        let app = apps.borrow().clone();
         let Some(slot) = app.take_slot(peer.ip()) else {
             info!(role = role.name(), %peer, "refused: too many connections");
             tokio::spawn(refuse(role, tcp));
             continue;
         };
-        let app = app.clone();
         let shutdown = shutdown.clone();
         lock_tasks(&tasks)
             .await

@@ -252,7 +252,10 @@ impl LoginBudget {
         }
         let verdict = match rx.await {
             Ok(Some(user)) => Verdict::Accepted(user),
-            Ok(None) => Verdict::Rejected,
+            Ok(None) => {
+                crate::metrics::count(&crate::metrics::METRICS.failed_logins);
+                Verdict::Rejected
+            }
             Err(_) => return Verdict::Busy,
         };
         self.record(key, matches!(verdict, Verdict::Accepted(_)), Instant::now());

@@ -6,25 +6,28 @@
 
 mod bounce;
 mod config;
+mod control;
 mod delivery;
 mod listen;
 mod login_budget;
 mod maildir;
+mod metrics;
 mod net;
 mod outbound;
 mod pop3;
 mod pregreet;
 mod queue;
+mod reload;
 mod scheduler;
 mod smtp;
+mod systemd;
 mod tls;
 mod users;
 
-use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -53,12 +56,78 @@ enum Command {
     HashPassword,
     /// Validate the configuration and exit.
     CheckConfig,
+    /// Look at and act on the queue of the running post office (through its control
+    /// socket, `data_dir/control.sock`).
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+}
+
+/// `post-office queue ...`.
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// One line per queued message: id, age, size, sender, recipients with their state,
+    /// attempts, next attempt, last error.
+    List {
+        /// One JSON object per line instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Envelope, per-recipient state and history, and the header of one message.
+    Show { id: String },
+    /// Attempt now: one message, or every message (except held ones) without an ID.
+    Flush { id: Option<String> },
+    /// Remove a message from the queue, without a bounce.
+    Delete { id: String },
+    /// Do not attempt a message until it is released (survives a restart).
+    Hold { id: String },
+    /// Release a held message and attempt it now.
+    Release { id: String },
+    /// Return a message to its sender now, with a delivery status notification.
+    Bounce { id: String },
+}
+
+fn queue_command(config: Option<&std::path::Path>, action: QueueAction) -> ExitCode {
+    let config = match Config::load(config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("post-office: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let request = match action {
+        QueueAction::List { json: false } => "list".to_owned(),
+        QueueAction::List { json: true } => "list json".to_owned(),
+        QueueAction::Show { id } => format!("show {id}"),
+        QueueAction::Flush { id: None } => "flush".to_owned(),
+        QueueAction::Flush { id: Some(id) } => format!("flush {id}"),
+        QueueAction::Delete { id } => format!("delete {id}"),
+        QueueAction::Hold { id } => format!("hold {id}"),
+        QueueAction::Release { id } => format!("release {id}"),
+        QueueAction::Bounce { id } => format!("bounce {id}"),
+    };
+    if request.contains(['\n', '\r']) {
+        eprintln!("post-office: a queue id is one word");
+        return ExitCode::FAILURE;
+    }
+    match control::request(&config.data_dir, &request) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("post-office: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::HashPassword) => hash_password(),
+        Some(Command::Queue { action }) => queue_command(cli.config.as_deref(), action),
         Some(Command::CheckConfig) => match Config::load(cli.config.as_deref()) {
             Ok(config) => {
                 println!(
@@ -81,8 +150,8 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            init_logging();
-            match run(config) {
+            init_logging(config.log_format);
+            match run(config, cli.config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");
@@ -117,30 +186,38 @@ fn hash_password() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_ansi(io::stderr().is_terminal())
-        .init();
+        .with_writer(io::stderr);
+    match format {
+        config::LogFormat::Text => builder.with_ansi(io::stderr().is_terminal()).init(),
+        config::LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }
 
-fn run(config: Config) -> io::Result<()> {
+fn run(config: Config, path: Option<PathBuf>) -> io::Result<()> {
+    // Before the runtime starts threads: taking the sockets edits the environment.
+    let activated = systemd::activated_listeners()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, path, activated))
 }
 
 /// Wires everything together, runs until SIGTERM or SIGINT, then shuts down gracefully:
 /// listeners stop, connections get a grace period to finish their transaction, the queue
-/// runner finishes the attempts in flight.
-async fn serve(config: Config) -> io::Result<()> {
+/// runner finishes the attempts in flight. SIGHUP reloads (see [`reload`]).
+async fn serve(
+    config: Config,
+    path: Option<PathBuf>,
+    mut activated: Vec<(String, std::net::TcpListener)>,
+) -> io::Result<()> {
     // Handlers first: a SIGTERM that arrives while starting up still shuts down cleanly.
-    let signals = Signals::install()?;
+    let mut signals = Signals::install()?;
     maildir::create_dir_durable(&config.data_dir)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", config.data_dir.display())))?;
     let (entries, created) = users::load_users(&config)?;
@@ -156,47 +233,79 @@ async fn serve(config: Config) -> io::Result<()> {
     let tls = tls::server_config(&config)?;
     let client_tls = tls::opportunistic_client_config()?;
     let store = Arc::new(queue::QueueStore::open(config.data_dir.join("queue"))?);
-    let maildirs = Arc::new(maildir::MaildirStore::new(
-        config.data_dir.join("mail"),
-        &config.hostname,
-    ));
+    let control_listener = control::bind(&config.data_dir)?;
     let resolver = resolver(&config)?;
 
+    // Sockets passed by systemd replace the configured addresses of their role.
     let mut listeners = Vec::new();
-    for (role, addr) in config.listeners() {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-        info!(role = role.name(), %addr, "listening");
-        listeners.push((role, listener));
+    for role in [
+        config::Role::Smtp,
+        config::Role::Submission,
+        config::Role::Submissions,
+        config::Role::Pop3,
+        config::Role::Pop3s,
+    ] {
+        let mine: Vec<std::net::TcpListener> = take_named(&mut activated, role.name());
+        if !mine.is_empty() {
+            for listener in mine {
+                let listener = TcpListener::from_std(listener)?;
+                info!(role = role.name(), addr = %listener.local_addr()?, "listening (socket activation)");
+                listeners.push((role, listener));
+            }
+            continue;
+        }
+        for (_, addr) in config.listeners().into_iter().filter(|(r, _)| *r == role) {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            info!(role = role.name(), %addr, "listening");
+            listeners.push((role, listener));
+        }
     }
-    let own_addresses: Vec<std::net::IpAddr> =
-        config.listeners().iter().map(|(_, a)| a.ip()).collect();
+    let mut metrics_listeners = Vec::new();
+    for listener in take_named(&mut activated, "metrics") {
+        metrics_listeners.push(TcpListener::from_std(listener)?);
+    }
+    if metrics_listeners.is_empty() {
+        for addr in &config.metrics.listen {
+            metrics_listeners.push(TcpListener::bind(addr).await.map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot listen on {addr} (metrics): {e}"))
+            })?);
+        }
+    }
+    for (name, _) in &activated {
+        warn!(
+            name,
+            "ignoring a socket passed by the service manager: not a listener name"
+        );
+    }
+    let own_addresses: Vec<std::net::IpAddr> = listeners
+        .iter()
+        .filter_map(|(_, l)| l.local_addr().ok())
+        .map(|a| a.ip())
+        .collect();
 
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let (commands_tx, commands_rx) = mpsc::channel(64);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let app = Arc::new(listen::App {
-        config: config.clone(),
-        users: users.clone(),
-        maildirs: maildirs.clone(),
-        store: store.clone(),
-        queue_tx: queue_tx.clone(),
-        tls,
-        pop3_locks: Mutex::new(HashSet::new()),
-        connections: Mutex::new(HashMap::new()),
-        login: login_budget::LoginBudget::new(&config.limits),
-        pregreet: pregreet::PassCache::new(&config.smtp),
-    });
-    let deliverer = Arc::new(delivery::Deliverer {
-        config: config.clone(),
-        store,
-        maildirs,
-        users,
-        resolver,
-        dialer: outbound::Dialer::new(config.clone(), client_tls, own_addresses),
-        lanes: scheduler::Lanes::new(&config),
-        notify: queue_tx,
-    });
+    let shared = reload::Shared::new(
+        &config,
+        store.clone(),
+        queue_tx.clone(),
+        client_tls,
+        own_addresses,
+    );
+    let app = Arc::new(shared.app(config.clone(), users.clone(), tls));
+    let deliverer = Arc::new(shared.deliverer(config.clone(), users, resolver));
+    let (apps_tx, apps_rx) = watch::channel(app.clone());
+    let (deliverers_tx, deliverers_rx) = watch::channel(deliverer);
+    let mut reloader = reload::Reloader {
+        path,
+        shared,
+        current: config.clone(),
+        apps: apps_tx,
+        deliverers: deliverers_tx,
+    };
     info!(
         users = app.users.len(),
         "post office {} ready", config.hostname
@@ -204,7 +313,7 @@ async fn serve(config: Config) -> io::Result<()> {
     // The listeners are bound; the queue is scanned behind them (envelopes and states
     // only), handing messages to the runner as they are found.
     let (scanned_tx, scanned_rx) = mpsc::channel(1024);
-    let scan_store = deliverer.store.clone();
+    let scan_store = store.clone();
     tokio::task::spawn_blocking(move || {
         let mut count = 0usize;
         let scanned = scan_store.scan_each(
@@ -225,26 +334,50 @@ async fn serve(config: Config) -> io::Result<()> {
         }
     });
     let queue = tokio::spawn(scheduler::run(
-        deliverer,
+        deliverers_rx,
         scanned_rx,
         queue_rx,
+        commands_rx,
         shutdown_rx.clone(),
     ));
+    let control = Arc::new(control::Control {
+        store: store.clone(),
+        commands: commands_tx,
+        queue_tx,
+    });
+    let control_task = tokio::spawn(control::serve(
+        control_listener,
+        control::socket_path(&config.data_dir),
+        control,
+        shutdown_rx.clone(),
+    ));
+    for listener in metrics_listeners {
+        tokio::spawn(metrics::serve(listener, store.clone(), shutdown_rx.clone()));
+    }
     let connections = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
     let mut accept_loops = JoinSet::new();
     for (role, listener) in listeners {
         accept_loops.spawn(listen::serve(
-            app.clone(),
+            apps_rx.clone(),
             role,
             listener,
             connections.clone(),
             shutdown_rx.clone(),
         ));
     }
+    systemd::notify("READY=1\nSTATUS=accepting mail");
 
-    signals.wait().await;
+    while let Signal::Hangup = signals.wait().await {
+        systemd::notify("RELOADING=1");
+        // Reading files and building the user table block: keep the runtime's other
+        // tasks going meanwhile.
+        tokio::task::block_in_place(|| reloader.reload());
+        systemd::notify("READY=1");
+    }
+    systemd::notify("STOPPING=1");
     info!("shutting down");
     let _ = shutdown_tx.send(true);
+    let _ = control_task.await;
     while accept_loops.join_next().await.is_some() {}
     let mut connections = connections.lock().await;
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -260,6 +393,18 @@ async fn serve(config: Config) -> io::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Takes the activated sockets named `name` out of `activated`.
+fn take_named(
+    activated: &mut Vec<(String, std::net::TcpListener)>,
+    name: &str,
+) -> Vec<std::net::TcpListener> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(activated)
+        .into_iter()
+        .partition(|(n, _)| n == name);
+    *activated = rest;
+    mine.into_iter().map(|(_, l)| l).collect()
 }
 
 /// How long connections and delivery attempts get to finish at shutdown.
@@ -278,10 +423,17 @@ fn resolver(config: &Config) -> io::Result<postwerk_mx::resolver::Resolver> {
     Ok(Resolver::new(resolver))
 }
 
-/// SIGTERM and SIGINT.
+/// SIGTERM and SIGINT (stop), SIGHUP (reload).
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+/// What a signal asks for.
+enum Signal {
+    Stop,
+    Hangup,
 }
 
 impl Signals {
@@ -290,13 +442,15 @@ impl Signals {
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
         })
     }
 
-    async fn wait(mut self) {
+    async fn wait(&mut self) -> Signal {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
+            _ = self.hup.recv() => Signal::Hangup,
         }
     }
 }

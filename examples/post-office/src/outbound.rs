@@ -208,6 +208,11 @@ impl Dialer {
                 }
             }
             if let Some(result) = result {
+                crate::metrics::count(if stream.is_tls() {
+                    &crate::metrics::METRICS.outbound_tls
+                } else {
+                    &crate::metrics::METRICS.outbound_plain
+                });
                 // The result is final: the caller records it now; QUIT finishes apart,
                 // bounded by the same deadlines.
                 tokio::spawn(async move {

@@ -315,15 +315,107 @@ impl QueueStore {
         sync_dir(&self.dir)
     }
 
-    /// Removes a finished message.
+    /// Removes a finished message (with its state, hold marker and history).
     pub fn remove(&self, id: &str) -> io::Result<()> {
         fs::remove_file(self.msg_path(id))?;
-        match fs::remove_file(self.state_path(id)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        for path in [
+            self.state_path(id),
+            self.hold_path(id),
+            self.history_path(id),
+        ] {
+            match fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
         sync_dir(&self.dir)
+    }
+
+    // --- Administration (issue 14): hold markers, history, listing. ---
+
+    fn hold_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.hold"))
+    }
+
+    fn history_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.history"))
+    }
+
+    /// Is this message held (not attempted until released)?
+    pub fn is_held(&self, id: &str) -> bool {
+        self.hold_path(id).exists()
+    }
+
+    /// Holds a queued message: an empty `<id>.hold` file, made durable, so the hold
+    /// survives a restart. `NotFound` when no such message is queued.
+    pub fn hold(&self, id: &str) -> io::Result<()> {
+        if !self.contains(id) {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such message"));
+        }
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(self.hold_path(id))?;
+        file.sync_all()?;
+        sync_dir(&self.dir)
+    }
+
+    /// Releases a held message; `false` when it was not held.
+    pub fn release(&self, id: &str) -> io::Result<bool> {
+        match fs::remove_file(self.hold_path(id)) {
+            Ok(()) => {
+                sync_dir(&self.dir)?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Appends lines to the delivery history of a message (`<id>.history`, for
+    /// `queue show`; not fsync'd, it is a diagnostic). Stops growing at 256 KiB.
+    pub fn append_history(&self, id: &str, lines: &str) -> io::Result<()> {
+        if !self.contains(id) {
+            return Ok(());
+        }
+        let path = self.history_path(id);
+        if fs::metadata(&path).is_ok_and(|m| m.len() > 256 * 1024) {
+            return Ok(());
+        }
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(clean_lines(lines).as_bytes())
+    }
+
+    /// The delivery history of a message (empty when it has none).
+    pub fn read_history(&self, id: &str) -> io::Result<String> {
+        match fs::read(self.history_path(id)) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ids of the queued messages, sorted.
+    pub fn ids(&self) -> io::Result<Vec<String>> {
+        let mut ids: Vec<String> = fs::read_dir(&self.dir)?
+            .filter_map(|item| item.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".msg").map(str::to_owned))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The size of a queued message's file in octets, and when it was written.
+    pub fn file_info(&self, id: &str) -> io::Result<(u64, SystemTime)> {
+        let meta = fs::metadata(self.msg_path(id))?;
+        Ok((meta.len(), meta.modified().unwrap_or(UNIX_EPOCH)))
     }
 
     /// Moves a message and its state to `corrupt/`.
@@ -366,7 +458,11 @@ impl QueueStore {
             .filter_map(|n| n.strip_suffix(".msg"))
             .collect();
         for name in &names {
-            if let Some(id) = name.strip_suffix(".state") {
+            if let Some(id) = name
+                .strip_suffix(".state")
+                .or_else(|| name.strip_suffix(".hold"))
+                .or_else(|| name.strip_suffix(".history"))
+            {
                 if !messages.contains(id) {
                     let _ = fs::remove_file(self.dir.join(name));
                 }
@@ -530,6 +626,16 @@ fn parse_state(text: &str, recipients: usize) -> Result<State, String> {
         return Err("state does not match the envelope".into());
     }
     Ok(state)
+}
+
+/// Keeps each line free of control characters, ending every line with `\n`.
+fn clean_lines(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(&clean(line));
+        out.push('\n');
+    }
+    out
 }
 
 /// Keeps a value on one line.
@@ -706,6 +812,41 @@ mod tests {
         store.remove(&id).unwrap();
         assert!(!store.contains(&id));
         assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_hold_and_the_history_live_and_go_with_the_message() {
+        let (dir, store) = store();
+        let id = store.enqueue(store.new_id(), &envelope(), b"x").unwrap();
+        assert!(!store.is_held(&id));
+        store.hold(&id).unwrap();
+        assert!(store.is_held(&id));
+        // A new store (a restart) still sees the hold.
+        let again = QueueStore::open(dir.path().join("queue")).unwrap();
+        assert!(again.is_held(&id));
+        assert!(store.release(&id).unwrap());
+        assert!(!store.release(&id).unwrap());
+        assert_eq!(
+            store.hold("nothing").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        store
+            .append_history(&id, "1 attempt 1 a deferred x\u{1b}y\n")
+            .unwrap();
+        store
+            .append_history(&id, "2 attempt 2 a delivered")
+            .unwrap();
+        assert_eq!(
+            store.read_history(&id).unwrap(),
+            "1 attempt 1 a deferred x y\n2 attempt 2 a delivered\n"
+        );
+        assert_eq!(store.ids().unwrap(), vec![id.clone()]);
+        store.hold(&id).unwrap();
+        store.remove(&id).unwrap();
+        assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+        // Without its message, a history is not started again.
+        store.append_history(&id, "3 late").unwrap();
+        assert_eq!(store.read_history(&id).unwrap(), "");
     }
 
     #[test]

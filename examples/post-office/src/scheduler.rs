@@ -8,10 +8,12 @@
 //! at most `[outbound] destination_concurrency` slots (SECURITY.md 45).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
@@ -107,33 +109,93 @@ impl Drop for RemoteSlot {
     }
 }
 
+/// A job run on one message while no attempt on it runs (see [`Command::Exclusive`]).
+/// It gets the current deliverer and returns when to attempt the message next, or `None`
+/// when the message is gone (or is to be forgotten).
+pub type Job = Box<dyn FnOnce(Arc<Deliverer>) -> BoxFuture + Send>;
+
+/// The future of a [`Job`].
+pub type BoxFuture = Pin<Box<dyn Future<Output = Option<u64>> + Send>>;
+
+/// What the control socket asks of the runner (`post-office queue ...`).
+pub enum Command {
+    /// Attempt now: one message (`Some`) or every waiting one; the reply is how many
+    /// were scheduled (0 for a message being attempted right now).
+    Flush(Option<String>, oneshot::Sender<usize>),
+    /// Run a job on one message once no attempt on it is in flight (delete, bounce).
+    Exclusive(String, Job),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Flush(id, _) => f.debug_tuple("Flush").field(id).finish(),
+            Command::Exclusive(id, _) => f.debug_tuple("Exclusive").field(id).finish(),
+        }
+    }
+}
+
+/// The due messages: each id at most once.
+#[derive(Debug, Default)]
+struct Due {
+    order: BTreeSet<(u64, String)>,
+    at: HashMap<String, u64>,
+}
+
+impl Due {
+    fn schedule(&mut self, id: String, when: u64) {
+        if let Some(old) = self.at.insert(id.clone(), when) {
+            self.order.remove(&(old, id.clone()));
+        }
+        self.order.insert((when, id));
+    }
+
+    fn forget(&mut self, id: &str) {
+        if let Some(old) = self.at.remove(id) {
+            self.order.remove(&(old, id.to_owned()));
+        }
+    }
+
+    fn first(&self) -> Option<u64> {
+        self.order.first().map(|(when, _)| *when)
+    }
+
+    fn pop_due(&mut self, now: u64) -> Option<String> {
+        if self.first()? > now {
+            return None;
+        }
+        let (_, id) = self.order.pop_first()?;
+        self.at.remove(&id);
+        Some(id)
+    }
+}
+
 /// Runs the queue until `shutdown` turns true: the messages the start-up scan sends on
-/// `scanned`, then every id sent on `incoming`, each at its next attempt time. At shutdown
-/// the lanes close, attempts waiting for a slot give up, and attempts in flight are
-/// finished (they are bounded by the outbound deadlines).
+/// `scanned`, then every id sent on `incoming`, each at its next attempt time, and the
+/// administrator's `commands`. Each attempt uses the deliverer current at its start (a
+/// reload replaces it). At shutdown the lanes close, attempts waiting for a slot give up,
+/// and attempts in flight are finished (they are bounded by the outbound deadlines).
 pub async fn run(
-    deliverer: Arc<Deliverer>,
+    deliverers: watch::Receiver<Arc<Deliverer>>,
     mut scanned: mpsc::Receiver<Queued>,
     mut incoming: mpsc::UnboundedReceiver<String>,
+    mut commands: mpsc::Receiver<Command>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut due: BTreeSet<(u64, String)> = BTreeSet::new();
+    let mut due = Due::default();
     let mut busy: HashSet<String> = HashSet::new();
+    let mut waiting: HashMap<String, Vec<Job>> = HashMap::new();
     let mut attempts: JoinSet<(String, Option<u64>)> = JoinSet::new();
     let mut scanning = true;
+    let mut commands_open = true;
+    let current = |d: &watch::Receiver<Arc<Deliverer>>| d.borrow().clone();
     loop {
         let now = unix_now();
-        while let Some((when, _)) = due.first() {
-            if *when > now {
-                break;
-            }
-            let Some((_, id)) = due.pop_first() else {
-                break;
-            };
+        while let Some(id) = due.pop_due(now) {
             if !busy.insert(id.clone()) {
                 continue;
             }
-            let deliverer = deliverer.clone();
+            let deliverer = current(&deliverers);
             attempts.spawn(async move {
                 let next = deliverer.attempt(&id).await;
                 (id, next)
@@ -141,22 +203,66 @@ pub async fn run(
         }
         let wait = due
             .first()
-            .map(|(when, _)| Duration::from_secs(when.saturating_sub(now)))
+            .map(|when| Duration::from_secs(when.saturating_sub(now)))
             .unwrap_or(Duration::from_secs(3600));
         tokio::select! {
             id = incoming.recv() => match id {
-                Some(id) => { due.insert((0, id)); }
+                Some(id) => due.schedule(id, 0),
                 None => break,
             },
             queued = scanned.recv(), if scanning => match queued {
-                Some(q) => { due.insert((q.state.next_attempt, q.id)); }
+                Some(q) => due.schedule(q.id, q.state.next_attempt),
                 None => scanning = false,
+            },
+            command = commands.recv(), if commands_open => match command {
+                Some(Command::Flush(Some(id), reply)) => {
+                    let scheduled = if busy.contains(&id) {
+                        0
+                    } else {
+                        due.schedule(id, 0);
+                        1
+                    };
+                    let _ = reply.send(scheduled);
+                }
+                Some(Command::Flush(None, reply)) => {
+                    let ids: Vec<String> = due.at.keys().cloned().collect();
+                    let count = ids.len();
+                    for id in ids {
+                        due.schedule(id, 0);
+                    }
+                    let _ = reply.send(count);
+                }
+                Some(Command::Exclusive(id, job)) => {
+                    if busy.contains(&id) {
+                        waiting.entry(id).or_default().push(job);
+                    } else {
+                        due.forget(&id);
+                        busy.insert(id.clone());
+                        let deliverer = current(&deliverers);
+                        attempts.spawn(async move { (id, job(deliverer).await) });
+                    }
+                }
+                None => commands_open = false,
             },
             Some(done) = attempts.join_next() => {
                 if let Ok((id, next)) = done {
-                    busy.remove(&id);
-                    if let Some(next) = next {
-                        due.insert((next, id));
+                    let job = waiting.get_mut(&id).and_then(|jobs| {
+                        (!jobs.is_empty()).then(|| jobs.remove(0))
+                    });
+                    if waiting.get(&id).is_some_and(Vec::is_empty) {
+                        waiting.remove(&id);
+                    }
+                    match job {
+                        Some(job) => {
+                            let deliverer = current(&deliverers);
+                            attempts.spawn(async move { (id, job(deliverer).await) });
+                        }
+                        None => {
+                            busy.remove(&id);
+                            if let Some(next) = next {
+                                due.schedule(id, next);
+                            }
+                        }
                     }
                 }
             }
@@ -164,7 +270,7 @@ pub async fn run(
             _ = shutdown.changed() => break,
         }
     }
-    deliverer.lanes.close();
+    current(&deliverers).lanes.close();
     while attempts.join_next().await.is_some() {}
 }
 
@@ -177,6 +283,21 @@ mod tests {
         let text = format!("{EMBEDDED_DEFAULT}\n{extra}");
         let config = Config::parse(&text, "t", std::path::Path::new("/")).unwrap();
         Lanes::new(&config)
+    }
+
+    #[test]
+    fn a_message_is_due_once_at_its_latest_time() {
+        let mut due = Due::default();
+        due.schedule("a".into(), 100);
+        due.schedule("b".into(), 50);
+        // A flush moves "a" forward instead of adding a second entry.
+        due.schedule("a".into(), 0);
+        assert_eq!(due.order.len(), 2);
+        assert_eq!(due.pop_due(10).as_deref(), Some("a"));
+        assert_eq!(due.pop_due(10), None);
+        due.forget("b");
+        assert_eq!(due.pop_due(1000), None);
+        assert!(due.at.is_empty());
     }
 
     #[tokio::test]

@@ -529,6 +529,7 @@ impl Session {
                     "message accepted"
                 );
                 let _ = self.app.queue_tx.send(id.clone());
+                crate::metrics::count(&crate::metrics::METRICS.accepted);
                 self.from = None;
                 self.recipients.clear();
                 Decision::AcceptWith(Reply::message_accepted(Some(&id)))

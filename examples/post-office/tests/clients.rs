@@ -44,7 +44,7 @@ fn swaks(office: &Office, port: u16, tls: &str, subject: &str) -> std::process::
             "30",
         ])
         .output()
-        .expect("swaks")
+        .expect("swaks is missing: install the Debian package `swaks`")
 }
 
 #[test]

@@ -139,7 +139,10 @@ fn security_41_pop3_retr_flood_without_reading_stays_under_16_mib() {
         let status = String::from_utf8_lossy(lines.first().map_or(&[][..], |l| l));
         assert!(status.starts_with("+OK"), "answer {i}: {status}");
         let octets: usize = lines.iter().skip(1).map(Vec::len).sum();
-        assert!(octets >= 2 * 1024 * 1024 - 100, "answer {i} has {octets} octets");
+        assert!(
+            octets >= 2 * 1024 * 1024 - 100,
+            "answer {i} has {octets} octets"
+        );
     }
     c.stream.write_all(b"QUIT\r\n").unwrap();
     pending.clear();
@@ -238,7 +241,8 @@ fn security_42_a_failed_login_flood_is_budgeted_and_does_not_slow_others() {
     drop(sent_tx);
     drop(done_tx);
     for _ in 0..160 {
-        sent.recv_timeout(LONG).expect("every attacker got to send AUTH");
+        sent.recv_timeout(LONG)
+            .expect("every attacker got to send AUTH");
     }
 
     let started = Instant::now();
@@ -286,7 +290,10 @@ fn security_42_failed_logins_of_one_address_are_delayed_increasingly() {
     let mut times = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        let reply = bad.cmd(&format!("AUTH PLAIN {}", plain("alice@alpha.test", "wrong")));
+        let reply = bad.cmd(&format!(
+            "AUTH PLAIN {}",
+            plain("alice@alpha.test", "wrong")
+        ));
         times.push(t.elapsed());
         assert!(reply.starts_with("535"), "{reply}");
     }
@@ -304,9 +311,16 @@ fn security_42_failed_logins_of_one_address_are_delayed_increasingly() {
     let mut other = Raw::from_stream(connect_from("127.0.0.31", o.ip, port));
     assert!(other.reply().starts_with("220"));
     assert!(other.cmd("EHLO other.example").starts_with("250"));
-    let reply = other.cmd(&format!("AUTH PLAIN {}", plain("alice@alpha.test", PASSWORD)));
+    let reply = other.cmd(&format!(
+        "AUTH PLAIN {}",
+        plain("alice@alpha.test", PASSWORD)
+    ));
     assert!(reply.starts_with("235"), "{reply}");
-    assert!(t.elapsed() < Duration::from_millis(1500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 /// SECURITY.md 43: "AUTH is not offered on the MX port unless the operator turns it on."
@@ -316,15 +330,25 @@ fn security_43_auth_is_off_on_the_mx_port_by_default() {
     let mut mx = Raw::smtp(o.ip, o.ports.smtp);
     let ehlo = mx.cmd("EHLO client.example");
     assert!(ehlo.starts_with("250"), "{ehlo}");
-    assert!(!ehlo.contains("AUTH"), "AUTH offered on the MX port: {ehlo}");
-    let reply = mx.cmd(&format!("AUTH PLAIN {}", plain("alice@alpha.test", PASSWORD)));
+    assert!(
+        !ehlo.contains("AUTH"),
+        "AUTH offered on the MX port: {ehlo}"
+    );
+    let reply = mx.cmd(&format!(
+        "AUTH PLAIN {}",
+        plain("alice@alpha.test", PASSWORD)
+    ));
     assert!(reply.starts_with('5'), "AUTH on the MX port got {reply}");
     // Submission offers it (plaintext is allowed in this configuration).
     let mut sub = Raw::smtp(o.ip, o.ports.submission);
     let ehlo = sub.cmd("EHLO client.example");
     assert!(ehlo.contains("AUTH"), "{ehlo}");
     // And the operator can turn it on.
-    let on = office("auth = true\npregreet_delay_ms = 0\n", "allow_plaintext_auth = true", "");
+    let on = office(
+        "auth = true\npregreet_delay_ms = 0\n",
+        "allow_plaintext_auth = true",
+        "",
+    );
     let mut mx = Raw::smtp(on.ip, on.ports.smtp);
     assert!(mx.cmd("EHLO client.example").contains("AUTH"));
 }
@@ -359,7 +383,10 @@ fn security_46_the_header_field_limit_and_the_hop_count_fail_closed() {
     }
     looping.push_str("Subject: loop\r\n\r\nbody\r\n");
     let reply = send_mx(&o, &looping);
-    assert!(reply.starts_with("55"), "60 Received: in 1,100 fields got {reply}");
+    assert!(
+        reply.starts_with("55"),
+        "60 Received: in 1,100 fields got {reply}"
+    );
 
     // Over the field limit without any Received: refused as well.
     let mut wide = String::new();
@@ -372,7 +399,10 @@ fn security_46_the_header_field_limit_and_the_hop_count_fail_closed() {
         reply.starts_with("552") || reply.starts_with("554"),
         "1,101 header fields got {reply}"
     );
-    assert!(reply.contains("5.3.4") || reply.contains("5.6.0"), "{reply}");
+    assert!(
+        reply.contains("5.3.4") || reply.contains("5.6.0"),
+        "{reply}"
+    );
 
     // Within the limits the same shape is accepted, and only it is delivered.
     let mut fine = String::new();

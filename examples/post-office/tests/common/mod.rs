@@ -96,7 +96,7 @@ impl Dns {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("dnsmasq");
+            .expect("dnsmasq is missing: install the Debian package `dnsmasq-base`");
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let dns = Dns { child, addr };
         wait_for("dnsmasq", Duration::from_secs(10), || {
@@ -361,7 +361,7 @@ pub fn python(script: &str, args: &[&str]) -> Output {
         .arg(script)
         .args(args)
         .output()
-        .expect("python3")
+        .expect("python3 is missing: install the Debian package `python3`")
 }
 
 /// Python smtplib: STARTTLS, login, send. Prints the reply to the end of data.
