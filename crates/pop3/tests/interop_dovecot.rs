@@ -48,9 +48,28 @@ fn dovecot_version() -> (u32, u32) {
     (major, minor)
 }
 
-/// uid and gid of the `dovecot` system user: Dovecot refuses to run mail
-/// processes as root, so the maildir is handed to this user.
+/// The output of `id FLAG` (this process's user or group, as a number or a name).
+fn id(flag: &str) -> String {
+    let out = Command::new("id")
+        .arg(flag)
+        .output()
+        .expect("id is missing: install the Debian package `coreutils`");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Are we root? Then Dovecot runs as usual (mail processes as the `dovecot` user, login
+/// processes chrooted); otherwise everything runs as our own user, the way Dovecot's
+/// "running as non-root" setup does it.
+fn is_root() -> bool {
+    id("-u") == "0"
+}
+
+/// uid and gid the mail processes run as: the `dovecot` system user as root (Dovecot
+/// refuses to run mail processes as root), else our own.
 fn mail_owner() -> (u32, u32) {
+    if !is_root() {
+        return (id("-u").parse().unwrap(), id("-g").parse().unwrap());
+    }
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     for line in passwd.lines() {
         let f: Vec<&str> = line.split(':').collect();
@@ -58,7 +77,7 @@ fn mail_owner() -> (u32, u32) {
             return (f[2].parse().unwrap(), f[3].parse().unwrap());
         }
     }
-    panic!("no dovecot user in /etc/passwd");
+    panic!("no dovecot user in /etc/passwd (install the Debian package `dovecot-core`)");
 }
 
 fn chown_tree(path: &Path, uid: u32, gid: u32) {
@@ -86,6 +105,19 @@ fn config(dir: &Path, port: u16) -> String {
          first_valid_gid = 0\n\
          service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n}}\n"
     );
+    // As an ordinary user: every process runs as us, and nothing chroots.
+    let common = if is_root() {
+        common
+    } else {
+        let (user, group) = (id("-un"), id("-gn"));
+        format!(
+            "{common}default_login_user = {user}\n\
+             default_internal_user = {user}\n\
+             default_internal_group = {group}\n\
+             service pop3-login {{\n  chroot =\n}}\n\
+             service anvil {{\n  chroot =\n}}\n"
+        )
+    };
     if dovecot_version() >= (2, 4) {
         format!(
             "dovecot_config_version = 2.4.0\n\
