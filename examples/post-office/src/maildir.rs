@@ -75,12 +75,7 @@ impl MaildirStore {
         let tmp = dir.join("tmp").join(&name);
         let result = (|| {
             // A leftover from a crash under the same name is ours: start it over.
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut file = create_private(&tmp)?;
             for part in parts {
                 file.write_all(part)?;
             }
@@ -148,6 +143,17 @@ impl MaildirStore {
         }
         Ok(())
     }
+}
+
+/// Creates (or truncates) `path` for writing, readable and writable by its owner only
+/// (0600): every file the post office writes holds mail, state or secrets.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// fsyncs a directory, making renames and new names in it durable.

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::maildir::{create_dir_durable, sync_dir};
+use crate::maildir::{create_dir_durable, create_private, sync_dir};
 
 /// The largest envelope header the scan reads (1,000 recipients of 256 octets fit).
 const MAX_HEADER: u64 = 512 * 1024;
@@ -303,12 +303,7 @@ impl QueueStore {
         }
         let _ = writeln!(text, "end {:016x}", fnv(text.as_bytes()));
         let tmp = self.dir.join("tmp").join(format!("{id}.state"));
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file = create_private(&tmp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         fs::rename(&tmp, self.state_path(id))?;
@@ -353,12 +348,7 @@ impl QueueStore {
         if !self.contains(id) {
             return Err(io::Error::new(io::ErrorKind::NotFound, "no such message"));
         }
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(self.hold_path(id))?;
+        let file = create_private(&self.hold_path(id))?;
         file.sync_all()?;
         sync_dir(&self.dir)
     }

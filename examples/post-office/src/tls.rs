@@ -61,18 +61,12 @@ pub fn server_config(config: &Config) -> io::Result<Arc<ServerConfig>> {
 
 fn generate(hostname: &str, cert_path: &Path, key_path: &Path) -> io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let certified =
         rcgen::generate_simple_self_signed(vec![hostname.to_owned()]).map_err(io::Error::other)?;
     if let Some(dir) = cert_path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut key = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(key_path)?;
+    let mut key = crate::maildir::create_private(key_path)?;
     key.write_all(certified.signing_key.serialize_pem().as_bytes())?;
     key.sync_all()?;
     std::fs::write(cert_path, certified.cert.pem())?;

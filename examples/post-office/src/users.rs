@@ -322,7 +322,6 @@ pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
 
 fn write_users_file(path: &Path, address: &str, hash: &str) -> io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -331,12 +330,7 @@ fn write_users_file(path: &Path, address: &str, hash: &str) -> io::Result<()> {
          [[users]]\naddress = \"{address}\"\npassword_hash = \"{hash}\"\n"
     );
     let tmp = path.with_extension("toml.tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
+    let mut file = crate::maildir::create_private(&tmp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
