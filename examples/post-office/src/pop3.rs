@@ -3,6 +3,7 @@
 //! Maildir as maildrop, deletions only when the machine reports a commit at QUIT.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -109,13 +110,8 @@ pub async fn session(
                     let _ = conn.answer_login(id, decision);
                 }
                 Event::MessageRequest { id, index, .. } => {
-                    let entry = locked.as_ref().and_then(|l| l.entries.get(index)).cloned();
-                    let file = match entry {
-                        Some(entry) => tokio::fs::File::open(&entry.path).await.ok(),
-                        None => None,
-                    };
-                    match file {
-                        Some(file) => streaming = Some(Streaming::new(id, file)),
+                    match locked.as_ref().and_then(|l| l.entries.get(index)) {
+                        Some(entry) => streaming = Some(Streaming::new(id, entry.path.clone())),
                         None => {
                             let _ = conn.message_unavailable(id);
                         }
@@ -195,32 +191,90 @@ async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> s
 const MESSAGE_CHUNK: usize = 64 * 1024;
 
 /// A message file being sent: read in [`MESSAGE_CHUNK`]s, bare LF turned into CRLF (as
-/// `MaildirStore::read` does for whole files) across chunk boundaries.
+/// `MaildirStore::read` does for whole files) across chunk boundaries. Opening the file
+/// and reading each chunk is one trip to the blocking pool; a message smaller than a
+/// chunk takes one trip in all.
 struct Streaming {
     id: RequestId,
-    file: tokio::fs::File,
-    buf: Vec<u8>,
-    previous: u8,
+    file: MessageFile,
 }
 
 impl Streaming {
-    fn new(id: RequestId, file: tokio::fs::File) -> Streaming {
+    fn new(id: RequestId, path: PathBuf) -> Streaming {
         Streaming {
             id,
-            file,
-            buf: vec![0; MESSAGE_CHUNK],
+            file: MessageFile::new(path),
+        }
+    }
+
+    /// The next chunk, `None` at the end of the file.
+    async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
+        self.file.next().await
+    }
+}
+
+/// The reading side of [`Streaming`].
+struct MessageFile {
+    /// The file to open on the first read.
+    path: Option<PathBuf>,
+    /// The open file, while more of it may follow.
+    file: Option<std::fs::File>,
+    previous: u8,
+}
+
+impl MessageFile {
+    fn new(path: PathBuf) -> MessageFile {
+        MessageFile {
+            path: Some(path),
+            file: None,
             previous: 0,
         }
     }
 
     /// The next chunk, `None` at the end of the file.
     async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
-        let n = self.file.read(&mut self.buf).await?;
-        let Some(read) = self.buf.get(..n).filter(|r| !r.is_empty()) else {
+        let (path, file) = (self.path.take(), self.file.take());
+        if path.is_none() && file.is_none() {
             return Ok(None);
-        };
-        Ok(Some(to_crlf(read, &mut self.previous)))
+        }
+        let (file, chunk) = tokio::task::spawn_blocking(move || read_chunk(path, file))
+            .await
+            .map_err(std::io::Error::other)??;
+        // A full chunk may have more behind it; a short one ends the file.
+        if chunk.len() == MESSAGE_CHUNK {
+            self.file = Some(file);
+        }
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(to_crlf(&chunk, &mut self.previous)))
     }
+}
+
+/// Opens `path` (when given) or continues `file`, and fills one chunk (short only at the
+/// end of the file).
+fn read_chunk(
+    path: Option<PathBuf>,
+    file: Option<std::fs::File>,
+) -> std::io::Result<(std::fs::File, Vec<u8>)> {
+    use std::io::Read;
+    let mut file = match (file, path) {
+        (Some(file), _) => file,
+        (None, Some(path)) => std::fs::File::open(path)?,
+        (None, None) => return Err(std::io::Error::other("nothing to read")),
+    };
+    let mut chunk = vec![0u8; MESSAGE_CHUNK];
+    let mut filled = 0;
+    while let Some(rest) = chunk.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    chunk.truncate(filled);
+    Ok((file, chunk))
 }
 
 /// `bytes` with every bare LF made CRLF; `previous` is the byte before `bytes` (carried
@@ -297,6 +351,44 @@ async fn login(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads a whole file through `Streaming`, chunk by chunk.
+    async fn stream_all(path: PathBuf) -> std::io::Result<(Vec<u8>, usize)> {
+        let mut st = MessageFile::new(path);
+        let (mut out, mut chunks) = (Vec::new(), 0);
+        while let Some(chunk) = st.next().await? {
+            assert!(chunk.len() <= 2 * MESSAGE_CHUNK);
+            out.extend_from_slice(&chunk);
+            chunks += 1;
+        }
+        Ok((out, chunks))
+    }
+
+    #[tokio::test]
+    async fn files_stream_in_chunks_whatever_their_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [
+            0,
+            1,
+            100,
+            MESSAGE_CHUNK - 1,
+            MESSAGE_CHUNK,
+            MESSAGE_CHUNK + 1,
+            3 * MESSAGE_CHUNK + 7,
+        ] {
+            // Bare LF every 10 octets, so a CR is inserted across chunk boundaries too.
+            let text: Vec<u8> = (0..size)
+                .map(|i| if i % 10 == 9 { b'\n' } else { b'a' })
+                .collect();
+            let path = dir.path().join(format!("m{size}"));
+            std::fs::write(&path, &text).unwrap();
+            let (out, chunks) = stream_all(path).await.unwrap();
+            let mut previous = 0;
+            assert_eq!(out, to_crlf(&text, &mut previous).to_vec(), "size {size}");
+            assert_eq!(chunks, size.div_ceil(MESSAGE_CHUNK), "size {size}");
+        }
+        assert!(stream_all(dir.path().join("missing")).await.is_err());
+    }
 
     #[test]
     fn bare_lf_becomes_crlf_across_chunks() {
