@@ -131,40 +131,45 @@ impl ClientMechanism for LoginClient {
     }
 }
 
-/// XOAUTH2 (Google), client side: `user={user}^Aauth=Bearer {token}^A^A`. If the server
-/// answers with an error challenge (JSON), the client sends an empty response and keeps the
-/// JSON for [`server_error`](ClientMechanism::server_error).
+/// The exchange both bearer-token mechanisms share: the client sends one message; a server
+/// that refuses answers with an error challenge (JSON), which is kept for
+/// [`server_error`](ClientMechanism::server_error) and answered with the mechanism's
+/// dummy reply, after which the server fails the exchange.
 #[derive(Clone)]
-pub struct XOAuth2Client {
+struct BearerExchange {
+    name: &'static str,
     message: Vec<u8>,
+    /// The reply to the error challenge.
+    error_reply: &'static [u8],
     sent: bool,
     error: Option<Vec<u8>>,
 }
 
-impl std::fmt::Debug for XOAuth2Client {
+impl std::fmt::Debug for BearerExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XOAuth2Client")
+        // The message holds the token: never shown.
+        f.debug_struct(self.name)
             .field("sent", &self.sent)
             .field("error", &self.error.as_deref().map(String::from_utf8_lossy))
             .finish()
     }
 }
 
-impl XOAuth2Client {
-    /// The user and the bearer token.
-    pub fn new(user: &str, token: impl AsRef<str>) -> Self {
-        let message = format!("user={user}\x01auth=Bearer {}\x01\x01", token.as_ref());
-        XOAuth2Client {
+impl BearerExchange {
+    fn new(name: &'static str, message: String, error_reply: &'static [u8]) -> Self {
+        BearerExchange {
+            name,
             message: message.into_bytes(),
+            error_reply,
             sent: false,
             error: None,
         }
     }
 }
 
-impl ClientMechanism for XOAuth2Client {
+impl ClientMechanism for BearerExchange {
     fn name(&self) -> &str {
-        "XOAUTH2"
+        self.name
     }
 
     fn initial_response(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
@@ -178,10 +183,10 @@ impl ClientMechanism for XOAuth2Client {
             return Ok(self.message.clone());
         }
         if !self.sent || self.error.is_some() {
-            return Err(unexpected("XOAUTH2"));
+            return Err(unexpected(self.name));
         }
         self.error = Some(challenge.to_vec());
-        Ok(Vec::new())
+        Ok(self.error_reply.to_vec())
     }
 
     fn server_error(&self) -> Option<&[u8]> {
@@ -189,25 +194,51 @@ impl ClientMechanism for XOAuth2Client {
     }
 }
 
+/// Implements [`ClientMechanism`] for a wrapper of [`BearerExchange`].
+macro_rules! bearer_mechanism {
+    ($ty:ty) => {
+        impl ClientMechanism for $ty {
+            fn name(&self) -> &str {
+                self.0.name()
+            }
+
+            fn initial_response(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+                self.0.initial_response()
+            }
+
+            fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, ClientError> {
+                self.0.step(challenge)
+            }
+
+            fn server_error(&self) -> Option<&[u8]> {
+                self.0.server_error()
+            }
+        }
+    };
+}
+
+/// XOAUTH2 (Google), client side: `user={user}^Aauth=Bearer {token}^A^A`. If the server
+/// answers with an error challenge (JSON), the client sends an empty response and keeps the
+/// JSON for [`server_error`](ClientMechanism::server_error).
+#[derive(Debug, Clone)]
+pub struct XOAuth2Client(BearerExchange);
+
+impl XOAuth2Client {
+    /// The user and the bearer token.
+    pub fn new(user: &str, token: impl AsRef<str>) -> Self {
+        let message = format!("user={user}\x01auth=Bearer {}\x01\x01", token.as_ref());
+        XOAuth2Client(BearerExchange::new("XOAUTH2", message, b""))
+    }
+}
+
+bearer_mechanism!(XOAuth2Client);
+
 /// OAUTHBEARER (RFC 7628), client side:
 /// `n,a={authzid},^Ahost={host}^Aport={port}^Aauth=Bearer {token}^A^A`. If the server
 /// answers with an error challenge (JSON), the client sends the `%x01` dummy response and
 /// keeps the JSON for [`server_error`](ClientMechanism::server_error).
-#[derive(Clone)]
-pub struct OAuthBearerClient {
-    message: Vec<u8>,
-    sent: bool,
-    error: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for OAuthBearerClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthBearerClient")
-            .field("sent", &self.sent)
-            .field("error", &self.error.as_deref().map(String::from_utf8_lossy))
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct OAuthBearerClient(BearerExchange);
 
 impl OAuthBearerClient {
     /// The authorization identity (usually the user's address), the bearer token, and the
@@ -231,40 +262,15 @@ impl OAuthBearerClient {
             message.push_str(&format!("port={port}\x01"));
         }
         message.push_str(&format!("auth=Bearer {}\x01\x01", token.as_ref()));
-        OAuthBearerClient {
-            message: message.into_bytes(),
-            sent: false,
-            error: None,
-        }
+        OAuthBearerClient(BearerExchange::new(
+            "OAUTHBEARER",
+            message,
+            &[crate::oauth::KVSEP],
+        ))
     }
 }
 
-impl ClientMechanism for OAuthBearerClient {
-    fn name(&self) -> &str {
-        "OAUTHBEARER"
-    }
-
-    fn initial_response(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
-        self.sent = true;
-        Ok(Some(self.message.clone()))
-    }
-
-    fn step(&mut self, challenge: &[u8]) -> Result<Vec<u8>, ClientError> {
-        if !self.sent && challenge.is_empty() {
-            self.sent = true;
-            return Ok(self.message.clone());
-        }
-        if !self.sent || self.error.is_some() {
-            return Err(unexpected("OAUTHBEARER"));
-        }
-        self.error = Some(challenge.to_vec());
-        Ok(vec![crate::oauth::KVSEP])
-    }
-
-    fn server_error(&self) -> Option<&[u8]> {
-        self.error.as_deref()
-    }
-}
+bearer_mechanism!(OAuthBearerClient);
 
 /// EXTERNAL (RFC 4422 appendix A), client side: sends the authorization identity (empty:
 /// "derive it from my external credentials").
