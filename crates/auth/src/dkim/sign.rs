@@ -146,19 +146,9 @@ pub const DEFAULT_SIGNED_HEADERS: &[&str] = &[
 ];
 
 /// The fields signed once more than they occur (oversigned), so that adding one after
-/// signing breaks the signature: the fields RFC 5322 allows only once.
-pub const DEFAULT_OVERSIGNED_HEADERS: &[&str] = &[
-    "from",
-    "sender",
-    "reply-to",
-    "subject",
-    "date",
-    "message-id",
-    "to",
-    "cc",
-    "in-reply-to",
-    "references",
-];
+/// signing breaks the signature: the fields RFC 5322 allows only once, as
+/// postwerk-message lists them.
+pub const DEFAULT_OVERSIGNED_HEADERS: &[&str] = &postwerk_message::SINGULAR_FIELDS;
 
 /// Signs messages for one domain and selector with one key.
 ///
