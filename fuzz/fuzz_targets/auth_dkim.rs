@@ -6,7 +6,8 @@
 //! record, then the message. With the mode bit set, a plausible signature field prefix
 //! is put in front so that the fuzzer reaches the key and hashing paths quickly.
 use libfuzzer_sys::fuzz_target;
-use postwerk_auth::dkim::{KeyAnswer, Verifier, VerifierConfig};
+use postwerk_auth::dns::{Answer, Record};
+use postwerk_auth::dkim::{Verifier, VerifierConfig};
 
 const PREFIX: &[u8] = b"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; \
 s=sel; h=from:to; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=";
@@ -28,7 +29,7 @@ fn run(
     }
     v.end_of_message();
     for q in v.key_queries() {
-        v.supply_key(&q.name, KeyAnswer::Records(vec![record.to_vec()]));
+        v.supply_key(&q.name, Answer::Records(vec![Record::Txt(record.to_vec())]));
     }
     v.finish(1_700_000_000)
 }

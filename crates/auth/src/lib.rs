@@ -10,7 +10,8 @@
 //! # Sign and verify
 //!
 //! ```
-//! use postwerk_auth::dkim::{DkimStatus, KeyAnswer, Signer, SigningKey, Verifier, VerifierConfig};
+//! use postwerk_auth::dns::Answer;
+//! use postwerk_auth::dkim::{DkimStatus, Signer, SigningKey, Verifier, VerifierConfig};
 //!
 //! let now = 1_700_000_000;
 //! let key = SigningKey::ed25519_from_seed(&[42u8; 32]).unwrap();
@@ -29,8 +30,8 @@
 //! }
 //! for query in verifier.key_queries() {
 //!     assert_eq!(query.name, "sel._domainkey.example.com");
-//!     // A real caller sends query.dns_message(id) and reads KeyAnswer::from_dns_response.
-//!     verifier.supply_key(&query.name, KeyAnswer::record(&record));
+//!     // A real caller sends query.dns_message(id) and reads Answer::from_dns_response.
+//!     verifier.supply_key(&query.name, Answer::txt(&record));
 //! }
 //! let results = verifier.finish(now);
 //! assert_eq!(results[0].status, DkimStatus::Pass);
@@ -39,4 +40,5 @@
 #![warn(missing_docs)]
 
 pub mod dkim;
+pub mod dns;
 pub mod results;

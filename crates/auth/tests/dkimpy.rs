@@ -13,8 +13,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use postwerk_auth::dkim::{
     Canonicalization::{self, Relaxed, Simple},
-    DkimError, DkimStatus, KeyAnswer, SigningKey, VerifierConfig,
+    DkimError, DkimStatus, SigningKey, VerifierConfig,
 };
+use postwerk_auth::dns::Answer;
 
 const NOW: u64 = 1_750_000_000;
 const PAIRS: [(Canonicalization, Canonicalization); 4] = [
@@ -220,8 +221,8 @@ fn dkimpy_verifies_ours_and_we_verify_dkimpys() {
 
     assert_eq!(signed.len(), sign_specs.len());
     let records = [
-        ("ed._domainkey.example.com", KeyAnswer::record(&ed_record)),
-        ("rsa._domainkey.example.com", KeyAnswer::record(&rsa_record)),
+        ("ed._domainkey.example.com", Answer::txt(&ed_record)),
+        ("rsa._domainkey.example.com", Answer::txt(&rsa_record)),
     ];
     // dkimpy stamps t= from the system clock: verify at that clock.
     let now = std::time::SystemTime::now()

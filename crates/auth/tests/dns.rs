@@ -6,7 +6,8 @@ use common::*;
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{CNAME, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use postwerk_auth::dkim::{DkimStatus, KeyAnswer, Verifier, VerifierConfig};
+use postwerk_auth::dkim::{DkimStatus, Verifier, VerifierConfig};
+use postwerk_auth::dns::Answer;
 
 fn respond(query: &Message, code: ResponseCode, answers: Vec<Record>) -> Vec<u8> {
     let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
@@ -38,7 +39,7 @@ fn key_query_as_dns_message_and_txt_answer_back() {
         let answer = Record::from_rdata(name, 300, RData::TXT(TXT::new(strings)));
         let response =
             Message::from_vec(&respond(&parsed, ResponseCode::NoError, vec![answer])).unwrap();
-        v.supply_key(&q.name, KeyAnswer::from_dns_response(&response));
+        v.supply_key(&q.name, Answer::from_dns_response(&response));
     }
     let r = v.finish(T);
     assert_eq!(r[0].status, DkimStatus::Pass);
@@ -56,20 +57,20 @@ fn dns_response_codes_map_to_answers() {
     v.update(b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=AAAA; b=AAAA\r\nFrom: a@example.com\r\n\r\n");
     let query = v.key_queries()[0].dns_message(9).unwrap();
     assert_eq!(v.key_queries()[0].name, name);
-    let parse = |bytes: Vec<u8>| KeyAnswer::from_dns_response(&Message::from_vec(&bytes).unwrap());
+    let parse = |bytes: Vec<u8>| Answer::from_dns_response(&Message::from_vec(&bytes).unwrap());
     assert_eq!(
         parse(respond(&query, ResponseCode::NXDomain, vec![])),
-        KeyAnswer::NotFound
+        Answer::NxDomain
     );
     assert_eq!(
         parse(respond(&query, ResponseCode::NoError, vec![])),
-        KeyAnswer::NotFound
+        Answer::NoData
     );
     assert_eq!(
         parse(respond(&query, ResponseCode::ServFail, vec![])),
-        KeyAnswer::TempFail
+        Answer::TempFail
     );
-    // A CNAME to the real record is followed once.
+    // A CNAME to the real record is followed.
     let owner = query.queries[0].name().clone();
     let target = Name::from_ascii("keys.example.net.").unwrap();
     let answers = vec![
@@ -78,6 +79,6 @@ fn dns_response_codes_map_to_answers() {
     ];
     assert_eq!(
         parse(respond(&query, ResponseCode::NoError, answers)),
-        KeyAnswer::Records(vec![b"v=DKIM1; p=".to_vec()])
+        Answer::txt("v=DKIM1; p=")
     );
 }

@@ -6,9 +6,10 @@ use common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use postwerk_auth::dkim::{
-    Algorithm, Canonicalization, DkimError, DkimStatus, HeaderListStyle, KeyAnswer, KeyRecord,
-    Signer, SigningKey,
+    Algorithm, Canonicalization, DkimError, DkimStatus, HeaderListStyle, KeyRecord, Signer,
+    SigningKey,
 };
+use postwerk_auth::dns::{Answer, Record};
 
 #[test]
 fn rfc8463_both_signatures_verify() {
@@ -48,8 +49,8 @@ fn rfc8463_rsa_record_as_character_strings() {
     // The verifier takes each record's strings joined: do what a resolver does.
     let joined: Vec<u8> = RSA_RECORD_STRINGS.iter().flat_map(|s| s.bytes()).collect();
     let records = vec![
-        (ED25519_NAME, KeyAnswer::record(ED25519_RECORD)),
-        (RSA_NAME, KeyAnswer::Records(vec![joined])),
+        (ED25519_NAME, Answer::txt(ED25519_RECORD)),
+        (RSA_NAME, Answer::Records(vec![Record::Txt(joined)])),
     ];
     let r = verify(signed_message().as_bytes(), &records, T);
     assert_eq!(r[1].status, DkimStatus::Pass);
@@ -115,8 +116,8 @@ fn rfc8463_rsa_key_record_matches_private_key() {
 #[test]
 fn rfc8463_wrong_key_type_is_permerror() {
     let records = vec![
-        (ED25519_NAME, KeyAnswer::record(&rsa_record())),
-        (RSA_NAME, KeyAnswer::record(ED25519_RECORD)),
+        (ED25519_NAME, Answer::txt(&rsa_record())),
+        (RSA_NAME, Answer::txt(ED25519_RECORD)),
     ];
     let r = verify(signed_message().as_bytes(), &records, T);
     for x in &r {
@@ -127,7 +128,7 @@ fn rfc8463_wrong_key_type_is_permerror() {
 
 #[test]
 fn rfc8463_dns_errors() {
-    let records = vec![(ED25519_NAME, KeyAnswer::TempFail)];
+    let records = vec![(ED25519_NAME, Answer::TempFail)];
     let r = verify(signed_message().as_bytes(), &records, T);
     assert_eq!(r[0].status, DkimStatus::TempError);
     assert_eq!(r[0].reason, Some(DkimError::DnsTempFail));

@@ -6,8 +6,9 @@ use common::*;
 
 use postwerk_auth::dkim::{
     Canonicalization::{Relaxed, Simple},
-    DkimStatus, KeyAnswer, Verifier, VerifierConfig,
+    DkimStatus, Verifier, VerifierConfig,
 };
+use postwerk_auth::dns::Answer;
 use proptest::prelude::*;
 
 const NOW: u64 = 1_700_000_000;
@@ -83,7 +84,7 @@ proptest! {
         prop_assert!(field.trim_end().rsplit(';').next().unwrap().trim_start().starts_with("b="), "b= last");
         let signed = [field.as_bytes(), &msg].concat();
         let r = verify_with(VerifierConfig::default(), &signed, chunk,
-            &[(TEST_NAME, KeyAnswer::record(&rec))], NOW);
+            &[(TEST_NAME, Answer::txt(&rec))], NOW);
         prop_assert_eq!(r.len(), 1);
         prop_assert_eq!(r[0].status, DkimStatus::Pass, "{:?}", r[0].reason);
     }
@@ -93,7 +94,7 @@ proptest! {
         let (s, rec) = signer(ed_test_key(), Relaxed, Relaxed);
         let mut signed = sign_message(&s, &msg, NOW);
         signed.extend_from_slice(extra.as_bytes());
-        let r = verify(&signed, &[(TEST_NAME, KeyAnswer::record(&rec))], NOW);
+        let r = verify(&signed, &[(TEST_NAME, Answer::txt(&rec))], NOW);
         prop_assert_eq!(r[0].status, DkimStatus::Fail);
     }
 
@@ -110,7 +111,7 @@ proptest! {
         for c in msg.chunks(chunk) { v.update(c); }
         v.end_of_message();
         for q in v.key_queries() {
-            v.supply_key(&q.name, KeyAnswer::record(&record));
+            v.supply_key(&q.name, Answer::txt(&record));
         }
         let _ = v.finish(NOW);
     }

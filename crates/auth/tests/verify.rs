@@ -8,8 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use postwerk_auth::dkim::{
     Canonicalization::{self, Relaxed, Simple},
-    DkimError, DkimStatus, KeyAnswer, Verifier, VerifierConfig,
+    DkimError, DkimStatus, Verifier, VerifierConfig,
 };
+use postwerk_auth::dns::{Answer, Record};
 
 const NOW: u64 = 1_700_000_000;
 const MSG: &str = "From: Alice <alice@example.com>\r\nTo: bob@example.net\r\n\
@@ -144,7 +145,7 @@ fn pitfall_crlf_split_across_chunks() {
                 VerifierConfig::default(),
                 &m,
                 chunk,
-                &[(TEST_NAME, KeyAnswer::record(&rec))],
+                &[(TEST_NAME, Answer::txt(&rec))],
                 NOW,
             );
             assert_eq!(r[0].status, DkimStatus::Pass, "{h:?}/{b:?} chunk {chunk}");
@@ -356,17 +357,27 @@ fn key_record_strict_subdomain_flag() {
 fn key_record_several_txt_records() {
     let (m, _) = signed(MSG, Relaxed, Relaxed);
     let spf = b"v=spf1 -all".to_vec();
-    let both = KeyAnswer::Records(vec![spf.clone(), record().into_bytes()]);
+    let both = Answer::Records(vec![
+        Record::Txt(spf.clone()),
+        Record::Txt(record().into_bytes()),
+    ]);
     let r = verify(&m, &[(TEST_NAME, both)], NOW);
     assert_eq!(
         r[0].status,
         DkimStatus::Pass,
         "an unrelated TXT record is skipped"
     );
-    let two = KeyAnswer::Records(vec![record().into_bytes(), record().into_bytes()]);
+    let two = Answer::Records(vec![
+        Record::Txt(record().into_bytes()),
+        Record::Txt(record().into_bytes()),
+    ]);
     let r = verify(&m, &[(TEST_NAME, two)], NOW);
     assert_eq!(r[0].reason, Some(DkimError::MultipleKeys));
-    let r = verify(&m, &[(TEST_NAME, KeyAnswer::Records(vec![spf]))], NOW);
+    let r = verify(
+        &m,
+        &[(TEST_NAME, Answer::Records(vec![Record::Txt(spf)]))],
+        NOW,
+    );
     assert_eq!(r[0].status, DkimStatus::PermError);
 }
 
@@ -423,13 +434,7 @@ fn security_58_body_length_is_not_trusted_by_default() {
         honor_body_length: true,
         ..Default::default()
     };
-    let r = verify_with(
-        config,
-        &m,
-        5,
-        &[(TEST_NAME, KeyAnswer::record(&record()))],
-        NOW,
-    );
+    let r = verify_with(config, &m, 5, &[(TEST_NAME, Answer::txt(&record()))], NOW);
     assert_eq!(r[0].status, DkimStatus::Pass, "{:?}", r[0].reason);
     assert_eq!(r[0].unsigned_body_octets, 26);
     // Without appended content, l= covering the whole body passes either way.
@@ -469,7 +474,7 @@ fn security_58_signature_without_from_in_h_fails() {
     let tags =
         "v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=sel; h=to:subject; bh={bh};";
     let m = manual(tags, "Hi\r\n", "Hi\r\n");
-    let r = verify(&m, &[(TEST_NAME, KeyAnswer::record(&record()))], NOW);
+    let r = verify(&m, &[(TEST_NAME, Answer::txt(&record()))], NOW);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].status, DkimStatus::PermError);
     assert_eq!(r[0].reason, Some(DkimError::FromNotSigned));
@@ -493,8 +498,8 @@ fn several_signatures_each_get_their_own_result() {
     ]
     .concat();
     let records = vec![
-        (TEST_NAME, KeyAnswer::record(&ed_rec)),
-        ("s2._domainkey.example.org", KeyAnswer::record(&rsa_rec)),
+        (TEST_NAME, Answer::txt(&ed_rec)),
+        ("s2._domainkey.example.org", Answer::txt(&rsa_rec)),
     ];
     let r = verify(&broken, &records, NOW);
     assert_eq!(r.len(), 3);
@@ -516,13 +521,7 @@ fn too_many_signatures_are_not_evaluated() {
         max_signatures: 2,
         ..Default::default()
     };
-    let r = verify_with(
-        config,
-        &m,
-        100,
-        &[(TEST_NAME, KeyAnswer::record(&rec))],
-        NOW,
-    );
+    let r = verify_with(config, &m, 100, &[(TEST_NAME, Answer::txt(&rec))], NOW);
     assert_eq!(r.len(), 4);
     assert_eq!(r[0].status, DkimStatus::Pass);
     assert_eq!(r[2].reason, Some(DkimError::TooManySignatures));
@@ -549,8 +548,8 @@ fn unsolicited_key_answers_are_dropped() {
     let (m, rec) = signed(MSG, Relaxed, Relaxed);
     let mut v = Verifier::new(VerifierConfig::default());
     v.update(&m);
-    v.supply_key("other._domainkey.example.com", KeyAnswer::record(&rec));
-    v.supply_key("SEL._domainkey.Example.com.", KeyAnswer::record(&rec));
+    v.supply_key("other._domainkey.example.com", Answer::txt(&rec));
+    v.supply_key("SEL._domainkey.Example.com.", Answer::txt(&rec));
     assert!(
         v.key_queries().is_empty(),
         "answered (case and trailing dot ignored)"

@@ -34,8 +34,7 @@ pub use sign::{
 pub use signature::Signature;
 pub use verify::{DkimStatus, SignatureResult, Verifier, VerifierConfig};
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use crate::dns::{Query, RecordKind};
 use ring::digest;
 
 /// A DKIM signing algorithm (`a=`).
@@ -103,70 +102,14 @@ pub struct KeyQuery {
 }
 
 impl KeyQuery {
+    /// The DNS question: TXT at [`name`](Self::name).
+    pub fn query(&self) -> Query {
+        Query::new(&self.name, RecordKind::Txt)
+    }
+
     /// The DNS query message (recursion desired, TXT, class IN) with `id`, for a caller
     /// that speaks DNS wire format; `None` when the name is not a valid DNS name.
-    pub fn dns_message(&self, id: u16) -> Option<Message> {
-        let name = Name::from_ascii(format!("{}.", self.name)).ok()?;
-        let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
-        msg.metadata.recursion_desired = true;
-        msg.add_query(Query::query(name, RecordType::TXT));
-        Some(msg)
-    }
-}
-
-/// The DNS answer to a [`KeyQuery`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyAnswer {
-    /// The TXT records at the name, each with its character-strings concatenated.
-    Records(Vec<Vec<u8>>),
-    /// NXDOMAIN, or no TXT record at the name.
-    NotFound,
-    /// A temporary failure: SERVFAIL, timeout, truncation the caller could not resolve.
-    TempFail,
-}
-
-impl KeyAnswer {
-    /// Reads a DNS response to [`KeyQuery::dns_message`]: TXT records owned by the
-    /// queried name (CNAMEs followed once), NXDOMAIN or NOERROR without TXT as
-    /// `NotFound`, any other response code or a truncated answer as `TempFail`.
-    pub fn from_dns_response(response: &Message) -> Self {
-        if response.metadata.truncation {
-            return Self::TempFail;
-        }
-        match response.metadata.response_code {
-            ResponseCode::NoError => {}
-            ResponseCode::NXDomain => return Self::NotFound,
-            _ => return Self::TempFail,
-        }
-        let Some(q) = response.queries.first() else {
-            return Self::TempFail;
-        };
-        let mut owner = q.name().clone();
-        if let Some(target) = response.answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(c) if r.name == owner => Some(c.0.clone()),
-            _ => None,
-        }) {
-            owner = target;
-        }
-        let records: Vec<Vec<u8>> = response
-            .answers
-            .iter()
-            .filter(|r| r.name == owner)
-            .filter_map(|r| match &r.data {
-                RData::TXT(t) => Some(t.txt_data.iter().flat_map(|s| s.iter().copied()).collect()),
-                _ => None,
-            })
-            .collect();
-        if records.is_empty() {
-            Self::NotFound
-        } else {
-            Self::Records(records)
-        }
-    }
-
-    /// One record given as text (convenience for tests and static configuration).
-    pub fn record(text: &str) -> Self {
-        Self::Records(vec![text.as_bytes().to_vec()])
+    pub fn dns_message(&self, id: u16) -> Option<hickory_proto::op::Message> {
+        self.query().dns_message(id)
     }
 }

@@ -4,7 +4,8 @@ use super::canon::{self, BodyHasher};
 use super::headers::{self, Push, Splitter};
 use super::key::KeyRecord;
 use super::signature::{Signature, is_same_or_subdomain};
-use super::{Algorithm, DkimError, KeyAnswer, KeyQuery};
+use super::{Algorithm, DkimError, KeyQuery};
+use crate::dns::Answer;
 
 /// Verifier limits and policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,9 +131,9 @@ struct Pending {
 }
 
 #[derive(Debug)]
-struct Answer {
+struct SuppliedKey {
     name: String,
-    answer: KeyAnswer,
+    answer: Answer,
 }
 
 /// A sans-IO DKIM verifier: message bytes in, key questions out, key answers in,
@@ -156,7 +157,7 @@ pub struct Verifier {
     config: VerifierConfig,
     splitter: Splitter,
     slots: Vec<Slot>,
-    answers: Vec<Answer>,
+    answers: Vec<SuppliedKey>,
     headers_done: bool,
     ended: bool,
 }
@@ -290,7 +291,7 @@ impl Verifier {
 
     /// Supplies the DNS answer for a key query `name` (case-insensitive, a trailing dot
     /// is ignored). A later answer for the same name replaces an earlier one.
-    pub fn supply_key(&mut self, name: &str, answer: KeyAnswer) {
+    pub fn supply_key(&mut self, name: &str, answer: Answer) {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         // Bound memory: answers for names nobody asked for are dropped.
         let wanted = self
@@ -301,7 +302,7 @@ impl Verifier {
             return;
         }
         self.answers.retain(|a| a.name != name);
-        self.answers.push(Answer { name, answer });
+        self.answers.push(SuppliedKey { name, answer });
     }
 
     /// Signals the end of the message. Only needed before
@@ -363,7 +364,12 @@ fn header_data(
     data
 }
 
-fn evaluate(p: Pending, answers: &[Answer], config: &VerifierConfig, now: u64) -> SignatureResult {
+fn evaluate(
+    p: Pending,
+    answers: &[SuppliedKey],
+    config: &VerifierConfig,
+    now: u64,
+) -> SignatureResult {
     let Pending {
         sig,
         header_data,
@@ -446,13 +452,13 @@ fn evaluate(p: Pending, answers: &[Answer], config: &VerifierConfig, now: u64) -
 }
 
 /// Picks the key record from a TXT answer: the only record that looks like a DKIM key.
-fn select_key(answer: &KeyAnswer) -> Result<KeyRecord, DkimError> {
+fn select_key(answer: &Answer) -> Result<KeyRecord, DkimError> {
     match answer {
-        KeyAnswer::NotFound => Err(DkimError::NoKey),
-        KeyAnswer::TempFail => Err(DkimError::DnsTempFail),
-        KeyAnswer::Records(records) => {
+        Answer::TempFail => Err(DkimError::DnsTempFail),
+        Answer::NoData | Answer::NxDomain => Err(DkimError::NoKey),
+        Answer::Records(_) => {
             let mut found: Option<Result<KeyRecord, DkimError>> = None;
-            for r in records {
+            for r in answer.txt_records() {
                 let parsed = KeyRecord::parse(r);
                 match (&found, &parsed) {
                     (None, _) => found = Some(parsed),

@@ -1,7 +1,8 @@
 //! Shared fixtures: RFC 8463 appendix A (keys, records, the signed message).
 #![allow(dead_code)]
 
-use postwerk_auth::dkim::{KeyAnswer, SignatureResult, Verifier, VerifierConfig};
+use postwerk_auth::dkim::{SignatureResult, Verifier, VerifierConfig};
+use postwerk_auth::dns::Answer;
 
 /// RFC 8463 A.1: the Ed25519 secret key (the RFC 8032 7.1 test 1 seed), base64.
 pub const ED25519_SEED_B64: &str = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
@@ -75,7 +76,7 @@ pub fn verify_with(
     config: VerifierConfig,
     message: &[u8],
     chunk: usize,
-    records: &[(&str, KeyAnswer)],
+    records: &[(&str, Answer)],
     now: u64,
 ) -> Vec<SignatureResult> {
     let mut v = Verifier::new(config);
@@ -88,20 +89,20 @@ pub fn verify_with(
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(&q.name))
             .map(|(_, a)| a.clone())
-            .unwrap_or(KeyAnswer::NotFound);
+            .unwrap_or(Answer::NxDomain);
         v.supply_key(&q.name, answer);
     }
     v.finish(now)
 }
 
-pub fn verify(message: &[u8], records: &[(&str, KeyAnswer)], now: u64) -> Vec<SignatureResult> {
+pub fn verify(message: &[u8], records: &[(&str, Answer)], now: u64) -> Vec<SignatureResult> {
     verify_with(VerifierConfig::default(), message, 4096, records, now)
 }
 
-pub fn rfc_records() -> Vec<(&'static str, KeyAnswer)> {
+pub fn rfc_records() -> Vec<(&'static str, Answer)> {
     vec![
-        (ED25519_NAME, KeyAnswer::record(ED25519_RECORD)),
-        (RSA_NAME, KeyAnswer::record(&rsa_record())),
+        (ED25519_NAME, Answer::txt(ED25519_RECORD)),
+        (RSA_NAME, Answer::txt(&rsa_record())),
     ]
 }
 
@@ -139,7 +140,7 @@ pub fn sign_message(s: &Signer, message: &[u8], now: u64) -> Vec<u8> {
 }
 
 pub fn one(message: &[u8], record: &str, now: u64) -> SignatureResult {
-    let r = verify(message, &[(TEST_NAME, KeyAnswer::record(record))], now);
+    let r = verify(message, &[(TEST_NAME, Answer::txt(record))], now);
     assert_eq!(r.len(), 1, "one signature expected");
     r.into_iter().next().unwrap()
 }
