@@ -64,11 +64,15 @@ pub struct Lookup {
     pending: Vec<Pending>,
     outbox: VecDeque<Query>,
     result: Option<Result<Route, RouteError>>,
+    /// The validated response of a [`Lookup::records`] question.
+    response: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
 enum Stage {
     Mx,
+    /// One question of any [`RecordKind`] ([`Lookup::records`]).
+    Records,
     Addresses {
         implicit: bool,
         hosts: Vec<HostSlot>,
@@ -97,6 +101,7 @@ enum Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Mx,
+    Records,
     Address(usize),
 }
 
@@ -149,6 +154,7 @@ impl Lookup {
             pending: Vec::new(),
             outbox: VecDeque::new(),
             result: None,
+            response: None,
         };
         match Target::parse(domain) {
             Err(e) => lookup.finish(Err(e)),
@@ -186,6 +192,86 @@ impl Lookup {
             },
         }
         lookup
+    }
+
+    /// Asks one question: the `kind` records at `name` (ASCII, or UTF-8 converted to
+    /// A-labels; labels such as `_dmarc` are allowed), with the same transmissions,
+    /// retries over the name servers, TCP after truncation and answer checks as a route
+    /// lookup. CNAMEs are followed up to [`Options::max_cname_hops`].
+    ///
+    /// The result, from [`take_response`](Lookup::take_response), is the validated
+    /// response (NOERROR with or without records, or NXDOMAIN) for the caller to read;
+    /// server failures, lame answers, timeouts and an invalid name are errors.
+    ///
+    /// ```
+    /// use postwerk_mx::{Lookup, Options, RecordKind, Rng};
+    /// use std::time::Instant;
+    /// let mut q = Lookup::records("_dmarc.example.com", RecordKind::Txt, Options::default(),
+    ///                             Rng::new(1), Instant::now());
+    /// let query = q.poll_query().unwrap();
+    /// assert_eq!((query.name.as_str(), query.record), ("_dmarc.example.com", RecordKind::Txt));
+    /// ```
+    pub fn records(
+        name: &str,
+        kind: RecordKind,
+        options: impl Into<Arc<Options>>,
+        rng: Rng,
+        now: Instant,
+    ) -> Self {
+        let mut lookup = Self {
+            options: options.into(),
+            rng,
+            domain: String::new(),
+            stage: Stage::Records,
+            pending: Vec::new(),
+            outbox: VecDeque::new(),
+            result: None,
+            response: None,
+        };
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        let parsed = if trimmed.is_empty() || trimmed.len() > 253 {
+            None
+        } else if trimmed.is_ascii() {
+            Name::from_ascii(format!("{trimmed}.")).ok()
+        } else {
+            Name::from_utf8(format!("{trimmed}.")).ok()
+        };
+        match parsed {
+            Some(qname) => {
+                let display = name_string(&qname);
+                lookup.domain = display.clone();
+                lookup.send(
+                    qname,
+                    display,
+                    kind,
+                    Transport::Udp,
+                    Purpose::Records,
+                    0,
+                    now,
+                );
+            }
+            None => lookup.finish(Err(RouteError::InvalidDomain {
+                input: name.to_owned(),
+                problem: crate::error::DomainProblem::BadLabel,
+            })),
+        }
+        lookup
+    }
+
+    /// The response to a [`Lookup::records`] question, once finished: the validated DNS
+    /// message (its id is the lookup's), or why there is none. Taking it leaves `None`.
+    /// Always `None` for a route lookup.
+    pub fn take_response(&mut self) -> Option<Result<Vec<u8>, RouteError>> {
+        if let Some(bytes) = self.response.take() {
+            return Some(Ok(bytes));
+        }
+        match self.result.take()? {
+            Err(e) => Some(Err(e)),
+            Ok(route) => {
+                self.result = Some(Ok(route));
+                None
+            }
+        }
     }
 
     /// The domain being routed, in A-label form (or the literal as given).
@@ -292,6 +378,7 @@ impl Lookup {
         let p = self.pending.swap_remove(index);
         match p.purpose {
             Purpose::Mx => self.on_mx(p, checked.outcome, now),
+            Purpose::Records => self.on_records(p, checked.outcome, bytes, now),
             Purpose::Address(host) => self.on_address(p, host, checked.outcome, now),
         }
         Handled::Accepted {
@@ -399,7 +486,7 @@ impl Lookup {
             },
         };
         match p.purpose {
-            Purpose::Mx => self.finish(Err(error)),
+            Purpose::Mx | Purpose::Records => self.finish(Err(error)),
             Purpose::Address(host) => {
                 self.set_slot(host, p.kind, Slot::Failed);
                 self.maybe_finish_addresses();
@@ -462,6 +549,42 @@ impl Lookup {
                 self.select_hosts(vec![(0, p.name, display)], true, &[], now);
             }
             Outcome::Data(data) => self.on_mx_records(data, now),
+        }
+    }
+
+    fn on_records(&mut self, p: Pending, outcome: Outcome, bytes: &[u8], now: Instant) {
+        match outcome {
+            Outcome::Truncated if p.transport == Transport::Udp => {
+                let name = p.name.clone();
+                self.follow(&p, name, Transport::Tcp, p.hops, now);
+            }
+            Outcome::Truncated => self.finish(Err(RouteError::Truncated {
+                name: p.display,
+                record: p.kind,
+            })),
+            Outcome::Failure(rcode) => self.finish(Err(RouteError::ServerFailure {
+                name: p.display,
+                record: p.kind,
+                rcode,
+            })),
+            Outcome::ChainTooLong => self.finish(Err(RouteError::CnameChainTooLong {
+                name: self.domain.clone(),
+                limit: self.options.max_cname_hops,
+            })),
+            Outcome::Lame => self.finish(Err(RouteError::LameAnswer {
+                name: p.display,
+                record: p.kind,
+            })),
+            Outcome::Data(data) if data.is_empty() && data.hops > 0 => {
+                let hops = p.hops.saturating_add(data.hops);
+                self.follow(&p, data.canonical, p.transport, hops, now);
+            }
+            Outcome::NxDomain | Outcome::Data(_) => {
+                self.response = Some(bytes.to_vec());
+                self.stage = Stage::Done;
+                self.pending.clear();
+                self.outbox.clear();
+            }
         }
     }
 

@@ -15,6 +15,10 @@ pub enum RecordKind {
     A,
     /// AAAA (IPv6 address, RFC 3596).
     Aaaa,
+    /// TXT (RFC 1035 section 3.3.14): asked only by [`Lookup::records`](crate::Lookup::records).
+    Txt,
+    /// PTR (RFC 1035 section 3.3.12): asked only by [`Lookup::records`](crate::Lookup::records).
+    Ptr,
 }
 
 impl RecordKind {
@@ -23,6 +27,8 @@ impl RecordKind {
             Self::Mx => RecordType::MX,
             Self::A => RecordType::A,
             Self::Aaaa => RecordType::AAAA,
+            Self::Txt => RecordType::TXT,
+            Self::Ptr => RecordType::PTR,
         }
     }
 }
@@ -33,6 +39,8 @@ impl fmt::Display for RecordKind {
             Self::Mx => "MX",
             Self::A => "A",
             Self::Aaaa => "AAAA",
+            Self::Txt => "TXT",
+            Self::Ptr => "PTR",
         })
     }
 }

@@ -61,6 +61,15 @@ pub(crate) struct Data {
     pub(crate) addresses: Vec<IpAddr>,
     /// A and AAAA records from the additional section (for an MX question).
     pub(crate) additional: Vec<(Name, IpAddr)>,
+    /// How many records of another asked type (TXT, PTR) `canonical` has.
+    pub(crate) others: usize,
+}
+
+impl Data {
+    /// No record of the asked type at the canonical name (NODATA, or a chain to follow).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.mx.is_empty() && self.addresses.is_empty() && self.others == 0
+    }
 }
 
 /// A response that matched its question, with how long it may be cached.
@@ -157,6 +166,7 @@ pub(crate) fn check(
         mx: Vec::new(),
         addresses: Vec::new(),
         additional: Vec::new(),
+        others: 0,
     };
     for r in msg
         .answers
@@ -167,6 +177,7 @@ pub(crate) fn check(
             (RData::MX(mx), RecordKind::Mx) => data.mx.push((mx.preference, mx.exchange.clone())),
             (RData::A(a), RecordKind::A) => data.addresses.push(IpAddr::V4(a.0)),
             (RData::AAAA(a), RecordKind::Aaaa) => data.addresses.push(IpAddr::V6(a.0)),
+            (RData::TXT(_), RecordKind::Txt) | (RData::PTR(_), RecordKind::Ptr) => data.others += 1,
             _ => continue,
         }
         ttl = ttl.min(r.ttl);
@@ -182,7 +193,7 @@ pub(crate) fn check(
             data.additional.push((r.name.clone(), ip));
         }
     }
-    let empty = data.mx.is_empty() && data.addresses.is_empty();
+    let empty = data.is_empty();
     if empty && data.hops == 0 && negative_ttl(msg).is_none() {
         return Ok(Checked {
             outcome: Outcome::Lame,

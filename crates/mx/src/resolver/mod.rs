@@ -326,17 +326,49 @@ impl Resolver {
         )
     }
 
-    /// Runs one lookup to completion; returns its result and until when it may be cached.
-    async fn run(&self, domain: &str) -> (Result<Route, RouteError>, Option<Instant>) {
-        let inner = &*self.inner;
-        let mut lookup = Lookup::new(
-            domain,
-            inner.options.clone(),
+    /// Asks the name servers one question: the `kind` records at `name` (TXT and PTR
+    /// included, for SPF, DKIM and DMARC), through the same answer cache, transports and
+    /// hardening as [`resolve_mx`](Resolver::resolve_mx). The result is the validated
+    /// response (NOERROR with or without records, or NXDOMAIN) as DNS wire bytes;
+    /// failures are [`RouteError`]s (see [`Lookup::records`]).
+    pub async fn query(&self, name: &str, kind: RecordKind) -> Result<Vec<u8>, RouteError> {
+        let mut lookup = Lookup::records(
+            name,
+            kind,
+            self.inner.options.clone(),
             self.next_rng(),
             Instant::now(),
         );
+        self.drive(&mut lookup).await?;
+        lookup
+            .take_response()
+            .unwrap_or(Err(RouteError::NoNameServers))
+    }
+
+    /// Runs one lookup to completion; returns its result and until when it may be cached.
+    async fn run(&self, domain: &str) -> (Result<Route, RouteError>, Option<Instant>) {
+        let mut lookup = Lookup::new(
+            domain,
+            self.inner.options.clone(),
+            self.next_rng(),
+            Instant::now(),
+        );
+        match self.drive(&mut lookup).await {
+            Ok(expires) => {
+                let result = lookup.result().unwrap_or(Err(RouteError::NoNameServers));
+                (result, expires)
+            }
+            Err(e) => (Err(e), None),
+        }
+    }
+
+    /// Drives `lookup` until it is finished; returns until when its result may be cached
+    /// (`None`: not at all), or the error that ended it early (no name servers, the
+    /// lookup deadline).
+    async fn drive(&self, lookup: &mut Lookup) -> Result<Option<Instant>, RouteError> {
+        let inner = &*self.inner;
         if !lookup.is_finished() && inner.servers.is_empty() {
-            return (Err(RouteError::NoNameServers), None);
+            return Err(RouteError::NoNameServers);
         }
         let mut io = transport::Exchange::new(&inner.servers, inner.options.timeout);
         let mut expires: Option<Instant> = None;
@@ -345,11 +377,11 @@ impl Resolver {
         let overall = Instant::now().checked_add(limit);
         let past_deadline = |lookup: &Lookup| {
             let domain = lookup.domain().to_owned();
-            (Err(RouteError::DeadlineExceeded { domain, limit }), None)
+            Err(RouteError::DeadlineExceeded { domain, limit })
         };
         loop {
             if overall.is_some_and(|d| Instant::now() >= d) {
-                return past_deadline(&lookup);
+                return past_deadline(lookup);
             }
             while let Some(query) = lookup.poll_query() {
                 let now = Instant::now();
@@ -415,14 +447,13 @@ impl Resolver {
                 transport::Event::Timeout => {
                     let now = Instant::now();
                     if overall.is_some_and(|d| now >= d) {
-                        return past_deadline(&lookup);
+                        return past_deadline(lookup);
                     }
                     lookup.handle_timeout(now);
                 }
             }
         }
-        let result = lookup.result().unwrap_or(Err(RouteError::NoNameServers));
-        (result, if uncacheable { None } else { expires })
+        Ok(if uncacheable { None } else { expires })
     }
 
     /// Caps a TTL: negative answers (NXDOMAIN or no answer records) by the negative cap.
