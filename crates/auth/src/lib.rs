@@ -40,5 +40,9 @@
 #![warn(missing_docs)]
 
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
+#[cfg(feature = "tokio")]
+pub mod driver;
 pub mod results;
+pub mod spf;

@@ -157,7 +157,7 @@ fn pitfall_crlf_split_across_chunks() {
             st.update(std::slice::from_ref(byte));
         }
         assert_eq!(
-            st.finish(NOW).unwrap(),
+            st.sign(&s, NOW).unwrap(),
             s.sign(msg.as_bytes(), NOW).unwrap()
         );
     }
@@ -555,4 +555,44 @@ fn unsolicited_key_answers_are_dropped() {
         "answered (case and trailing dot ignored)"
     );
     assert_eq!(v.finish(NOW)[0].status, DkimStatus::Pass);
+}
+
+/// A submission server adds `Date:`/`Message-ID:` above the header and signs with two keys
+/// of one domain from one pass over the message.
+#[test]
+fn prepended_fields_are_signed_and_one_pass_serves_two_keys() {
+    let (ed, ed_record) = signer(ed_test_key(), Relaxed, Relaxed);
+    let rsa = postwerk_auth::dkim::Signer::new(rsa_test_key(), "example.com", "rsa").unwrap();
+    let rsa_record = rsa.dns_record();
+    let message = b"From: a@example.com\r\nTo: b@example.net\r\nSubject: s\r\n\r\nbody\r\n";
+    let added = b"Date: Tue, 1 Dec 2026 10:00:00 +0000\r\nMessage-ID: <q1@example.com>\r\n";
+    let mut st = ed.start();
+    for chunk in message.chunks(5) {
+        st.update(chunk);
+    }
+    st.prepend_fields(added);
+    let f1 = st.sign(&ed, NOW).unwrap();
+    let f2 = st.sign(&rsa, NOW).unwrap();
+    for f in [&f1, &f2] {
+        let h = f.replace("\r\n ", "");
+        assert!(h.contains("date") && h.contains("message-id"), "{f}");
+    }
+    let records = [
+        (TEST_NAME, Answer::txt(&ed_record)),
+        ("rsa._domainkey.example.com", Answer::txt(&rsa_record)),
+    ];
+    let signed = [f1.as_bytes(), f2.as_bytes(), &added[..], &message[..]].concat();
+    let r = verify(&signed, &records, NOW);
+    assert_eq!(r.len(), 2);
+    assert!(r.iter().all(|r| r.status == DkimStatus::Pass), "{r:?}");
+    // The added Date is covered: changing it breaks both signatures.
+    let tampered = String::from_utf8(signed).unwrap().replace("10:00:00", "11:00:00");
+    let r = verify(tampered.as_bytes(), &records, NOW);
+    assert!(r.iter().all(|r| r.status == DkimStatus::Fail), "{r:?}");
+    // A signer with another body canonicalization cannot reuse the pass.
+    let (simple, _) = signer(ed_test_key(), Relaxed, Simple);
+    assert_eq!(
+        st.sign(&simple, NOW),
+        Err(postwerk_auth::dkim::SignError::Mismatch)
+    );
 }

@@ -167,4 +167,8 @@ pub enum SignError {
     /// The crypto library failed to sign.
     #[error("signing failed")]
     Crypto,
+    /// A [`Signing`](super::Signing) was asked to sign for a signer with another body
+    /// canonicalization or header limit than the one that started it.
+    #[error("the signer does not match the one that started this message")]
+    Mismatch,
 }

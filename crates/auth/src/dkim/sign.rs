@@ -285,12 +285,18 @@ impl Signer {
         self.key.dns_record()
     }
 
-    /// Starts signing one message, streamed through [`Signing::update`].
-    pub fn start(&self) -> Signing<'_> {
+    /// Starts signing one message, streamed through [`Signing::update`]. The same
+    /// [`Signing`] can then sign for this signer and for any other with the same body
+    /// canonicalization and header limit (for example an Ed25519 and an RSA key of one
+    /// domain: the body is hashed once).
+    pub fn start(&self) -> Signing {
         Signing {
-            signer: self,
+            body_c: self.body_c,
+            max_header_bytes: self.max_header_bytes,
             splitter: Splitter::new(self.max_header_bytes),
-            body: BodyHasher::new(self.body_c, &ring::digest::SHA256, None),
+            body: Some(BodyHasher::new(self.body_c, &ring::digest::SHA256, None)),
+            digest: None,
+            prepended: Vec::new(),
         }
     }
 
@@ -299,7 +305,7 @@ impl Signer {
     pub fn sign(&self, message: &[u8], now: u64) -> Result<String, SignError> {
         let mut s = self.start();
         s.update(message);
-        s.finish(now)
+        s.sign(self, now)
     }
 }
 
@@ -317,33 +323,67 @@ fn checked_names(names: &[&str]) -> Result<Vec<String>, SignError> {
 }
 
 /// One message being signed: headers buffered (bounded), body hashed as it streams.
+///
+/// Made by [`Signer::start`]; owns its state (no borrow of the signer), so it can live in
+/// a session across awaits.
 #[derive(Debug)]
-pub struct Signing<'s> {
-    signer: &'s Signer,
+pub struct Signing {
+    body_c: Canonicalization,
+    max_header_bytes: usize,
     splitter: Splitter,
-    body: BodyHasher,
+    body: Option<BodyHasher>,
+    digest: Option<Vec<u8>>,
+    prepended: Vec<u8>,
 }
 
-impl Signing<'_> {
-    /// Feeds message bytes (CRLF line ends, any split).
+impl Signing {
+    /// Feeds message bytes (CRLF line ends, any split). Ignored once a signature has
+    /// been made.
     pub fn update(&mut self, data: &[u8]) {
+        let Some(body) = &mut self.body else {
+            return;
+        };
         match self.splitter.push(data) {
-            Push::HeaderDone(b) | Push::Body(b) => self.body.update(b),
+            Push::HeaderDone(b) | Push::Body(b) => body.update(b),
             Push::Header | Push::Overflow => {}
         }
     }
 
-    /// Ends the message and returns the `DKIM-Signature` field (folded at 78 columns,
-    /// `b=` last, ending in CRLF) signed at time `now`.
-    pub fn finish(mut self, now: u64) -> Result<String, SignError> {
+    /// Header fields that will be placed above the message's header block when it is
+    /// sent (each ending in CRLF), such as the `Date:` and `Message-ID:` a submission
+    /// server adds (RFC 6409 section 8): they are signed as part of the header. Call it
+    /// before the first [`sign`](Self::sign).
+    pub fn prepend_fields(&mut self, fields: &[u8]) {
+        self.prepended.extend_from_slice(fields);
+    }
+
+    /// Ends the message (on the first call) and returns the `DKIM-Signature` field of
+    /// `signer` (folded at 78 columns, `b=` last, ending in CRLF) signed at time `now`.
+    /// Can be called again with another signer of the same body canonicalization and
+    /// header limit; a different one is [`SignError::Mismatch`].
+    pub fn sign(&mut self, signer: &Signer, now: u64) -> Result<String, SignError> {
+        if signer.body_c != self.body_c || signer.max_header_bytes != self.max_header_bytes {
+            return Err(SignError::Mismatch);
+        }
         if self.splitter.is_overflow() {
             return Err(SignError::HeaderTooLarge);
         }
         if self.splitter.in_header() {
             self.splitter.finish();
         }
-        let s = self.signer;
-        let block = self.splitter.header();
+        if let Some(body) = self.body.take() {
+            let (digest, _) = body.finish();
+            self.digest = Some(digest.as_ref().to_vec());
+        }
+        let digest = self.digest.clone().unwrap_or_default();
+        let joined;
+        let block = if self.prepended.is_empty() {
+            self.splitter.header()
+        } else {
+            joined = [self.prepended.as_slice(), self.splitter.header()].concat();
+            joined.as_slice()
+        };
+        let s = signer;
         let fields = headers::split_fields(block);
         let count = |name: &str| {
             fields
@@ -365,8 +405,6 @@ impl Signing<'_> {
                 h
             }
         };
-        let (digest, _) = self.body.finish();
-
         let mut f = Folder::new("DKIM-Signature:");
         f.tag("v", "1", true);
         f.tag("a", s.key.algorithm().as_str(), true);
@@ -392,7 +430,7 @@ impl Signing<'_> {
             HeaderListStyle::Spaced => " : ",
         };
         f.list("h", &h, sep);
-        f.breakable("bh", &STANDARD.encode(digest.as_ref()), true);
+        f.breakable("bh", &STANDARD.encode(&digest), true);
         f.open("b");
 
         let mut data = Vec::new();

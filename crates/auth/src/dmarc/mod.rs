@@ -1,0 +1,1 @@
+//! DMARC (RFC 9989): policy discovery and evaluation (being written).
