@@ -9,12 +9,15 @@
 //! | `smtp`    | `postwerk-smtp`    | sans-IO SMTP server and client state machines (RFC 5321 + ext.) |
 //! | `pop3`    | `postwerk-pop3`    | sans-IO POP3 server and client state machines (RFC 1939 + ext.) |
 //! | `mx`      | `postwerk-mx`      | MX routing over DNS wire messages (RFC 5321 §5, RFC 7505)       |
+//! | `auth`    | `postwerk-auth`    | sans-IO SPF, DKIM, DMARC and Authentication-Results             |
 //!
 //! None of the protocol crates does I/O: they take bytes and the current time and give back
 //! events and bytes to send. The optional `mx-tokio` feature adds an async resolver driver.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "auth")]
+pub use postwerk_auth as auth;
 #[cfg(feature = "message")]
 pub use postwerk_message as message;
 #[cfg(feature = "mx")]
