@@ -53,27 +53,45 @@ impl Splitter {
             State::Header => {}
         }
         let old = self.header.len();
-        // Never buffer more than the limit plus the 4 bytes of the separator.
-        let room = (self.max + 4).saturating_sub(old);
-        let take = data.len().min(room);
-        self.header.extend_from_slice(&data[..take]);
         // A header block that is empty: the message starts with the blank line.
-        if old < 2 && self.header.len() >= 2 && self.header.starts_with(b"\r\n") {
-            let end = 2;
-            self.header.truncate(0);
+        if old == 0 && data.starts_with(b"\r\n") {
             self.state = State::Body;
-            return Push::HeaderDone(&data[end - old..]);
+            return Push::HeaderDone(&data[2..]);
         }
-        let from = old.saturating_sub(3);
-        if let Some(p) = find_crlfcrlf(&self.header[from..]) {
-            let end = from + p + 4; // offset just after CRLF CRLF
-            if end - 2 > self.max {
+        if self.header == b"\r" && data.first() == Some(&b'\n') {
+            self.header.clear();
+            self.state = State::Body;
+            return Push::HeaderDone(&data[1..]);
+        }
+        // The end of the block: a separator across the boundary (the last 3 buffered
+        // bytes and the first 3 new ones), else inside the new bytes. Only the header
+        // bytes are copied, never the body that follows them in the same chunk.
+        let tail = &self.header[old.saturating_sub(3)..];
+        let head = &data[..data.len().min(3)];
+        let mut joined = [0u8; 6];
+        joined[..tail.len()].copy_from_slice(tail);
+        joined[tail.len()..tail.len() + head.len()].copy_from_slice(head);
+        let across = find_crlfcrlf(&joined[..tail.len() + head.len()])
+            .filter(|&p| p + 4 > tail.len())
+            .map(|p| p + 4 - tail.len());
+        let sep_end = across.or_else(|| memchr::memmem::find(data, b"\r\n\r\n").map(|p| p + 4));
+        if let Some(e) = sep_end {
+            // Keep the last field's CRLF, not the blank line's.
+            let len = (old + e).saturating_sub(2);
+            if len > self.max {
                 return self.overflow();
             }
-            self.header.truncate(end - 2); // keep the last field's CRLF
+            if len >= old {
+                self.header.extend_from_slice(&data[..len - old]);
+            } else {
+                self.header.truncate(len);
+            }
             self.state = State::Body;
-            return Push::HeaderDone(&data[end - old..]);
+            return Push::HeaderDone(&data[e..]);
         }
+        // Never buffer more than the limit plus the 4 bytes of the separator.
+        let room = (self.max + 4).saturating_sub(old);
+        self.header.extend_from_slice(&data[..data.len().min(room)]);
         if self.header.len() > self.max {
             return self.overflow();
         }
