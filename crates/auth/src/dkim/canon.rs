@@ -102,7 +102,7 @@ fn bytes_le_space(w: u64) -> u64 {
 fn is_special(data: &[u8], i: usize) -> bool {
     match data.get(i) {
         Some(b'\r') => {
-            i == 0 || data.get(i + 1) != Some(&b'\n') || !data.get(i + 2).is_some_and(|&c| c > b' ')
+            i == 0 || data.get(i + 1) != Some(&b'\n') || data.get(i + 2).is_none_or(|&c| c <= b' ')
         }
         Some(b'\t') => true,
         Some(b' ') => matches!(data.get(i + 1), None | Some(b' ' | b'\t' | b'\r')),
