@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use postwerk_pop3::client::{Config, Connection, Event};
+use postwerk_pop3::sasl::{Credentials, Mechanism};
 
 /// The longest command line this target makes the client send: the base64
 /// of "\0alice\0" and a 300-octet password (412 octets) with CRLF.
@@ -46,6 +47,16 @@ fuzz_target!(|data: &[u8]| {
     if first & 2 != 0 {
         let _ = conn.auth_plain("", "alice", &"x".repeat(300));
     }
+    // SASL through postwerk-sasl: challenges come from the input.
+    let creds = Credentials::password("alice", "pencil").with_oauth_token("token");
+    match (first >> 2) & 3 {
+        1 => drop(conn.auth_with(Mechanism::ScramSha256, &creds, "fuzz-nonce")),
+        2 => drop(conn.auth_with(Mechanism::Login, &creds, "")),
+        3 => drop(conn.auth_with(Mechanism::XOAuth2, &creds, "")),
+        _ => {}
+    }
+    let _ = conn.lang(None);
+    let _ = conn.lang(Some("de"));
     let _ = conn.stat();
     let _ = conn.list(None);
     let _ = conn.list(Some(1));
@@ -73,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
         for _ in 0..drain {
             while let Some(ev) = conn.poll_event() {
                 if ev == Event::StartTls {
-                    conn.tls_established();
+                    conn.tls_established(now);
                     check(&conn, mark);
                 }
             }
@@ -86,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
         check(&conn, mark);
         while let Some(ev) = conn.poll_event() {
             if ev == Event::StartTls {
-                conn.tls_established();
+                conn.tls_established(now);
                 check(&conn, mark);
             }
         }

@@ -13,9 +13,20 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use std::sync::{Arc, OnceLock};
+
+use postwerk_pop3::sasl::ScramCredentials;
+use postwerk_pop3::sasl::server::{Answer, ServerMechanisms};
 use postwerk_pop3::server::{
-    ApopTimestamp, Config, Connection, Event, LoginDecision, MessageInfo, RequestId,
+    ApopTimestamp, Config, Connection, Event, Expire, LoginDecision, MessageInfo, RequestId,
 };
+
+/// SCRAM keys, derived once (PBKDF2 per input would starve the fuzzer).
+fn scram() -> ScramCredentials {
+    static KEYS: OnceLock<ScramCredentials> = OnceLock::new();
+    KEYS.get_or_init(|| ScramCredentials::derive("pencil", b"salt", 4096).unwrap())
+        .clone()
+}
 
 /// One unit above the mark: the largest of a listing chunk (4096 octets of
 /// lines, one line over, its status line and terminator) and a message
@@ -95,11 +106,12 @@ impl App {
         let d = input.byte();
         match ev {
             Event::Login { id, .. } => {
-                let decision = match d % 6 {
+                let decision = match d % 7 {
                     0 => LoginDecision::Reject,
                     1 => LoginDecision::InUse,
                     2 => LoginDecision::LoginDelay,
                     3 => LoginDecision::SysTemp,
+                    6 => LoginDecision::SysPerm,
                     _ => {
                         // Sometimes a maildrop whose listings take several chunks.
                         let count = match d % 7 {
@@ -115,6 +127,28 @@ impl App {
                 };
                 conn.answer_login(id, decision).unwrap();
             }
+            Event::SaslVerify { id, .. } => {
+                let answer = match d % 6 {
+                    0 => Answer::Accept,
+                    1 => Answer::AcceptAs("alice".to_owned()),
+                    2 => Answer::Reject,
+                    3 => Answer::RejectWith(b"{\"status\":\"invalid_token\"}".to_vec()),
+                    4 => Answer::ScramCredentials(scram()),
+                    _ => Answer::UnknownUser,
+                };
+                // An answer that does not fit the request is a rejection.
+                conn.answer_sasl(id, answer).unwrap();
+                if d & 0x40 != 0 {
+                    conn.set_expire(Some(Expire::Days(u32::from(d))));
+                    conn.set_login_delay(Some(u32::from(d)));
+                }
+            }
+            Event::MessageDone { id } => {
+                // TOP ended early: supply nothing more for it.
+                let streaming = self.streaming.take().map(|s| s.0);
+                assert_eq!(streaming, Some(id));
+                assert_ne!(conn.wants_message_chunk(), Some(id));
+            }
             Event::MessageRequest { id, .. } => {
                 assert!(self.streaming.is_none(), "a second message request");
                 if d.is_multiple_of(5) {
@@ -124,6 +158,9 @@ impl App {
                 }
             }
             Event::Commit { id, .. } => conn.answer_commit(id, d & 1 == 0).unwrap(),
+            // The session ended (e.g. pipelined input overflowed while a
+            // message was being supplied): stop supplying.
+            Event::Closed { .. } => self.streaming = None,
             _ => {}
         }
     }
@@ -149,7 +186,13 @@ fuzz_target!(|data: &[u8]| {
     config.stls = flags & 2 != 0;
     config.tls_active = flags & 4 != 0;
     config.utf8 = flags & 8 != 0;
-    config.sasl_plain = flags & 16 == 0;
+    if flags & 16 != 0 {
+        // Every built-in mechanism, SCRAM with a nonce.
+        config.sasl = Arc::new(ServerMechanisms::builtin());
+        config.sasl_nonce = Some("fuzz-nonce".to_owned());
+        config.expire = Some(Expire::Never);
+        config.login_delay = Some(900);
+    }
     config.max_line = 16 + usize::from(input.byte());
     config.max_input_buffer = 256 + usize::from(input.byte()) * 16;
     config.login_failure_delay = Duration::from_millis(u64::from(flags >> 6) * 100);

@@ -4,8 +4,11 @@
 //! cargo run -p postwerk-pop3 --example client -- ADDR USER PASS OUTDIR
 //! ```
 //!
-//! Logs in with USER/PASS, lists unique ids, writes each message to
-//! `OUTDIR/<uid>.eml` (the uid sanitized for a file name), deletes nothing.
+//! Logs in with the strongest mechanism the server offers that a password
+//! allows without TLS (SCRAM-SHA-256 through postwerk-sasl, checking the
+//! server's proof), else USER/PASS; lists unique ids, writes each message
+//! to `OUTDIR/<uid>.eml` (the uid sanitized for a file name), deletes
+//! nothing.
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
@@ -13,7 +16,8 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use postwerk_pop3::client::{CommandId, Config, Connection, Event, Reply};
+use postwerk_pop3::client::{CloseReason, CommandId, Config, Connection, Event, Reply};
+use postwerk_pop3::sasl::{Credentials, choose_mechanism};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,10 +41,10 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
     let mut writer = BufWriter::new(stream);
 
     let mut conn = Connection::new(Config::default(), Instant::now());
-    conn.capa().map_err(|e| e.to_string())?;
-    conn.user(user).map_err(|e| e.to_string())?;
-    let login = conn.pass(pass).map_err(|e| e.to_string())?;
-    let uidl = conn.uidl(None).map_err(|e| e.to_string())?;
+    let capa = conn.capa().map_err(|e| e.to_string())?;
+    // Login and UIDL go out once CAPA told us what the server offers.
+    let mut login = None;
+    let mut uidl = None;
 
     // Message bodies arrive as chunks; each is collected per command.
     let mut pending: HashMap<CommandId, (String, Vec<u8>)> = HashMap::new();
@@ -50,16 +54,39 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
     loop {
         while let Some(event) = conn.poll_event() {
             match event {
+                Event::Reply { id, result } if id == capa => {
+                    let offered = match &result {
+                        Ok(Reply::Capabilities(caps)) => caps.sasl.clone(),
+                        _ => Vec::new(),
+                    };
+                    let creds = Credentials::password(user, pass);
+                    // Cleartext: SCRAM only; PLAIN and LOGIN would send the password.
+                    let chosen =
+                        choose_mechanism(offered.iter().map(String::as_str), &creds, false);
+                    login = Some(match chosen {
+                        Some(mechanism) => conn
+                            .auth_with(mechanism, &creds, &nonce()?)
+                            .map_err(|e| e.to_string())?,
+                        None => {
+                            conn.user(user).map_err(|e| e.to_string())?;
+                            conn.pass(pass).map_err(|e| e.to_string())?
+                        }
+                    });
+                    uidl = Some(conn.uidl(None).map_err(|e| e.to_string())?);
+                }
+                Event::SaslError { error, .. } => {
+                    return Err(format!("authentication: {error}"));
+                }
                 Event::Reply {
                     id,
                     result: Err(resp),
-                } if id == login || id == uidl => {
+                } if Some(id) == login || Some(id) == uidl => {
                     return Err(format!("server refused: {}", resp.text));
                 }
                 Event::Reply {
                     id,
                     result: Ok(Reply::Uidl(list)),
-                } if id == uidl => {
+                } if Some(id) == uidl => {
                     for entry in list {
                         let retr = conn.retr(entry.msg).map_err(|e| e.to_string())?;
                         pending.insert(retr, (entry.uid, Vec::new()));
@@ -85,7 +112,7 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
                     result: Err(resp), ..
                 } => eprintln!("-ERR {}", resp.text),
                 Event::Closed { reason } => {
-                    return if pending.is_empty() {
+                    return if pending.is_empty() && reason == CloseReason::Quit {
                         Ok(saved)
                     } else {
                         Err(format!("closed early: {reason:?}"))
@@ -140,6 +167,15 @@ fn run(addr: &str, user: &str, pass: &str, outdir: &std::path::Path) -> Result<u
             Err(e) => return Err(e.to_string()),
         }
     }
+}
+
+/// A SCRAM client nonce from the operating system's random source.
+fn nonce() -> Result<String, String> {
+    let mut b = [0u8; 18];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .map_err(|e| e.to_string())?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// A file name from a unique id: only `[A-Za-z0-9._-]`, never starting with a dot.

@@ -7,7 +7,9 @@
 //!
 //! Messages are the files of `MAILDIR/new` and `MAILDIR/cur`; a message's
 //! unique id is its file name before `:2,`. Cleartext login is allowed (this
-//! is an example without TLS). Deletions are applied at QUIT by unlinking.
+//! is an example without TLS): USER/PASS, and AUTH with SCRAM-SHA-256,
+//! PLAIN and LOGIN (the SCRAM keys are derived from PASS at start; a real
+//! server stores only those). Deletions are applied at QUIT by unlinking.
 
 use std::io::{BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use postwerk_pop3::codec::{is_valid_uid, wire_size};
+use postwerk_pop3::sasl::server::{Answer, ServerMechanisms, Verify};
+use postwerk_pop3::sasl::{Mechanism, ScramCredentials};
 use postwerk_pop3::server::{
     Config, Connection, Credentials, Event, LoginDecision, MessageInfo, RequestId,
 };
@@ -26,6 +30,10 @@ struct Mailbox {
     dir: PathBuf,
     user: String,
     pass: String,
+    /// The SCRAM-SHA-256 keys of the password.
+    scram: ScramCredentials,
+    /// The mechanisms offered.
+    mechanisms: Arc<ServerMechanisms>,
     /// One session per mailbox at a time (RFC 1939 section 8).
     locked: AtomicBool,
 }
@@ -42,10 +50,16 @@ fn main() {
         listener.local_addr().expect("local address")
     );
     std::io::stdout().flush().ok();
+    let mut mechanisms = ServerMechanisms::new();
+    for m in [Mechanism::ScramSha256, Mechanism::Plain, Mechanism::Login] {
+        mechanisms.add_builtin(m);
+    }
     let mailbox = Arc::new(Mailbox {
         dir: PathBuf::from(dir),
         user: user.clone(),
         pass: pass.clone(),
+        scram: ScramCredentials::derive(pass, &random_bytes(), 4096).expect("SASLprep'd password"),
+        mechanisms: Arc::new(mechanisms),
         locked: AtomicBool::new(false),
     });
     for stream in listener.incoming().flatten() {
@@ -64,6 +78,9 @@ fn serve(stream: TcpStream, mailbox: &Mailbox) -> std::io::Result<()> {
     config.allow_cleartext = true;
     config.implementation = Some("postwerk-pop3 example".to_owned());
     config.login_failure_delay = Duration::from_secs(1);
+    config.sasl = Arc::clone(&mailbox.mechanisms);
+    // A fresh nonce per connection, from the operating system's random source.
+    config.sasl_nonce = Some(random_bytes().iter().map(|b| format!("{b:02x}")).collect());
     let mut conn = Connection::new(config, Instant::now());
     let mut reader = stream.try_clone()?;
     let mut writer = BufWriter::new(stream);
@@ -178,6 +195,10 @@ impl Session<'_> {
                 let decision = self.login(&credentials);
                 conn.answer_login(id, decision).expect("valid listing");
             }
+            Event::SaslVerify { id, request } => {
+                let answer = self.verify(&request);
+                conn.answer_sasl(id, answer).expect("answering the request");
+            }
             Event::MessageRequest { id, index, .. } => {
                 match self.files.get(index).map(std::fs::File::open) {
                     Some(Ok(file)) => self.streaming = Some((id, file)),
@@ -202,16 +223,46 @@ impl Session<'_> {
         }
     }
 
-    fn login(&mut self, credentials: &Credentials) -> LoginDecision {
-        let (user, password) = match credentials {
-            Credentials::User { user, password } | Credentials::Plain { user, password, .. } => {
-                (user, password)
-            }
-            _ => return LoginDecision::Reject,
+    /// SASL: check a password, or hand SCRAM the stored keys.
+    fn verify(&self, request: &Verify) -> Answer {
+        let own = |authzid: &Option<String>| {
+            authzid
+                .as_deref()
+                .is_none_or(|a| a.is_empty() || a == self.mailbox.user)
         };
-        let good = same(user, &self.mailbox.user) & same(password, &self.mailbox.pass);
-        if !good {
-            return LoginDecision::Reject;
+        match request {
+            Verify::Password {
+                authcid,
+                authzid,
+                password,
+                ..
+            } if own(authzid)
+                && same(authcid, &self.mailbox.user)
+                    & same(password.expose(), &self.mailbox.pass) =>
+            {
+                Answer::Accept
+            }
+            Verify::ScramCredentials {
+                authcid, authzid, ..
+            } if *authcid == self.mailbox.user && own(authzid) => {
+                Answer::ScramCredentials(self.mailbox.scram.clone())
+            }
+            Verify::ScramCredentials { .. } => Answer::UnknownUser,
+            _ => Answer::Reject,
+        }
+    }
+
+    fn login(&mut self, credentials: &Credentials) -> LoginDecision {
+        match credentials {
+            Credentials::User { user, password } => {
+                let good = same(user, &self.mailbox.user) & same(password, &self.mailbox.pass);
+                if !good {
+                    return LoginDecision::Reject;
+                }
+            }
+            // Verified by `verify`; the identity is the mailbox's own.
+            Credentials::Sasl { .. } if credentials.user() == self.mailbox.user => {}
+            _ => return LoginDecision::Reject,
         }
         if self.mailbox.locked.swap(true, Ordering::SeqCst) {
             return LoginDecision::InUse;
@@ -240,6 +291,15 @@ impl Drop for Session<'_> {
     fn drop(&mut self) {
         self.unlock();
     }
+}
+
+/// 16 octets from the operating system's random source.
+fn random_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("reading /dev/urandom");
+    b
 }
 
 /// Compare secrets without an early exit.

@@ -3,9 +3,11 @@
 
 /// The caller used a machine wrongly (answered an unknown request, supplied
 /// an invalid listing, issued a command in the wrong state, ...).
+///
+/// The same name as in postwerk-sasl and the postwerk-smtp client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum UsageError {
     /// No request with this id is waiting for an answer (it was answered
     /// already, or the connection closed in the meantime).
     #[error("no pending request with this id")]
@@ -45,4 +47,8 @@ pub enum Error {
     /// The server did not offer what the command needs (e.g. STLS, TOP).
     #[error("the server did not advertise this capability")]
     NotAdvertised,
+    /// The SASL answer was refused by the exchange (e.g. SCRAM credentials
+    /// for a PLAIN request).
+    #[error("SASL: {0}")]
+    Sasl(#[from] postwerk_sasl::UsageError),
 }

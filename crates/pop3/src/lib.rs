@@ -34,6 +34,9 @@
 //! use postwerk_pop3::server::{Config, Connection, Event, LoginDecision};
 //!
 //! # fn check(_: &postwerk_pop3::server::Credentials) -> bool { true }
+//! # fn verify(_: &postwerk_pop3::sasl::server::Verify) -> postwerk_pop3::sasl::server::Answer {
+//! #     postwerk_pop3::sasl::server::Answer::Reject
+//! # }
 //! # fn read_chunk(_: usize, _: &mut u64) -> Option<Bytes> { None }
 //! fn serve(mut socket: std::net::TcpStream) -> std::io::Result<()> {
 //!     let mut conn = Connection::new(Config::default(), Instant::now());
@@ -46,6 +49,12 @@
 //!             // 1. Answer what the machine asks.
 //!             while let Some(event) = conn.poll_event() {
 //!                 match event {
+//!                     // SASL (AUTH): check the password or token, or give
+//!                     // SCRAM the stored keys; a success then comes back
+//!                     // as Event::Login with Credentials::Sasl.
+//!                     Event::SaslVerify { id, request } => {
+//!                         conn.answer_sasl(id, verify(&request)).unwrap();
+//!                     }
 //!                     Event::Login { id, credentials } => {
 //!                         let decision = if check(&credentials) {
 //!                             // Lock the maildrop; list (CRLF-counted size, uid).
@@ -56,6 +65,8 @@
 //!                         conn.answer_login(id, decision).unwrap();
 //!                     }
 //!                     Event::MessageRequest { id, index, .. } => streaming = Some((id, index, 0)),
+//!                     // TOP is complete before the message is: stop reading it.
+//!                     Event::MessageDone { .. } => streaming = None,
 //!                     Event::Commit { id, deletions } => {
 //!                         // Delete `deletions`, then confirm.
 //!                         conn.answer_commit(id, true).unwrap();
@@ -133,12 +144,12 @@
 //!
 //! | RFC | What | Status |
 //! |-----|------|--------|
-//! | [1939](https://www.rfc-editor.org/rfc/rfc1939) | POP3: USER, PASS, APOP, STAT, LIST, RETR, DELE, NOOP, RSET, QUIT, TOP, UIDL; AUTHORIZATION/TRANSACTION/UPDATE; autologout timer | server and client; APOP off by default, digest checked by the application (no MD5 here) |
-//! | [2449](https://www.rfc-editor.org/rfc/rfc2449) | CAPA, response codes (`[IN-USE]`, `[LOGIN-DELAY]`), PIPELINING, 255-octet command lines | server and client; EXPIRE and LOGIN-DELAY capabilities parsed by the client, not advertised |
-//! | [3206](https://www.rfc-editor.org/rfc/rfc3206) | `[SYS/TEMP]`, `[SYS/PERM]`, `[AUTH]`, AUTH-RESP-CODE | server and client |
+//! | [1939](https://www.rfc-editor.org/rfc/rfc1939) | POP3: USER, PASS, APOP, STAT, LIST, RETR, DELE, NOOP, RSET, QUIT, TOP, UIDL; AUTHORIZATION/TRANSACTION/UPDATE; autologout timer | server and client; APOP off by default; [`apop_digest`] (MD5 from RustCrypto's `md-5`) for both sides; TOP ends as soon as its lines are out ([`server::Event::MessageDone`]) |
+//! | [2449](https://www.rfc-editor.org/rfc/rfc2449) | CAPA, response codes (`[IN-USE]`, `[LOGIN-DELAY]`), PIPELINING, EXPIRE, LOGIN-DELAY, 255-octet command lines | server and client; EXPIRE and LOGIN-DELAY advertised with the application's values, per session ([`server::Connection::set_expire`], [`server::Connection::set_login_delay`]), with `USER` in AUTHORIZATION when they vary by user |
+//! | [3206](https://www.rfc-editor.org/rfc/rfc3206) | `[SYS/TEMP]`, `[SYS/PERM]`, `[AUTH]`, AUTH-RESP-CODE | server and client; `[SYS/PERM]` for [`server::LoginDecision::SysPerm`] and a mechanism the server cannot run |
 //! | [2595](https://www.rfc-editor.org/rfc/rfc2595) | STLS | server and client (the caller runs TLS); buffered input discarded, state reset |
-//! | [5034](https://www.rfc-editor.org/rfc/rfc5034) | AUTH with SASL, initial response, `+ ` continuation, `*` cancel | PLAIN ([RFC 4616](https://www.rfc-editor.org/rfc/rfc4616)) only |
-//! | [6856](https://www.rfc-editor.org/rfc/rfc6856) | UTF8 command, `UTF8 USER` capability | server accepts UTF-8 user names and passwords; LANG not implemented |
+//! | [5034](https://www.rfc-editor.org/rfc/rfc5034) | AUTH with SASL, initial response (`=` empty), `+ ` continuation, `*` cancel, additional data with success as a last challenge | server and client through [postwerk-sasl](sasl): PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, SCRAM-SHA-256(-PLUS), EXTERNAL and the application's own mechanisms; no security layers |
+//! | [6856](https://www.rfc-editor.org/rfc/rfc6856) | UTF8 command, `UTF8 USER`, `[UTF8]` code, LANG | server and client; UTF-8 user names and passwords in USER/PASS/APOP only after UTF8 (else `-ERR [UTF8]`); LANG lists and switches among the application's languages (RFC 4647 basic filtering, `*` for the default); the machine's own texts stay English |
 //!
 //! ## Messages on the wire
 //!
@@ -155,4 +166,11 @@ pub mod codec;
 mod error;
 pub mod server;
 
-pub use error::Error;
+pub use codec::apop_digest;
+pub use error::UsageError;
+/// The SASL crate this one speaks through (mechanisms, registry, answers).
+pub use postwerk_sasl as sasl;
+
+/// The former name of [`UsageError`].
+#[deprecated(note = "renamed `UsageError`, as in postwerk-sasl and the postwerk-smtp client")]
+pub type Error = UsageError;

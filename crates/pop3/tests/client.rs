@@ -59,7 +59,7 @@ fn negative_greeting_closes() {
     };
     assert_eq!(r.code, Some(ResponseCode::SysTemp));
     assert!(conn.is_closed());
-    assert_eq!(conn.stat(), Err(postwerk_pop3::Error::Closed));
+    assert_eq!(conn.stat(), Err(postwerk_pop3::UsageError::Closed));
 }
 
 #[test]
@@ -225,8 +225,8 @@ fn stls_drops_buffered_input_and_capabilities() {
     assert_eq!(ev.last(), Some(&Event::StartTls));
     assert!(conn.capabilities().is_none());
     assert_eq!(sent(&mut conn), "", "nothing sent before the handshake");
-    conn.tls_established();
-    assert!(conn.tls_started());
+    conn.tls_established(now);
+    assert!(conn.is_tls_active());
     assert_eq!(sent(&mut conn), "NOOP\r\n");
     conn.handle_input(b"+OK real\r\n", now);
     let ev = events(&mut conn);
@@ -238,7 +238,7 @@ fn stls_drops_buffered_input_and_capabilities() {
         panic!("{ev:?}")
     };
     assert_eq!((*id, r.text.as_ref()), (noop, "real"));
-    assert_eq!(conn.stls(), Err(postwerk_pop3::Error::WrongState));
+    assert_eq!(conn.stls(), Err(postwerk_pop3::UsageError::WrongState));
 }
 
 #[test]
@@ -251,14 +251,19 @@ fn auth_plain_continuation_and_cancel() {
     conn.handle_input(b"+ \r\n", now);
     let answer = sent(&mut conn);
     assert!(answer.ends_with("\r\n") && answer.len() > 300);
-    // A second challenge: the client cancels.
+    // A second challenge: PLAIN has no answer, the client cancels and
+    // says why.
     conn.handle_input(b"+ \r\n", now);
     assert_eq!(sent(&mut conn), "*\r\n");
     conn.handle_input(b"-ERR [AUTH] cancelled\r\n", now);
     assert!(matches!(
         events(&mut conn).as_slice(),
-        [Event::Reply { id: i, result: Err(_) }] if *i == id
+        [
+            Event::SaslError { id: e, error: postwerk_pop3::sasl::ClientError::UnexpectedChallenge { .. } },
+            Event::Reply { id: i, result: Err(_) },
+        ] if *i == id && *e == id
     ));
+    assert!(!conn.is_authenticated());
 }
 
 #[test]
@@ -266,7 +271,7 @@ fn quit_and_timeouts() {
     let now = Instant::now();
     let mut conn = greeted(now);
     conn.quit().unwrap();
-    assert_eq!(conn.noop(), Err(postwerk_pop3::Error::WrongState));
+    assert_eq!(conn.noop(), Err(postwerk_pop3::UsageError::WrongState));
     conn.handle_input(b"+OK bye\r\n", now);
     assert_eq!(
         events(&mut conn).last(),
@@ -293,7 +298,7 @@ fn quit_and_timeouts() {
 fn arguments_checked() {
     let now = Instant::now();
     let mut conn = greeted(now);
-    use postwerk_pop3::Error::InvalidArgument;
+    use postwerk_pop3::UsageError::InvalidArgument;
     assert_eq!(conn.user("a b"), Err(InvalidArgument));
     assert_eq!(conn.user(""), Err(InvalidArgument));
     assert_eq!(conn.pass("x\r\nDELE 1"), Err(InvalidArgument));

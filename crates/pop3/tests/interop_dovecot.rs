@@ -100,7 +100,7 @@ fn config(dir: &Path, port: u16) -> String {
          state_dir = {d}/state\n\
          log_path = {d}/dovecot.log\n\
          info_log_path = {d}/dovecot.log\n\
-         auth_mechanisms = plain\n\
+         auth_mechanisms = plain scram-sha-256\n\
          first_valid_uid = 0\n\
          first_valid_gid = 0\n\
          service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n}}\n"
@@ -166,8 +166,23 @@ const MESSAGES: [&[u8]; 3] = [
     b"From: c@example.org\r\nSubject: three\r\n\r\n",
 ];
 
-#[test]
-fn example_client_against_dovecot() {
+/// A running Dovecot serving alice's maildir with `MESSAGES`.
+struct Running {
+    _dovecot: Dovecot,
+    tmp: tempfile::TempDir,
+    port: u16,
+}
+
+impl Running {
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir().join("dovecot.log")).unwrap_or_default()
+    }
+}
+
+fn start_dovecot() -> Running {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Dovecot's unprivileged login processes must reach base_dir.
@@ -204,7 +219,22 @@ fn example_client_against_dovecot() {
         .spawn()
         .unwrap();
     wait_for_port(port, &mut child, &log);
-    let _dovecot = Dovecot(child);
+    Running {
+        _dovecot: Dovecot(child),
+        tmp,
+        port,
+    }
+}
+
+#[test]
+fn example_client_against_dovecot() {
+    let running = start_dovecot();
+    let (dir, port, log) = (
+        running.dir(),
+        running.port,
+        running.dir().join("dovecot.log"),
+    );
+    let maildir = dir.join("mail/alice");
 
     let out = dir.join("out");
     let status = Command::new(example("client"))
@@ -220,6 +250,13 @@ fn example_client_against_dovecot() {
         status.success(),
         "client failed; dovecot log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    // The example client picked the strongest mechanism Dovecot offers.
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        logged.contains("user=<alice>, method=SCRAM-SHA-256"),
+        "{logged}"
     );
 
     let mut got = BTreeSet::new();
@@ -250,4 +287,132 @@ fn example_client_against_dovecot() {
         .status()
         .unwrap();
     assert!(!status.success());
+}
+
+/// Our client machine over a blocking socket: issue `commands`, then run
+/// until the session closes; every event, in order.
+fn session(
+    port: u16,
+    commands: impl FnOnce(&mut postwerk_pop3::client::Connection),
+) -> Vec<postwerk_pop3::client::Event> {
+    use postwerk_pop3::client::{Config, Connection};
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut conn = Connection::new(Config::default(), Instant::now());
+    commands(&mut conn);
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while let Some(ev) = conn.poll_event() {
+            events.push(ev);
+        }
+        if let Some(b) = conn.poll_transmit() {
+            stream.write_all(&b).unwrap();
+            continue;
+        }
+        if conn.is_closed() {
+            return events;
+        }
+        match stream.read(&mut buf).unwrap() {
+            0 => conn.handle_eof(Instant::now()),
+            n => conn.handle_input(&buf[..n], Instant::now()),
+        }
+    }
+}
+
+fn nonce() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 18];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut b)
+        .unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Dovecot (with `{PLAIN}` passwords it does SCRAM-SHA-256 as well) as the
+/// server for our client's AUTH SCRAM-SHA-256 (server signature checked)
+/// and AUTH PLAIN, and a wrong password through SCRAM.
+#[test]
+fn client_sasl_scram_sha_256_and_plain_against_dovecot() {
+    use postwerk_pop3::client::{CloseReason, Event, Reply};
+    use postwerk_pop3::sasl::{Credentials, Mechanism};
+    let running = start_dovecot();
+    let reply = |events: &[Event], id| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Reply { id: i, result } if *i == id => Some(result.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no reply in {events:?}\n{}", running.log()))
+    };
+
+    let (mut capa, mut auth, mut stat) = (None, None, None);
+    let events = session(running.port, |c| {
+        capa = Some(c.capa().unwrap());
+        let creds = Credentials::password("alice", "wonderland");
+        auth = Some(
+            c.auth_with(Mechanism::ScramSha256, &creds, &nonce())
+                .unwrap(),
+        );
+        stat = Some(c.stat().unwrap());
+        c.quit().unwrap();
+    });
+    let Ok(Reply::Capabilities(caps)) = reply(&events, capa.unwrap()) else {
+        panic!("CAPA: {events:?}")
+    };
+    assert!(caps.supports_sasl("SCRAM-SHA-256"), "{caps:?}");
+    assert!(caps.supports_sasl("PLAIN"), "{caps:?}");
+    assert!(
+        matches!(reply(&events, auth.unwrap()), Ok(Reply::Ok(_))),
+        "SCRAM: {events:?}\n{}",
+        running.log()
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::SaslError { .. })));
+    assert_eq!(
+        reply(&events, stat.unwrap()),
+        Ok(Reply::Stat {
+            count: 3,
+            octets: MESSAGES.iter().map(|m| m.len() as u64).sum()
+        })
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::Closed {
+            reason: CloseReason::Quit
+        })
+    ));
+
+    let (mut auth, mut stat) = (None, None);
+    let events = session(running.port, |c| {
+        auth = Some(c.auth_plain("", "alice", "wonderland").unwrap());
+        stat = Some(c.stat().unwrap());
+        c.quit().unwrap();
+    });
+    assert!(
+        matches!(reply(&events, auth.unwrap()), Ok(Reply::Ok(_))),
+        "PLAIN: {events:?}"
+    );
+    assert!(matches!(
+        reply(&events, stat.unwrap()),
+        Ok(Reply::Stat { count: 3, .. })
+    ));
+
+    let mut auth = None;
+    let events = session(running.port, |c| {
+        let creds = Credentials::password("alice", "wrong");
+        auth = Some(
+            c.auth_with(Mechanism::ScramSha256, &creds, &nonce())
+                .unwrap(),
+        );
+        c.quit().unwrap();
+    });
+    assert!(
+        reply(&events, auth.unwrap()).is_err(),
+        "wrong password accepted: {events:?}"
+    );
 }

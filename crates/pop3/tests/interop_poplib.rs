@@ -197,3 +197,98 @@ except poplib.error_proto as e:
         "{out}"
     );
 }
+
+/// AUTH PLAIN (with `*` cancel and malformed base64 first) and a
+/// SCRAM-SHA-256 exchange computed in Python with hashlib/hmac, through
+/// poplib's `_shortcmd`, against the example server.
+#[test]
+fn poplib_sasl_plain_and_scram_sha_256() {
+    let md = maildir_with(&[("new/1000.A.host", M1)]);
+    let server = start_server(md.path());
+    let script = r#"
+import base64, hashlib, hmac, os, poplib, sys
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+host, port = sys.argv[1], int(sys.argv[2])
+p = poplib.POP3(host, port, timeout=20)
+print("sasl", p.capa().get("SASL"))
+print("cont", p._shortcmd("AUTH PLAIN").decode())
+try:
+    p._shortcmd("*")
+except poplib.error_proto as e:
+    print("cancel", e.args[0].decode())
+try:
+    p._shortcmd("AUTH PLAIN !!!")
+except poplib.error_proto as e:
+    print("b64", e.args[0].decode())
+try:
+    p._shortcmd("AUTH PLAIN " + b64(b"\0alice\0wrong"))
+except poplib.error_proto as e:
+    print("wrong", e.args[0].decode())
+print("plain", p._shortcmd("AUTH PLAIN " + b64(b"\0alice\0s3cret")).decode())
+print("stat", p.stat())
+p.quit()
+
+def scram(password):
+    p = poplib.POP3(host, port, timeout=20)
+    nonce = b64(os.urandom(18))
+    bare = "n=alice,r=" + nonce
+    resp = p._shortcmd("AUTH SCRAM-SHA-256 " + b64(b"n,," + bare.encode()))
+    server_first = base64.b64decode(resp[2:]).decode()
+    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+    assert attrs["r"].startswith(nonce), server_first
+    salt, iterations = base64.b64decode(attrs["s"]), int(attrs["i"])
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    without_proof = "c=biws,r=" + attrs["r"]
+    auth_message = ",".join([bare, server_first, without_proof]).encode()
+    signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    server_signature = hmac.new(server_key, auth_message, hashlib.sha256).digest()
+    try:
+        resp = p._shortcmd(b64((without_proof + ",p=" + b64(proof)).encode()))
+    except poplib.error_proto as e:
+        print("scram refused", e.args[0].decode())
+        p.quit()
+        return
+    final = base64.b64decode(resp[2:]).decode()
+    print("server proven", final == "v=" + b64(server_signature))
+    print("scram", p._shortcmd("").decode())
+    print("scram stat", p.stat())
+    p.quit()
+
+scram("s3cret")
+scram("wrong")
+"#;
+    let out = python(script, &server.addr);
+    assert!(
+        out.contains("sasl ['SCRAM-SHA-256', 'PLAIN', 'LOGIN']"),
+        "{out}"
+    );
+    assert!(out.contains("cont + "), "{out}");
+    assert!(
+        out.contains("cancel -ERR authentication cancelled"),
+        "{out}"
+    );
+    assert!(
+        out.contains("b64 -ERR invalid base64 in authentication response"),
+        "{out}"
+    );
+    assert!(
+        out.contains("wrong -ERR [AUTH] authentication failed"),
+        "{out}"
+    );
+    assert!(out.contains("plain +OK maildrop has 1 messages"), "{out}");
+    assert!(out.contains("stat (1, "), "{out}");
+    assert!(out.contains("server proven True"), "{out}");
+    assert!(out.contains("scram +OK maildrop has 1 messages"), "{out}");
+    assert!(out.contains("scram stat (1, "), "{out}");
+    assert!(
+        out.contains("scram refused -ERR [AUTH] authentication failed"),
+        "{out}"
+    );
+}

@@ -201,3 +201,65 @@ fn apop_timestamp_reaches_client() {
         }
     );
 }
+
+#[test]
+fn lang_utf8_and_policies_between_our_machines() {
+    use postwerk_pop3::server::{Expire, Language};
+    let mut c = cleartext();
+    c.utf8 = true;
+    c.languages = vec![
+        Language::new("en", "English"),
+        Language::new("de", "Deutsch"),
+    ];
+    c.expire = Some(Expire::Days(0));
+    c.login_delay = Some(300);
+    let mut p = Pair::new(c, MESSAGES.to_vec());
+    let capa = p.client.capa().unwrap();
+    let langs = p.client.lang(None).unwrap();
+    let de = p.client.lang(Some("de")).unwrap();
+    let xx = p.client.lang(Some("xx")).unwrap();
+    let utf8 = p.client.utf8().unwrap();
+    p.run();
+    let Ok(Reply::Capabilities(caps)) = p.reply(capa) else {
+        panic!("capa")
+    };
+    assert!(caps.lang && caps.utf8 && caps.utf8_user);
+    assert_eq!(caps.expire_days(), Some(Some(0)));
+    assert_eq!(caps.login_delay_seconds(), Some(300));
+    assert_eq!(
+        p.reply(langs),
+        Ok(Reply::Languages(vec![
+            ("en".to_owned(), "English".to_owned()),
+            ("de".to_owned(), "Deutsch".to_owned())
+        ]))
+    );
+    let Ok(Reply::Ok(r)) = p.reply(de) else {
+        panic!("LANG de")
+    };
+    assert!(r.text.starts_with("de "));
+    assert_eq!(p.server.language(), Some("de"));
+    assert!(p.reply(xx).is_err());
+    assert!(p.reply(utf8).is_ok());
+    assert!(p.server.utf8_enabled());
+}
+
+#[test]
+fn top_stops_asking_for_chunks() {
+    // A message of many small chunks: TOP 1 0 takes only the header's.
+    let mut body = b"Subject: big\r\n\r\n".to_vec();
+    body.extend_from_slice(&b"a body line\r\n".repeat(10_000));
+    let mut p = Pair::new(cleartext(), vec![body.as_slice()]);
+    p.supply_chunk = 8;
+    p.client.user("alice").unwrap();
+    p.client.pass("secret").unwrap();
+    let top = p.client.top(1, 0).unwrap();
+    let noop = p.client.noop().unwrap();
+    p.run();
+    assert_eq!(p.body(top), b"Subject: big\r\n\r\n");
+    assert!(p.reply(noop).is_ok());
+    assert!(
+        p.chunks_supplied < 10,
+        "{} chunks supplied for a 16-octet header",
+        p.chunks_supplied
+    );
+}

@@ -50,7 +50,7 @@ fn security_09_stls_discards_buffered_input() {
     conn.handle_input(b"STLS\r\nCAPA\r\nUSER injected\r\n", now);
     assert_eq!(output(&mut conn), "+OK begin TLS negotiation\r\n");
     assert_eq!(events(&mut conn), vec![Event::StartTls]);
-    assert!(conn.tls_started());
+    assert!(conn.stls_accepted());
     // Inside TLS: nothing of the injected commands was kept.
     conn.handle_input(b"PASS x\r\n", now);
     assert_eq!(output(&mut conn), "-ERR USER first\r\n");
@@ -246,7 +246,7 @@ fn caller_errors() {
     let Some(Event::Login { id, .. }) = conn.poll_event() else {
         panic!()
     };
-    use postwerk_pop3::Error;
+    use postwerk_pop3::UsageError as Error;
     assert_eq!(
         conn.accept_login(id, vec![(1, "has space").into()]),
         Err(Error::InvalidUid { index: 0 })
@@ -434,4 +434,172 @@ fn security_41_input_while_output_full_stays_capped() {
         Some(Event::Closed { committed: false })
     ));
     assert!(conn.is_closed());
+}
+
+// ----- SECURITY.md line 22: an endless SASL exchange -----
+
+/// A mechanism that never stops asking.
+#[derive(Debug)]
+struct Endless;
+
+impl postwerk_pop3::sasl::server::ServerMechanism for Endless {
+    fn name(&self) -> &str {
+        "X-ENDLESS"
+    }
+    fn step(&mut self, _: Option<&[u8]>) -> postwerk_pop3::sasl::server::ServerStep {
+        postwerk_pop3::sasl::server::ServerStep::Challenge(b"more".to_vec())
+    }
+    fn answer(
+        &mut self,
+        _: postwerk_pop3::sasl::server::Answer,
+    ) -> postwerk_pop3::sasl::server::ServerStep {
+        postwerk_pop3::sasl::server::ServerStep::Failure(postwerk_pop3::sasl::Failure::Rejected)
+    }
+}
+
+fn endless_config() -> Config {
+    use postwerk_pop3::sasl::server::{Requirement, ServerMechanisms};
+    let mut m = ServerMechanisms::new();
+    m.register(
+        "X-ENDLESS",
+        Requirement::None,
+        Box::new(|_| Ok(Box::new(Endless))),
+    )
+    .unwrap();
+    let mut c = Config::default();
+    c.sasl = std::sync::Arc::new(m);
+    c
+}
+
+#[test]
+fn security_22_endless_sasl_exchange_memory_stays_flat() {
+    let now = Instant::now();
+    let mut config = endless_config();
+    // Never closed for errors: the exchange itself must end, and memory
+    // must stay flat however long the peer goes on.
+    config.max_errors = u32::MAX;
+    let steps = config.max_sasl_steps;
+    let mut conn = Connection::new(config, now);
+    output(&mut conn);
+    conn.handle_input(b"AUTH X-ENDLESS\r\n", now);
+    assert_eq!(output(&mut conn), "+ bW9yZQ==\r\n");
+    let response = b"eHh4\r\n".repeat(64);
+    let (mut fed, mut peak, mut challenges, mut too_many) = (0usize, 0usize, 0usize, 0usize);
+    let mut first = String::new();
+    while fed < 1 << 20 {
+        conn.handle_input(&response, now);
+        fed += response.len();
+        peak = peak.max(conn.buffered_input() + conn.pending_output());
+        let out = output(&mut conn);
+        if first.is_empty() {
+            first = out.clone();
+        }
+        challenges += out.matches("+ bW9yZQ==").count();
+        too_many += out.matches("round trips").count();
+        assert!(events(&mut conn).is_empty());
+    }
+    assert!(!conn.is_closed());
+    // The exchange ended after the configured number of responses, with an
+    // -ERR naming why; the rest were refused as commands.
+    assert_eq!(challenges, steps - 1);
+    assert_eq!(too_many, 1);
+    assert!(
+        first.contains(&format!(
+            "-ERR the exchange exceeded {steps} round trips\r\n"
+        )),
+        "{first}"
+    );
+    assert!(peak <= 64 * 1024, "peak {peak} octets for 1 MiB of input");
+
+    // Restarting the exchange again and again closes the session after
+    // the error limit (default 20).
+    let mut conn = Connection::new(endless_config(), now);
+    output(&mut conn);
+    let mut round = b"AUTH X-ENDLESS\r\n".to_vec();
+    round.extend_from_slice(&b"eHh4\r\n".repeat(steps));
+    let mut rounds = 0;
+    while !conn.is_closed() && rounds < 1000 {
+        conn.handle_input(&round, now);
+        assert!(conn.buffered_input() + conn.pending_output() <= 64 * 1024);
+        output(&mut conn);
+        rounds += 1;
+    }
+    assert!(conn.is_closed());
+    assert!(rounds <= 20, "{rounds} exchanges before closing");
+}
+
+#[test]
+fn security_22_endless_sasl_response_line_memory_stays_flat() {
+    let now = Instant::now();
+    let mut conn = Connection::new(endless_config(), now);
+    output(&mut conn);
+    conn.handle_input(b"AUTH X-ENDLESS\r\n", now);
+    output(&mut conn);
+    let junk = vec![b'A'; 64 * 1024];
+    let max_line = Config::default().max_sasl_line;
+    for _ in 0..16 {
+        conn.handle_input(&junk, now);
+        assert!(conn.buffered_input() <= max_line);
+    }
+    assert_eq!(output(&mut conn), "-ERR line too long\r\n");
+    // The exchange is over: the next line is a command again.
+    conn.handle_input(b"\r\nCAPA\r\n", now);
+    assert!(output(&mut conn).starts_with("+OK capability list follows\r\n"));
+}
+
+#[test]
+fn security_12_sasl_bad_credentials_are_delayed_auth_errors() {
+    use postwerk_pop3::sasl::server::Answer;
+    let now = Instant::now();
+    let mut config = Config::default();
+    config.tls_active = true;
+    config.max_failed_logins = 2;
+    let delay = config.login_failure_delay;
+    let mut conn = Connection::new(config, now);
+    output(&mut conn);
+    for round in 0..2 {
+        conn.handle_input(b"AUTH PLAIN AGFsaWNlAHdyb25n\r\n", now);
+        let Some(Event::SaslVerify { id, .. }) = conn.poll_event() else {
+            panic!("no verify event")
+        };
+        conn.answer_sasl(id, Answer::Reject).unwrap();
+        assert_eq!(output(&mut conn), "", "the failure is delayed");
+        assert_eq!(conn.poll_timeout(), Some(now + delay));
+        conn.handle_timeout(now + delay);
+        let out = output(&mut conn);
+        if round == 0 {
+            assert_eq!(out, "-ERR [AUTH] authentication failed\r\n");
+        } else {
+            assert_eq!(out, "-ERR [AUTH] too many failed logins, closing\r\n");
+        }
+    }
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn security_13_apop_digest_helper_on_both_sides() {
+    let now = Instant::now();
+    let ts = "<1896.697170952@dbc.mtview.ca.us>";
+    let mut config = Config::default();
+    config.apop = Some(ApopTimestamp::new(ts).unwrap());
+    let mut conn = Connection::new(config, now);
+    output(&mut conn);
+    let digest = postwerk_pop3::apop_digest(ts, "tanstaaf");
+    assert_eq!(digest, "c4c9334bac560ecc979e58001b3e22fb");
+    conn.handle_input(format!("APOP mrose {digest}\r\n").as_bytes(), now);
+    let Some(Event::Login {
+        id,
+        credentials: Credentials::Apop {
+            digest, timestamp, ..
+        },
+    }) = conn.poll_event()
+    else {
+        panic!("no APOP login")
+    };
+    // The application recomputes the digest from its stored secret.
+    assert_eq!(digest, postwerk_pop3::apop_digest(&timestamp, "tanstaaf"));
+    assert_ne!(digest, postwerk_pop3::apop_digest(&timestamp, "tanstaag"));
+    conn.accept_login(id, Vec::new()).unwrap();
+    assert!(output(&mut conn).starts_with("+OK"));
+    assert_eq!(conn.authenticated(), Some("mrose"));
 }

@@ -497,6 +497,7 @@ impl<'a> Model<'a> {
         if authorization {
             lines.push("SASL PLAIN");
         }
+        lines.push("LANG");
         for l in lines {
             e.output.extend_from_slice(l.as_bytes());
             e.output.extend_from_slice(b"\r\n");
@@ -688,6 +689,8 @@ struct App<'a> {
     /// pending output after every call.
     bound: Option<usize>,
     streaming: Option<(RequestId, Bytes, usize)>,
+    /// Whether the message being streamed is for TOP (it may end early).
+    streaming_top: bool,
     events: Vec<String>,
     /// Events the documented driver loop would have left unanswered.
     stranded: usize,
@@ -700,6 +703,7 @@ impl<'a> App<'a> {
             chunk: chunk.max(1),
             bound,
             streaming: None,
+            streaming_top: false,
             events: Vec::new(),
             stranded: 0,
         }
@@ -788,24 +792,59 @@ impl<'a> App<'a> {
                             digest == GOOD_DIGEST,
                         )
                     }
-                    Credentials::Plain {
+                    Credentials::Sasl {
+                        mechanism,
+                        authcid,
                         authzid,
-                        user,
-                        password,
                     } => {
-                        assert_eq!(authzid, "");
-                        (
-                            format!("login plain {user} {password}"),
-                            user.clone(),
-                            password == GOOD_PASS,
-                        )
+                        // Verified (and logged) at the SaslVerify event.
+                        assert_eq!(mechanism, "PLAIN");
+                        assert_eq!(authzid, &None);
+                        (String::new(), authcid.clone(), true)
                     }
                     other => panic!("unexpected credentials {other:?}"),
                 };
                 assert_eq!(conn.state(), SessionState::Authorization);
-                self.events.push(text);
+                if !text.is_empty() {
+                    self.events.push(text);
+                }
                 let decision = self.decision(&user, good);
                 conn.answer_login(id, decision).unwrap();
+            }
+            Event::SaslVerify { id, request } => {
+                use postwerk_pop3::sasl::server::{Answer, Verify};
+                let Verify::Password {
+                    mechanism,
+                    authcid,
+                    authzid,
+                    password,
+                } = request
+                else {
+                    panic!("unexpected verification {request:?}");
+                };
+                assert_eq!(mechanism, "PLAIN");
+                assert_eq!(authzid, None);
+                assert_eq!(conn.state(), SessionState::Authorization);
+                let pw = password.expose();
+                self.events.push(format!("login plain {authcid} {pw}"));
+                // Credentials that do not verify are refused inside SASL;
+                // the maildrop decision comes with the Login event.
+                let answer = match decide(&authcid, pw == GOOD_PASS) {
+                    Decision::Reject => Answer::Reject,
+                    _ => Answer::Accept,
+                };
+                conn.answer_sasl(id, answer).unwrap();
+            }
+            Event::MessageDone { id } => {
+                // TOP ended as soon as the lines asked for were out.
+                let streaming = self.streaming.take().map(|s| s.0);
+                assert_eq!(streaming, Some(id));
+                assert!(self.streaming_top, "only TOP ends early");
+                assert_ne!(conn.wants_message_chunk(), Some(id));
+                // A late finish is accepted and ignored (while the session
+                // lasts: pipelined errors after the TOP may have closed it).
+                let late = conn.finish_message(id);
+                assert!(late.is_ok() || conn.is_closed(), "{late:?}");
             }
             Event::MessageRequest {
                 id,
@@ -823,6 +862,7 @@ impl<'a> App<'a> {
                     conn.message_unavailable(id).unwrap();
                 } else {
                     self.streaming = Some((id, m.stored(), 0));
+                    self.streaming_top = top_lines.is_some();
                 }
             }
             Event::Commit { id, deletions } => {

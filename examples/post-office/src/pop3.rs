@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use postwerk_pop3::sasl::server::{Answer, Verify};
 use postwerk_pop3::server::{
     Config, Connection, Credentials, Event, LoginDecision, MessageInfo, RequestId,
 };
@@ -60,6 +61,8 @@ pub async fn session(
     let mut committed = false;
     // The message being sent, read from its file one chunk at a time.
     let mut streaming: Option<Streaming> = None;
+    // What a SASL exchange's password check found, for its login event.
+    let mut sasl_verdict: Option<Result<String, LoginDecision>> = None;
     let mut eof = false;
     info!(%peer, tls = implicit, "pop3 connection");
     'session: loop {
@@ -106,8 +109,51 @@ pub async fn session(
             };
             match event {
                 Event::Login { id, credentials } => {
-                    let decision = login(&app, peer, credentials, &mut locked).await;
+                    let verdict = match credentials {
+                        Credentials::User { user, password } => {
+                            check_password(&app, peer, user, password).await
+                        }
+                        // Checked at the SaslVerify event.
+                        Credentials::Sasl { .. } => {
+                            sasl_verdict.take().unwrap_or(Err(LoginDecision::Reject))
+                        }
+                        // APOP is never offered (it needs the plaintext password).
+                        _ => Err(LoginDecision::Reject),
+                    };
+                    let decision = match verdict {
+                        Ok(user) => open_maildrop(&app, user, &mut locked).await,
+                        Err(decision) => decision,
+                    };
                     let _ = conn.answer_login(id, decision);
+                }
+                Event::SaslVerify { id, request } => {
+                    let answer = match request {
+                        // Other identities than one's own are not supported.
+                        Verify::Password {
+                            authcid,
+                            authzid,
+                            password,
+                            ..
+                        } if authzid.as_deref().is_none_or(|z| z == authcid) => {
+                            match check_password(&app, peer, authcid, password.expose().to_owned())
+                                .await
+                            {
+                                Err(LoginDecision::Reject) => Answer::Reject,
+                                // Good, or not checked (busy): the login event
+                                // decides (a refusal then says why).
+                                verdict => {
+                                    sasl_verdict = Some(verdict);
+                                    Answer::Accept
+                                }
+                            }
+                        }
+                        _ => Answer::Reject,
+                    };
+                    let _ = conn.answer_sasl(id, answer);
+                }
+                // TOP: the lines asked for are out; read no further.
+                Event::MessageDone { id } if streaming.as_ref().is_some_and(|st| st.id == id) => {
+                    streaming = None;
                 }
                 Event::MessageRequest { id, index, .. } => {
                     match locked.as_ref().and_then(|l| l.entries.get(index)) {
@@ -291,36 +337,31 @@ fn to_crlf(bytes: &[u8], previous: &mut u8) -> Bytes {
     Bytes::from(out)
 }
 
-async fn login(
+/// Checks a password against the user table under the login budget: the
+/// user's canonical name, or the refusal to answer.
+async fn check_password(
     app: &Arc<App>,
     peer: SocketAddr,
-    credentials: Credentials,
-    locked: &mut Option<Locked>,
-) -> LoginDecision {
-    let (user, password) = match credentials {
-        Credentials::User { user, password } => (user, password),
-        Credentials::Plain {
-            authzid,
-            user,
-            password,
-        } if authzid.is_empty() || authzid == user => (user, password),
-        // APOP is never offered (it needs the plaintext password); other identities than
-        // one's own are not supported.
-        _ => return LoginDecision::Reject,
-    };
+    user: String,
+    password: String,
+) -> Result<String, LoginDecision> {
     let users = app.users.clone();
     let checked = app
         .login
         .check(peer.ip(), move || users.verify(&user, password.as_bytes()))
         .await;
-    let user = match checked {
-        Verdict::Accepted(user) => user,
-        Verdict::Rejected => return LoginDecision::Reject,
+    match checked {
+        Verdict::Accepted(user) => Ok(user),
+        Verdict::Rejected => Err(LoginDecision::Reject),
         Verdict::Busy => {
             info!(%peer, "login budget exhausted");
-            return LoginDecision::SysTemp;
+            Err(LoginDecision::SysTemp)
         }
-    };
+    }
+}
+
+/// Locks and lists the maildrop of a user whose credentials were checked.
+async fn open_maildrop(app: &Arc<App>, user: String, locked: &mut Option<Locked>) -> LoginDecision {
     if !lock(&app.pop3_locks).insert(user.clone()) {
         return LoginDecision::InUse;
     }

@@ -23,6 +23,32 @@
 //!
 //! After [`Event::StartTls`] run the TLS handshake, call
 //! [`Connection::tls_established`], and feed only decrypted bytes.
+//!
+//! SASL (RFC 5034) runs through postwerk-sasl: [`Connection::auth`] takes
+//! any [`ClientExchange`] (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER,
+//! SCRAM-SHA-256(-PLUS), EXTERNAL, or the caller's own mechanism);
+//! [`Connection::auth_with`] builds one from [`Credentials`]. The client
+//! sends the initial response with `AUTH` when the line fits in 255 octets,
+//! answers each `+ ` challenge, cancels with `*` when the mechanism refuses
+//! a challenge ([`Event::SaslError`]), and checks the server's proof at
+//! `+OK` (SCRAM): a server that cannot prove itself ends the session
+//! ([`CloseReason::Sasl`]).
+//!
+//! ```
+//! use std::time::Instant;
+//! use postwerk_pop3::client::{Config, Connection, Event, Reply};
+//! use postwerk_pop3::sasl::{Credentials, Mechanism};
+//! let now = Instant::now();
+//! let mut conn = Connection::new(Config::default(), now);
+//! let creds = Credentials::password("alice", "secret");
+//! let id = conn.auth_with(Mechanism::Plain, &creds, "unused-nonce").unwrap();
+//! conn.handle_input(b"+OK ready\r\n", now);
+//! assert_eq!(conn.poll_transmit().unwrap(), &b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"[..]);
+//! conn.handle_input(b"+OK logged in\r\n", now);
+//! # let _ = conn.poll_event();
+//! assert!(matches!(conn.poll_event(), Some(Event::Reply { id: i, result: Ok(Reply::Ok(_)) }) if i == id));
+//! assert!(conn.is_authenticated());
+//! ```
 
 mod read;
 
@@ -31,8 +57,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::Error;
-use crate::codec::{Capabilities, Command, DotUnstuffer, Response, encode_plain};
+use postwerk_sasl::client::{ClientExchange, PlainClient};
+use postwerk_sasl::{ClientError, Credentials, Mechanism, client_mechanism};
+
+use crate::UsageError;
+use crate::codec::{Capabilities, Command, DotUnstuffer, Response, encode_sasl};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -109,6 +138,8 @@ pub enum Reply {
     Uidl(Vec<UidListing>),
     /// `AUTH` without arguments: the mechanisms.
     Mechanisms(Vec<String>),
+    /// `LANG` without argument: the languages, as (tag, description).
+    Languages(Vec<(String, String)>),
     /// `RETR` or `TOP` finished; the body came as [`Event::MessageData`].
     Message {
         /// Octets delivered (after unstuffing).
@@ -130,6 +161,9 @@ pub enum CloseReason {
     GreetingRejected(Response),
     /// The server broke the protocol.
     Violation(Violation),
+    /// The server accepted a SASL login without proving itself (SCRAM's
+    /// server signature missing or wrong): it is not trusted.
+    Sasl(ClientError),
 }
 
 /// How the server broke the protocol.
@@ -180,6 +214,16 @@ pub enum Event {
     },
     /// `+OK` to STLS: start TLS, then call [`Connection::tls_established`].
     StartTls,
+    /// The SASL mechanism of `AUTH` command `id` refused a server challenge
+    /// (malformed, not base64, wrong nonce, failed server proof); the
+    /// client cancelled with `*` and the server's `-ERR` follows as the
+    /// command's reply.
+    SaslError {
+        /// The `AUTH` command.
+        id: CommandId,
+        /// What was wrong.
+        error: ClientError,
+    },
     /// The session is over.
     Closed {
         /// Why.
@@ -196,6 +240,7 @@ pub(crate) enum Kind {
     List { multi: bool },
     Uidl { multi: bool },
     Mechanisms,
+    Languages,
     Message,
     Stls,
     Quit,
@@ -212,8 +257,19 @@ impl Kind {
 pub(crate) struct Outstanding {
     pub(crate) id: CommandId,
     pub(crate) kind: Kind,
-    /// For AUTH without initial response: what to send after `+ `.
-    pub(crate) continuation: Option<String>,
+    /// For AUTH: the SASL exchange.
+    pub(crate) auth: Option<Box<ClientAuth>>,
+}
+
+/// The client side of one `AUTH` exchange.
+#[derive(Debug)]
+pub(crate) struct ClientAuth {
+    pub(crate) exchange: ClientExchange,
+    /// An initial response too long for the `AUTH` line: the answer to the
+    /// server's first (empty) challenge.
+    pub(crate) deferred: Option<Vec<u8>>,
+    /// The mechanism refused a challenge and `*` was sent.
+    pub(crate) cancelled: bool,
 }
 
 #[derive(Debug)]
@@ -254,6 +310,7 @@ pub struct Connection {
     pub(crate) greeted: bool,
     pub(crate) tls_paused: bool,
     tls_active: bool,
+    pub(crate) authenticated: bool,
     quit_queued: bool,
     pub(crate) closed: bool,
     next_id: u64,
@@ -277,6 +334,7 @@ impl Connection {
             greeted: false,
             tls_paused: false,
             tls_active: false,
+            authenticated: false,
             quit_queued: false,
             closed: false,
             next_id: 0,
@@ -308,7 +366,8 @@ impl Connection {
     }
 
     /// TLS is up after [`Event::StartTls`]: resume sending.
-    pub fn tls_established(&mut self) {
+    pub fn tls_established(&mut self, now: Instant) {
+        self.deadline = crate::server::deadline_after(now, self.config.response_timeout);
         self.tls_paused = false;
         self.tls_active = true;
         self.flush_queue();
@@ -317,32 +376,46 @@ impl Connection {
     // ----- commands -----
 
     /// `CAPA`.
-    pub fn capa(&mut self) -> Result<CommandId, Error> {
+    pub fn capa(&mut self) -> Result<CommandId, UsageError> {
         self.issue(Command::Capa, Kind::Capa, None)
     }
     /// `STLS`.
-    pub fn stls(&mut self) -> Result<CommandId, Error> {
+    pub fn stls(&mut self) -> Result<CommandId, UsageError> {
         if self.tls_active {
-            return Err(Error::WrongState);
+            return Err(UsageError::WrongState);
         }
         self.issue(Command::Stls, Kind::Stls, None)
     }
     /// `UTF8` (RFC 6856).
-    pub fn utf8(&mut self) -> Result<CommandId, Error> {
+    pub fn utf8(&mut self) -> Result<CommandId, UsageError> {
         self.issue(Command::Utf8, Kind::Simple, None)
     }
+    /// `LANG` (RFC 6856): without `range` the server lists its languages
+    /// ([`Reply::Languages`]); with one (a tag, a prefix, or `*`) it
+    /// switches ([`Reply::Ok`], the new tag first in its text).
+    pub fn lang(&mut self, range: Option<&str>) -> Result<CommandId, UsageError> {
+        if let Some(r) = range {
+            check_arg(r, false)?;
+        }
+        let kind = if range.is_some() {
+            Kind::Simple
+        } else {
+            Kind::Languages
+        };
+        self.issue(Command::Lang(range.map(str::to_owned)), kind, None)
+    }
     /// `USER name`.
-    pub fn user(&mut self, name: &str) -> Result<CommandId, Error> {
+    pub fn user(&mut self, name: &str) -> Result<CommandId, UsageError> {
         check_arg(name, false)?;
         self.issue(Command::User(name.to_owned()), Kind::Simple, None)
     }
     /// `PASS password`.
-    pub fn pass(&mut self, password: &str) -> Result<CommandId, Error> {
+    pub fn pass(&mut self, password: &str) -> Result<CommandId, UsageError> {
         check_arg(password, true)?;
         self.issue(Command::Pass(password.to_owned()), Kind::Login, None)
     }
     /// `APOP name digest` (digest: hex MD5 of the timestamp and the secret).
-    pub fn apop(&mut self, name: &str, digest: &str) -> Result<CommandId, Error> {
+    pub fn apop(&mut self, name: &str, digest: &str) -> Result<CommandId, UsageError> {
         check_arg(name, false)?;
         check_arg(digest, false)?;
         let command = Command::Apop {
@@ -351,35 +424,82 @@ impl Connection {
         };
         self.issue(command, Kind::Login, None)
     }
-    /// `AUTH PLAIN`, with the credentials as initial response when the line
-    /// stays within 255 octets, otherwise after the server's `+ `.
+    /// `AUTH PLAIN` (RFC 4616) through postwerk-sasl: the credentials go
+    /// as initial response when the line stays within 255 octets, otherwise
+    /// after the server's `+ `.
     pub fn auth_plain(
         &mut self,
         authzid: &str,
         user: &str,
         password: &str,
-    ) -> Result<CommandId, Error> {
+    ) -> Result<CommandId, UsageError> {
         if [authzid, user, password].iter().any(|s| s.contains('\0')) || user.is_empty() {
-            return Err(Error::InvalidArgument);
+            return Err(UsageError::InvalidArgument);
         }
-        let response = encode_plain(authzid, user, password);
-        let mechanism = Some("PLAIN".to_owned());
-        if response.len() + 13 <= 255 {
-            let command = Command::Auth {
-                mechanism,
-                initial: Some(response),
-            };
-            self.issue(command, Kind::Login, None)
-        } else {
-            let command = Command::Auth {
-                mechanism,
-                initial: None,
-            };
-            self.issue(command, Kind::Login, Some(response))
-        }
+        let authzid = (!authzid.is_empty()).then(|| authzid.to_owned());
+        let plain =
+            PlainClient::new(user, password, authzid).map_err(|_| UsageError::InvalidArgument)?;
+        self.auth(ClientExchange::new(Box::new(plain)))
     }
+
+    /// `AUTH` with the built-in `mechanism` made from `creds` (see
+    /// postwerk-sasl's [`client_mechanism`]); `nonce` is the client nonce
+    /// for SCRAM, from the caller's random source (printable ASCII without
+    /// `,`), ignored by the other mechanisms. To pick the strongest
+    /// mechanism the server offers, see
+    /// [`choose_mechanism`](postwerk_sasl::choose_mechanism) with
+    /// [`Capabilities::sasl`].
+    pub fn auth_with(
+        &mut self,
+        mechanism: Mechanism,
+        creds: &Credentials,
+        nonce: &str,
+    ) -> Result<CommandId, UsageError> {
+        let mechanism = client_mechanism(mechanism, creds, nonce)?;
+        self.auth(ClientExchange::new(mechanism))
+    }
+
+    /// `AUTH mechanism [initial-response]` (RFC 5034) driven by `exchange`:
+    /// any postwerk-sasl client mechanism, or the caller's own. The reply
+    /// is [`Reply::Ok`] once the server accepted and (SCRAM) proved itself.
+    pub fn auth(&mut self, mut exchange: ClientExchange) -> Result<CommandId, UsageError> {
+        let name = exchange.mechanism_name().to_owned();
+        check_arg(&name, false)?;
+        let initial = exchange
+            .initial_response()
+            .map_err(|_| UsageError::InvalidArgument)?;
+        let mut deferred = None;
+        let initial = match initial {
+            None => None,
+            Some(ir) => {
+                let text = if ir.is_empty() {
+                    "=".to_owned()
+                } else {
+                    encode_sasl(&ir)
+                };
+                // "AUTH " SP name SP text CRLF within RFC 2449's 255 octets.
+                if 5 + name.len() + 1 + text.len() + 2 <= 255 {
+                    Some(text)
+                } else {
+                    deferred = Some(ir);
+                    None
+                }
+            }
+        };
+        let command = Command::Auth {
+            mechanism: Some(name),
+            initial,
+        };
+        let auth = ClientAuth {
+            exchange,
+            deferred,
+            cancelled: false,
+        };
+        self.issue(command, Kind::Login, Some(Box::new(auth)))
+    }
+
     /// `AUTH` without arguments: list the SASL mechanisms.
-    pub fn auth_mechanisms(&mut self) -> Result<CommandId, Error> {
+    pub fn auth_mechanisms(&mut self) -> Result<CommandId, UsageError> {
         let command = Command::Auth {
             mechanism: None,
             initial: None,
@@ -387,11 +507,11 @@ impl Connection {
         self.issue(command, Kind::Mechanisms, None)
     }
     /// `STAT`.
-    pub fn stat(&mut self) -> Result<CommandId, Error> {
+    pub fn stat(&mut self) -> Result<CommandId, UsageError> {
         self.issue(Command::Stat, Kind::Stat, None)
     }
     /// `LIST` (all messages) or `LIST msg`.
-    pub fn list(&mut self, msg: Option<u32>) -> Result<CommandId, Error> {
+    pub fn list(&mut self, msg: Option<u32>) -> Result<CommandId, UsageError> {
         check_msg(msg)?;
         let kind = Kind::List {
             multi: msg.is_none(),
@@ -399,7 +519,7 @@ impl Connection {
         self.issue(Command::List(msg), kind, None)
     }
     /// `UIDL` (all messages) or `UIDL msg`.
-    pub fn uidl(&mut self, msg: Option<u32>) -> Result<CommandId, Error> {
+    pub fn uidl(&mut self, msg: Option<u32>) -> Result<CommandId, UsageError> {
         check_msg(msg)?;
         let kind = Kind::Uidl {
             multi: msg.is_none(),
@@ -407,30 +527,30 @@ impl Connection {
         self.issue(Command::Uidl(msg), kind, None)
     }
     /// `RETR msg`.
-    pub fn retr(&mut self, msg: u32) -> Result<CommandId, Error> {
+    pub fn retr(&mut self, msg: u32) -> Result<CommandId, UsageError> {
         check_msg(Some(msg))?;
         self.issue(Command::Retr(msg), Kind::Message, None)
     }
     /// `TOP msg lines`.
-    pub fn top(&mut self, msg: u32, lines: u32) -> Result<CommandId, Error> {
+    pub fn top(&mut self, msg: u32, lines: u32) -> Result<CommandId, UsageError> {
         check_msg(Some(msg))?;
         self.issue(Command::Top { msg, lines }, Kind::Message, None)
     }
     /// `DELE msg`.
-    pub fn dele(&mut self, msg: u32) -> Result<CommandId, Error> {
+    pub fn dele(&mut self, msg: u32) -> Result<CommandId, UsageError> {
         check_msg(Some(msg))?;
         self.issue(Command::Dele(msg), Kind::Simple, None)
     }
     /// `RSET`.
-    pub fn rset(&mut self) -> Result<CommandId, Error> {
+    pub fn rset(&mut self) -> Result<CommandId, UsageError> {
         self.issue(Command::Rset, Kind::Simple, None)
     }
     /// `NOOP`.
-    pub fn noop(&mut self) -> Result<CommandId, Error> {
+    pub fn noop(&mut self) -> Result<CommandId, UsageError> {
         self.issue(Command::Noop, Kind::Simple, None)
     }
     /// `QUIT`: in TRANSACTION the server commits the deletions.
-    pub fn quit(&mut self) -> Result<CommandId, Error> {
+    pub fn quit(&mut self) -> Result<CommandId, UsageError> {
         let id = self.issue(Command::Quit, Kind::Quit, None)?;
         self.quit_queued = true;
         Ok(id)
@@ -478,6 +598,17 @@ impl Connection {
         self.out.len()
     }
 
+    /// Octets of server input buffered and not yet processed (bounded by
+    /// [`Config::max_line`] while output is not full; for diagnostics).
+    pub fn buffered_input(&self) -> usize {
+        self.input.len().saturating_sub(self.input_start)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Whether pending output is above [`Config::max_pending_output`]; while
     /// it is, no further buffered reply is processed.
     pub fn is_output_full(&self) -> bool {
@@ -494,9 +625,14 @@ impl Connection {
         self.caps.as_ref()
     }
 
-    /// Whether TLS was established through STLS.
-    pub fn tls_started(&self) -> bool {
+    /// Whether TLS is active (established through STLS).
+    pub fn is_tls_active(&self) -> bool {
         self.tls_active
+    }
+
+    /// Whether a login (PASS, APOP or AUTH) succeeded.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
     }
 
     // ----- internals -----
@@ -509,21 +645,17 @@ impl Connection {
         &mut self,
         command: Command,
         kind: Kind,
-        continuation: Option<String>,
-    ) -> Result<CommandId, Error> {
+        auth: Option<Box<ClientAuth>>,
+    ) -> Result<CommandId, UsageError> {
         if self.closed {
-            return Err(Error::Closed);
+            return Err(UsageError::Closed);
         }
         if self.quit_queued {
-            return Err(Error::WrongState);
+            return Err(UsageError::WrongState);
         }
         self.next_id += 1;
         let id = CommandId(self.next_id);
-        let outstanding = Outstanding {
-            id,
-            kind,
-            continuation,
-        };
+        let outstanding = Outstanding { id, kind, auth };
         self.queue.push_back((outstanding, command.to_line()));
         self.flush_queue();
         Ok(id)
@@ -584,21 +716,21 @@ impl Connection {
     }
 }
 
-fn check_arg(s: &str, spaces: bool) -> Result<(), Error> {
+fn check_arg(s: &str, spaces: bool) -> Result<(), UsageError> {
     let bad = s.is_empty()
         || s.len() > 255
         || s.bytes()
             .any(|b| b == b'\r' || b == b'\n' || b == 0 || (!spaces && b == b' '));
     if bad {
-        Err(Error::InvalidArgument)
+        Err(UsageError::InvalidArgument)
     } else {
         Ok(())
     }
 }
 
-fn check_msg(msg: Option<u32>) -> Result<(), Error> {
+fn check_msg(msg: Option<u32>) -> Result<(), UsageError> {
     if msg == Some(0) {
-        Err(Error::InvalidArgument)
+        Err(UsageError::InvalidArgument)
     } else {
         Ok(())
     }

@@ -6,7 +6,8 @@ use memchr::memchr;
 use super::{
     CloseReason, Connection, Event, Kind, Reading, Reply, ScanListing, UidListing, Violation,
 };
-use crate::codec::{Capabilities, DotUnstuffer, Response, Status};
+use crate::codec::{Capabilities, DotUnstuffer, Response, Status, decode_sasl, encode_sasl};
+use postwerk_sasl::ClientError;
 
 impl Connection {
     /// Take bytes from the server and process as much as possible.
@@ -121,11 +122,8 @@ impl Connection {
             if kind != Kind::Login {
                 return self.close(CloseReason::Violation(Violation::BadStatusLine));
             }
-            let answer = self
-                .inflight
-                .front_mut()
-                .and_then(|o| o.continuation.take())
-                .unwrap_or_else(|| "*".to_owned());
+            let challenge = line.get(2..).unwrap_or_default();
+            let answer = self.sasl_challenge(id, challenge);
             self.send_line(answer.as_bytes());
             return;
         }
@@ -141,7 +139,24 @@ impl Connection {
             return;
         }
         let reply = match kind {
-            Kind::Simple | Kind::Login => Reply::Ok(response),
+            Kind::Simple => Reply::Ok(response),
+            Kind::Login => {
+                // SCRAM: the server must have proven itself by now.
+                let finished = match self.inflight.front_mut().and_then(|o| o.auth.as_mut()) {
+                    Some(auth) => auth.exchange.finish(None),
+                    None => Ok(()),
+                };
+                if let Err(error) = finished {
+                    self.inflight.pop_front();
+                    self.event(Event::SaslError {
+                        id,
+                        error: error.clone(),
+                    });
+                    return self.close(CloseReason::Sasl(error));
+                }
+                self.authenticated = true;
+                Reply::Ok(response)
+            }
             Kind::Quit => {
                 self.inflight.pop_front();
                 self.event(Event::Reply {
@@ -175,6 +190,7 @@ impl Connection {
             },
             Kind::Capa
             | Kind::Mechanisms
+            | Kind::Languages
             | Kind::List { multi: true }
             | Kind::Uidl { multi: true } => {
                 self.reading = Reading::Listing(Vec::new());
@@ -190,6 +206,39 @@ impl Connection {
             id,
             result: Ok(reply),
         });
+    }
+
+    /// The line answering a `+ ` challenge of the `AUTH` in flight: the
+    /// mechanism's base64 response, or `*` to cancel.
+    fn sasl_challenge(&mut self, id: super::CommandId, challenge: &[u8]) -> String {
+        let Some(auth) = self.inflight.front_mut().and_then(|o| o.auth.as_mut()) else {
+            // USER/PASS or APOP do not take challenges.
+            return "*".to_owned();
+        };
+        if auth.cancelled {
+            return "*".to_owned();
+        }
+        if let Some(initial) = auth.deferred.take() {
+            return encode_sasl(&initial);
+        }
+        let decoded = std::str::from_utf8(challenge)
+            .ok()
+            .and_then(|t| decode_sasl(t.trim_end_matches(' ')).ok());
+        let result = match decoded {
+            Some(challenge) => auth.exchange.step(&challenge),
+            None => Err(ClientError::Malformed {
+                mechanism: auth.exchange.mechanism_name().to_owned(),
+                what: "the challenge is not base64",
+            }),
+        };
+        match result {
+            Ok(response) => encode_sasl(&response),
+            Err(error) => {
+                auth.cancelled = true;
+                self.event(Event::SaslError { id, error });
+                "*".to_owned()
+            }
+        }
     }
 
     fn greeting(&mut self, line: &[u8]) {
@@ -241,6 +290,15 @@ impl Connection {
                 Some(v) => Reply::Uidl(v),
                 None => return self.close(CloseReason::Violation(Violation::BadListing)),
             },
+            Kind::Languages => Reply::Languages(
+                lines
+                    .iter()
+                    .map(|l| match l.split_once(' ') {
+                        Some((tag, description)) => (tag.to_owned(), description.to_owned()),
+                        None => (l.clone(), String::new()),
+                    })
+                    .collect(),
+            ),
             _ => Reply::Mechanisms(lines),
         };
         self.event(Event::Reply {

@@ -37,6 +37,8 @@ pub struct Capabilities {
     pub utf8: bool,
     /// `UTF8 USER`: UTF-8 user names and passwords are accepted.
     pub utf8_user: bool,
+    /// `LANG` (RFC 6856).
+    pub lang: bool,
     /// `SASL mech...`: the mechanisms offered, upper-case.
     pub sasl: Vec<String>,
     /// `IMPLEMENTATION text`.
@@ -77,6 +79,7 @@ impl Capabilities {
             "AUTH-RESP-CODE" => self.auth_resp_code = true,
             "PIPELINING" => self.pipelining = true,
             "STLS" => self.stls = true,
+            "LANG" => self.lang = true,
             "UTF8" => {
                 self.utf8 = true;
                 self.utf8_user = words.any(|w| w.eq_ignore_ascii_case("USER"));
@@ -98,6 +101,36 @@ impl Capabilities {
         self.sasl.iter().any(|m| m.eq_ignore_ascii_case(mech))
     }
 
+    /// The `EXPIRE` policy as a number of days (`Some(None)` for `NEVER`),
+    /// ignoring a trailing `USER`; `None` when absent or unreadable.
+    ///
+    /// ```
+    /// use postwerk_pop3::codec::Capabilities;
+    /// let mut caps = Capabilities::default();
+    /// caps.parse_line("EXPIRE 30 USER");
+    /// assert_eq!(caps.expire_days(), Some(Some(30)));
+    /// caps.parse_line("EXPIRE NEVER");
+    /// assert_eq!(caps.expire_days(), Some(None));
+    /// ```
+    pub fn expire_days(&self) -> Option<Option<u32>> {
+        let value = self.expire.as_deref()?.split_ascii_whitespace().next()?;
+        if value.eq_ignore_ascii_case("NEVER") {
+            Some(None)
+        } else {
+            value.parse().ok().map(Some)
+        }
+    }
+
+    /// The `LOGIN-DELAY` in seconds, ignoring a trailing `USER`.
+    pub fn login_delay_seconds(&self) -> Option<u32> {
+        self.login_delay
+            .as_deref()?
+            .split_ascii_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// The capability lines, each without line end, in a stable order.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -116,6 +149,9 @@ impl Capabilities {
         }
         if self.utf8 {
             out.push(if self.utf8_user { "UTF8 USER" } else { "UTF8" }.to_owned());
+        }
+        if self.lang {
+            out.push("LANG".to_owned());
         }
         if let Some(e) = &self.expire {
             out.push(format!("EXPIRE {e}"));
@@ -147,6 +183,7 @@ mod tests {
             stls: true,
             utf8: true,
             utf8_user: true,
+            lang: true,
             sasl: vec!["PLAIN".into()],
             implementation: Some("postwerk".into()),
             expire: Some("NEVER".into()),

@@ -75,6 +75,9 @@ pub enum Command {
     },
     /// `UTF8` (RFC 6856).
     Utf8,
+    /// `LANG [lang-range]` (RFC 6856 section 3): without argument, list the
+    /// languages; `*` asks for the server's default.
+    Lang(Option<String>),
 }
 
 impl fmt::Debug for Command {
@@ -109,6 +112,7 @@ impl fmt::Debug for Command {
             Command::Capa => f.write_str("Capa"),
             Command::Stls => f.write_str("Stls"),
             Command::Utf8 => f.write_str("Utf8"),
+            Command::Lang(l) => f.debug_tuple("Lang").field(l).finish(),
         }
     }
 }
@@ -198,6 +202,12 @@ impl Command {
             b"CAPA" => args.none(Command::Capa)?,
             b"STLS" => args.none(Command::Stls)?,
             b"UTF8" => args.none(Command::Utf8)?,
+            b"LANG" => match args.list()?.as_slice() {
+                [] => Command::Lang(None),
+                [range] if is_language_range(range) => Command::Lang(Some((*range).to_owned())),
+                [_] => return Err(CommandError::InvalidArgument),
+                _ => return Err(CommandError::TooManyArguments),
+            },
             b"AUTH" => {
                 let parts = args.list()?;
                 match parts.as_slice() {
@@ -250,6 +260,8 @@ impl Command {
             Command::Capa => write!(out, "CAPA"),
             Command::Stls => write!(out, "STLS"),
             Command::Utf8 => write!(out, "UTF8"),
+            Command::Lang(None) => write!(out, "LANG"),
+            Command::Lang(Some(l)) => write!(out, "LANG {l}"),
             Command::Auth {
                 mechanism: None, ..
             } => write!(out, "AUTH"),
@@ -323,6 +335,19 @@ impl<'a> Args<'a> {
     }
 }
 
+/// RFC 4647 basic language range: `*`, or `1*8ALPHA *("-" 1*8alphanum)`.
+fn is_language_range(s: &str) -> bool {
+    if s == "*" {
+        return true;
+    }
+    let mut parts = s.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    first_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// A decimal number: digits only, no sign, fits in `u32`.
 fn parse_number(s: &str) -> Result<u32, CommandError> {
     if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -366,6 +391,9 @@ mod tests {
             Command::Capa,
             Command::Stls,
             Command::Utf8,
+            Command::Lang(None),
+            Command::Lang(Some("de-CH".into())),
+            Command::Lang(Some("*".into())),
             Command::Auth {
                 mechanism: None,
                 initial: None,
@@ -415,6 +443,14 @@ mod tests {
             Err(CommandError::InvalidArgument)
         );
         assert_eq!(Command::parse(b"noop"), Ok(Command::Noop));
+        assert_eq!(
+            Command::parse(b"LANG en_US"),
+            Err(CommandError::InvalidArgument)
+        );
+        assert_eq!(
+            Command::parse(b"LANG en de"),
+            Err(CommandError::TooManyArguments)
+        );
     }
 
     #[test]

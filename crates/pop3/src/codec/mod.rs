@@ -1,17 +1,20 @@
 //! The wire format shared by the server and the client: commands, status
-//! lines with response codes, capabilities, SASL PLAIN, and dot-stuffing.
+//! lines with response codes, capabilities, SASL framing, the APOP digest,
+//! and dot-stuffing.
 
+mod apop;
 mod capability;
 mod command;
 mod dot;
 mod response;
 mod sasl;
 
+pub use apop::apop_digest;
 pub use capability::Capabilities;
 pub use command::{Command, CommandError};
 pub use dot::{DotStuffer, DotUnstuffer, wire_size};
 pub use response::{Response, ResponseCode, ResponseError, Status, sasl_continuation};
-pub use sasl::{PlainCredentials, SaslError, decode_plain, encode_plain};
+pub use sasl::{SaslError, decode_sasl, encode_plain, encode_sasl};
 
 /// Longest unique-id (RFC 1939 section 7: 1 to 70 characters).
 pub const MAX_UID_LEN: usize = 70;

@@ -249,6 +249,26 @@ impl Response {
     pub fn sys_temp() -> Response {
         Response::err(Some(ResponseCode::SysTemp), "temporary system failure")
     }
+    /// `-ERR [SYS/PERM]`.
+    pub fn sys_perm() -> Response {
+        Response::err(Some(ResponseCode::SysPerm), "permanent system failure")
+    }
+    /// `-ERR [SYS/PERM]` to `AUTH` with a mechanism the server cannot run
+    /// (its setup is incomplete, e.g. SCRAM without a nonce).
+    pub fn mechanism_unavailable() -> Response {
+        Response::err(
+            Some(ResponseCode::SysPerm),
+            "authentication mechanism unavailable",
+        )
+    }
+    /// `-ERR [UTF8]` to a non-ASCII user name or password before `UTF8`
+    /// (RFC 6856).
+    pub fn utf8_required() -> Response {
+        Response::err(
+            Some(ResponseCode::Utf8),
+            "UTF-8 user names and passwords need the UTF8 command first",
+        )
+    }
     /// `-ERR` to a message that cannot be read right now.
     pub fn message_unavailable() -> Response {
         Response::err(Some(ResponseCode::SysTemp), "message is unavailable")
@@ -363,6 +383,15 @@ impl Response {
     pub fn auth_malformed() -> Response {
         Response::err(None, "malformed authentication response")
     }
+    /// `-ERR` for a SASL response (or initial response) that is not base64.
+    pub fn auth_invalid_base64() -> Response {
+        Response::err(None, "invalid base64 in authentication response")
+    }
+    /// `-ERR` for a SASL exchange the client broke (malformed, too long,
+    /// too many round trips), naming what was wrong.
+    pub fn sasl_failed(failure: &postwerk_sasl::Failure) -> Response {
+        Response::err(None, failure.to_string())
+    }
     /// `+OK` to `STLS`.
     pub fn begin_tls() -> Response {
         Response::ok("begin TLS negotiation")
@@ -370,6 +399,18 @@ impl Response {
     /// `-ERR` to `STLS` when TLS is active or not offered.
     pub fn tls_unavailable() -> Response {
         Response::err(None, "STLS not available")
+    }
+    /// `+OK` introducing the `LANG` listing (RFC 6856 section 3).
+    pub fn languages_follow() -> Response {
+        Response::ok("language listing follows")
+    }
+    /// `+OK` to `LANG tag`: the new language's tag first.
+    pub fn language_changed(tag: &str) -> Response {
+        Response::ok(format!("{tag} language changed"))
+    }
+    /// `-ERR` to `LANG` with a range matching no offered language.
+    pub fn unknown_language() -> Response {
+        Response::err(None, "unknown language")
     }
     /// `+OK` to `UTF8`.
     pub fn utf8_enabled() -> Response {

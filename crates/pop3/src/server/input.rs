@@ -37,7 +37,7 @@ impl Connection {
 
     /// Line limit for the line starting at the buffer's read position.
     fn line_limit(&self) -> usize {
-        let sasl = matches!(self.state, State::Authorization { sasl: true, .. });
+        let sasl = self.sasl_awaits_line();
         let rest = self.input.get(self.input_start..).unwrap_or_default();
         let is_auth = rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(b"AUTH ");
         if sasl || is_auth {
@@ -96,14 +96,12 @@ impl Connection {
 
     /// Refuse an over-long line; it also ends a SASL exchange in progress.
     fn line_too_long(&mut self) {
-        if let State::Authorization { sasl, .. } = &mut self.state {
-            *sasl = false;
-        }
+        self.sasl = None;
         self.send_error(&Response::line_too_long());
     }
 
     fn handle_line(&mut self, line: &[u8]) {
-        if let State::Authorization { sasl: true, .. } = self.state {
+        if self.sasl_awaits_line() {
             self.sasl_response(line);
             return;
         }

@@ -23,7 +23,19 @@
 //! [crate docs](crate#bounded-output).
 //!
 //! After [`Event::StartTls`], write out what `poll_transmit` returns, run the
-//! TLS handshake, and feed only decrypted bytes from then on.
+//! TLS handshake, and feed only decrypted bytes from then on (and give the
+//! connection's `tls-exporter` data to [`Connection::set_channel_binding`]
+//! if `SCRAM-SHA-256-PLUS` is offered).
+//!
+//! SASL (RFC 5034) runs through postwerk-sasl: [`Config::sasl`] is the
+//! registry of mechanisms offered. A mechanism's "verify this" request
+//! reaches the application as [`Event::SaslVerify`] (answer with
+//! [`Connection::answer_sasl`]); an exchange that succeeds then raises
+//! [`Event::Login`] with [`Credentials::Sasl`], answered like any login
+//! with the maildrop listing. `*` cancels (`-ERR`), a response that is not
+//! base64 or that the mechanism cannot parse is a `-ERR` naming it, and
+//! credentials that do not verify are `-ERR [AUTH]` after the login
+//! failure delay, counted with the other failed logins.
 //!
 //! The maildrop belongs to the application: the listing (sizes and unique
 //! ids) comes with [`Connection::accept_login`], message bytes are asked for
@@ -38,8 +50,8 @@ mod transaction;
 mod types;
 
 pub use types::{
-    ApopTimestamp, Config, Credentials, Deletion, Event, LoginDecision, MessageInfo, RequestId,
-    SessionState,
+    ApopTimestamp, Config, Credentials, Deletion, Event, Expire, Language, LoginDecision,
+    MessageInfo, RequestId, SessionState,
 };
 
 use std::collections::{HashSet, VecDeque};
@@ -47,12 +59,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::Error;
+use crate::UsageError;
 use crate::codec::{DotStuffer, Response, is_valid_uid};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum State {
-    Authorization { user: Option<String>, sasl: bool },
+    Authorization { user: Option<String> },
     Transaction,
     Update,
     Closed,
@@ -68,6 +80,7 @@ pub(crate) struct Entry {
 #[derive(Debug)]
 pub(crate) enum Pending {
     Login(RequestId),
+    Verify(RequestId),
     Message {
         id: RequestId,
         stuffer: DotStuffer,
@@ -147,8 +160,21 @@ pub struct Connection {
     held: Option<Held>,
     pub(crate) maildrop: Vec<Entry>,
     pub(crate) tls_active: bool,
-    tls_started: bool,
+    stls_accepted: bool,
     pub(crate) utf8: bool,
+    /// The SASL exchange in progress, if any.
+    pub(crate) sasl: Option<auth::SaslSession>,
+    /// SASL exchanges started (numbers each exchange's nonce).
+    pub(crate) sasl_exchanges: u64,
+    pub(crate) channel_binding: Option<Vec<u8>>,
+    /// The identity of the accepted login.
+    pub(crate) authenticated: Option<String>,
+    /// The identity of the login waiting for the application's decision.
+    pub(crate) pending_login: Option<String>,
+    /// The language chosen with `LANG` (the first offered by default).
+    pub(crate) language: Option<String>,
+    /// A TOP that ended early: later chunks for it are ignored.
+    ended_early: Option<RequestId>,
     pub(crate) failed_logins: u32,
     errors: u32,
     next_id: u64,
@@ -164,10 +190,7 @@ impl Connection {
             tls_active: config.tls_active,
             idle_deadline: deadline_after(now, config.idle_timeout),
             config,
-            state: State::Authorization {
-                user: None,
-                sasl: false,
-            },
+            state: State::Authorization { user: None },
             input: Vec::new(),
             input_start: 0,
             scanned: 0,
@@ -180,8 +203,15 @@ impl Connection {
             pending: None,
             held: None,
             maildrop: Vec::new(),
-            tls_started: false,
+            stls_accepted: false,
             utf8: false,
+            sasl: None,
+            sasl_exchanges: 0,
+            channel_binding: None,
+            authenticated: None,
+            pending_login: None,
+            language: None,
+            ended_early: None,
             failed_logins: 0,
             errors: 0,
             next_id: 0,
@@ -239,10 +269,14 @@ impl Connection {
     // ----- answers -----
 
     /// Answer an [`Event::Login`].
-    pub fn answer_login(&mut self, id: RequestId, decision: LoginDecision) -> Result<(), Error> {
+    pub fn answer_login(
+        &mut self,
+        id: RequestId,
+        decision: LoginDecision,
+    ) -> Result<(), UsageError> {
         match &self.pending {
             Some(Pending::Login(p)) if *p == id => {}
-            Some(_) if self.pending_id() == Some(id) => return Err(Error::WrongAnswer),
+            Some(_) if self.pending_id() == Some(id) => return Err(UsageError::WrongAnswer),
             _ => return Err(self.unknown()),
         }
         if let LoginDecision::Accept(listing) = &decision {
@@ -255,17 +289,43 @@ impl Connection {
     }
 
     /// Accept an [`Event::Login`] with this maildrop listing.
-    pub fn accept_login(&mut self, id: RequestId, listing: Vec<MessageInfo>) -> Result<(), Error> {
+    pub fn accept_login(
+        &mut self,
+        id: RequestId,
+        listing: Vec<MessageInfo>,
+    ) -> Result<(), UsageError> {
         self.answer_login(id, LoginDecision::Accept(listing))
     }
 
     /// Reject an [`Event::Login`]: bad credentials.
-    pub fn reject_login(&mut self, id: RequestId) -> Result<(), Error> {
+    pub fn reject_login(&mut self, id: RequestId) -> Result<(), UsageError> {
         self.answer_login(id, LoginDecision::Reject)
     }
 
+    /// Answer an [`Event::SaslVerify`] with the SASL answer: `Accept` or
+    /// `AcceptAs(identity)` for good credentials, `Reject` /
+    /// `RejectWith(json)` for bad ones, `ScramCredentials(stored)` or
+    /// `UnknownUser` for SCRAM (see postwerk-sasl's
+    /// [`Answer`](postwerk_sasl::server::Answer)). An answer that does not
+    /// fit the request (SCRAM credentials for a password) is the
+    /// mechanism's to judge: the built-in ones take it as a rejection.
+    pub fn answer_sasl(
+        &mut self,
+        id: RequestId,
+        answer: postwerk_sasl::server::Answer,
+    ) -> Result<(), UsageError> {
+        match &self.pending {
+            Some(Pending::Verify(p)) if *p == id => {}
+            Some(_) if self.pending_id() == Some(id) => return Err(UsageError::WrongAnswer),
+            _ => return Err(self.unknown()),
+        }
+        self.sasl_answer(answer)?;
+        self.process();
+        Ok(())
+    }
+
     /// Answer an [`Event::MessageRequest`] with the whole message.
-    pub fn supply_message(&mut self, id: RequestId, message: Bytes) -> Result<(), Error> {
+    pub fn supply_message(&mut self, id: RequestId, message: Bytes) -> Result<(), UsageError> {
         self.supply_message_chunk(id, message)?;
         self.finish_message(id)
     }
@@ -278,34 +338,55 @@ impl Connection {
     /// supplied while output is full is still accepted (no error), but the
     /// bound is then the application's responsibility. [`Connection::supply_message`]
     /// is one chunk: fine for small messages, not for large ones.
-    pub fn supply_message_chunk(&mut self, id: RequestId, chunk: Bytes) -> Result<(), Error> {
-        self.check_message(id)?;
+    pub fn supply_message_chunk(&mut self, id: RequestId, chunk: Bytes) -> Result<(), UsageError> {
+        if self.check_message(id)? {
+            return Ok(());
+        }
         self.start_message();
+        let mut top_done = false;
         if let Some(Pending::Message { stuffer, .. }) = &mut self.pending {
             let (transmit, out, queued) = (&mut self.transmit, &mut self.out, &mut self.queued);
             stuffer.push(chunk, |b| emit(transmit, out, queued, b));
+            top_done = stuffer.is_done();
+        }
+        if top_done {
+            // TOP: the header and the lines asked for are out; end the
+            // response now and ask for nothing more.
+            self.ended_early = Some(id);
+            self.event(Event::MessageDone { id });
+            self.end_message();
         }
         Ok(())
     }
 
     /// The message of an [`Event::MessageRequest`] is complete.
-    pub fn finish_message(&mut self, id: RequestId) -> Result<(), Error> {
-        self.check_message(id)?;
+    pub fn finish_message(&mut self, id: RequestId) -> Result<(), UsageError> {
+        if self.check_message(id)? {
+            self.ended_early = None;
+            return Ok(());
+        }
         self.start_message();
+        self.end_message();
+        Ok(())
+    }
+
+    fn end_message(&mut self) {
         if let Some(Pending::Message { stuffer, .. }) = &mut self.pending {
             let (transmit, out, queued) = (&mut self.transmit, &mut self.out, &mut self.queued);
             stuffer.finish(|b| emit(transmit, out, queued, b));
         }
         self.pending = None;
         self.process();
-        Ok(())
     }
 
     /// The message of an [`Event::MessageRequest`] cannot be read: `-ERR
     /// [SYS/TEMP]` if nothing was sent yet; otherwise the connection is
     /// closed (a truncated message must not look complete).
-    pub fn message_unavailable(&mut self, id: RequestId) -> Result<(), Error> {
-        self.check_message(id)?;
+    pub fn message_unavailable(&mut self, id: RequestId) -> Result<(), UsageError> {
+        if self.check_message(id)? {
+            self.ended_early = None;
+            return Ok(());
+        }
         let started = matches!(self.pending, Some(Pending::Message { started: true, .. }));
         self.pending = None;
         if started {
@@ -319,10 +400,10 @@ impl Connection {
 
     /// Answer an [`Event::Commit`]: `success` sends `+OK` and ends the
     /// session committed; otherwise `-ERR some deleted messages not removed`.
-    pub fn answer_commit(&mut self, id: RequestId, success: bool) -> Result<(), Error> {
+    pub fn answer_commit(&mut self, id: RequestId, success: bool) -> Result<(), UsageError> {
         match &self.pending {
             Some(Pending::Commit(p)) if *p == id => {}
-            Some(_) if self.pending_id() == Some(id) => return Err(Error::WrongAnswer),
+            Some(_) if self.pending_id() == Some(id) => return Err(UsageError::WrongAnswer),
             _ => return Err(self.unknown()),
         }
         self.pending = None;
@@ -391,6 +472,18 @@ impl Connection {
         self.queued.saturating_add(self.out.len())
     }
 
+    /// The settings, with the per-session changes made so far
+    /// ([`Connection::set_expire`], [`Connection::set_login_delay`]).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Octets of client input buffered and not yet processed (bounded by
+    /// the line limits and [`Config::max_input_buffer`]; for diagnostics).
+    pub fn buffered_input(&self) -> usize {
+        self.input.len().saturating_sub(self.input_start)
+    }
+
     /// Whether pending output is above [`Config::max_pending_output`]. While
     /// it is, no further buffered command is taken, and an application
     /// streaming a message supplies no further chunk.
@@ -415,8 +508,46 @@ impl Connection {
     }
 
     /// Whether STLS was accepted in this session (TLS must be running now).
-    pub fn tls_started(&self) -> bool {
-        self.tls_started
+    pub fn stls_accepted(&self) -> bool {
+        self.stls_accepted
+    }
+
+    /// The identity of the accepted login: the USER or APOP name, or for
+    /// SASL the authorization identity if one was given, else the
+    /// authentication identity the application accepted (never the
+    /// mechanism name).
+    pub fn authenticated(&self) -> Option<&str> {
+        self.authenticated.as_deref()
+    }
+
+    /// The language chosen with `LANG` (RFC 6856), or the first of
+    /// [`Config::languages`] until then; `None` when none is offered.
+    pub fn language(&self) -> Option<&str> {
+        self.language
+            .as_deref()
+            .or_else(|| self.config.languages.first().map(|l| l.tag.as_str()))
+    }
+
+    // ----- per-session settings -----
+
+    /// Change the `EXPIRE` capability for the rest of the session (e.g. to
+    /// the user's value after login; RFC 2449 section 6.7).
+    pub fn set_expire(&mut self, expire: Option<Expire>) {
+        self.config.expire = expire;
+    }
+
+    /// Change the `LOGIN-DELAY` capability (seconds) for the rest of the
+    /// session (RFC 2449 section 6.8).
+    pub fn set_login_delay(&mut self, seconds: Option<u32>) {
+        self.config.login_delay = seconds;
+    }
+
+    /// The connection's `tls-exporter` channel binding data (RFC 9266),
+    /// after the TLS handshake: `SCRAM-SHA-256-PLUS` is then offered if
+    /// [`Config::sasl`] has it. Forgotten at STLS (set it again after the
+    /// new handshake).
+    pub fn set_channel_binding(&mut self, tls_exporter: Vec<u8>) {
+        self.channel_binding = Some(tls_exporter);
     }
 
     /// Whether the session runs inside TLS (STLS or implicit).
@@ -497,13 +628,13 @@ impl Connection {
         self.input_start = 0;
         self.scanned = 0;
         self.discarding = false;
-        self.state = State::Authorization {
-            user: None,
-            sasl: false,
-        };
+        self.state = State::Authorization { user: None };
         self.utf8 = false;
+        self.sasl = None;
+        self.channel_binding = None;
+        self.language = None;
         self.tls_active = true;
-        self.tls_started = true;
+        self.stls_accepted = true;
         self.events.push_back(Event::StartTls);
     }
 
@@ -575,24 +706,27 @@ impl Connection {
 
     fn pending_id(&self) -> Option<RequestId> {
         match &self.pending {
-            Some(Pending::Login(id) | Pending::Commit(id)) => Some(*id),
+            Some(Pending::Login(id) | Pending::Verify(id) | Pending::Commit(id)) => Some(*id),
             Some(Pending::Message { id, .. }) => Some(*id),
             None => None,
         }
     }
 
-    fn unknown(&self) -> Error {
+    fn unknown(&self) -> UsageError {
         if self.state == State::Closed {
-            Error::Closed
+            UsageError::Closed
         } else {
-            Error::UnknownRequest
+            UsageError::UnknownRequest
         }
     }
 
-    fn check_message(&self, id: RequestId) -> Result<(), Error> {
+    /// `Ok(false)`: `id` is the message being supplied; `Ok(true)`: it is a
+    /// TOP that already ended (the call is ignored).
+    fn check_message(&self, id: RequestId) -> Result<bool, UsageError> {
         match &self.pending {
-            Some(Pending::Message { id: p, .. }) if *p == id => Ok(()),
-            Some(_) if self.pending_id() == Some(id) => Err(Error::WrongAnswer),
+            Some(Pending::Message { id: p, .. }) if *p == id => Ok(false),
+            Some(_) if self.pending_id() == Some(id) => Err(UsageError::WrongAnswer),
+            _ if self.ended_early == Some(id) && self.state != State::Closed => Ok(true),
             _ => Err(self.unknown()),
         }
     }
@@ -630,17 +764,17 @@ fn emit(transmit: &mut VecDeque<Bytes>, out: &mut Vec<u8>, queued: &mut usize, b
     }
 }
 
-fn validate_listing(listing: &[MessageInfo]) -> Result<(), Error> {
+fn validate_listing(listing: &[MessageInfo]) -> Result<(), UsageError> {
     if u32::try_from(listing.len()).is_err() {
-        return Err(Error::TooManyMessages);
+        return Err(UsageError::TooManyMessages);
     }
     let mut seen = HashSet::with_capacity(listing.len());
     for (index, m) in listing.iter().enumerate() {
         if !is_valid_uid(&m.uid) {
-            return Err(Error::InvalidUid { index });
+            return Err(UsageError::InvalidUid { index });
         }
         if !seen.insert(m.uid.as_str()) {
-            return Err(Error::DuplicateUid { index });
+            return Err(UsageError::DuplicateUid { index });
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ impl Connection {
     pub(super) fn transaction_command(&mut self, command: Command) {
         match command {
             Command::Capa => self.send_capa(),
+            Command::Lang(range) => self.lang(range.as_deref()),
             Command::Noop => self.send(&Response::done()),
             Command::Stat => {
                 let (count, octets) = self.totals();

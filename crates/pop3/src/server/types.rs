@@ -1,9 +1,12 @@
 //! The public types of the server machine: settings, events, answers.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Error;
+use postwerk_sasl::server::ServerMechanisms;
+
+use crate::UsageError;
 
 /// Server settings. `Config::default()` follows the RFCs; change fields to
 /// taste (`let mut c = Config::default(); c.stls = true;`).
@@ -15,21 +18,59 @@ pub struct Config {
     /// APOP timestamp for this connection; APOP is offered only when set
     /// (RFC 1939 section 7; off by default, SECURITY.md line 13).
     pub apop: Option<ApopTimestamp>,
-    /// Accept USER/PASS and AUTH PLAIN without TLS (default `false`).
+    /// Accept USER/PASS and the SASL mechanisms that send the password in
+    /// the clear (PLAIN, LOGIN) without TLS (default `false`, SECURITY.md 11).
     pub allow_cleartext: bool,
     /// Offer STLS (RFC 2595); the caller must then be able to start TLS.
     pub stls: bool,
     /// The session runs inside TLS from the start (port 995).
     pub tls_active: bool,
-    /// Offer SASL PLAIN through AUTH (RFC 5034).
-    pub sasl_plain: bool,
-    /// Offer the UTF8 command (RFC 6856).
+    /// The SASL mechanisms offered through `AUTH` (RFC 5034), in order of
+    /// preference: the `SASL` capability lists those of them this
+    /// connection allows ([`ServerMechanisms::offered`]: PLAIN and LOGIN
+    /// only with TLS or [`Config::allow_cleartext`], `-PLUS` only with
+    /// [`Connection::set_channel_binding`](super::Connection::set_channel_binding)).
+    /// Default: PLAIN only. `ServerMechanisms::new()` offers none;
+    /// `ServerMechanisms::builtin()` adds SCRAM-SHA-256(-PLUS), OAUTHBEARER,
+    /// XOAUTH2 and LOGIN; the application may register its own.
+    pub sasl: Arc<ServerMechanisms>,
+    /// This connection's nonce from the caller's random source (printable
+    /// ASCII without `,`), needed by SCRAM: each exchange of the connection
+    /// uses it with a counter appended, so it must be fresh per connection.
+    /// Without it a SCRAM `AUTH` is answered `-ERR [SYS/PERM]`.
+    pub sasl_nonce: Option<String>,
+    /// Most client responses in one SASL exchange (an endless exchange
+    /// fails with `-ERR` after this many).
+    pub max_sasl_steps: usize,
+    /// Offer the UTF8 command (RFC 6856): `UTF8 USER` in `CAPA`, and UTF-8
+    /// user names and passwords through USER/PASS and APOP after `UTF8`.
     pub utf8: bool,
+    /// The languages offered through `LANG` (RFC 6856), the default first:
+    /// `LANG` is advertised when the list is not empty. The machine's own
+    /// response texts are English; [`Connection::language`](super::Connection::language)
+    /// tells the application which one the client chose.
+    pub languages: Vec<Language>,
+    /// The `EXPIRE` capability (RFC 2449 section 6.7), if advertised. The
+    /// application may change it per session
+    /// ([`Connection::set_expire`](super::Connection::set_expire)), e.g. to
+    /// the user's own value after login.
+    pub expire: Option<Expire>,
+    /// The `LOGIN-DELAY` capability in seconds (RFC 2449 section 6.8), if
+    /// advertised; per session through
+    /// [`Connection::set_login_delay`](super::Connection::set_login_delay).
+    /// A login refused for that reason is answered with
+    /// [`LoginDecision::LoginDelay`] (`-ERR [LOGIN-DELAY]`).
+    pub login_delay: Option<u32>,
+    /// In AUTHORIZATION, mark `EXPIRE` and `LOGIN-DELAY` with `USER`: the
+    /// values vary by user, the user's own ones are sent after login.
+    pub policies_per_user: bool,
     /// `IMPLEMENTATION` capability text, if any.
     pub implementation: Option<String>,
     /// Longest command line in octets, CRLF included (RFC 2449: 255).
     pub max_line: usize,
-    /// Longest `AUTH` command or SASL response line (RFC 5034 allows more than 255).
+    /// Longest `AUTH` command or SASL response line, CRLF included (RFC
+    /// 5034 allows more than 255; OAuth tokens need room). A longer line
+    /// ends the exchange with `-ERR`.
     pub max_sasl_line: usize,
     /// Most unprocessed input held while a command waits (pipelining backlog).
     pub max_input_buffer: usize,
@@ -58,17 +99,69 @@ impl Default for Config {
             allow_cleartext: false,
             stls: false,
             tls_active: false,
-            sasl_plain: true,
+            sasl: Arc::new(plain_only()),
+            sasl_nonce: None,
+            max_sasl_steps: postwerk_sasl::server::DEFAULT_MAX_STEPS,
             utf8: false,
+            languages: vec![Language::new("en", "English")],
+            expire: None,
+            login_delay: None,
+            policies_per_user: false,
             implementation: None,
             max_line: 255,
-            max_sasl_line: 2048,
+            max_sasl_line: 8192,
             max_input_buffer: 64 * 1024,
             idle_timeout: Duration::from_secs(600),
             login_failure_delay: Duration::from_secs(2),
             max_failed_logins: 3,
             max_errors: 20,
             max_pending_output: 128 * 1024,
+        }
+    }
+}
+
+/// The default mechanism set: PLAIN only.
+fn plain_only() -> ServerMechanisms {
+    let mut m = ServerMechanisms::new();
+    m.add_builtin(postwerk_sasl::Mechanism::Plain);
+    m
+}
+
+/// The `EXPIRE` policy of RFC 2449 section 6.7: how long the server keeps
+/// messages after they were retrieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expire {
+    /// `EXPIRE NEVER`: messages are kept until the client deletes them.
+    Never,
+    /// `EXPIRE n`: messages may be deleted `n` days after retrieval; `0`
+    /// means they are deleted at the end of the session that retrieved them.
+    Days(u32),
+}
+
+impl fmt::Display for Expire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expire::Never => f.write_str("NEVER"),
+            Expire::Days(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// A language offered through `LANG` (RFC 6856 section 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Language {
+    /// The language tag (RFC 5646), e.g. `en` or `de-CH`.
+    pub tag: String,
+    /// Its description, as listed by `LANG` without argument.
+    pub description: String,
+}
+
+impl Language {
+    /// A language with its tag and description.
+    pub fn new(tag: impl Into<String>, description: impl Into<String>) -> Language {
+        Language {
+            tag: tag.into(),
+            description: description.into(),
         }
     }
 }
@@ -81,12 +174,12 @@ pub struct ApopTimestamp(String);
 impl ApopTimestamp {
     /// Validate a timestamp: `<`, printable ASCII without spaces or angle
     /// brackets containing `@`, `>`; at most 200 octets.
-    pub fn new(s: impl Into<String>) -> Result<ApopTimestamp, Error> {
+    pub fn new(s: impl Into<String>) -> Result<ApopTimestamp, UsageError> {
         let s = s.into();
         let inner = s
             .strip_prefix('<')
             .and_then(|r| r.strip_suffix('>'))
-            .ok_or(Error::InvalidTimestamp)?;
+            .ok_or(UsageError::InvalidTimestamp)?;
         let ok = s.len() <= 200
             && inner.contains('@')
             && inner
@@ -95,7 +188,7 @@ impl ApopTimestamp {
         if ok {
             Ok(ApopTimestamp(s))
         } else {
-            Err(Error::InvalidTimestamp)
+            Err(UsageError::InvalidTimestamp)
         }
     }
 
@@ -135,7 +228,8 @@ pub enum Credentials {
         password: String,
     },
     /// `APOP name digest`: the application checks
-    /// `digest == hex(md5(timestamp + secret))`.
+    /// `digest == apop_digest(timestamp, secret)` ([`crate::apop_digest`]),
+    /// comparing in constant time.
     Apop {
         /// The user name.
         user: String,
@@ -144,24 +238,29 @@ pub enum Credentials {
         /// The timestamp from the greeting.
         timestamp: String,
     },
-    /// `AUTH PLAIN` (RFC 5034 with RFC 4616).
-    Plain {
-        /// Authorization identity, empty when absent.
-        authzid: String,
-        /// Authentication identity.
-        user: String,
-        /// The password.
-        password: String,
+    /// A SASL exchange (`AUTH`, RFC 5034) that succeeded: the credentials
+    /// were verified through [`Event::SaslVerify`]; what is left to decide
+    /// is the maildrop (lock, listing), or a refusal for another reason.
+    Sasl {
+        /// The mechanism, e.g. `SCRAM-SHA-256`.
+        mechanism: String,
+        /// The authentication identity: whose credentials were checked (the
+        /// identity the application accepted, e.g. a token's subject).
+        authcid: String,
+        /// The authorization identity the client asked to act as, if any.
+        authzid: Option<String>,
     },
 }
 
 impl Credentials {
-    /// The user name, whichever way it came.
+    /// The user name, whichever way it came; for SASL the authorization
+    /// identity if one was given, else the authentication identity.
     pub fn user(&self) -> &str {
         match self {
-            Credentials::User { user, .. }
-            | Credentials::Apop { user, .. }
-            | Credentials::Plain { user, .. } => user,
+            Credentials::User { user, .. } | Credentials::Apop { user, .. } => user,
+            Credentials::Sasl {
+                authcid, authzid, ..
+            } => authzid.as_deref().unwrap_or(authcid),
         }
     }
 }
@@ -179,11 +278,15 @@ impl fmt::Debug for Credentials {
                 .field("user", user)
                 .field("digest", digest)
                 .finish(),
-            Credentials::Plain { authzid, user, .. } => f
-                .debug_struct("Plain")
+            Credentials::Sasl {
+                mechanism,
+                authcid,
+                authzid,
+            } => f
+                .debug_struct("Sasl")
+                .field("mechanism", mechanism)
+                .field("authcid", authcid)
                 .field("authzid", authzid)
-                .field("user", user)
-                .field("password", &"<redacted>")
                 .finish(),
         }
     }
@@ -222,6 +325,9 @@ pub enum LoginDecision {
     LoginDelay,
     /// A temporary failure: `-ERR [SYS/TEMP]`.
     SysTemp,
+    /// A permanent failure that is not about the credentials (the account
+    /// is disabled, the maildrop is corrupt): `-ERR [SYS/PERM]` (RFC 3206).
+    SysPerm,
 }
 
 /// A message to delete at commit.
@@ -245,6 +351,18 @@ pub enum Event {
         /// What the client sent.
         credentials: Credentials,
     },
+    /// A SASL mechanism asks the application to verify credentials (the
+    /// password, the token, or the SCRAM stored credentials of `authcid`),
+    /// carrying the authentication and authorization identities. Answer
+    /// with [`Connection::answer_sasl`](super::Connection::answer_sasl). An
+    /// exchange that then succeeds raises [`Event::Login`] with
+    /// [`Credentials::Sasl`] for the maildrop decision.
+    SaslVerify {
+        /// Answer with this id.
+        id: RequestId,
+        /// What to verify.
+        request: postwerk_sasl::server::Verify,
+    },
     /// Supply the bytes of this message with
     /// [`Connection::supply_message`](super::Connection::supply_message), or in chunks with
     /// [`Connection::supply_message_chunk`](super::Connection::supply_message_chunk) and
@@ -263,9 +381,22 @@ pub enum Event {
         index: usize,
         /// Its unique id.
         uid: String,
-        /// `Some(n)` for `TOP msg n`: supply the whole message anyway, the
-        /// machine cuts it.
+        /// `Some(n)` for `TOP msg n`: supply the message from its start; the
+        /// machine stops asking for chunks once the header and `n` body lines
+        /// are out ([`Connection::wants_message_chunk`](super::Connection::wants_message_chunk)
+        /// turns `None`; chunks and `finish_message` for this id after that
+        /// are accepted and ignored).
         top_lines: Option<u32>,
+    },
+    /// `TOP`: the header and the lines asked for are out, and the response
+    /// is complete, before the application finished supplying the message.
+    /// Supply nothing more for `id`; chunks and
+    /// [`Connection::finish_message`](super::Connection::finish_message) for
+    /// it are still accepted and ignored. Comes before any event of the
+    /// commands that follow.
+    MessageDone {
+        /// The id of the [`Event::MessageRequest`].
+        id: RequestId,
     },
     /// `QUIT` in TRANSACTION: delete these messages, then answer with
     /// [`Connection::answer_commit`](super::Connection::answer_commit).

@@ -6,6 +6,7 @@
 //! ```text
 //! # comment
 //! config: cleartext stls tls apop=<1.2@host> utf8 nosasl max_failed=N delay=SECS max_errors=N max_line=N
+//!         sasl=builtin nonce=N expire=DAYS|NEVER login_delay=SECS per_user nolang langs=en:English,de:Deutsch
 //! C: line        client bytes (CRLF appended)      C+: "raw\r\n"  (quoted, escapes)
 //! S: line        server bytes (CRLF appended)      S+: "raw"      (quoted, escapes)
 //! E: event       an event, formatted by `format_event`
@@ -19,12 +20,37 @@
 pub mod pair;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use postwerk_pop3::sasl::ScramCredentials;
+use postwerk_pop3::sasl::server::{Answer, ServerMechanisms, Verify};
 use postwerk_pop3::server::{
-    ApopTimestamp, Config, Connection, Credentials, Event, LoginDecision, MessageInfo,
+    ApopTimestamp, Config, Connection, Credentials, Event, Expire, Language, LoginDecision,
+    MessageInfo,
 };
+
+/// SCRAM keys for a password and a base64 salt, derived once per process
+/// (PBKDF2 is slow in debug builds, and replays split at every byte ask for
+/// the same keys again and again).
+pub fn scram_credentials(password: &str, salt: &str, iterations: u32) -> ScramCredentials {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Keys = HashMap<(String, String, u32), ScramCredentials>;
+    static CACHE: OnceLock<Mutex<Keys>> = OnceLock::new();
+    let key = (password.to_owned(), salt.to_owned(), iterations);
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+    cache
+        .entry(key)
+        .or_insert_with(|| ScramCredentials::derive(password, &unbase64(salt), iterations).unwrap())
+        .clone()
+}
+
+/// Decode standard base64.
+pub fn unbase64(s: &str) -> Vec<u8> {
+    postwerk_pop3::codec::decode_sasl(s).unwrap()
+}
 
 /// Decode a `"..."` string with `\r \n \t \\ \" \xHH` escapes.
 pub fn unquote(s: &str) -> Vec<u8> {
@@ -111,7 +137,30 @@ pub fn parse_config(spec: &str) -> Config {
             "stls" => c.stls = true,
             "tls" => c.tls_active = true,
             "utf8" => c.utf8 = true,
-            "nosasl" => c.sasl_plain = false,
+            "nosasl" => c.sasl = Arc::new(ServerMechanisms::new()),
+            "sasl" => {
+                assert_eq!(v, "builtin");
+                c.sasl = Arc::new(ServerMechanisms::builtin());
+            }
+            "nonce" => c.sasl_nonce = Some(v.to_owned()),
+            "expire" => {
+                c.expire = Some(match v {
+                    "NEVER" => Expire::Never,
+                    n => Expire::Days(n.parse().unwrap()),
+                })
+            }
+            "login_delay" => c.login_delay = Some(v.parse().unwrap()),
+            "per_user" => c.policies_per_user = true,
+            "nolang" => c.languages.clear(),
+            "langs" => {
+                c.languages = v
+                    .split(',')
+                    .map(|l| {
+                        let (tag, d) = l.split_once(':').unwrap();
+                        Language::new(tag, d)
+                    })
+                    .collect()
+            }
             "apop" => c.apop = Some(ApopTimestamp::new(v).unwrap()),
             "impl" => c.implementation = Some(v.to_owned()),
             "max_failed" => c.max_failed_logins = v.parse().unwrap(),
@@ -191,11 +240,11 @@ impl Transcript {
         let mut offset = 0;
         drive(&mut conn, &mut now, &mut answers, &mut r);
         for seg in &self.segments {
-            let tls_before = conn.tls_started();
+            let tls_before = conn.stls_accepted();
             for chunk in splitter(offset, &seg.input) {
                 // Cleartext sent after STLS, read after the machine switched,
                 // would go to the TLS handshake in a real driver: drop it.
-                if conn.tls_started() != tls_before {
+                if conn.stls_accepted() != tls_before {
                     break;
                 }
                 conn.handle_input(&chunk, now);
@@ -269,12 +318,46 @@ pub fn format_event(ev: &Event) -> String {
                 digest,
                 timestamp,
             } => format!("login apop {user} {digest} {timestamp}"),
-            Credentials::Plain {
+            Credentials::Sasl {
+                mechanism,
+                authcid,
                 authzid,
-                user,
-                password,
-            } => format!("login plain {authzid}|{user}|{password}"),
+            } => format!(
+                "login sasl {mechanism} {}|{authcid}",
+                authzid.as_deref().unwrap_or("")
+            ),
             other => format!("login {other:?}"),
+        },
+        Event::SaslVerify { request, .. } => match request {
+            Verify::Password {
+                mechanism,
+                authcid,
+                authzid,
+                password,
+            } => format!(
+                "verify password {mechanism} {}|{authcid}|{}",
+                authzid.as_deref().unwrap_or(""),
+                password.expose()
+            ),
+            Verify::Token {
+                mechanism,
+                user,
+                token,
+                ..
+            } => format!(
+                "verify token {mechanism} {}|{}",
+                user.as_deref().unwrap_or(""),
+                token.expose()
+            ),
+            Verify::ScramCredentials {
+                mechanism,
+                authcid,
+                authzid,
+            } => format!(
+                "verify scram {mechanism} {}|{authcid}",
+                authzid.as_deref().unwrap_or("")
+            ),
+            other => format!("verify {other:?}"),
         },
         Event::MessageRequest {
             index,
@@ -292,6 +375,7 @@ pub fn format_event(ev: &Event) -> String {
             }
             s
         }
+        Event::MessageDone { .. } => "message done".to_owned(),
         Event::StartTls => "starttls".to_owned(),
         Event::Closed { committed: true } => "closed committed".to_owned(),
         Event::Closed { committed: false } => "closed uncommitted".to_owned(),
@@ -300,6 +384,26 @@ pub fn format_event(ev: &Event) -> String {
 }
 
 fn answer(conn: &mut Connection, ev: &Event, answers: &mut VecDeque<String>) {
+    if let Event::SaslVerify { id, .. } = ev {
+        let a = answers.pop_front().expect("an answer for the event");
+        let (verb, rest) = a.split_once(' ').unwrap_or((&a, ""));
+        let answer = match verb {
+            "accept" => Answer::Accept,
+            "accept-as" => Answer::AcceptAs(rest.to_owned()),
+            "reject" => Answer::Reject,
+            "reject-with" => Answer::RejectWith(rest.as_bytes().to_vec()),
+            "unknown-user" => Answer::UnknownUser,
+            "scram" => {
+                // scram PASSWORD SALT ITERATIONS
+                let mut w = rest.split(' ');
+                let (pw, salt, it) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap());
+                Answer::ScramCredentials(scram_credentials(pw, salt, it.parse().unwrap()))
+            }
+            other => panic!("unknown SASL answer {other}"),
+        };
+        conn.answer_sasl(*id, answer).unwrap();
+        return;
+    }
     let id = match ev {
         Event::Login { id, .. } | Event::MessageRequest { id, .. } | Event::Commit { id, .. } => {
             *id
@@ -325,9 +429,27 @@ fn answer(conn: &mut Connection, ev: &Event, answers: &mut VecDeque<String>) {
         "in-use" => conn.answer_login(id, LoginDecision::InUse).unwrap(),
         "login-delay" => conn.answer_login(id, LoginDecision::LoginDelay).unwrap(),
         "sys-temp" => conn.answer_login(id, LoginDecision::SysTemp).unwrap(),
+        "sys-perm" => conn.answer_login(id, LoginDecision::SysPerm).unwrap(),
+        "accept-policies" => {
+            // accept-policies EXPIRE LOGIN-DELAY: the user's own values,
+            // set for the rest of the session, then an empty maildrop.
+            let (expire, delay) = rest.split_once(' ').unwrap();
+            conn.set_expire(Some(match expire {
+                "NEVER" => Expire::Never,
+                n => Expire::Days(n.parse().unwrap()),
+            }));
+            conn.set_login_delay(Some(delay.parse().unwrap()));
+            conn.answer_login(id, LoginDecision::Accept(Vec::new()))
+                .unwrap();
+        }
         "message" => conn.supply_message(id, Bytes::from(unquote(rest))).unwrap(),
         "chunks" => {
+            // Only while the machine asks (TOP stops asking once its lines
+            // are out).
             for c in quoted_list(rest) {
+                if conn.wants_message_chunk() != Some(id) {
+                    break;
+                }
                 conn.supply_message_chunk(id, Bytes::from(c)).unwrap();
             }
             conn.finish_message(id).unwrap();

@@ -24,6 +24,14 @@ pub struct Pair {
     pub wire_chunk: usize,
     pub server_tls: bool,
     pub client_tls: bool,
+    /// The bearer token the server accepts (XOAUTH2, OAUTHBEARER).
+    pub token: String,
+    /// Accepted logins.
+    pub logins: Vec<server::Credentials>,
+    /// SASL verification requests seen.
+    pub verified: Vec<postwerk_pop3::sasl::server::Verify>,
+    /// Message chunks supplied to the server.
+    pub chunks_supplied: usize,
 }
 
 impl Pair {
@@ -44,6 +52,10 @@ impl Pair {
             wire_chunk: usize::MAX,
             server_tls: false,
             client_tls: false,
+            token: "ya29.token".to_owned(),
+            logins: Vec::new(),
+            verified: Vec::new(),
+            chunks_supplied: 0,
         }
     }
 
@@ -52,10 +64,14 @@ impl Pair {
         match ev {
             E::Login { id, credentials } => {
                 let ok = match &credentials {
-                    server::Credentials::User { password, .. }
-                    | server::Credentials::Plain { password, .. } => *password == self.password,
+                    server::Credentials::User { password, .. } => *password == self.password,
+                    // Verified through SaslVerify.
+                    server::Credentials::Sasl { .. } => true,
                     _ => false,
                 };
+                if ok {
+                    self.logins.push(credentials.clone());
+                }
                 if ok {
                     let listing = self
                         .messages
@@ -73,6 +89,13 @@ impl Pair {
                 let step = self.supply_chunk.max(1);
                 let mut at = 0;
                 while at < msg.len() {
+                    // Only while the machine asks (TOP stops early).
+                    if self.server.wants_message_chunk() != Some(id)
+                        && !self.server.is_output_full()
+                    {
+                        break;
+                    }
+                    self.chunks_supplied += 1;
                     let end = msg.len().min(at.saturating_add(step));
                     self.server
                         .supply_message_chunk(id, msg.slice(at..end))
@@ -84,6 +107,46 @@ impl Pair {
             E::Commit { id, deletions } => {
                 self.committed = Some(deletions.iter().map(|d| d.index).collect());
                 self.server.answer_commit(id, true).unwrap();
+            }
+            E::SaslVerify { id, request } => {
+                use postwerk_pop3::sasl::server::{Answer, Verify};
+                self.verified.push(request.clone());
+                let answer = match request {
+                    Verify::Password { password, .. } => {
+                        if password.expose() == self.password {
+                            Answer::Accept
+                        } else {
+                            Answer::Reject
+                        }
+                    }
+                    Verify::Token { token, .. } => {
+                        if token.expose() == self.token {
+                            Answer::AcceptAs("alice@token.test".to_owned())
+                        } else {
+                            Answer::RejectWith(postwerk_pop3::sasl::oauth_error_json(
+                                "invalid_token",
+                                None,
+                                None,
+                            ))
+                        }
+                    }
+                    Verify::ScramCredentials { authcid, .. } if authcid == "alice" => {
+                        Answer::ScramCredentials(
+                            postwerk_pop3::sasl::ScramCredentials::derive(
+                                &self.password,
+                                b"pair salt",
+                                4096,
+                            )
+                            .unwrap(),
+                        )
+                    }
+                    Verify::ScramCredentials { .. } => Answer::UnknownUser,
+                    Verify::Custom { secret, .. } if secret.expose() == self.password => {
+                        Answer::Accept
+                    }
+                    _ => Answer::Reject,
+                };
+                self.server.answer_sasl(id, answer).unwrap();
             }
             E::StartTls => self.server_tls = true,
             E::Closed { committed } => self.server_closed = Some(committed),
@@ -121,7 +184,7 @@ impl Pair {
                 progress = true;
                 if ev == client::Event::StartTls {
                     self.client_tls = true;
-                    self.client.tls_established();
+                    self.client.tls_established(self.now);
                 }
                 self.client_events.push(ev);
             }
