@@ -122,6 +122,46 @@ pub struct Config {
     /// The Prometheus metrics listener (`GET /metrics`); absent or empty: none.
     #[serde(default)]
     pub metrics: Listener,
+    /// Sender authentication on the MX port (SPF, DKIM, DMARC).
+    #[serde(default)]
+    pub auth: AuthSettings,
+}
+
+/// `[auth]`: what the MX port does with SPF and DMARC results. DKIM is always verified and
+/// every result is recorded in `Authentication-Results:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `"record"` (the default) or `"reject-fail"`: refuse MAIL FROM when SPF says
+    /// `fail` (550 5.7.23, RFC 7372).
+    #[serde(default)]
+    pub spf: SpfAction,
+    /// `"enforce"` (the default: refuse with 550 5.7.1 a message that fails DMARC under a
+    /// `p=reject` policy) or `"record"`.
+    #[serde(default)]
+    pub dmarc: DmarcAction,
+}
+
+/// `[auth] spf`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpfAction {
+    /// Only record the result.
+    #[default]
+    Record,
+    /// Refuse MAIL FROM on `fail`.
+    RejectFail,
+}
+
+/// `[auth] dmarc`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DmarcAction {
+    /// Only record the result.
+    Record,
+    /// Refuse failures of `p=reject` domains.
+    #[default]
+    Enforce,
 }
 
 /// `log_format`.
@@ -853,6 +893,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("`domains`"), "{err}");
+    }
+
+    #[test]
+    fn auth_actions_parse_and_default() {
+        let base = Config::parse(EMBEDDED_DEFAULT, "t", Path::new("/")).unwrap();
+        assert_eq!(base.auth.spf, SpfAction::Record);
+        assert_eq!(base.auth.dmarc, DmarcAction::Enforce);
+        let text = format!("{EMBEDDED_DEFAULT}[auth]\nspf = \"reject-fail\"\ndmarc = \"record\"\n");
+        let c = Config::parse(&text, "t", Path::new("/")).unwrap();
+        assert_eq!(
+            (c.auth.spf, c.auth.dmarc),
+            (SpfAction::RejectFail, DmarcAction::Record)
+        );
+        let bad = format!("{EMBEDDED_DEFAULT}[auth]\nspf = \"reject\"\n");
+        assert!(Config::parse(&bad, "t", Path::new("/")).is_err());
     }
 
     #[test]

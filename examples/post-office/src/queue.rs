@@ -120,6 +120,8 @@ pub struct Incoming {
     file: BufWriter<File>,
     hash: Fnv,
     content_len: u64,
+    /// Octets of the envelope header before the content.
+    header_len: u64,
 }
 
 impl QueueStore {
@@ -206,6 +208,7 @@ impl QueueStore {
             file: BufWriter::with_capacity(64 * 1024, file),
             hash: Fnv::new(),
             content_len: 0,
+            header_len: header.len() as u64,
         };
         incoming.file.write_all(header.as_bytes())?;
         incoming.hash.update(header.as_bytes());
@@ -230,6 +233,82 @@ impl QueueStore {
         })();
         let _ = fs::remove_file(&incoming.tmp);
         result.map(|()| incoming.id)
+    }
+
+    /// Edits the content of a message still being received (nothing of it is acknowledged
+    /// yet): `insert` goes in at content offset `at`, and the content ranges in `drop`
+    /// (sorted, not overlapping, all at or after `at`) are left out. Used at the end of
+    /// DATA to put `DKIM-Signature:`, `Date:`, `Message-ID:` and `Authentication-Results:`
+    /// fields into a header that has already streamed to disk, and to remove forged
+    /// fields. The content is copied once into a new file under the same id (no fsync of
+    /// the old one); the result is committed as usual.
+    pub fn rewrite(
+        &self,
+        mut incoming: Incoming,
+        envelope: &Envelope,
+        at: u64,
+        insert: &[u8],
+        drop: &[std::ops::Range<u64>],
+    ) -> io::Result<Incoming> {
+        incoming.file.flush()?;
+        let (id, old_tmp, header_len, content_len) = (
+            incoming.id.clone(),
+            incoming.tmp.clone(),
+            incoming.header_len,
+            incoming.content_len,
+        );
+        drop_incoming_file(incoming);
+        let moved = old_tmp.with_extension("old");
+        fs::rename(&old_tmp, &moved)?;
+        let result = (|| {
+            let mut fresh = self.begin_with_id(id, envelope)?;
+            let mut old = File::open(&moved)?;
+            old.seek(SeekFrom::Start(header_len))?;
+            let mut old = io::BufReader::with_capacity(64 * 1024, old.take(content_len));
+            let mut pos = 0u64;
+            let copy_to = |old: &mut io::BufReader<io::Take<File>>,
+                           fresh: &mut Incoming,
+                           pos: &mut u64,
+                           end: u64,
+                           keep: bool|
+             -> io::Result<()> {
+                let mut buf = [0u8; 16 * 1024];
+                while *pos < end {
+                    let want = usize::try_from(end - *pos)
+                        .unwrap_or(buf.len())
+                        .min(buf.len());
+                    let n = old.read(&mut buf[..want])?;
+                    if n == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "queue file shorter than its content",
+                        ));
+                    }
+                    if keep {
+                        fresh.write(&buf[..n])?;
+                    }
+                    *pos += n as u64;
+                }
+                Ok(())
+            };
+            copy_to(&mut old, &mut fresh, &mut pos, at.min(content_len), true)?;
+            fresh.write(insert)?;
+            for range in drop {
+                let start = range.start.clamp(pos, content_len);
+                copy_to(&mut old, &mut fresh, &mut pos, start, true)?;
+                copy_to(
+                    &mut old,
+                    &mut fresh,
+                    &mut pos,
+                    range.end.min(content_len),
+                    false,
+                )?;
+            }
+            copy_to(&mut old, &mut fresh, &mut pos, content_len, true)?;
+            Ok(fresh)
+        })();
+        let _ = fs::remove_file(&moved);
+        result
     }
 
     /// Writes a whole message at once (bounces).
@@ -506,6 +585,11 @@ impl Incoming {
     }
 }
 
+/// Closes the file of `incoming` without removing it (a rewrite moves it aside first).
+fn drop_incoming_file(incoming: Incoming) {
+    drop(incoming.file);
+}
+
 /// The content length and checksum from a trailer.
 fn parse_trailer(trailer: &[u8]) -> Result<(u64, u64), String> {
     let trailer = std::str::from_utf8(trailer).map_err(|_| "trailer is not text")?;
@@ -697,6 +781,30 @@ mod tests {
         assert!(corrupt.is_empty());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].state, State::new(2));
+    }
+
+    #[test]
+    fn a_rewrite_inserts_and_drops_content_under_the_same_id() {
+        let (_dir, store) = store();
+        let mut incoming = store.begin(&envelope()).unwrap();
+        let id = incoming.id().to_owned();
+        incoming.write(b"Received: x\r\n").unwrap();
+        incoming
+            .write(b"A: 1\r\nForged: 2\r\nB: 3\r\n\r\nbody\r\n")
+            .unwrap();
+        let forged = 19..30; // "Forged: 2\r\n" after "Received: x\r\nA: 1\r\n"
+        let rewritten = store
+            .rewrite(incoming, &envelope(), 13, b"New: 0\r\n", &[forged])
+            .unwrap();
+        assert_eq!(rewritten.id(), id);
+        let committed = store.commit(rewritten).unwrap();
+        let (env, content) = store.read(&committed).unwrap();
+        assert_eq!(env, envelope());
+        assert_eq!(
+            String::from_utf8(content).unwrap(),
+            "Received: x\r\nNew: 0\r\nA: 1\r\nB: 3\r\n\r\nbody\r\n"
+        );
+        assert_eq!(fs::read_dir(store.dir.join("tmp")).unwrap().count(), 0);
     }
 
     #[test]
