@@ -20,8 +20,12 @@ use postwerk_mx::RouteError;
 use postwerk_mx::resolver::Resolver;
 use tokio::task::JoinSet;
 
+use std::time::Duration;
+
 use crate::dkim::Verifier;
+use crate::dmarc::{DmarcResult, Evaluator};
 use crate::dns::{Answer, Query, RecordKind};
+use crate::spf::{SpfCheck, SpfOutput};
 
 /// At most this many questions of one batch are in flight at once.
 const MAX_CONCURRENT: usize = 16;
@@ -80,6 +84,91 @@ pub async fn answers(resolver: &Resolver, queries: &[Query]) -> Vec<(Query, Answ
         .cloned()
         .zip(out.into_iter().map(|a| a.unwrap_or(Answer::TempFail)))
         .collect()
+}
+
+/// A machine that asks DNS questions in rounds.
+trait Asks {
+    fn pending(&self) -> Vec<Query>;
+    fn answer(&mut self, query: &Query, answer: Answer);
+    fn done(&self) -> bool;
+}
+
+impl Asks for SpfCheck {
+    fn pending(&self) -> Vec<Query> {
+        self.queries()
+    }
+    fn answer(&mut self, query: &Query, answer: Answer) {
+        self.supply(query, answer);
+    }
+    fn done(&self) -> bool {
+        self.result().is_some()
+    }
+}
+
+impl Asks for Evaluator {
+    fn pending(&self) -> Vec<Query> {
+        self.queries()
+    }
+    fn answer(&mut self, query: &Query, answer: Answer) {
+        self.supply(query, answer);
+    }
+    fn done(&self) -> bool {
+        self.is_done()
+    }
+}
+
+/// At most this many rounds of questions (each machine bounds its questions itself; this
+/// only guards against a machine that would ask again and again).
+const MAX_ROUNDS: usize = 64;
+
+/// Answers the machine's questions, round after round, until it is done, it stops
+/// asking, or `budget` has passed. Returns whether it finished within the budget.
+async fn drive(resolver: &Resolver, machine: &mut impl Asks, budget: Duration) -> bool {
+    let work = async {
+        for _ in 0..MAX_ROUNDS {
+            if machine.done() {
+                return;
+            }
+            let queries = machine.pending();
+            if queries.is_empty() {
+                return;
+            }
+            for (q, a) in answers(resolver, &queries).await {
+                machine.answer(&q, a);
+            }
+        }
+    };
+    tokio::time::timeout(budget, work).await.is_ok() && machine.done()
+}
+
+/// Runs an SPF check to its result. The check's own time budget
+/// ([`SpfConfig::time_budget_secs`](crate::spf::SpfConfig::time_budget_secs), counted
+/// from `now`, the time the check was created with) bounds it: a check still waiting then
+/// ends `temperror`. The result is `None` only if the machine stopped asking without
+/// concluding, which its contract rules out.
+pub async fn check_spf(resolver: &Resolver, mut check: SpfCheck, now: u64) -> Option<SpfOutput> {
+    let budget = check.deadline().map_or(Duration::ZERO, |d| {
+        Duration::from_secs(d.saturating_sub(now))
+    });
+    if !drive(resolver, &mut check, budget).await {
+        check.handle_timeout(u64::MAX);
+    }
+    check.result().cloned()
+}
+
+/// Runs a DMARC evaluation to its result within `budget`; questions left unanswered then
+/// count as temporary failures ([`Evaluator::give_up`]: `temperror`, never `pass`). The
+/// result is `None` only if the machine stopped asking without concluding, which its
+/// contract rules out.
+pub async fn evaluate_dmarc(
+    resolver: &Resolver,
+    mut evaluator: Evaluator,
+    budget: Duration,
+) -> Option<DmarcResult> {
+    if !drive(resolver, &mut evaluator, budget).await {
+        evaluator.give_up();
+    }
+    evaluator.result().cloned()
 }
 
 /// Looks up every key `verifier` asks for (call it once the header block has been fed,

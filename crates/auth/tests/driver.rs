@@ -116,7 +116,12 @@ fn dkim_keys_and_record_kinds_through_a_real_name_server() {
         assert!(got[1].is_not_found(), "{:?}", got[1]);
         assert_eq!(got[2], &Answer::NoData);
         assert_eq!(got[3].records(), &[Record::A(Ipv4Addr::new(192, 0, 2, 25))]);
-        assert_eq!(got[4].records(), &[Record::Ptr("mx.alpha.test".into())], "{:?}", got[4]);
+        assert_eq!(
+            got[4].records(),
+            &[Record::Ptr("mx.alpha.test".into())],
+            "{:?}",
+            got[4]
+        );
         assert_eq!(got[5], &Answer::NxDomain);
     });
 }

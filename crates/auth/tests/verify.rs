@@ -586,7 +586,9 @@ fn prepended_fields_are_signed_and_one_pass_serves_two_keys() {
     assert_eq!(r.len(), 2);
     assert!(r.iter().all(|r| r.status == DkimStatus::Pass), "{r:?}");
     // The added Date is covered: changing it breaks both signatures.
-    let tampered = String::from_utf8(signed).unwrap().replace("10:00:00", "11:00:00");
+    let tampered = String::from_utf8(signed)
+        .unwrap()
+        .replace("10:00:00", "11:00:00");
     let r = verify(tampered.as_bytes(), &records, NOW);
     assert!(r.iter().all(|r| r.status == DkimStatus::Fail), "{r:?}");
     // A signer with another body canonicalization cannot reuse the pass.
