@@ -84,7 +84,7 @@ struct Message {
 /// What sender authentication does with a message being received.
 enum MessageAuth {
     /// An authenticated sender: `Date:`/`Message-ID:` when missing, DKIM signatures.
-    Submitted(Submitted),
+    Submitted(Box<Submitted>),
     /// The MX port: DKIM verified, SPF and DMARC results recorded.
     Received(Box<Received>),
 }
@@ -496,7 +496,7 @@ impl Session {
             received_at: unix_now(),
         };
         let auth = if self.user.is_some() {
-            MessageAuth::Submitted(Submitted::new(&self.app.dkim))
+            MessageAuth::Submitted(Box::new(Submitted::new(&self.app.dkim)))
         } else {
             MessageAuth::Received(Box::default())
         };
