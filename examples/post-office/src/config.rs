@@ -125,6 +125,39 @@ pub struct Config {
     /// Sender authentication on the MX port (SPF, DKIM, DMARC).
     #[serde(default)]
     pub auth: AuthSettings,
+    /// How local mail is delivered.
+    #[serde(default)]
+    pub delivery: DeliverySettings,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// Deliver local mail by LMTP (RFC 2033) to a delivery agent such as Dovecot:
+    /// `"unix:PATH"` or `"HOST:PORT"`. Absent: the post office's own Maildirs.
+    #[serde(default)]
+    pub lmtp: Option<String>,
+}
+
+/// Where the LMTP server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LmtpTarget {
+    /// A Unix-domain socket.
+    Unix(PathBuf),
+    /// `HOST:PORT` (a name is resolved at each connection).
+    Tcp(String),
+}
+
+impl DeliverySettings {
+    /// The LMTP target, when configured (validated with the configuration).
+    pub fn lmtp_target(&self) -> Option<LmtpTarget> {
+        let value = self.lmtp.as_deref()?;
+        Some(match value.strip_prefix("unix:") {
+            Some(path) => LmtpTarget::Unix(PathBuf::from(path)),
+            None => LmtpTarget::Tcp(value.to_owned()),
+        })
+    }
 }
 
 /// `[auth]`: what the MX port does with SPF and DMARC results. DKIM is always verified and
@@ -587,6 +620,22 @@ impl Config {
         if !is_domain(&self.hostname) {
             return Err(invalid("hostname", "not a host name"));
         }
+        match self.delivery.lmtp_target() {
+            Some(LmtpTarget::Unix(path)) if !path.is_absolute() => {
+                return Err(invalid("delivery.lmtp", "unix: needs an absolute path"));
+            }
+            Some(LmtpTarget::Tcp(hostport))
+                if hostport
+                    .rsplit_once(':')
+                    .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) =>
+            {
+                return Err(invalid(
+                    "delivery.lmtp",
+                    "expected \"unix:/path\" or \"HOST:PORT\"",
+                ));
+            }
+            _ => {}
+        }
         if self.domains.is_empty() {
             return Err(invalid("domains", "at least one local domain is needed"));
         }
@@ -719,7 +768,15 @@ impl Config {
         }
         for (alias, target) in &self.aliases {
             let key = format!("aliases.\"{alias}\"");
-            if let Err(message) = self.check_local_address(alias) {
+            // `@domain` is the catch-all of a local domain.
+            let checked = match alias.strip_prefix('@') {
+                Some(domain) if self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) => {
+                    Ok(())
+                }
+                Some(domain) => Err(format!("`{domain}` is not one of `domains`")),
+                None => self.check_local_address(alias),
+            };
+            if let Err(message) = checked {
                 return Err(invalid(&key, &message));
             }
             let target = target.to_ascii_lowercase();
@@ -893,6 +950,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("`domains`"), "{err}");
+    }
+
+    #[test]
+    fn catch_all_aliases_name_a_local_domain() {
+        let base = format!(
+            "{EMBEDDED_DEFAULT}[[users]]\naddress = \"a@localhost\"\npassword_hash = \"{HASH}\"\n"
+        );
+        let ok = format!("{base}[aliases]\n\"@localhost\" = \"a@localhost\"\n");
+        assert!(Config::parse(&ok, "t", Path::new("/")).is_ok());
+        let bad = format!("{base}[aliases]\n\"@elsewhere.test\" = \"a@localhost\"\n");
+        let e = Config::parse(&bad, "t", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("elsewhere.test"), "{e}");
+    }
+
+    #[test]
+    fn lmtp_targets_are_checked() {
+        let with = |v: &str| {
+            let text = format!("{EMBEDDED_DEFAULT}[delivery]\nlmtp = \"{v}\"\n");
+            Config::parse(&text, "t", Path::new("/"))
+        };
+        assert_eq!(
+            with("unix:/run/dovecot/lmtp")
+                .unwrap()
+                .delivery
+                .lmtp_target(),
+            Some(LmtpTarget::Unix("/run/dovecot/lmtp".into()))
+        );
+        assert_eq!(
+            with("127.0.0.1:24").unwrap().delivery.lmtp_target(),
+            Some(LmtpTarget::Tcp("127.0.0.1:24".into()))
+        );
+        for bad in ["unix:relative", "nohost", "host:notaport", ":24"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("delivery.lmtp"), "{bad}: {e}");
+        }
     }
 
     #[test]

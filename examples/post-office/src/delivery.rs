@@ -355,10 +355,66 @@ impl Deliverer {
         let Some(content) = self.part_content(progress).await else {
             return;
         };
+        if let Some(target) = self.config.delivery.lmtp_target() {
+            self.deliver_lmtp(progress, &target, recipients, content)
+                .await;
+            return;
+        }
         for (i, user) in recipients {
             let outcome = self.deliver_local(progress, i, &content, &user).await;
             self.record(progress, &[(i, outcome)]).await;
         }
+    }
+
+    /// The local recipients by LMTP: one transaction, each recipient addressed as its
+    /// user (aliases and `+tags` resolved), one reply per recipient kept as the agent
+    /// gave it. The agent writes `Return-Path:` itself.
+    async fn deliver_lmtp(
+        &self,
+        progress: &Progress,
+        target: &crate::config::LmtpTarget,
+        recipients: Vec<(usize, String)>,
+        content: Bytes,
+    ) {
+        let indexes: Vec<usize> = recipients.iter().map(|(i, _)| *i).collect();
+        let mut envelope = progress.envelope.clone();
+        for (i, user) in &recipients {
+            if let Some(slot) = envelope.recipients.get_mut(*i) {
+                slot.clone_from(user);
+            }
+        }
+        let outcomes = match transaction(&envelope, &indexes, content) {
+            Err(e) => indexes
+                .iter()
+                .map(|&i| (i, Outcome::Temporary(format!("LMTP: {e}"))))
+                .collect(),
+            Ok(tx) => match self.dialer.deliver_lmtp(target, tx).await {
+                Ok(result) => {
+                    let peer = match target {
+                        crate::config::LmtpTarget::Unix(path) => format!("unix:{}", path.display()),
+                        crate::config::LmtpTarget::Tcp(hostport) => hostport.clone(),
+                    };
+                    outcomes_of(progress, "lmtp", &peer, &indexes, &result)
+                        .into_iter()
+                        .map(|(i, o)| match o {
+                            // The agent is our own last hop, not a remote MTA.
+                            Outcome::Permanent(status, _, text) => {
+                                (i, Outcome::Permanent(status, None, text))
+                            }
+                            other => (i, other),
+                        })
+                        .collect()
+                }
+                Err(e) => {
+                    warn!(queue_id = progress.id, error = %e, "LMTP delivery failed");
+                    indexes
+                        .iter()
+                        .map(|&i| (i, Outcome::Temporary(format!("LMTP: {e}"))))
+                        .collect::<Vec<_>>()
+                }
+            },
+        };
+        self.record(progress, &outcomes).await;
     }
 
     async fn deliver_local(
@@ -457,7 +513,8 @@ impl Deliverer {
             };
             match self.dialer.deliver(addr, &host.name, tx).await {
                 Ok(result) => {
-                    let now_final = outcomes_of(progress, &host.name, addr, &waiting, &result);
+                    let peer = addr.to_string();
+                    let now_final = outcomes_of(progress, &host.name, &peer, &waiting, &result);
                     let final_now: Vec<(usize, Outcome)> = now_final
                         .iter()
                         .filter(|(_, o)| o.is_final())
@@ -501,7 +558,7 @@ impl Deliverer {
 fn outcomes_of(
     progress: &Progress,
     host: &str,
-    addr: SocketAddr,
+    peer: &str,
     waiting: &[usize],
     result: &TransactionResult,
 ) -> Vec<(usize, Outcome)> {
@@ -527,9 +584,14 @@ fn outcomes_of(
         };
         info!(
             queue_id = progress.id,
-            to = progress.envelope.recipients.get(i).map(String::as_str).unwrap_or_default(),
+            to = progress
+                .envelope
+                .recipients
+                .get(i)
+                .map(String::as_str)
+                .unwrap_or_default(),
             mx = host,
-            %addr,
+            peer,
             reply = text,
             "delivery attempt"
         );

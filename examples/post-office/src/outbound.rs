@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::info;
 
-use crate::config::{Config, Outbound};
+use crate::config::{Config, LmtpTarget, Outbound};
 use crate::net::Stream;
 
 /// Largest piece handed to one socket write, each with its own deadline.
@@ -173,14 +173,53 @@ impl Dialer {
         tls: TlsPolicy,
     ) -> Result<TransactionResult, SessionError> {
         self.check(addr.ip()).map_err(SessionError::Refused)?;
-        let outbound = &self.config.outbound;
-        let connect = secs(outbound.connect_timeout_secs);
+        let connect = secs(self.config.outbound.connect_timeout_secs);
         let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
             .await
             .map_err(|_| timed_out("connect", connect))??;
         let _ = tcp.set_nodelay(true);
-        let mut stream = Stream::Plain(tcp);
+        self.run(Stream::Plain(tcp), host, tx, tls, false).await
+    }
+
+    /// Delivers `tx` by LMTP (RFC 2033) to the local delivery agent at `target`: one reply
+    /// per recipient after the data, kept as the agent gave it (a `552` stays a `552`).
+    /// Same deadlines as outbound SMTP; no STARTTLS on this local hop.
+    pub async fn deliver_lmtp(
+        &self,
+        target: &LmtpTarget,
+        tx: Transaction,
+    ) -> Result<TransactionResult, SessionError> {
+        let connect = secs(self.config.outbound.connect_timeout_secs);
+        let stream = match target {
+            LmtpTarget::Unix(path) => Stream::Unix(
+                tokio::time::timeout(connect, tokio::net::UnixStream::connect(path))
+                    .await
+                    .map_err(|_| timed_out("connect", connect))??,
+            ),
+            LmtpTarget::Tcp(hostport) => {
+                let tcp = tokio::time::timeout(connect, TcpStream::connect(hostport.as_str()))
+                    .await
+                    .map_err(|_| timed_out("connect", connect))??;
+                let _ = tcp.set_nodelay(true);
+                Stream::Plain(tcp)
+            }
+        };
+        self.run(stream, "lmtp", tx, TlsPolicy::Disabled, true)
+            .await
+    }
+
+    /// Runs one SMTP (or LMTP) session on a connected stream to the transaction's result.
+    async fn run(
+        &self,
+        mut stream: Stream,
+        host: &str,
+        tx: Transaction,
+        tls: TlsPolicy,
+        lmtp: bool,
+    ) -> Result<TransactionResult, SessionError> {
+        let outbound = &self.config.outbound;
         let mut config = client::Config::new(self.config.hostname.clone());
+        config.lmtp = lmtp;
         config.bare_line_endings = BareLineEndings::Normalise;
         config.tls = tls;
         config.timeouts = timeouts(outbound);
@@ -208,7 +247,9 @@ impl Dialer {
                 }
             }
             if let Some(result) = result {
-                crate::metrics::count(if stream.is_tls() {
+                crate::metrics::count(if lmtp {
+                    &crate::metrics::METRICS.lmtp_sessions
+                } else if stream.is_tls() {
                     &crate::metrics::METRICS.outbound_tls
                 } else {
                     &crate::metrics::METRICS.outbound_plain
