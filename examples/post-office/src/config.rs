@@ -314,6 +314,20 @@ pub struct Outbound {
     /// Seconds the TLS handshake after STARTTLS may take.
     #[serde(default = "default_tls_handshake_timeout")]
     pub tls_handshake_timeout_secs: u64,
+    /// A smarthost (`"HOST:PORT"`): every remote recipient goes there instead of to its
+    /// domain's MX, with STARTTLS required and the certificate verified for HOST.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// The login at the smarthost (SMTP AUTH PLAIN or LOGIN); with `relay_password_file`.
+    #[serde(default)]
+    pub relay_user: Option<String>,
+    /// A file whose first line is the password at the smarthost (relative paths follow the
+    /// configuration file); read at each session, so a changed password needs no reload.
+    #[serde(default)]
+    pub relay_password_file: Option<PathBuf>,
+    /// PEM certificates to trust for the smarthost instead of the system's roots.
+    #[serde(default)]
+    pub relay_ca_file: Option<PathBuf>,
 }
 
 impl Default for Outbound {
@@ -331,6 +345,10 @@ impl Default for Outbound {
             data_block_timeout_secs: default_data_block_timeout(),
             data_end_timeout_secs: default_data_end_timeout(),
             tls_handshake_timeout_secs: default_tls_handshake_timeout(),
+            relay: None,
+            relay_user: None,
+            relay_password_file: None,
+            relay_ca_file: None,
         }
     }
 }
@@ -603,6 +621,15 @@ impl Config {
             tls.cert = base.join(&tls.cert);
             tls.key = base.join(&tls.key);
         }
+        for path in [
+            &mut config.outbound.relay_password_file,
+            &mut config.outbound.relay_ca_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = base.join(&*path);
+        }
         config.hostname = config.hostname.to_ascii_lowercase();
         for domain in &mut config.domains {
             *domain = domain.to_ascii_lowercase();
@@ -619,6 +646,25 @@ impl Config {
         };
         if !is_domain(&self.hostname) {
             return Err(invalid("hostname", "not a host name"));
+        }
+        let outbound = &self.outbound;
+        if let Some(relay) = &outbound.relay
+            && relay
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            return Err(invalid("outbound.relay", "expected \"HOST:PORT\""));
+        }
+        if outbound.relay_user.is_some() != outbound.relay_password_file.is_some() {
+            return Err(invalid(
+                "outbound.relay_user",
+                "relay_user and relay_password_file go together",
+            ));
+        }
+        if outbound.relay.is_none()
+            && (outbound.relay_user.is_some() || outbound.relay_ca_file.is_some())
+        {
+            return Err(invalid("outbound.relay", "relay_* settings need `relay`"));
         }
         match self.delivery.lmtp_target() {
             Some(LmtpTarget::Unix(path)) if !path.is_absolute() => {
@@ -964,6 +1010,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("elsewhere.test"), "{e}");
+    }
+
+    #[test]
+    fn relay_settings_are_checked_and_paths_follow_the_file() {
+        let with = |extra: &str| {
+            let text = EMBEDDED_DEFAULT.to_owned() + "[outbound]\n" + extra;
+            Config::parse(&text, "t", Path::new("/etc/po"))
+        };
+        let c = with(
+            "relay = \"smarthost.example:587\"\nrelay_user = \"me\"\n\
+             relay_password_file = \"pw\"\nrelay_ca_file = \"/ca.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.outbound.relay_password_file.as_deref(),
+            Some(Path::new("/etc/po/pw"))
+        );
+        assert_eq!(
+            c.outbound.relay_ca_file.as_deref(),
+            Some(Path::new("/ca.pem"))
+        );
+        for bad in [
+            "relay = \"nohost\"\n",
+            "relay = \"h:1\"\nrelay_user = \"me\"\n",
+            "relay_user = \"me\"\nrelay_password_file = \"pw\"\n",
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("outbound.relay"), "{bad}: {e}");
+        }
     }
 
     #[test]

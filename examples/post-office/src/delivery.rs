@@ -467,6 +467,10 @@ impl Deliverer {
             progress.cancelled.store(true, Ordering::Relaxed);
             return;
         };
+        if let Some(relay) = self.config.outbound.relay.clone() {
+            self.relay_part(progress, &domain, &relay, indexes).await;
+            return;
+        }
         let route = match self.resolver.resolve_mx(&domain).await {
             Ok(route) => route,
             Err(e) => {
@@ -547,6 +551,86 @@ impl Deliverer {
                     ),
                     None => Outcome::Temporary(last_error.clone()),
                 };
+                (i, outcome)
+            })
+            .collect();
+        self.record(progress, &rest).await;
+    }
+}
+
+impl Deliverer {
+    /// The recipients at one remote domain through the smarthost `relay` (`HOST:PORT`):
+    /// its addresses from the system resolver, tried in order, STARTTLS required and the
+    /// login of `[outbound]`.
+    async fn relay_part(
+        &self,
+        progress: &Progress,
+        domain: &str,
+        relay: &str,
+        indexes: Vec<usize>,
+    ) {
+        let id = progress.id.as_str();
+        let host = relay.rsplit_once(':').map_or(relay, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let addresses: Vec<SocketAddr> = match tokio::net::lookup_host(relay).await {
+            Ok(found) => found.take(MAX_ADDRESSES).collect(),
+            Err(e) => {
+                info!(queue_id = id, relay, error = %e, "smarthost not resolved");
+                crate::metrics::count(&crate::metrics::METRICS.dns_failures);
+                let why = format!("smarthost {relay}: {e}");
+                let all: Vec<(usize, Outcome)> = indexes
+                    .iter()
+                    .map(|&i| (i, Outcome::Temporary(why.clone())))
+                    .collect();
+                self.record(progress, &all).await;
+                return;
+            }
+        };
+        let Some(content) = self.part_content(progress).await else {
+            return;
+        };
+        let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut last_error = format!("smarthost {relay} could not be reached");
+        for addr in addresses {
+            let waiting: Vec<usize> = indexes
+                .iter()
+                .copied()
+                .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            let tx = match transaction(&progress.envelope, &waiting, content.clone()) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    last_error = e.to_string();
+                    break;
+                }
+            };
+            match self.dialer.deliver_relay(addr, host, tx).await {
+                Ok(result) => {
+                    let peer = addr.to_string();
+                    let now: Vec<(usize, Outcome)> =
+                        outcomes_of(progress, host, &peer, &waiting, &result);
+                    let final_now: Vec<(usize, Outcome)> =
+                        now.iter().filter(|(_, o)| o.is_final()).cloned().collect();
+                    self.record(progress, &final_now).await;
+                    outcomes.extend(now);
+                }
+                Err(e) => {
+                    info!(queue_id = id, domain, relay, %addr, error = %e, "smarthost attempt failed");
+                    last_error = format!("smarthost {relay} [{addr}]: {e}");
+                }
+            }
+        }
+        let rest: Vec<(usize, Outcome)> = indexes
+            .iter()
+            .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
+            .map(|&i| {
+                let outcome = outcomes
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_else(|| Outcome::Temporary(last_error.clone()));
                 (i, outcome)
             })
             .collect();

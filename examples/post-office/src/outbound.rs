@@ -178,7 +178,48 @@ impl Dialer {
             .await
             .map_err(|_| timed_out("connect", connect))??;
         let _ = tcp.set_nodelay(true);
-        self.run(Stream::Plain(tcp), host, tx, tls, false).await
+        let plan = Plan {
+            tls,
+            tls_config: self.tls.clone(),
+            credentials: None,
+            lmtp: false,
+        };
+        self.run(Stream::Plain(tcp), host, tx, plan).await
+    }
+
+    /// Sends `tx` through the smarthost at `addr` (`host` is the name its certificate must
+    /// carry): STARTTLS required with the certificate verified, then AUTH with the
+    /// configured login. No cleartext retry: credentials never travel unencrypted.
+    pub async fn deliver_relay(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        tx: Transaction,
+    ) -> Result<TransactionResult, SessionError> {
+        self.check(addr.ip()).map_err(SessionError::Refused)?;
+        let outbound = &self.config.outbound;
+        let tls_config = crate::tls::verified_client_config(outbound.relay_ca_file.as_deref())?;
+        let credentials = match (&outbound.relay_user, &outbound.relay_password_file) {
+            (Some(user), Some(file)) => {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
+                let password = text.lines().next().unwrap_or_default().to_owned();
+                Some(client::Credentials::new(user.clone(), password))
+            }
+            _ => None,
+        };
+        let connect = secs(outbound.connect_timeout_secs);
+        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
+            .await
+            .map_err(|_| timed_out("connect", connect))??;
+        let _ = tcp.set_nodelay(true);
+        let plan = Plan {
+            tls: TlsPolicy::Required,
+            tls_config,
+            credentials,
+            lmtp: false,
+        };
+        self.run(Stream::Plain(tcp), host, tx, plan).await
     }
 
     /// Delivers `tx` by LMTP (RFC 2033) to the local delivery agent at `target`: one reply
@@ -204,8 +245,13 @@ impl Dialer {
                 Stream::Plain(tcp)
             }
         };
-        self.run(stream, "lmtp", tx, TlsPolicy::Disabled, true)
-            .await
+        let plan = Plan {
+            tls: TlsPolicy::Disabled,
+            tls_config: self.tls.clone(),
+            credentials: None,
+            lmtp: true,
+        };
+        self.run(stream, "lmtp", tx, plan).await
     }
 
     /// Runs one SMTP (or LMTP) session on a connected stream to the transaction's result.
@@ -214,14 +260,15 @@ impl Dialer {
         mut stream: Stream,
         host: &str,
         tx: Transaction,
-        tls: TlsPolicy,
-        lmtp: bool,
+        plan: Plan,
     ) -> Result<TransactionResult, SessionError> {
         let outbound = &self.config.outbound;
+        let lmtp = plan.lmtp;
         let mut config = client::Config::new(self.config.hostname.clone());
         config.lmtp = lmtp;
         config.bare_line_endings = BareLineEndings::Normalise;
-        config.tls = tls;
+        config.tls = plan.tls;
+        config.credentials = plan.credentials;
         config.timeouts = timeouts(outbound);
         let now = Instant::now();
         let mut conn = client::Connection::new(config, now);
@@ -263,7 +310,7 @@ impl Dialer {
             }
             if start_tls {
                 driver
-                    .handshake(&mut stream, &self.tls, host)
+                    .handshake(&mut stream, &plan.tls_config, host)
                     .await
                     .map_err(SessionError::Tls)?;
                 conn.tls_established(Instant::now());
@@ -280,6 +327,14 @@ impl Dialer {
             None => "the session ended without a result".to_owned(),
         })))
     }
+}
+
+/// How one session is run: TLS, login, protocol.
+struct Plan {
+    tls: TlsPolicy,
+    tls_config: Arc<rustls::ClientConfig>,
+    credentials: Option<client::Credentials>,
+    lmtp: bool,
 }
 
 /// The socket side of one session: buffers and deadlines.
