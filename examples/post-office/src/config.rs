@@ -445,6 +445,10 @@ pub struct QueueSettings {
     /// own lane: it never waits behind remote attempts (SECURITY.md 45).
     #[serde(default = "default_local_concurrency")]
     pub local_concurrency: usize,
+    /// Seconds after which the sender of a message still undelivered gets one delay
+    /// notice (RFC 3464 `delayed`, for recipients whose NOTIFY allows it); 0: never.
+    #[serde(default = "default_delay_warning")]
+    pub delay_warning_secs: u64,
 }
 
 impl Default for QueueSettings {
@@ -454,8 +458,13 @@ impl Default for QueueSettings {
             expiry_secs: default_expiry(),
             max_received: default_max_received(),
             local_concurrency: default_local_concurrency(),
+            delay_warning_secs: default_delay_warning(),
         }
     }
+}
+
+fn default_delay_warning() -> u64 {
+    4 * 3600
 }
 
 impl QueueSettings {

@@ -34,6 +34,7 @@ use crate::outbound::{Dialer, Refusal, SessionError};
 use crate::queue::{Envelope, QueueStore, RcptState, State};
 use crate::scheduler::Lanes;
 use crate::users::{Lookup, Users};
+use postwerk_message::build::Action;
 
 /// At most this many MX addresses are tried for one domain in one attempt.
 const MAX_ADDRESSES: usize = 10;
@@ -92,6 +93,9 @@ struct Progress {
     corrupt: AtomicBool,
     /// A part gave up because the lanes closed (shutdown): the attempt does not count.
     cancelled: AtomicBool,
+    /// Recipients delivered in this attempt that a success notice may be due for: the
+    /// action (`delivered`, or `relayed` to a server without DSN) and the remote MTA.
+    notices: Mutex<Vec<(usize, Action, Option<String>)>>,
 }
 
 impl Deliverer {
@@ -126,12 +130,34 @@ impl Deliverer {
             Err(_) => return Some(unix_now() + 60),
         };
         let now = unix_now();
-        let expired = now
-            >= envelope
-                .received_at
-                .saturating_add(self.config.queue.expiry_secs);
+        let expires_at = envelope
+            .received_at
+            .saturating_add(self.config.queue.expiry_secs);
         state.attempts += 1;
-        if expired {
+        // Every message gets its attempts up to expiry, the last one at expiry itself
+        // (the retry before it is scheduled no later than that); only then do the
+        // recipients still pending fail.
+        let progress = Arc::new(Progress {
+            id: id.to_owned(),
+            envelope: envelope.clone(),
+            state: Mutex::new(state),
+            corrupt: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+            notices: Mutex::new(Vec::new()),
+        });
+        self.deliver_pending(&progress).await;
+        if progress.corrupt.load(Ordering::Relaxed) {
+            let e = io::Error::new(io::ErrorKind::InvalidData, "checksum mismatch");
+            self.quarantine(id, &e);
+            return None;
+        }
+        let mut state = progress.state.lock().await.clone();
+        if progress.cancelled.load(Ordering::Relaxed) {
+            // Shutting down: what was delivered is recorded; the rest is tried after
+            // the restart, without counting this attempt.
+            return Some(unix_now());
+        }
+        if unix_now() >= expires_at {
             for rcpt in &mut state.recipients {
                 if let RcptState::Pending(last) = rcpt {
                     let why = last
@@ -142,29 +168,19 @@ impl Deliverer {
                     ));
                 }
             }
-        } else {
-            let progress = Arc::new(Progress {
-                id: id.to_owned(),
-                envelope: envelope.clone(),
-                state: Mutex::new(state),
-                corrupt: AtomicBool::new(false),
-                cancelled: AtomicBool::new(false),
-            });
-            self.deliver_pending(&progress).await;
-            if progress.corrupt.load(Ordering::Relaxed) {
-                let e = io::Error::new(io::ErrorKind::InvalidData, "checksum mismatch");
-                self.quarantine(id, &e);
-                return None;
-            }
-            state = progress.state.lock().await.clone();
-            if progress.cancelled.load(Ordering::Relaxed) {
-                // Shutting down: what was delivered is recorded; the rest is tried after
-                // the restart, without counting this attempt.
-                return Some(unix_now());
-            }
+        }
+        let notices = progress.notices.lock().await.clone();
+        if let Err(e) = self.send_notices(id, &envelope, &mut state, notices).await {
+            warn!(queue_id = id, error = %e, "could not queue a delivery notice; retrying later");
+            return Some(unix_now() + 60);
         }
         if state.has_pending() {
-            let next = unix_now() + self.config.queue.retry_delay(state.attempts).as_secs();
+            let retry = unix_now() + self.config.queue.retry_delay(state.attempts).as_secs();
+            let next = if unix_now() < expires_at {
+                retry.min(expires_at)
+            } else {
+                retry
+            };
             state.next_attempt = next;
             if self.save(id, &state).await.is_err() {
                 warn!(
@@ -222,7 +238,7 @@ impl Deliverer {
     }
 
     /// The message content, its checksum verified.
-    async fn load_content(&self, id: &str) -> io::Result<Bytes> {
+    pub(crate) async fn load_content(&self, id: &str) -> io::Result<Bytes> {
         let store = self.store.clone();
         let owned = id.to_owned();
         let (_, content) = tokio::task::spawn_blocking(move || store.read(&owned))
@@ -389,21 +405,31 @@ impl Deliverer {
                 .map(|&i| (i, Outcome::Temporary(format!("LMTP: {e}"))))
                 .collect(),
             Ok(tx) => match self.dialer.deliver_lmtp(target, tx).await {
-                Ok(result) => {
+                Ok(sent) => {
+                    let result = sent.result;
                     let peer = match target {
                         crate::config::LmtpTarget::Unix(path) => format!("unix:{}", path.display()),
                         crate::config::LmtpTarget::Tcp(hostport) => hostport.clone(),
                     };
-                    outcomes_of(progress, "lmtp", &peer, &indexes, &result)
-                        .into_iter()
-                        .map(|(i, o)| match o {
-                            // The agent is our own last hop, not a remote MTA.
-                            Outcome::Permanent(status, _, text) => {
-                                (i, Outcome::Permanent(status, None, text))
-                            }
-                            other => (i, other),
-                        })
-                        .collect()
+                    let outcomes: Vec<(usize, Outcome)> =
+                        outcomes_of(progress, "lmtp", &peer, &indexes, &result)
+                            .into_iter()
+                            .map(|(i, o)| match o {
+                                // The agent is our own last hop, not a remote MTA.
+                                Outcome::Permanent(status, _, text) => {
+                                    (i, Outcome::Permanent(status, None, text))
+                                }
+                                other => (i, other),
+                            })
+                            .collect();
+                    let mut notices = progress.notices.lock().await;
+                    for (i, o) in &outcomes {
+                        if matches!(o, Outcome::Delivered) {
+                            notices.push((*i, Action::Delivered, None));
+                        }
+                    }
+                    drop(notices);
+                    outcomes
                 }
                 Err(e) => {
                     warn!(queue_id = progress.id, error = %e, "LMTP delivery failed");
@@ -450,6 +476,11 @@ impl Deliverer {
                     file = name,
                     "delivered to maildir"
                 );
+                progress
+                    .notices
+                    .lock()
+                    .await
+                    .push((index, Action::Delivered, None));
                 Outcome::Delivered
             }
             Ok(Err(e)) => {
@@ -516,9 +547,13 @@ impl Deliverer {
                 }
             };
             match self.dialer.deliver(addr, &host.name, tx).await {
-                Ok(result) => {
+                Ok(sent) => {
                     let peer = addr.to_string();
-                    let now_final = outcomes_of(progress, &host.name, &peer, &waiting, &result);
+                    let now_final =
+                        outcomes_of(progress, &host.name, &peer, &waiting, &sent.result);
+                    if !sent.peer_dsn {
+                        relayed(progress, &host.name, &now_final).await;
+                    }
                     let final_now: Vec<(usize, Outcome)> = now_final
                         .iter()
                         .filter(|(_, o)| o.is_final())
@@ -608,10 +643,13 @@ impl Deliverer {
                 }
             };
             match self.dialer.deliver_relay(addr, host, tx).await {
-                Ok(result) => {
+                Ok(sent) => {
                     let peer = addr.to_string();
                     let now: Vec<(usize, Outcome)> =
-                        outcomes_of(progress, host, &peer, &waiting, &result);
+                        outcomes_of(progress, host, &peer, &waiting, &sent.result);
+                    if !sent.peer_dsn {
+                        relayed(progress, host, &now).await;
+                    }
                     let final_now: Vec<(usize, Outcome)> =
                         now.iter().filter(|(_, o)| o.is_final()).cloned().collect();
                     self.record(progress, &final_now).await;
@@ -635,6 +673,17 @@ impl Deliverer {
             })
             .collect();
         self.record(progress, &rest).await;
+    }
+}
+
+/// Notes `relayed` notices for the recipients a server without DSN accepted: from here
+/// on nobody reports on them (RFC 3461 6.2.2.2).
+async fn relayed(progress: &Progress, host: &str, outcomes: &[(usize, Outcome)]) {
+    let mut notices = progress.notices.lock().await;
+    for (i, o) in outcomes {
+        if matches!(o, Outcome::Delivered) {
+            notices.push((*i, Action::Relayed, Some(host.to_owned())));
+        }
     }
 }
 
@@ -699,6 +748,12 @@ fn transaction(envelope: &Envelope, waiting: &[usize], body: Bytes) -> io::Resul
             .0
     };
     let mut tx = Transaction::new(reverse, body);
+    if let Some(ret) = envelope.ret {
+        tx = tx.with_ret(ret);
+    }
+    if let Some(envid) = &envelope.envid {
+        tx = tx.with_envid(envid.clone());
+    }
     for &i in waiting {
         let rcpt = envelope
             .recipients
@@ -707,7 +762,12 @@ fn transaction(envelope: &Envelope, waiting: &[usize], body: Bytes) -> io::Resul
         let path: ForwardPath = parse_forward_path(format!("<{rcpt}>").as_bytes(), options)
             .map_err(|_| invalid("bad recipient"))?
             .0;
-        tx = tx.with_recipient(Recipient::new(path));
+        // NOTIFY and ORCPT go on with the recipient (sent when the server offers DSN).
+        let dsn = envelope.dsn(i);
+        let mut recipient = Recipient::new(path);
+        recipient.notify = dsn.notify;
+        recipient.orcpt = dsn.orcpt;
+        tx = tx.with_recipient(recipient);
     }
     Ok(tx)
 }

@@ -152,7 +152,7 @@ impl Dialer {
         addr: SocketAddr,
         host: &str,
         tx: Transaction,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
         match self
             .session(addr, host, tx.clone(), TlsPolicy::Opportunistic)
             .await
@@ -171,7 +171,7 @@ impl Dialer {
         host: &str,
         tx: Transaction,
         tls: TlsPolicy,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
         self.check(addr.ip()).map_err(SessionError::Refused)?;
         let connect = secs(self.config.outbound.connect_timeout_secs);
         let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
@@ -195,7 +195,7 @@ impl Dialer {
         addr: SocketAddr,
         host: &str,
         tx: Transaction,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
         self.check(addr.ip()).map_err(SessionError::Refused)?;
         let outbound = &self.config.outbound;
         let tls_config = crate::tls::verified_client_config(outbound.relay_ca_file.as_deref())?;
@@ -229,7 +229,7 @@ impl Dialer {
         &self,
         target: &LmtpTarget,
         tx: Transaction,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
         let connect = secs(self.config.outbound.connect_timeout_secs);
         let stream = match target {
             LmtpTarget::Unix(path) => Stream::Unix(
@@ -261,7 +261,7 @@ impl Dialer {
         host: &str,
         tx: Transaction,
         plan: Plan,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
         let outbound = &self.config.outbound;
         let lmtp = plan.lmtp;
         let mut config = client::Config::new(self.config.hostname.clone());
@@ -294,6 +294,9 @@ impl Dialer {
                 }
             }
             if let Some(result) = result {
+                let peer_dsn = conn
+                    .capabilities()
+                    .is_some_and(|c| c.has(client::Extension::Dsn));
                 crate::metrics::count(if lmtp {
                     &crate::metrics::METRICS.lmtp_sessions
                 } else if stream.is_tls() {
@@ -306,7 +309,7 @@ impl Dialer {
                 tokio::spawn(async move {
                     let _ = driver.finish(&mut stream, &mut conn).await;
                 });
-                return Ok(result);
+                return Ok(Sent { result, peer_dsn });
             }
             if start_tls {
                 driver
@@ -327,6 +330,16 @@ impl Dialer {
             None => "the session ended without a result".to_owned(),
         })))
     }
+}
+
+/// The result of a session's transaction, and whether the server took over DSN duties
+/// (it advertised DSN, so NOTIFY and ORCPT went on with the recipients, RFC 3461 4.1).
+#[derive(Debug)]
+pub struct Sent {
+    /// The transaction's result.
+    pub result: TransactionResult,
+    /// The server advertised DSN.
+    pub peer_dsn: bool,
 }
 
 /// How one session is run: TLS, login, protocol.

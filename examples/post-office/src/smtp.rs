@@ -37,12 +37,13 @@ use crate::delivery::{sleep_until, unix_now};
 use crate::listen::{App, Slot};
 use crate::login_budget::Verdict;
 use crate::net::{Stream, send_all, write_out};
-use crate::queue::{Envelope, Incoming, free_bytes};
+use crate::queue::{Envelope, Incoming, RcptDsn, free_bytes};
 use crate::sender_auth::{Received, Submitted};
 use crate::users::Lookup;
 use postwerk_auth::dmarc::{Disposition, DmarcError, DmarcResult, Policy};
 use postwerk_auth::results::MethodResult;
 use postwerk_auth::spf::{SpfOutput, SpfResult};
+use postwerk_smtp::codec::params::Ret;
 
 /// What the driver knows about the session beyond the machine.
 struct Session {
@@ -55,6 +56,11 @@ struct Session {
     user: Option<String>,
     from: Option<String>,
     recipients: Vec<String>,
+    /// RFC 3461 parameters of the transaction: RET and ENVID from MAIL, NOTIFY and ORCPT
+    /// of each accepted recipient.
+    ret: Option<Ret>,
+    envid: Option<String>,
+    rcpt_dsn: Vec<RcptDsn>,
     message: Option<Message>,
     /// The SPF result of the current transaction (MX port, unauthenticated).
     spf: Option<SpfOutput>,
@@ -201,6 +207,9 @@ pub async fn session(
         user: None,
         from: None,
         recipients: Vec::new(),
+        ret: None,
+        envid: None,
+        rcpt_dsn: Vec::new(),
         message: None,
         spf: None,
     };
@@ -332,12 +341,22 @@ impl Session {
                 self.helo = domain;
                 self.extended = extended;
             }
-            Event::Mail { id, from, .. } => {
+            Event::Mail { id, from, params } => {
                 let decision = self.mail(&from).await;
+                if matches!(decision, Decision::Accept) {
+                    self.ret = params.ret;
+                    self.envid = params.envid;
+                }
                 answer(conn, id, decision);
             }
-            Event::Rcpt { id, to, .. } => {
+            Event::Rcpt { id, to, params } => {
                 let decision = self.rcpt(&to);
+                if matches!(decision, Decision::Accept) {
+                    self.rcpt_dsn.push(RcptDsn {
+                        notify: params.notify,
+                        orcpt: params.orcpt,
+                    });
+                }
                 answer(conn, id, decision);
             }
             Event::Auth {
@@ -372,6 +391,8 @@ impl Session {
             Event::Reset => {
                 self.abort();
                 self.spf = None;
+                self.rcpt_dsn.clear();
+                (self.ret, self.envid) = (None, None);
                 self.from = None;
                 self.recipients.clear();
             }
@@ -385,6 +406,8 @@ impl Session {
     async fn mail(&mut self, from: &ReversePath) -> Decision {
         self.abort();
         self.recipients.clear();
+        self.rcpt_dsn.clear();
+        (self.ret, self.envid) = (None, None);
         let address = from.mailbox().map(|m| m.to_string()).unwrap_or_default();
         if let Some(user) = &self.user {
             if !self.app.users.may_send_as(user, &address) {
@@ -494,6 +517,9 @@ impl Session {
             from: self.from.clone().unwrap_or_default(),
             recipients: self.recipients.clone(),
             received_at: unix_now(),
+            ret: self.ret,
+            envid: self.envid.clone(),
+            rcpt_dsn: self.rcpt_dsn.clone(),
         };
         let auth = if self.user.is_some() {
             MessageAuth::Submitted(Box::new(Submitted::new(&self.app.dkim)))
@@ -645,6 +671,7 @@ impl Session {
                 crate::metrics::count(&crate::metrics::METRICS.accepted);
                 self.from = None;
                 self.recipients.clear();
+                self.rcpt_dsn.clear();
                 Decision::AcceptWith(Reply::message_accepted(Some(&id)))
             }
             _ => {
