@@ -122,6 +122,79 @@ pub struct Config {
     /// The Prometheus metrics listener (`GET /metrics`); absent or empty: none.
     #[serde(default)]
     pub metrics: Listener,
+    /// Sender authentication on the MX port (SPF, DKIM, DMARC).
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// How local mail is delivered.
+    #[serde(default)]
+    pub delivery: DeliverySettings,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// Deliver local mail by LMTP (RFC 2033) to a delivery agent such as Dovecot:
+    /// `"unix:PATH"` or `"HOST:PORT"`. Absent: the post office's own Maildirs.
+    #[serde(default)]
+    pub lmtp: Option<String>,
+}
+
+/// Where the LMTP server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LmtpTarget {
+    /// A Unix-domain socket.
+    Unix(PathBuf),
+    /// `HOST:PORT` (a name is resolved at each connection).
+    Tcp(String),
+}
+
+impl DeliverySettings {
+    /// The LMTP target, when configured (validated with the configuration).
+    pub fn lmtp_target(&self) -> Option<LmtpTarget> {
+        let value = self.lmtp.as_deref()?;
+        Some(match value.strip_prefix("unix:") {
+            Some(path) => LmtpTarget::Unix(PathBuf::from(path)),
+            None => LmtpTarget::Tcp(value.to_owned()),
+        })
+    }
+}
+
+/// `[auth]`: what the MX port does with SPF and DMARC results. DKIM is always verified and
+/// every result is recorded in `Authentication-Results:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `"record"` (the default) or `"reject-fail"`: refuse MAIL FROM when SPF says
+    /// `fail` (550 5.7.23, RFC 7372).
+    #[serde(default)]
+    pub spf: SpfAction,
+    /// `"enforce"` (the default: refuse with 550 5.7.1 a message that fails DMARC under a
+    /// `p=reject` policy) or `"record"`.
+    #[serde(default)]
+    pub dmarc: DmarcAction,
+}
+
+/// `[auth] spf`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpfAction {
+    /// Only record the result.
+    #[default]
+    Record,
+    /// Refuse MAIL FROM on `fail`.
+    RejectFail,
+}
+
+/// `[auth] dmarc`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DmarcAction {
+    /// Only record the result.
+    Record,
+    /// Refuse failures of `p=reject` domains.
+    #[default]
+    Enforce,
 }
 
 /// `log_format`.
@@ -241,6 +314,20 @@ pub struct Outbound {
     /// Seconds the TLS handshake after STARTTLS may take.
     #[serde(default = "default_tls_handshake_timeout")]
     pub tls_handshake_timeout_secs: u64,
+    /// A smarthost (`"HOST:PORT"`): every remote recipient goes there instead of to its
+    /// domain's MX, with STARTTLS required and the certificate verified for HOST.
+    #[serde(default)]
+    pub relay: Option<String>,
+    /// The login at the smarthost (SMTP AUTH PLAIN or LOGIN); with `relay_password_file`.
+    #[serde(default)]
+    pub relay_user: Option<String>,
+    /// A file whose first line is the password at the smarthost (relative paths follow the
+    /// configuration file); read at each session, so a changed password needs no reload.
+    #[serde(default)]
+    pub relay_password_file: Option<PathBuf>,
+    /// PEM certificates to trust for the smarthost instead of the system's roots.
+    #[serde(default)]
+    pub relay_ca_file: Option<PathBuf>,
 }
 
 impl Default for Outbound {
@@ -258,6 +345,10 @@ impl Default for Outbound {
             data_block_timeout_secs: default_data_block_timeout(),
             data_end_timeout_secs: default_data_end_timeout(),
             tls_handshake_timeout_secs: default_tls_handshake_timeout(),
+            relay: None,
+            relay_user: None,
+            relay_password_file: None,
+            relay_ca_file: None,
         }
     }
 }
@@ -354,6 +445,10 @@ pub struct QueueSettings {
     /// own lane: it never waits behind remote attempts (SECURITY.md 45).
     #[serde(default = "default_local_concurrency")]
     pub local_concurrency: usize,
+    /// Seconds after which the sender of a message still undelivered gets one delay
+    /// notice (RFC 3464 `delayed`, for recipients whose NOTIFY allows it); 0: never.
+    #[serde(default = "default_delay_warning")]
+    pub delay_warning_secs: u64,
 }
 
 impl Default for QueueSettings {
@@ -363,8 +458,13 @@ impl Default for QueueSettings {
             expiry_secs: default_expiry(),
             max_received: default_max_received(),
             local_concurrency: default_local_concurrency(),
+            delay_warning_secs: default_delay_warning(),
         }
     }
+}
+
+fn default_delay_warning() -> u64 {
+    4 * 3600
 }
 
 impl QueueSettings {
@@ -530,6 +630,15 @@ impl Config {
             tls.cert = base.join(&tls.cert);
             tls.key = base.join(&tls.key);
         }
+        for path in [
+            &mut config.outbound.relay_password_file,
+            &mut config.outbound.relay_ca_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = base.join(&*path);
+        }
         config.hostname = config.hostname.to_ascii_lowercase();
         for domain in &mut config.domains {
             *domain = domain.to_ascii_lowercase();
@@ -546,6 +655,41 @@ impl Config {
         };
         if !is_domain(&self.hostname) {
             return Err(invalid("hostname", "not a host name"));
+        }
+        let outbound = &self.outbound;
+        if let Some(relay) = &outbound.relay
+            && relay
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            return Err(invalid("outbound.relay", "expected \"HOST:PORT\""));
+        }
+        if outbound.relay_user.is_some() != outbound.relay_password_file.is_some() {
+            return Err(invalid(
+                "outbound.relay_user",
+                "relay_user and relay_password_file go together",
+            ));
+        }
+        if outbound.relay.is_none()
+            && (outbound.relay_user.is_some() || outbound.relay_ca_file.is_some())
+        {
+            return Err(invalid("outbound.relay", "relay_* settings need `relay`"));
+        }
+        match self.delivery.lmtp_target() {
+            Some(LmtpTarget::Unix(path)) if !path.is_absolute() => {
+                return Err(invalid("delivery.lmtp", "unix: needs an absolute path"));
+            }
+            Some(LmtpTarget::Tcp(hostport))
+                if hostport
+                    .rsplit_once(':')
+                    .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) =>
+            {
+                return Err(invalid(
+                    "delivery.lmtp",
+                    "expected \"unix:/path\" or \"HOST:PORT\"",
+                ));
+            }
+            _ => {}
         }
         if self.domains.is_empty() {
             return Err(invalid("domains", "at least one local domain is needed"));
@@ -679,7 +823,15 @@ impl Config {
         }
         for (alias, target) in &self.aliases {
             let key = format!("aliases.\"{alias}\"");
-            if let Err(message) = self.check_local_address(alias) {
+            // `@domain` is the catch-all of a local domain.
+            let checked = match alias.strip_prefix('@') {
+                Some(domain) if self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) => {
+                    Ok(())
+                }
+                Some(domain) => Err(format!("`{domain}` is not one of `domains`")),
+                None => self.check_local_address(alias),
+            };
+            if let Err(message) = checked {
                 return Err(invalid(&key, &message));
             }
             let target = target.to_ascii_lowercase();
@@ -853,6 +1005,87 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("`domains`"), "{err}");
+    }
+
+    #[test]
+    fn catch_all_aliases_name_a_local_domain() {
+        let base = format!(
+            "{EMBEDDED_DEFAULT}[[users]]\naddress = \"a@localhost\"\npassword_hash = \"{HASH}\"\n"
+        );
+        let ok = format!("{base}[aliases]\n\"@localhost\" = \"a@localhost\"\n");
+        assert!(Config::parse(&ok, "t", Path::new("/")).is_ok());
+        let bad = format!("{base}[aliases]\n\"@elsewhere.test\" = \"a@localhost\"\n");
+        let e = Config::parse(&bad, "t", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("elsewhere.test"), "{e}");
+    }
+
+    #[test]
+    fn relay_settings_are_checked_and_paths_follow_the_file() {
+        let with = |extra: &str| {
+            let text = EMBEDDED_DEFAULT.to_owned() + "[outbound]\n" + extra;
+            Config::parse(&text, "t", Path::new("/etc/po"))
+        };
+        let c = with(
+            "relay = \"smarthost.example:587\"\nrelay_user = \"me\"\n\
+             relay_password_file = \"pw\"\nrelay_ca_file = \"/ca.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.outbound.relay_password_file.as_deref(),
+            Some(Path::new("/etc/po/pw"))
+        );
+        assert_eq!(
+            c.outbound.relay_ca_file.as_deref(),
+            Some(Path::new("/ca.pem"))
+        );
+        for bad in [
+            "relay = \"nohost\"\n",
+            "relay = \"h:1\"\nrelay_user = \"me\"\n",
+            "relay_user = \"me\"\nrelay_password_file = \"pw\"\n",
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("outbound.relay"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn lmtp_targets_are_checked() {
+        let with = |v: &str| {
+            let text = format!("{EMBEDDED_DEFAULT}[delivery]\nlmtp = \"{v}\"\n");
+            Config::parse(&text, "t", Path::new("/"))
+        };
+        assert_eq!(
+            with("unix:/run/dovecot/lmtp")
+                .unwrap()
+                .delivery
+                .lmtp_target(),
+            Some(LmtpTarget::Unix("/run/dovecot/lmtp".into()))
+        );
+        assert_eq!(
+            with("127.0.0.1:24").unwrap().delivery.lmtp_target(),
+            Some(LmtpTarget::Tcp("127.0.0.1:24".into()))
+        );
+        for bad in ["unix:relative", "nohost", "host:notaport", ":24"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("delivery.lmtp"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn auth_actions_parse_and_default() {
+        let base = Config::parse(EMBEDDED_DEFAULT, "t", Path::new("/")).unwrap();
+        assert_eq!(base.auth.spf, SpfAction::Record);
+        assert_eq!(base.auth.dmarc, DmarcAction::Enforce);
+        let text = format!("{EMBEDDED_DEFAULT}[auth]\nspf = \"reject-fail\"\ndmarc = \"record\"\n");
+        let c = Config::parse(&text, "t", Path::new("/")).unwrap();
+        assert_eq!(
+            (c.auth.spf, c.auth.dmarc),
+            (SpfAction::RejectFail, DmarcAction::Record)
+        );
+        let bad = format!("{EMBEDDED_DEFAULT}[auth]\nspf = \"reject\"\n");
+        assert!(Config::parse(&bad, "t", Path::new("/")).is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ use crate::outbound::{Dialer, Refusal, SessionError};
 use crate::queue::{Envelope, QueueStore, RcptState, State};
 use crate::scheduler::Lanes;
 use crate::users::{Lookup, Users};
+use postwerk_message::build::Action;
 
 /// At most this many MX addresses are tried for one domain in one attempt.
 const MAX_ADDRESSES: usize = 10;
@@ -92,6 +93,9 @@ struct Progress {
     corrupt: AtomicBool,
     /// A part gave up because the lanes closed (shutdown): the attempt does not count.
     cancelled: AtomicBool,
+    /// Recipients delivered in this attempt that a success notice may be due for: the
+    /// action (`delivered`, or `relayed` to a server without DSN) and the remote MTA.
+    notices: Mutex<Vec<(usize, Action, Option<String>)>>,
 }
 
 impl Deliverer {
@@ -126,12 +130,34 @@ impl Deliverer {
             Err(_) => return Some(unix_now() + 60),
         };
         let now = unix_now();
-        let expired = now
-            >= envelope
-                .received_at
-                .saturating_add(self.config.queue.expiry_secs);
+        let expires_at = envelope
+            .received_at
+            .saturating_add(self.config.queue.expiry_secs);
         state.attempts += 1;
-        if expired {
+        // Every message gets its attempts up to expiry, the last one at expiry itself
+        // (the retry before it is scheduled no later than that); only then do the
+        // recipients still pending fail.
+        let progress = Arc::new(Progress {
+            id: id.to_owned(),
+            envelope: envelope.clone(),
+            state: Mutex::new(state),
+            corrupt: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+            notices: Mutex::new(Vec::new()),
+        });
+        self.deliver_pending(&progress).await;
+        if progress.corrupt.load(Ordering::Relaxed) {
+            let e = io::Error::new(io::ErrorKind::InvalidData, "checksum mismatch");
+            self.quarantine(id, &e);
+            return None;
+        }
+        let mut state = progress.state.lock().await.clone();
+        if progress.cancelled.load(Ordering::Relaxed) {
+            // Shutting down: what was delivered is recorded; the rest is tried after
+            // the restart, without counting this attempt.
+            return Some(unix_now());
+        }
+        if unix_now() >= expires_at {
             for rcpt in &mut state.recipients {
                 if let RcptState::Pending(last) = rcpt {
                     let why = last
@@ -142,29 +168,19 @@ impl Deliverer {
                     ));
                 }
             }
-        } else {
-            let progress = Arc::new(Progress {
-                id: id.to_owned(),
-                envelope: envelope.clone(),
-                state: Mutex::new(state),
-                corrupt: AtomicBool::new(false),
-                cancelled: AtomicBool::new(false),
-            });
-            self.deliver_pending(&progress).await;
-            if progress.corrupt.load(Ordering::Relaxed) {
-                let e = io::Error::new(io::ErrorKind::InvalidData, "checksum mismatch");
-                self.quarantine(id, &e);
-                return None;
-            }
-            state = progress.state.lock().await.clone();
-            if progress.cancelled.load(Ordering::Relaxed) {
-                // Shutting down: what was delivered is recorded; the rest is tried after
-                // the restart, without counting this attempt.
-                return Some(unix_now());
-            }
+        }
+        let notices = progress.notices.lock().await.clone();
+        if let Err(e) = self.send_notices(id, &envelope, &mut state, notices).await {
+            warn!(queue_id = id, error = %e, "could not queue a delivery notice; retrying later");
+            return Some(unix_now() + 60);
         }
         if state.has_pending() {
-            let next = unix_now() + self.config.queue.retry_delay(state.attempts).as_secs();
+            let retry = unix_now() + self.config.queue.retry_delay(state.attempts).as_secs();
+            let next = if unix_now() < expires_at {
+                retry.min(expires_at)
+            } else {
+                retry
+            };
             state.next_attempt = next;
             if self.save(id, &state).await.is_err() {
                 warn!(
@@ -222,7 +238,7 @@ impl Deliverer {
     }
 
     /// The message content, its checksum verified.
-    async fn load_content(&self, id: &str) -> io::Result<Bytes> {
+    pub(crate) async fn load_content(&self, id: &str) -> io::Result<Bytes> {
         let store = self.store.clone();
         let owned = id.to_owned();
         let (_, content) = tokio::task::spawn_blocking(move || store.read(&owned))
@@ -355,10 +371,76 @@ impl Deliverer {
         let Some(content) = self.part_content(progress).await else {
             return;
         };
+        if let Some(target) = self.config.delivery.lmtp_target() {
+            self.deliver_lmtp(progress, &target, recipients, content)
+                .await;
+            return;
+        }
         for (i, user) in recipients {
             let outcome = self.deliver_local(progress, i, &content, &user).await;
             self.record(progress, &[(i, outcome)]).await;
         }
+    }
+
+    /// The local recipients by LMTP: one transaction, each recipient addressed as its
+    /// user (aliases and `+tags` resolved), one reply per recipient kept as the agent
+    /// gave it. The agent writes `Return-Path:` itself.
+    async fn deliver_lmtp(
+        &self,
+        progress: &Progress,
+        target: &crate::config::LmtpTarget,
+        recipients: Vec<(usize, String)>,
+        content: Bytes,
+    ) {
+        let indexes: Vec<usize> = recipients.iter().map(|(i, _)| *i).collect();
+        let mut envelope = progress.envelope.clone();
+        for (i, user) in &recipients {
+            if let Some(slot) = envelope.recipients.get_mut(*i) {
+                slot.clone_from(user);
+            }
+        }
+        let outcomes = match transaction(&envelope, &indexes, content) {
+            Err(e) => indexes
+                .iter()
+                .map(|&i| (i, Outcome::Temporary(format!("LMTP: {e}"))))
+                .collect(),
+            Ok(tx) => match self.dialer.deliver_lmtp(target, tx).await {
+                Ok(sent) => {
+                    let result = sent.result;
+                    let peer = match target {
+                        crate::config::LmtpTarget::Unix(path) => format!("unix:{}", path.display()),
+                        crate::config::LmtpTarget::Tcp(hostport) => hostport.clone(),
+                    };
+                    let outcomes: Vec<(usize, Outcome)> =
+                        outcomes_of(progress, "lmtp", &peer, &indexes, &result)
+                            .into_iter()
+                            .map(|(i, o)| match o {
+                                // The agent is our own last hop, not a remote MTA.
+                                Outcome::Permanent(status, _, text) => {
+                                    (i, Outcome::Permanent(status, None, text))
+                                }
+                                other => (i, other),
+                            })
+                            .collect();
+                    let mut notices = progress.notices.lock().await;
+                    for (i, o) in &outcomes {
+                        if matches!(o, Outcome::Delivered) {
+                            notices.push((*i, Action::Delivered, None));
+                        }
+                    }
+                    drop(notices);
+                    outcomes
+                }
+                Err(e) => {
+                    warn!(queue_id = progress.id, error = %e, "LMTP delivery failed");
+                    indexes
+                        .iter()
+                        .map(|&i| (i, Outcome::Temporary(format!("LMTP: {e}"))))
+                        .collect::<Vec<_>>()
+                }
+            },
+        };
+        self.record(progress, &outcomes).await;
     }
 
     async fn deliver_local(
@@ -394,6 +476,11 @@ impl Deliverer {
                     file = name,
                     "delivered to maildir"
                 );
+                progress
+                    .notices
+                    .lock()
+                    .await
+                    .push((index, Action::Delivered, None));
                 Outcome::Delivered
             }
             Ok(Err(e)) => {
@@ -411,6 +498,10 @@ impl Deliverer {
             progress.cancelled.store(true, Ordering::Relaxed);
             return;
         };
+        if let Some(relay) = self.config.outbound.relay.clone() {
+            self.relay_part(progress, &domain, &relay, indexes).await;
+            return;
+        }
         let route = match self.resolver.resolve_mx(&domain).await {
             Ok(route) => route,
             Err(e) => {
@@ -456,8 +547,13 @@ impl Deliverer {
                 }
             };
             match self.dialer.deliver(addr, &host.name, tx).await {
-                Ok(result) => {
-                    let now_final = outcomes_of(progress, &host.name, addr, &waiting, &result);
+                Ok(sent) => {
+                    let peer = addr.to_string();
+                    let now_final =
+                        outcomes_of(progress, &host.name, &peer, &waiting, &sent.result);
+                    if !sent.peer_dsn {
+                        relayed(progress, &host.name, &now_final).await;
+                    }
                     let final_now: Vec<(usize, Outcome)> = now_final
                         .iter()
                         .filter(|(_, o)| o.is_final())
@@ -497,11 +593,105 @@ impl Deliverer {
     }
 }
 
+impl Deliverer {
+    /// The recipients at one remote domain through the smarthost `relay` (`HOST:PORT`):
+    /// its addresses from the system resolver, tried in order, STARTTLS required and the
+    /// login of `[outbound]`.
+    async fn relay_part(
+        &self,
+        progress: &Progress,
+        domain: &str,
+        relay: &str,
+        indexes: Vec<usize>,
+    ) {
+        let id = progress.id.as_str();
+        let host = relay.rsplit_once(':').map_or(relay, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let addresses: Vec<SocketAddr> = match tokio::net::lookup_host(relay).await {
+            Ok(found) => found.take(MAX_ADDRESSES).collect(),
+            Err(e) => {
+                info!(queue_id = id, relay, error = %e, "smarthost not resolved");
+                crate::metrics::count(&crate::metrics::METRICS.dns_failures);
+                let why = format!("smarthost {relay}: {e}");
+                let all: Vec<(usize, Outcome)> = indexes
+                    .iter()
+                    .map(|&i| (i, Outcome::Temporary(why.clone())))
+                    .collect();
+                self.record(progress, &all).await;
+                return;
+            }
+        };
+        let Some(content) = self.part_content(progress).await else {
+            return;
+        };
+        let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut last_error = format!("smarthost {relay} could not be reached");
+        for addr in addresses {
+            let waiting: Vec<usize> = indexes
+                .iter()
+                .copied()
+                .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            let tx = match transaction(&progress.envelope, &waiting, content.clone()) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    last_error = e.to_string();
+                    break;
+                }
+            };
+            match self.dialer.deliver_relay(addr, host, tx).await {
+                Ok(sent) => {
+                    let peer = addr.to_string();
+                    let now: Vec<(usize, Outcome)> =
+                        outcomes_of(progress, host, &peer, &waiting, &sent.result);
+                    if !sent.peer_dsn {
+                        relayed(progress, host, &now).await;
+                    }
+                    let final_now: Vec<(usize, Outcome)> =
+                        now.iter().filter(|(_, o)| o.is_final()).cloned().collect();
+                    self.record(progress, &final_now).await;
+                    outcomes.extend(now);
+                }
+                Err(e) => {
+                    info!(queue_id = id, domain, relay, %addr, error = %e, "smarthost attempt failed");
+                    last_error = format!("smarthost {relay} [{addr}]: {e}");
+                }
+            }
+        }
+        let rest: Vec<(usize, Outcome)> = indexes
+            .iter()
+            .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
+            .map(|&i| {
+                let outcome = outcomes
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_else(|| Outcome::Temporary(last_error.clone()));
+                (i, outcome)
+            })
+            .collect();
+        self.record(progress, &rest).await;
+    }
+}
+
+/// Notes `relayed` notices for the recipients a server without DSN accepted: from here
+/// on nobody reports on them (RFC 3461 6.2.2.2).
+async fn relayed(progress: &Progress, host: &str, outcomes: &[(usize, Outcome)]) {
+    let mut notices = progress.notices.lock().await;
+    for (i, o) in outcomes {
+        if matches!(o, Outcome::Delivered) {
+            notices.push((*i, Action::Relayed, Some(host.to_owned())));
+        }
+    }
+}
+
 /// The outcome of each recipient of a transaction.
 fn outcomes_of(
     progress: &Progress,
     host: &str,
-    addr: SocketAddr,
+    peer: &str,
     waiting: &[usize],
     result: &TransactionResult,
 ) -> Vec<(usize, Outcome)> {
@@ -527,9 +717,14 @@ fn outcomes_of(
         };
         info!(
             queue_id = progress.id,
-            to = progress.envelope.recipients.get(i).map(String::as_str).unwrap_or_default(),
+            to = progress
+                .envelope
+                .recipients
+                .get(i)
+                .map(String::as_str)
+                .unwrap_or_default(),
             mx = host,
-            %addr,
+            peer,
             reply = text,
             "delivery attempt"
         );
@@ -553,6 +748,12 @@ fn transaction(envelope: &Envelope, waiting: &[usize], body: Bytes) -> io::Resul
             .0
     };
     let mut tx = Transaction::new(reverse, body);
+    if let Some(ret) = envelope.ret {
+        tx = tx.with_ret(ret);
+    }
+    if let Some(envid) = &envelope.envid {
+        tx = tx.with_envid(envid.clone());
+    }
     for &i in waiting {
         let rcpt = envelope
             .recipients
@@ -561,7 +762,12 @@ fn transaction(envelope: &Envelope, waiting: &[usize], body: Bytes) -> io::Resul
         let path: ForwardPath = parse_forward_path(format!("<{rcpt}>").as_bytes(), options)
             .map_err(|_| invalid("bad recipient"))?
             .0;
-        tx = tx.with_recipient(Recipient::new(path));
+        // NOTIFY and ORCPT go on with the recipient (sent when the server offers DSN).
+        let dsn = envelope.dsn(i);
+        let mut recipient = Recipient::new(path);
+        recipient.notify = dsn.notify;
+        recipient.orcpt = dsn.orcpt;
+        tx = tx.with_recipient(recipient);
     }
     Ok(tx)
 }

@@ -45,6 +45,10 @@ pub struct App {
     pub login: Arc<crate::login_budget::LoginBudget>,
     /// Early-talker pass cache of the MX listener (SECURITY.md 51).
     pub pregreet: Arc<crate::pregreet::PassCache>,
+    /// DKIM keys of the local domains (signing at submission).
+    pub dkim: Arc<crate::dkim::DkimKeys>,
+    /// DNS for SPF, DKIM and DMARC checks on the MX port (shared with delivery's cache).
+    pub resolver: postwerk_mx::resolver::Resolver,
 }
 
 /// Locks a mutex, taking over a poisoned one (every critical section here leaves the data

@@ -8,6 +8,7 @@ mod bounce;
 mod config;
 mod control;
 mod delivery;
+mod dkim;
 mod listen;
 mod login_budget;
 mod maildir;
@@ -19,6 +20,7 @@ mod pregreet;
 mod queue;
 mod reload;
 mod scheduler;
+mod sender_auth;
 mod smtp;
 mod systemd;
 mod tls;
@@ -61,6 +63,12 @@ enum Command {
     Queue {
         #[command(subcommand)]
         action: QueueAction,
+    },
+    /// Print the DNS TXT records that publish a local domain's DKIM keys (the keys are
+    /// generated into `data_dir/dkim/DOMAIN/` if they do not exist yet).
+    DkimRecord {
+        /// A local domain.
+        domain: String,
     },
 }
 
@@ -123,9 +131,47 @@ fn queue_command(config: Option<&std::path::Path>, action: QueueAction) -> ExitC
     }
 }
 
+fn dkim_record(config: Option<&std::path::Path>, domain: &str) -> ExitCode {
+    let config = match Config::load(config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("post-office: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(domain) = config
+        .domains
+        .iter()
+        .find(|d| d.eq_ignore_ascii_case(domain.trim_end_matches('.')))
+    else {
+        eprintln!(
+            "post-office: {domain} is not a local domain (domains: {})",
+            config.domains.join(", ")
+        );
+        return ExitCode::FAILURE;
+    };
+    let keys = maildir::create_dir_durable(&config.data_dir).and_then(|()| {
+        dkim::DkimKeys::load_or_generate(&config.data_dir, std::slice::from_ref(domain))
+    });
+    match keys.map(|k| k.dns_records(domain)) {
+        Ok(Some(records)) => {
+            for r in records {
+                println!("{r}");
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("post-office: DKIM keys of {domain}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Some(Command::DkimRecord { domain }) => dkim_record(cli.config.as_deref(), &domain),
         Some(Command::HashPassword) => hash_password(),
         Some(Command::Queue { action }) => queue_command(cli.config.as_deref(), action),
         Some(Command::CheckConfig) => match Config::load(cli.config.as_deref()) {
@@ -235,6 +281,10 @@ async fn serve(
     let store = Arc::new(queue::QueueStore::open(config.data_dir.join("queue"))?);
     let control_listener = control::bind(&config.data_dir)?;
     let resolver = resolver(&config)?;
+    let dkim = Arc::new(dkim::DkimKeys::load_or_generate(
+        &config.data_dir,
+        &config.domains,
+    )?);
 
     // Sockets passed by systemd replace the configured addresses of their role.
     let mut listeners = Vec::new();
@@ -295,7 +345,7 @@ async fn serve(
         client_tls,
         own_addresses,
     );
-    let app = Arc::new(shared.app(config.clone(), users.clone(), tls));
+    let app = Arc::new(shared.app(config.clone(), users.clone(), tls, dkim, resolver.clone()));
     let deliverer = Arc::new(shared.deliverer(config.clone(), users, resolver));
     let (apps_tx, apps_rx) = watch::channel(app.clone());
     let (deliverers_tx, deliverers_rx) = watch::channel(deliverer);

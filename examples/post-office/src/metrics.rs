@@ -40,6 +40,8 @@ pub struct Metrics {
     pub outbound_tls: AtomicU64,
     /// Outbound SMTP sessions in cleartext.
     pub outbound_plain: AtomicU64,
+    /// LMTP sessions to the local delivery agent that reached a result.
+    pub lmtp_sessions: AtomicU64,
     /// MX lookups that failed (no route for a destination domain).
     pub dns_failures: AtomicU64,
     /// Configuration reloads that took effect.
@@ -58,6 +60,7 @@ pub static METRICS: Metrics = Metrics {
     failed_logins: AtomicU64::new(0),
     outbound_tls: AtomicU64::new(0),
     outbound_plain: AtomicU64::new(0),
+    lmtp_sessions: AtomicU64::new(0),
     dns_failures: AtomicU64::new(0),
     reloads: AtomicU64::new(0),
     reload_failures: AtomicU64::new(0),
@@ -161,6 +164,12 @@ pub fn render(queue_len: usize, oldest_age: u64) -> String {
         "# HELP postoffice_outbound_sessions_total Outbound SMTP sessions, with and without TLS.\n# TYPE postoffice_outbound_sessions_total counter\npostoffice_outbound_sessions_total{{tls=\"yes\"}} {}\npostoffice_outbound_sessions_total{{tls=\"no\"}} {}",
         get(&m.outbound_tls),
         get(&m.outbound_plain)
+    );
+    counter(
+        &mut out,
+        "postoffice_lmtp_sessions_total",
+        "LMTP sessions to the local delivery agent.",
+        get(&m.lmtp_sessions),
     );
     counter(
         &mut out,

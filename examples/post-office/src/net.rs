@@ -23,6 +23,8 @@ fn timed_out(what: &str) -> io::Error {
 pub enum Stream {
     /// Cleartext.
     Plain(TcpStream),
+    /// Cleartext on a Unix-domain socket (LMTP to a local delivery agent).
+    Unix(tokio::net::UnixStream),
     /// TLS we accepted.
     Server(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// TLS we started as a client.
@@ -115,6 +117,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Server(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Client(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
@@ -130,6 +133,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Server(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Client(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
@@ -139,6 +143,7 @@ impl AsyncWrite for Stream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             Stream::Server(s) => Pin::new(s).poll_flush(cx),
             Stream::Client(s) => Pin::new(s).poll_flush(cx),
             Stream::Upgrading => Poll::Ready(Err(upgrading())),
@@ -148,6 +153,7 @@ impl AsyncWrite for Stream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Server(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Client(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Upgrading => Poll::Ready(Ok(())),

@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::info;
 
-use crate::config::{Config, Outbound};
+use crate::config::{Config, LmtpTarget, Outbound};
 use crate::net::Stream;
 
 /// Largest piece handed to one socket write, each with its own deadline.
@@ -152,7 +152,7 @@ impl Dialer {
         addr: SocketAddr,
         host: &str,
         tx: Transaction,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
         match self
             .session(addr, host, tx.clone(), TlsPolicy::Opportunistic)
             .await
@@ -171,18 +171,104 @@ impl Dialer {
         host: &str,
         tx: Transaction,
         tls: TlsPolicy,
-    ) -> Result<TransactionResult, SessionError> {
+    ) -> Result<Sent, SessionError> {
+        self.check(addr.ip()).map_err(SessionError::Refused)?;
+        let connect = secs(self.config.outbound.connect_timeout_secs);
+        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
+            .await
+            .map_err(|_| timed_out("connect", connect))??;
+        let _ = tcp.set_nodelay(true);
+        let plan = Plan {
+            tls,
+            tls_config: self.tls.clone(),
+            credentials: None,
+            lmtp: false,
+        };
+        self.run(Stream::Plain(tcp), host, tx, plan).await
+    }
+
+    /// Sends `tx` through the smarthost at `addr` (`host` is the name its certificate must
+    /// carry): STARTTLS required with the certificate verified, then AUTH with the
+    /// configured login. No cleartext retry: credentials never travel unencrypted.
+    pub async fn deliver_relay(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        tx: Transaction,
+    ) -> Result<Sent, SessionError> {
         self.check(addr.ip()).map_err(SessionError::Refused)?;
         let outbound = &self.config.outbound;
+        let tls_config = crate::tls::verified_client_config(outbound.relay_ca_file.as_deref())?;
+        let credentials = match (&outbound.relay_user, &outbound.relay_password_file) {
+            (Some(user), Some(file)) => {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
+                let password = text.lines().next().unwrap_or_default().to_owned();
+                Some(client::Credentials::new(user.clone(), password))
+            }
+            _ => None,
+        };
         let connect = secs(outbound.connect_timeout_secs);
         let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
             .await
             .map_err(|_| timed_out("connect", connect))??;
         let _ = tcp.set_nodelay(true);
-        let mut stream = Stream::Plain(tcp);
+        let plan = Plan {
+            tls: TlsPolicy::Required,
+            tls_config,
+            credentials,
+            lmtp: false,
+        };
+        self.run(Stream::Plain(tcp), host, tx, plan).await
+    }
+
+    /// Delivers `tx` by LMTP (RFC 2033) to the local delivery agent at `target`: one reply
+    /// per recipient after the data, kept as the agent gave it (a `552` stays a `552`).
+    /// Same deadlines as outbound SMTP; no STARTTLS on this local hop.
+    pub async fn deliver_lmtp(
+        &self,
+        target: &LmtpTarget,
+        tx: Transaction,
+    ) -> Result<Sent, SessionError> {
+        let connect = secs(self.config.outbound.connect_timeout_secs);
+        let stream = match target {
+            LmtpTarget::Unix(path) => Stream::Unix(
+                tokio::time::timeout(connect, tokio::net::UnixStream::connect(path))
+                    .await
+                    .map_err(|_| timed_out("connect", connect))??,
+            ),
+            LmtpTarget::Tcp(hostport) => {
+                let tcp = tokio::time::timeout(connect, TcpStream::connect(hostport.as_str()))
+                    .await
+                    .map_err(|_| timed_out("connect", connect))??;
+                let _ = tcp.set_nodelay(true);
+                Stream::Plain(tcp)
+            }
+        };
+        let plan = Plan {
+            tls: TlsPolicy::Disabled,
+            tls_config: self.tls.clone(),
+            credentials: None,
+            lmtp: true,
+        };
+        self.run(stream, "lmtp", tx, plan).await
+    }
+
+    /// Runs one SMTP (or LMTP) session on a connected stream to the transaction's result.
+    async fn run(
+        &self,
+        mut stream: Stream,
+        host: &str,
+        tx: Transaction,
+        plan: Plan,
+    ) -> Result<Sent, SessionError> {
+        let outbound = &self.config.outbound;
+        let lmtp = plan.lmtp;
         let mut config = client::Config::new(self.config.hostname.clone());
+        config.lmtp = lmtp;
         config.bare_line_endings = BareLineEndings::Normalise;
-        config.tls = tls;
+        config.tls = plan.tls;
+        config.credentials = plan.credentials;
         config.timeouts = timeouts(outbound);
         let now = Instant::now();
         let mut conn = client::Connection::new(config, now);
@@ -208,7 +294,12 @@ impl Dialer {
                 }
             }
             if let Some(result) = result {
-                crate::metrics::count(if stream.is_tls() {
+                let peer_dsn = conn
+                    .capabilities()
+                    .is_some_and(|c| c.has(client::Extension::Dsn));
+                crate::metrics::count(if lmtp {
+                    &crate::metrics::METRICS.lmtp_sessions
+                } else if stream.is_tls() {
                     &crate::metrics::METRICS.outbound_tls
                 } else {
                     &crate::metrics::METRICS.outbound_plain
@@ -218,11 +309,11 @@ impl Dialer {
                 tokio::spawn(async move {
                     let _ = driver.finish(&mut stream, &mut conn).await;
                 });
-                return Ok(result);
+                return Ok(Sent { result, peer_dsn });
             }
             if start_tls {
                 driver
-                    .handshake(&mut stream, &self.tls, host)
+                    .handshake(&mut stream, &plan.tls_config, host)
                     .await
                     .map_err(SessionError::Tls)?;
                 conn.tls_established(Instant::now());
@@ -239,6 +330,24 @@ impl Dialer {
             None => "the session ended without a result".to_owned(),
         })))
     }
+}
+
+/// The result of a session's transaction, and whether the server took over DSN duties
+/// (it advertised DSN, so NOTIFY and ORCPT went on with the recipients, RFC 3461 4.1).
+#[derive(Debug)]
+pub struct Sent {
+    /// The transaction's result.
+    pub result: TransactionResult,
+    /// The server advertised DSN.
+    pub peer_dsn: bool,
+}
+
+/// How one session is run: TLS, login, protocol.
+struct Plan {
+    tls: TlsPolicy,
+    tls_config: Arc<rustls::ClientConfig>,
+    credentials: Option<client::Credentials>,
+    lmtp: bool,
 }
 
 /// The socket side of one session: buffers and deadlines.

@@ -31,6 +31,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use postwerk_smtp::codec::params::{Notify, Ret};
+
 use crate::maildir::{create_dir_durable, create_private, sync_dir};
 
 /// The largest envelope header the scan reads (1,000 recipients of 256 octets fit).
@@ -41,7 +43,7 @@ const MAGIC: &str = "postwerk-queue 1\n";
 const TRAILER_LEN: usize = 1 + 4 + 20 + 1 + 16 + 1;
 
 /// The sender and recipients of a queued message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Envelope {
     /// The reverse path without brackets; empty for the null sender `<>`.
     pub from: String,
@@ -49,6 +51,59 @@ pub struct Envelope {
     pub recipients: Vec<String>,
     /// When the message was accepted (seconds since the epoch).
     pub received_at: u64,
+    /// RFC 3461 `RET`: what a report returns of the message (absent or `HDRS`: its header
+    /// section; `FULL`: all of it).
+    pub ret: Option<Ret>,
+    /// RFC 3461 `ENVID` (xtext as received).
+    pub envid: Option<String>,
+    /// RFC 3461 `NOTIFY` and `ORCPT` per recipient, same order as `recipients`; shorter
+    /// (or empty) means none for the rest.
+    pub rcpt_dsn: Vec<RcptDsn>,
+}
+
+/// The DSN parameters of one recipient (RFC 3461 4.1, 4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RcptDsn {
+    /// `NOTIFY`; absent: failures (and, here, delays) are reported.
+    pub notify: Option<Notify>,
+    /// `ORCPT`: address type and address (decoded from xtext).
+    pub orcpt: Option<(String, String)>,
+}
+
+impl Envelope {
+    /// The DSN parameters of recipient `i`.
+    pub fn dsn(&self, i: usize) -> RcptDsn {
+        self.rcpt_dsn.get(i).cloned().unwrap_or_default()
+    }
+
+    /// Does recipient `i` want a report of this kind (RFC 3461 4.1: without NOTIFY,
+    /// failures are reported and delays may be)?
+    pub fn wants(&self, i: usize, kind: Report) -> bool {
+        match self.dsn(i).notify {
+            None => matches!(kind, Report::Failure | Report::Delay),
+            Some(Notify::Never) => false,
+            Some(Notify::On {
+                success,
+                failure,
+                delay,
+            }) => match kind {
+                Report::Success => success,
+                Report::Failure => failure,
+                Report::Delay => delay,
+            },
+        }
+    }
+}
+
+/// The kinds of delivery status notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// Delivered (or relayed to a server without DSN).
+    Success,
+    /// Failed for good.
+    Failure,
+    /// Still not delivered after the delay-warning time.
+    Delay,
 }
 
 /// What happened to one recipient so far.
@@ -71,6 +126,10 @@ pub struct State {
     pub next_attempt: u64,
     /// One per envelope recipient, same order.
     pub recipients: Vec<RcptState>,
+    /// The delay notice has been queued (it is sent once per message).
+    pub delay_notified: bool,
+    /// Success notices have been queued for these recipients (indexes).
+    pub success_notified: Vec<usize>,
 }
 
 impl State {
@@ -80,6 +139,8 @@ impl State {
             attempts: 0,
             next_attempt: 0,
             recipients: vec![RcptState::Pending(None); recipients],
+            delay_notified: false,
+            success_notified: Vec::new(),
         }
     }
 
@@ -120,6 +181,8 @@ pub struct Incoming {
     file: BufWriter<File>,
     hash: Fnv,
     content_len: u64,
+    /// Octets of the envelope header before the content.
+    header_len: u64,
 }
 
 impl QueueStore {
@@ -190,8 +253,21 @@ impl QueueStore {
         let mut header = String::from(MAGIC);
         let _ = writeln!(header, "received-at {}", envelope.received_at);
         let _ = writeln!(header, "from <{}>", clean(&envelope.from));
-        for rcpt in &envelope.recipients {
+        if let Some(ret) = envelope.ret {
+            let _ = writeln!(header, "ret {}", ret_word(ret));
+        }
+        if let Some(envid) = &envelope.envid {
+            let _ = writeln!(header, "envid {}", clean_word(envid));
+        }
+        for (i, rcpt) in envelope.recipients.iter().enumerate() {
             let _ = writeln!(header, "rcpt <{}>", clean(rcpt));
+            let dsn = envelope.dsn(i);
+            if let Some(notify) = dsn.notify {
+                let _ = writeln!(header, "notify {}", notify_words(notify));
+            }
+            if let Some((kind, address)) = &dsn.orcpt {
+                let _ = writeln!(header, "orcpt {};{}", clean_word(kind), clean(address));
+            }
         }
         header.push_str("data\n");
         let tmp = self.dir.join("tmp").join(format!("{id}.msg"));
@@ -206,6 +282,7 @@ impl QueueStore {
             file: BufWriter::with_capacity(64 * 1024, file),
             hash: Fnv::new(),
             content_len: 0,
+            header_len: header.len() as u64,
         };
         incoming.file.write_all(header.as_bytes())?;
         incoming.hash.update(header.as_bytes());
@@ -230,6 +307,82 @@ impl QueueStore {
         })();
         let _ = fs::remove_file(&incoming.tmp);
         result.map(|()| incoming.id)
+    }
+
+    /// Edits the content of a message still being received (nothing of it is acknowledged
+    /// yet): `insert` goes in at content offset `at`, and the content ranges in `drop`
+    /// (sorted, not overlapping, all at or after `at`) are left out. Used at the end of
+    /// DATA to put `DKIM-Signature:`, `Date:`, `Message-ID:` and `Authentication-Results:`
+    /// fields into a header that has already streamed to disk, and to remove forged
+    /// fields. The content is copied once into a new file under the same id (no fsync of
+    /// the old one); the result is committed as usual.
+    pub fn rewrite(
+        &self,
+        mut incoming: Incoming,
+        envelope: &Envelope,
+        at: u64,
+        insert: &[u8],
+        drop: &[std::ops::Range<u64>],
+    ) -> io::Result<Incoming> {
+        incoming.file.flush()?;
+        let (id, old_tmp, header_len, content_len) = (
+            incoming.id.clone(),
+            incoming.tmp.clone(),
+            incoming.header_len,
+            incoming.content_len,
+        );
+        drop_incoming_file(incoming);
+        let moved = old_tmp.with_extension("old");
+        fs::rename(&old_tmp, &moved)?;
+        let result = (|| {
+            let mut fresh = self.begin_with_id(id, envelope)?;
+            let mut old = File::open(&moved)?;
+            old.seek(SeekFrom::Start(header_len))?;
+            let mut old = io::BufReader::with_capacity(64 * 1024, old.take(content_len));
+            let mut pos = 0u64;
+            let copy_to = |old: &mut io::BufReader<io::Take<File>>,
+                           fresh: &mut Incoming,
+                           pos: &mut u64,
+                           end: u64,
+                           keep: bool|
+             -> io::Result<()> {
+                let mut buf = [0u8; 16 * 1024];
+                while *pos < end {
+                    let want = usize::try_from(end - *pos)
+                        .unwrap_or(buf.len())
+                        .min(buf.len());
+                    let n = old.read(&mut buf[..want])?;
+                    if n == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "queue file shorter than its content",
+                        ));
+                    }
+                    if keep {
+                        fresh.write(&buf[..n])?;
+                    }
+                    *pos += n as u64;
+                }
+                Ok(())
+            };
+            copy_to(&mut old, &mut fresh, &mut pos, at.min(content_len), true)?;
+            fresh.write(insert)?;
+            for range in drop {
+                let start = range.start.clamp(pos, content_len);
+                copy_to(&mut old, &mut fresh, &mut pos, start, true)?;
+                copy_to(
+                    &mut old,
+                    &mut fresh,
+                    &mut pos,
+                    range.end.min(content_len),
+                    false,
+                )?;
+            }
+            copy_to(&mut old, &mut fresh, &mut pos, content_len, true)?;
+            Ok(fresh)
+        })();
+        let _ = fs::remove_file(&moved);
+        result
     }
 
     /// Writes a whole message at once (bounces).
@@ -289,6 +442,12 @@ impl QueueStore {
     /// Replaces the progress of a message durably.
     pub fn write_state(&self, id: &str, state: &State) -> io::Result<()> {
         let mut text = format!("attempts {}\nnext {}\n", state.attempts, state.next_attempt);
+        if state.delay_notified {
+            text.push_str("delay-notified\n");
+        }
+        for i in &state.success_notified {
+            let _ = writeln!(text, "success-notified {i}");
+        }
         for rcpt in &state.recipients {
             match rcpt {
                 RcptState::Pending(None) => text.push_str("pending\n"),
@@ -506,6 +665,11 @@ impl Incoming {
     }
 }
 
+/// Closes the file of `incoming` without removing it (a rewrite moves it aside first).
+fn drop_incoming_file(incoming: Incoming) {
+    drop(incoming.file);
+}
+
 /// The content length and checksum from a trailer.
 fn parse_trailer(trailer: &[u8]) -> Result<(u64, u64), String> {
     let trailer = std::str::from_utf8(trailer).map_err(|_| "trailer is not text")?;
@@ -545,11 +709,7 @@ fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), String> {
 
 /// The envelope from the text header (starting with the magic line).
 fn parse_envelope(header: &str) -> Result<Envelope, String> {
-    let mut envelope = Envelope {
-        from: String::new(),
-        recipients: Vec::new(),
-        received_at: 0,
-    };
+    let mut envelope = Envelope::default();
     let mut saw_from = false;
     let mut lines = header.lines().skip(1);
     for line in lines.by_ref() {
@@ -561,6 +721,29 @@ fn parse_envelope(header: &str) -> Result<Envelope, String> {
                 saw_from = true;
             }
             "rcpt" => envelope.recipients.push(bracketed(value)?),
+            "ret" => {
+                envelope.ret = Some(match value {
+                    "FULL" => Ret::Full,
+                    "HDRS" => Ret::Hdrs,
+                    _ => return Err(format!("bad ret {value:?}")),
+                })
+            }
+            "envid" => envelope.envid = Some(value.to_owned()),
+            "notify" | "orcpt" => {
+                let i = envelope
+                    .recipients
+                    .len()
+                    .checked_sub(1)
+                    .ok_or("DSN parameters before any recipient")?;
+                envelope.rcpt_dsn.resize(i + 1, RcptDsn::default());
+                let dsn = envelope.rcpt_dsn.get_mut(i).ok_or("bad recipient index")?;
+                if key == "notify" {
+                    dsn.notify = Some(parse_notify(value)?);
+                } else {
+                    let (kind, address) = value.split_once(';').ok_or("bad orcpt")?;
+                    dsn.orcpt = Some((kind.to_owned(), address.to_owned()));
+                }
+            }
             "data" => break,
             _ => return Err(format!("unknown header line {key:?}")),
         }
@@ -569,6 +752,57 @@ fn parse_envelope(header: &str) -> Result<Envelope, String> {
         return Err("incomplete envelope".into());
     }
     Ok(envelope)
+}
+
+fn ret_word(ret: Ret) -> &'static str {
+    match ret {
+        Ret::Full => "FULL",
+        Ret::Hdrs => "HDRS",
+    }
+}
+
+/// `NEVER` or a comma-separated subset of `SUCCESS,FAILURE,DELAY`.
+fn notify_words(notify: Notify) -> String {
+    match notify {
+        Notify::Never => "NEVER".into(),
+        Notify::On {
+            success,
+            failure,
+            delay,
+        } => [(success, "SUCCESS"), (failure, "FAILURE"), (delay, "DELAY")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+fn parse_notify(value: &str) -> Result<Notify, String> {
+    if value == "NEVER" {
+        return Ok(Notify::Never);
+    }
+    let (mut success, mut failure, mut delay) = (false, false, false);
+    for word in value.split(',') {
+        match word {
+            "SUCCESS" => success = true,
+            "FAILURE" => failure = true,
+            "DELAY" => delay = true,
+            _ => return Err(format!("bad notify {value:?}")),
+        }
+    }
+    Ok(Notify::On {
+        success,
+        failure,
+        delay,
+    })
+}
+
+/// One word of printable ASCII (no space or control character) for a header line.
+fn clean_word(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
 }
 
 fn bracketed(value: &str) -> Result<String, String> {
@@ -593,11 +827,7 @@ fn parse_state(text: &str, recipients: usize) -> Result<State, String> {
     if fnv(&text.as_bytes()[..body_end]) != sum {
         return Err("state checksum mismatch".into());
     }
-    let mut state = State {
-        attempts: 0,
-        next_attempt: 0,
-        recipients: Vec::new(),
-    };
+    let mut state = State::new(0);
     for line in text[..body_end].lines() {
         let (key, value) = line.split_once(' ').unwrap_or((line, ""));
         match key {
@@ -609,6 +839,10 @@ fn parse_state(text: &str, recipients: usize) -> Result<State, String> {
                 .push(RcptState::Pending(Some(value.to_owned()))),
             "delivered" => state.recipients.push(RcptState::Delivered),
             "failed" => state.recipients.push(RcptState::Failed(value.to_owned())),
+            "delay-notified" => state.delay_notified = true,
+            "success-notified" => state
+                .success_notified
+                .push(value.parse().map_err(|_| "bad success-notified")?),
             _ => return Err(format!("unknown state line {key:?}")),
         }
     }
@@ -674,6 +908,7 @@ mod tests {
             from: "alice@alpha.test".into(),
             recipients: vec!["bob@beta.test".into(), "carol@alpha.test".into()],
             received_at: 1_700_000_000,
+            ..Envelope::default()
         }
     }
 
@@ -697,6 +932,61 @@ mod tests {
         assert!(corrupt.is_empty());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].state, State::new(2));
+    }
+
+    #[test]
+    fn a_rewrite_inserts_and_drops_content_under_the_same_id() {
+        let (_dir, store) = store();
+        let mut incoming = store.begin(&envelope()).unwrap();
+        let id = incoming.id().to_owned();
+        incoming.write(b"Received: x\r\n").unwrap();
+        incoming
+            .write(b"A: 1\r\nForged: 2\r\nB: 3\r\n\r\nbody\r\n")
+            .unwrap();
+        let forged = 19..30; // "Forged: 2\r\n" after "Received: x\r\nA: 1\r\n"
+        let rewritten = store
+            .rewrite(incoming, &envelope(), 13, b"New: 0\r\n", &[forged])
+            .unwrap();
+        assert_eq!(rewritten.id(), id);
+        let committed = store.commit(rewritten).unwrap();
+        let (env, content) = store.read(&committed).unwrap();
+        assert_eq!(env, envelope());
+        assert_eq!(
+            String::from_utf8(content).unwrap(),
+            "Received: x\r\nNew: 0\r\nA: 1\r\nB: 3\r\n\r\nbody\r\n"
+        );
+        assert_eq!(fs::read_dir(store.dir.join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn dsn_parameters_and_notices_round_trip() {
+        let (_dir, store) = store();
+        let mut env = envelope();
+        env.ret = Some(Ret::Hdrs);
+        env.envid = Some("QQ+2Bid".into());
+        env.rcpt_dsn = vec![
+            RcptDsn::default(),
+            RcptDsn {
+                notify: Some(Notify::On {
+                    success: true,
+                    failure: true,
+                    delay: false,
+                }),
+                orcpt: Some(("rfc822".into(), "carol@alpha.test".into())),
+            },
+        ];
+        let id = store.enqueue(store.new_id(), &env, b"x\r\n").unwrap();
+        let (back, _) = store.read(&id).unwrap();
+        assert_eq!(back, env);
+        assert_eq!(back.dsn(1), env.rcpt_dsn[1]);
+        assert!(back.wants(0, Report::Failure) && back.wants(0, Report::Delay));
+        assert!(!back.wants(0, Report::Success));
+        assert!(back.wants(1, Report::Success) && !back.wants(1, Report::Delay));
+        let mut state = State::new(2);
+        state.delay_notified = true;
+        state.success_notified = vec![1];
+        store.write_state(&id, &state).unwrap();
+        assert_eq!(store.read_state(&id, 2).unwrap(), state);
     }
 
     #[test]
@@ -777,6 +1067,7 @@ mod tests {
                 RcptState::Pending(Some("451 4.4.1 no answer\nfrom host".into())),
                 RcptState::Failed("550 5.1.1 unknown".into()),
             ],
+            ..State::new(0)
         };
         store.write_state(&id, &state).unwrap();
         let mut expected = state.clone();

@@ -87,8 +87,12 @@ impl Shared {
         config: Arc<Config>,
         users: Arc<Users>,
         tls: Arc<rustls::ServerConfig>,
+        dkim: Arc<crate::dkim::DkimKeys>,
+        resolver: postwerk_mx::resolver::Resolver,
     ) -> App {
         App {
+            dkim,
+            resolver,
             config,
             users,
             maildirs: self.maildirs.clone(),
@@ -180,15 +184,21 @@ impl Reloader {
         }
         let tls = crate::tls::server_config(&config)?;
         let resolver = crate::resolver(&config)?;
+        let dkim = Arc::new(crate::dkim::DkimKeys::load_or_generate(
+            &config.data_dir,
+            &config.domains,
+        )?);
         let config = Arc::new(config);
         let users = Arc::new(Users::new(&config, &entries));
-        let app = self.shared.app(config.clone(), users.clone(), tls);
+        let app = self
+            .shared
+            .app(config.clone(), users.clone(), tls, dkim, resolver.clone());
         let deliverer = self.shared.deliverer(config.clone(), users, resolver);
         let _ = self.apps.send(Arc::new(app));
         let _ = self.deliverers.send(Arc::new(deliverer));
         info!(
             users = entries.len(),
-            "users, aliases and certificate loaded"
+            "users, aliases, certificate and DKIM keys loaded"
         );
         self.current = config;
         Ok(restart)

@@ -32,13 +32,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::Role;
+use crate::config::{DmarcAction, Role, SpfAction};
 use crate::delivery::{sleep_until, unix_now};
 use crate::listen::{App, Slot};
 use crate::login_budget::Verdict;
 use crate::net::{Stream, send_all, write_out};
-use crate::queue::{Envelope, Incoming, free_bytes};
+use crate::queue::{Envelope, Incoming, RcptDsn, free_bytes};
+use crate::sender_auth::{Received, Submitted};
 use crate::users::Lookup;
+use postwerk_auth::dmarc::{Disposition, DmarcError, DmarcResult, Policy};
+use postwerk_auth::results::MethodResult;
+use postwerk_auth::spf::{SpfOutput, SpfResult};
+use postwerk_smtp::codec::params::Ret;
 
 /// What the driver knows about the session beyond the machine.
 struct Session {
@@ -51,7 +56,22 @@ struct Session {
     user: Option<String>,
     from: Option<String>,
     recipients: Vec<String>,
+    /// RFC 3461 parameters of the transaction: RET and ENVID from MAIL, NOTIFY and ORCPT
+    /// of each accepted recipient.
+    ret: Option<Ret>,
+    envid: Option<String>,
+    rcpt_dsn: Vec<RcptDsn>,
     message: Option<Message>,
+    /// The SPF result of the current transaction (MX port, unauthenticated).
+    spf: Option<SpfOutput>,
+}
+
+/// The outcome of the MX port's checks of one message.
+struct Checked {
+    /// The `Authentication-Results:` field to put on top.
+    field: String,
+    /// The reply when the message is refused.
+    refusal: Option<Reply>,
 }
 
 /// A message being received.
@@ -59,6 +79,20 @@ struct Message {
     incoming: Option<Incoming>,
     header: HeaderScan,
     failed: bool,
+    /// Octets of our `Received:` field at the start of the queued content.
+    trace_len: u64,
+    /// The envelope the queue file was started with.
+    envelope: Envelope,
+    /// Signing (authenticated senders) or checking (the MX port) as it streams.
+    auth: MessageAuth,
+}
+
+/// What sender authentication does with a message being received.
+enum MessageAuth {
+    /// An authenticated sender: `Date:`/`Message-ID:` when missing, DKIM signatures.
+    Submitted(Box<Submitted>),
+    /// The MX port: DKIM verified, SPF and DMARC results recorded.
+    Received(Box<Received>),
 }
 
 /// Counts the header fields and `Received:` fields of a message as its bytes stream by,
@@ -173,7 +207,11 @@ pub async fn session(
         user: None,
         from: None,
         recipients: Vec::new(),
+        ret: None,
+        envid: None,
+        rcpt_dsn: Vec::new(),
         message: None,
+        spf: None,
     };
     info!(role = role.name(), %peer, local = ?local, tls = s.tls, "smtp connection");
     let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
@@ -303,12 +341,22 @@ impl Session {
                 self.helo = domain;
                 self.extended = extended;
             }
-            Event::Mail { id, from, .. } => {
+            Event::Mail { id, from, params } => {
                 let decision = self.mail(&from).await;
+                if matches!(decision, Decision::Accept) {
+                    self.ret = params.ret;
+                    self.envid = params.envid;
+                }
                 answer(conn, id, decision);
             }
-            Event::Rcpt { id, to, .. } => {
+            Event::Rcpt { id, to, params } => {
                 let decision = self.rcpt(&to);
+                if matches!(decision, Decision::Accept) {
+                    self.rcpt_dsn.push(RcptDsn {
+                        notify: params.notify,
+                        orcpt: params.orcpt,
+                    });
+                }
                 answer(conn, id, decision);
             }
             Event::Auth {
@@ -342,6 +390,9 @@ impl Session {
             }
             Event::Reset => {
                 self.abort();
+                self.spf = None;
+                self.rcpt_dsn.clear();
+                (self.ret, self.envid) = (None, None);
                 self.from = None;
                 self.recipients.clear();
             }
@@ -355,6 +406,8 @@ impl Session {
     async fn mail(&mut self, from: &ReversePath) -> Decision {
         self.abort();
         self.recipients.clear();
+        self.rcpt_dsn.clear();
+        (self.ret, self.envid) = (None, None);
         let address = from.mailbox().map(|m| m.to_string()).unwrap_or_default();
         if let Some(user) = &self.user {
             if !self.app.users.may_send_as(user, &address) {
@@ -370,6 +423,34 @@ impl Session {
         }
         if !self.disk_has_room().await {
             return Decision::Reject(reply(452, (4, 3, 1), "Insufficient system storage"));
+        }
+        self.spf = None;
+        if self.role == Role::Smtp && self.user.is_none() {
+            let spf =
+                crate::sender_auth::check_spf(&self.app, self.peer.ip(), &address, &self.helo)
+                    .await;
+            if let Some(spf) = &spf {
+                info!(peer = %self.peer, from = address, spf = spf.result.as_str(), domain = spf.domain, "SPF");
+                if spf.result == SpfResult::Fail
+                    && self.app.config.auth.spf == SpfAction::RejectFail
+                {
+                    // The explanation comes from the sender's DNS: printable ASCII only,
+                    // and short enough for a reply line (RFC 5321 4.5.3.1.5).
+                    let why = spf
+                        .explanation
+                        .as_deref()
+                        .map(|e| {
+                            e.chars()
+                                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                                .take(200)
+                                .collect::<String>()
+                        })
+                        .filter(|e| !e.trim().is_empty())
+                        .unwrap_or_else(|| format!("SPF check failed for {}", spf.domain));
+                    return Decision::Reject(reply(550, (5, 7, 23), &why));
+                }
+            }
+            self.spf = spf;
         }
         self.from = Some(address);
         Decision::Accept
@@ -436,11 +517,22 @@ impl Session {
             from: self.from.clone().unwrap_or_default(),
             recipients: self.recipients.clone(),
             received_at: unix_now(),
+            ret: self.ret,
+            envid: self.envid.clone(),
+            rcpt_dsn: self.rcpt_dsn.clone(),
+        };
+        let auth = if self.user.is_some() {
+            MessageAuth::Submitted(Box::new(Submitted::new(&self.app.dkim)))
+        } else {
+            MessageAuth::Received(Box::default())
         };
         let mut message = Message {
             incoming: None,
             header: HeaderScan::default(),
             failed: false,
+            trace_len: 0,
+            envelope: envelope.clone(),
+            auth,
         };
         match self.app.store.begin(&envelope) {
             Ok(mut incoming) => {
@@ -461,7 +553,9 @@ impl Session {
                 if let [only] = self.recipients.as_slice() {
                     received = received.for_path(only);
                 }
-                if incoming.write(received.to_field().as_bytes()).is_err() {
+                let trace = received.to_field();
+                message.trace_len = trace.len() as u64;
+                if incoming.write(trace.as_bytes()).is_err() {
                     message.failed = true;
                 }
                 message.incoming = Some(incoming);
@@ -479,6 +573,10 @@ impl Session {
             return;
         };
         message.header.feed(chunk);
+        match &mut message.auth {
+            MessageAuth::Submitted(s) => s.feed(chunk),
+            MessageAuth::Received(r) => r.feed(chunk),
+        }
         if let Some(incoming) = &mut message.incoming
             && incoming.write(chunk).is_err()
         {
@@ -509,13 +607,54 @@ impl Session {
             info!(peer = %self.peer, fields, "refused: too many header fields");
             return Decision::Reject(reply(552, (5, 3, 4), "Message header has too many fields"));
         }
+        let header_overflow = match &message.auth {
+            MessageAuth::Submitted(s) => s.overflow(),
+            MessageAuth::Received(r) => r.overflow(),
+        };
+        if header_overflow {
+            incoming.abort();
+            info!(peer = %self.peer, "refused: header too large");
+            return Decision::Reject(reply(552, (5, 3, 4), "Message header too large"));
+        }
         if !self.disk_has_room().await {
             incoming.abort();
             return Decision::Reject(reply(452, (4, 3, 1), "Insufficient system storage"));
         }
-        let size = incoming.len();
+        let now = unix_now();
+        let (at, insert, drop) = match message.auth {
+            MessageAuth::Submitted(submitted) => {
+                let message_id = format!("{}@{}", incoming.id(), self.app.config.hostname);
+                let insert = submitted.finish(&self.app.dkim, now, &message_id);
+                (message.trace_len, insert, Vec::new())
+            }
+            MessageAuth::Received(mut received) => {
+                let verdict = self.check_received(&mut received, now).await;
+                if let Some(refusal) = verdict.refusal {
+                    incoming.abort();
+                    info!(peer = %self.peer, from = self.from.as_deref().unwrap_or(""), "refused: DMARC p=reject not met");
+                    return Decision::Reject(refusal);
+                }
+                let trace = message.trace_len;
+                let drop = received
+                    .forged_results(&self.app.config.hostname)
+                    .into_iter()
+                    .map(|r| r.start + trace..r.end + trace)
+                    .collect();
+                (0, verdict.field.into_bytes(), drop)
+            }
+        };
+        let envelope = message.envelope;
+        let size = incoming.len() + insert.len() as u64;
         let store = self.app.store.clone();
-        let committed = tokio::task::spawn_blocking(move || store.commit(incoming)).await;
+        let committed = tokio::task::spawn_blocking(move || {
+            let incoming = if insert.is_empty() && drop.is_empty() {
+                incoming
+            } else {
+                store.rewrite(incoming, &envelope, at, &insert, &drop)?
+            };
+            store.commit(incoming)
+        })
+        .await;
         match committed {
             Ok(Ok(id)) => {
                 info!(
@@ -532,6 +671,7 @@ impl Session {
                 crate::metrics::count(&crate::metrics::METRICS.accepted);
                 self.from = None;
                 self.recipients.clear();
+                self.rcpt_dsn.clear();
                 Decision::AcceptWith(Reply::message_accepted(Some(&id)))
             }
             _ => {
@@ -539,6 +679,45 @@ impl Session {
                 Decision::Reject(reply(451, (4, 3, 0), "Local error in processing"))
             }
         }
+    }
+
+    /// The MX port's checks at the end of DATA: DKIM (DMARC and SPF come with them), the
+    /// `Authentication-Results:` field, and a refusal when the policy says so.
+    async fn check_received(&self, received: &mut Received, now: u64) -> Checked {
+        let dkim = received.verify_dkim(&self.app.resolver, now).await;
+        let mut methods: Vec<MethodResult> = dkim.iter().map(MethodResult::dkim).collect();
+        if methods.is_empty() {
+            methods.extend(MethodResult::new("dkim", "none"));
+        }
+        if let Some(spf) = &self.spf {
+            methods.extend(crate::sender_auth::spf_method(
+                spf,
+                self.from.as_deref().unwrap_or(""),
+            ));
+        }
+        let dmarc =
+            crate::sender_auth::check_dmarc(&self.app, received.header(), self.spf.as_ref(), &dkim)
+                .await;
+        let Some(dmarc) = dmarc else {
+            let field = crate::sender_auth::results_field(&self.app.config.hostname, methods);
+            return Checked {
+                field,
+                refusal: None,
+            };
+        };
+        methods.push(dmarc.method_result());
+        let field = crate::sender_auth::results_field(&self.app.config.hostname, methods);
+        info!(
+            peer = %self.peer,
+            dmarc = dmarc.status.as_str(),
+            header_from = dmarc.header_from(),
+            disposition = dmarc.disposition().as_str(),
+            "DMARC"
+        );
+        let refusal = (self.app.config.auth.dmarc == DmarcAction::Enforce)
+            .then(|| dmarc_refusal(&dmarc))
+            .flatten();
+        Checked { field, refusal }
     }
 
     async fn disk_has_room(&self) -> bool {
@@ -557,6 +736,36 @@ impl Session {
             incoming.abort();
         }
     }
+}
+
+/// The reply that refuses a message under `[auth] dmarc = "enforce"`: a DMARC failure
+/// under `p=reject` (RFC 9989 5.3.6), and a message whose author is ambiguous (several
+/// `From:` fields or author domains, RFC 9989 11.5), the classic way around a `p=reject`
+/// policy. A message without any usable author domain is only recorded.
+fn dmarc_refusal(dmarc: &DmarcResult) -> Option<Reply> {
+    if dmarc.disposition() != Disposition::Reject {
+        return None;
+    }
+    let ambiguous = matches!(
+        dmarc.error,
+        Some(
+            DmarcError::MultipleFromFields(_)
+                | DmarcError::MultipleAuthorDomains(_)
+                | DmarcError::TooManyAuthorDomains(_)
+        )
+    );
+    if ambiguous {
+        let text = "Message refused: several authors in From (DMARC)";
+        return Some(reply(550, (5, 7, 1), text));
+    }
+    (dmarc.applied_policy() == Some(Policy::Reject)).then(|| {
+        let domain = dmarc
+            .policy_domain
+            .as_deref()
+            .unwrap_or_else(|| dmarc.header_from());
+        let text = format!("Message refused: DMARC policy of {domain} (p=reject) not met");
+        reply(550, (5, 7, 1), &text)
+    })
 }
 
 fn answer(conn: &mut Connection, id: RequestId, decision: Decision) {

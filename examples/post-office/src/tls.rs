@@ -97,6 +97,42 @@ fn load_key(path: &Path) -> io::Result<PrivateKeyDer<'static>> {
     })
 }
 
+/// The client configuration for a smarthost: the certificate chain verified against
+/// `ca_file`'s certificates, or the system's trusted roots, and the host name checked.
+pub fn verified_client_config(ca_file: Option<&Path>) -> io::Result<Arc<ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for cert in load_certs(path)? {
+                roots.add(cert).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no trusted certificates for the smarthost (set outbound.relay_ca_file, or install ca-certificates)",
+        ));
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// The client configuration for opportunistic outbound STARTTLS (see the module docs).
 pub fn opportunistic_client_config() -> io::Result<Arc<ClientConfig>> {
     let provider = provider();

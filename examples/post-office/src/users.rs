@@ -156,6 +156,10 @@ impl Users {
         {
             return Lookup::Mailbox(user.clone());
         }
+        // The domain's catch-all alias (`"@domain" = "user@domain"`), last.
+        if let Some(user) = self.find(&format!("@{domain}")) {
+            return Lookup::Mailbox(user);
+        }
         Lookup::Unknown
     }
 
@@ -386,6 +390,35 @@ mod tests {
             },
         ];
         (Users::new(&config, &users), "correct horse".into())
+    }
+
+    #[test]
+    fn a_catch_all_takes_what_no_user_or_alias_takes() {
+        let text = format!(
+            "{EMBEDDED_DEFAULT}\n[aliases]\n\"@localhost\" = \"bob@localhost\"\n\"sales@localhost\" = \"alice@localhost\"\n"
+        );
+        let config = Config::parse(&text, "t", Path::new("/")).unwrap();
+        let hash = hash_password("x").unwrap();
+        let users = Users::new(
+            &config,
+            &[
+                UserEntry {
+                    address: "alice@localhost".into(),
+                    password_hash: hash.clone(),
+                },
+                UserEntry {
+                    address: "bob@localhost".into(),
+                    password_hash: hash,
+                },
+            ],
+        );
+        let to = |local: &str| users.lookup(local, "localhost");
+        assert_eq!(to("alice"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(to("sales"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(to("alice+tag"), Lookup::Mailbox("alice@localhost".into()));
+        assert_eq!(to("anything"), Lookup::Mailbox("bob@localhost".into()));
+        assert_eq!(to("a/b"), Lookup::Routing);
+        assert_eq!(users.lookup("x", "elsewhere.test"), Lookup::NotLocal);
     }
 
     #[test]

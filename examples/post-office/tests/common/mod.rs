@@ -72,6 +72,12 @@ pub struct Dns {
 impl Dns {
     /// `mx` is `(domain, mx host, ip)`.
     pub fn start(mx: &[(&str, &str, &str)]) -> Dns {
+        Dns::start_with(mx, &[])
+    }
+
+    /// Like [`Dns::start`], with more dnsmasq options (`--txt-record=...`,
+    /// `--auth-zone=...` for answers with an SOA).
+    pub fn start_with(mx: &[(&str, &str, &str)], extra: &[String]) -> Dns {
         let port = UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -92,6 +98,7 @@ impl Dns {
             cmd.arg(format!("--mx-host={domain},{host},10"));
             cmd.arg(format!("--host-record={host},{ip}"));
         }
+        cmd.args(extra);
         let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -231,6 +238,22 @@ impl Office {
 
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// Points the configuration at `dns` (for offices written before their DNS server
+    /// could start, e.g. to publish their DKIM keys in it).
+    pub fn set_dns(&self, dns: &Dns) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let start = text.find("[dns]\nservers = [").unwrap();
+        let list = start + "[dns]\nservers = [".len();
+        let end = list + text[list..].find("]\n").unwrap() + 2;
+        let text = format!(
+            "{}[dns]\nservers = [\"{}\"]\n{}",
+            &text[..start],
+            dns.addr,
+            &text[end..]
+        );
+        std::fs::write(&self.config, text).unwrap();
     }
 
     pub fn log(&self) -> String {
