@@ -537,6 +537,16 @@ fn security_52_reconnecting_sessions_never_hit_their_own_cap() {
         "",
         "[limits]\nmax_connections_per_ip = 5\n",
     );
+    // The start-up readiness probe's own session may still hold a slot for a moment:
+    // wait until five sessions at once are greeted before the reconnecting starts.
+    wait_for("five free slots", Duration::from_secs(10), || {
+        let held: Vec<Raw> = (0..5).map(|_| Raw::connect(o.ip, o.ports.smtp)).collect();
+        let ok = held.into_iter().all(|mut c| {
+            let greeting = c.reply();
+            greeting.starts_with("220") && c.cmd("QUIT").starts_with("221")
+        });
+        ok.then_some(())
+    });
     let mut workers = Vec::new();
     for _ in 0..5 {
         let (ip, port) = (o.ip, o.ports.smtp);
