@@ -152,7 +152,11 @@
 //!
 //! [`build`] writes what a server adds or sends: `Received:` ([`build::ReceivedBuilder`]),
 //! `Return-Path:`, `Date:`, `Message-ID:` and RFC 3464 delivery status notifications
-//! ([`build::DsnBuilder`]). The caller passes time and unique tokens; nothing reads a clock.
+//! ([`build::DsnBuilder`]), and whole messages ([`build::MessageBuilder`]: address fields
+//! from this crate's types, RFC 2047 only where needed, text/HTML/attachments/inline parts
+//! as mixed > related > alternative, RFC 2231 file names, the transfer encoding chosen from
+//! the content, boundaries that never occur in it). The caller passes time and unique
+//! tokens; nothing reads a clock.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -480,7 +480,7 @@ fn wrap_into(out: &mut String, text: &str, width: usize) {
 }
 
 /// Appends `input` to `out` with every line end (CRLF, bare LF, bare CR) as CRLF.
-fn normalize_crlf(input: &[u8], out: &mut Vec<u8>) {
+pub(super) fn normalize_crlf(input: &[u8], out: &mut Vec<u8>) {
     let mut rest = input;
     while let Some(i) = memchr::memchr2(b'\r', b'\n', rest) {
         out.extend_from_slice(rest.get(..i).unwrap_or_default());
