@@ -108,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
                             }
                         }
                         Event::StartTls => {
-                            conn.tls_started(now).unwrap();
+                            conn.tls_established(now).unwrap();
                         }
                         _ => {}
                     }

@@ -178,7 +178,7 @@ impl Pair {
             }
             if self.client_tls && self.server_tls {
                 // The simulated handshake: the server side first, then the client's.
-                self.server.tls_started(self.now).unwrap();
+                self.server.tls_established(self.now).unwrap();
                 self.client.tls_established(self.now);
                 self.client_tls = false;
                 self.server_tls = false;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use postwerk_smtp::codec::reply::Reply;
 use postwerk_smtp::codec::sasl::Mechanism;
-use postwerk_smtp::server::{AbortReason, ApiError, Config, Connection, Decision, Event};
+use postwerk_smtp::server::{AbortReason, Config, Connection, Decision, Event, UsageError};
 use server_support::{App, Harness, test_config};
 
 const EHLO: &[u8] = b"EHLO c.example\r\n";
@@ -152,12 +152,12 @@ fn sasl_exchange_is_never_authenticated_as_the_mechanism_name() {
     // A bare Accept names nobody: the machine cannot know who logged in.
     let answer = h.conn.respond(id, Decision::Accept, now);
     assert_ne!(h.conn.authenticated(), Some("X-TOKEN"));
-    assert_eq!(answer, Err(ApiError::InvalidDecision(id)));
+    assert_eq!(answer, Err(UsageError::InvalidDecision(id)));
     assert_eq!(h.conn.authenticated(), None);
     let with = Decision::AcceptWith(Reply::auth_succeeded());
     assert_eq!(
         h.conn.respond(id, with, now),
-        Err(ApiError::InvalidDecision(id))
+        Err(UsageError::InvalidDecision(id))
     );
     // The request is still open and can be answered properly.
     h.conn
@@ -198,7 +198,7 @@ fn plain_login_can_be_recorded_under_a_canonical_identity() {
     };
     assert_eq!(
         h.conn.respond(id, Decision::Authenticated("x".into()), now),
-        Err(ApiError::InvalidDecision(id))
+        Err(UsageError::InvalidDecision(id))
     );
 }
 

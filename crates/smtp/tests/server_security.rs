@@ -307,7 +307,7 @@ fn security_09_starttls_discards_buffered_input_and_resets_state() {
     assert!(h.events.iter().any(|e| e == "starttls"));
     // Bytes arriving before the handshake completes are not commands either.
     h.feed(b"NOOP\r\n");
-    h.tls_started();
+    h.tls_established();
     assert_eq!(
         h.take_output(),
         "",

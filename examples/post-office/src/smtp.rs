@@ -256,7 +256,7 @@ pub async fn session(
                 unread.clear();
                 s.tls = true;
                 s.user = None;
-                let _ = conn.tls_started(Instant::now());
+                let _ = conn.tls_established(Instant::now());
                 continue;
             }
             if let Event::Closing(reason) = &event {

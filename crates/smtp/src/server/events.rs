@@ -121,7 +121,7 @@ pub enum Event {
     /// One step of another SASL mechanism: the decoded client response. Answer with
     /// [`Decision::Challenge`] to continue, [`Decision::Authenticated`] with the identity
     /// the mechanism established to succeed (a plain Accept is refused with
-    /// [`ApiError::InvalidDecision`]: the machine cannot know who logged in), or Reject
+    /// [`UsageError::InvalidDecision`]: the machine cannot know who logged in), or Reject
     /// to fail.
     AuthExchange {
         /// Answer with this id.
@@ -157,7 +157,7 @@ pub enum Event {
     /// The body so far must be discarded; the machine answers the client itself.
     DataAborted(AbortReason),
     /// `220 Ready to start TLS` is queued: flush it, then run the TLS handshake and call
-    /// [`Connection::tls_started`](super::Connection::tls_started).
+    /// [`Connection::tls_established`](super::Connection::tls_established).
     StartTls,
     /// The transaction was reset (RSET, EHLO, STARTTLS).
     Reset,
@@ -187,10 +187,14 @@ pub enum Decision {
     Close(Reply),
 }
 
+/// The old name of [`UsageError`] (the name the client, POP3 and SASL crates use).
+#[deprecated(note = "renamed to UsageError, as in the client and the other crates")]
+pub type ApiError = UsageError;
+
 /// The caller used the machine wrongly (never caused by the peer).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
-pub enum ApiError {
+pub enum UsageError {
     /// No event with this id is waiting for an answer.
     #[error("no pending request {0}")]
     UnknownRequest(RequestId),
@@ -198,7 +202,7 @@ pub enum ApiError {
     /// positive reply in `Reject`).
     #[error("decision does not fit request {0}")]
     InvalidDecision(RequestId),
-    /// `tls_started` without a preceding [`Event::StartTls`].
+    /// `tls_established` without a preceding [`Event::StartTls`].
     #[error("no STARTTLS is in progress")]
     NotAwaitingTls,
 }

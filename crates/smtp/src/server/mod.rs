@@ -14,14 +14,14 @@
 //!      the events after each chunk: `poll_transmit` resumes commands held while output
 //!      was full, which may raise events;
 //!    - after [`Event::StartTls`]: flush, run the TLS handshake, call
-//!      [`Connection::tls_started`];
+//!      [`Connection::tls_established`];
 //!    - stop when [`Connection::is_closed`];
 //!    - when both are empty, wait for socket input ([`Connection::handle_input`],
 //!      [`Connection::handle_eof`]) or the deadline of [`Connection::poll_timeout`]
 //!      ([`Connection::handle_timeout`]).
 //!
 //! Invariant: after every input (`handle_input`, `handle_eof`, `handle_timeout`,
-//! `respond`, `tls_started`), poll events and output until both are empty.
+//! `respond`, `tls_established`), poll events and output until both are empty.
 //!
 //! Bounded output: pending output never exceeds the mark ([`Config::max_pending_output`])
 //! plus one unit (one reply, or the per-recipient replies to one LMTP end of data). While
@@ -30,7 +30,7 @@
 //! [crate docs](crate#bounded-output).
 //!
 //! The peer breaking the protocol is never a Rust error: the machine answers it with the
-//! right reply and, past the error limit, closes. [`ApiError`] is for the caller.
+//! right reply and, past the error limit, closes. [`UsageError`] is for the caller.
 //!
 //! The files of this module follow the phases: `greeting` (HELO/EHLO/LHLO and the small
 //! commands), `transaction` (MAIL, RCPT), `data` (DATA, BDAT), `auth` (AUTH), `tls`
@@ -51,7 +51,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 pub use config::{BareLineEndings, Config, Extensions, Limits, PipeliningPolicy, Timeouts};
-pub use events::{AbortReason, ApiError, CloseReason, Decision, Envelope, Event, RequestId};
+#[allow(deprecated)]
+pub use events::ApiError;
+pub use events::{AbortReason, CloseReason, Decision, Envelope, Event, RequestId, UsageError};
 
 use crate::codec::command::{Command, ParseOptions};
 use crate::codec::reply::Reply;
@@ -72,7 +74,7 @@ enum Phase {
     Bdat(BdatPhase),
     /// A SASL response line.
     Auth(AuthPhase),
-    /// 220 to STARTTLS sent; waiting for the driver's `tls_started`.
+    /// 220 to STARTTLS sent; waiting for the driver's `tls_established`.
     AwaitTls,
 }
 
@@ -356,24 +358,24 @@ impl Connection {
     /// Answers the event `id`. Later pipelined commands are processed right away.
     ///
     /// Once the machine is closing (see [`Event::Closing`]), pending requests are gone and
-    /// answering them returns [`ApiError::UnknownRequest`].
+    /// answering them returns [`UsageError::UnknownRequest`].
     pub fn respond(
         &mut self,
         id: RequestId,
         decision: Decision,
         now: Instant,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), UsageError> {
         self.now = now;
         match &self.held {
             Some(h) if h.id == id => {
                 if !decision_fits(&h.kind, &decision) {
-                    return Err(ApiError::InvalidDecision(id));
+                    return Err(UsageError::InvalidDecision(id));
                 }
             }
-            _ => return Err(ApiError::UnknownRequest(id)),
+            _ => return Err(UsageError::UnknownRequest(id)),
         }
         let Some(held) = self.held.take() else {
-            return Err(ApiError::UnknownRequest(id));
+            return Err(UsageError::UnknownRequest(id));
         };
         if let Decision::Close(reply) = decision {
             self.abort_data_if_any();
@@ -401,7 +403,7 @@ impl Connection {
         id: RequestId,
         replies: Vec<Reply>,
         now: Instant,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), UsageError> {
         self.now = now;
         match &self.held {
             Some(Held {
@@ -410,11 +412,11 @@ impl Connection {
                 ..
             }) if *hid == id => {
                 if replies.len() != *recipients || !self.config.lmtp {
-                    return Err(ApiError::InvalidDecision(id));
+                    return Err(UsageError::InvalidDecision(id));
                 }
             }
-            Some(h) if h.id == id => return Err(ApiError::InvalidDecision(id)),
-            _ => return Err(ApiError::UnknownRequest(id)),
+            Some(h) if h.id == id => return Err(UsageError::InvalidDecision(id)),
+            _ => return Err(UsageError::UnknownRequest(id)),
         }
         self.held = None;
         for r in replies {
@@ -425,11 +427,18 @@ impl Connection {
         Ok(())
     }
 
-    /// The driver finished the TLS handshake after [`Event::StartTls`].
-    pub fn tls_started(&mut self, now: Instant) -> Result<(), ApiError> {
+    /// The old name of [`tls_established`](Self::tls_established).
+    #[deprecated(note = "renamed to tls_established, as in the SMTP and POP3 clients")]
+    pub fn tls_started(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.tls_established(now)
+    }
+
+    /// The driver finished the TLS handshake after [`Event::StartTls`] (the same name as
+    /// the clients' method).
+    pub fn tls_established(&mut self, now: Instant) -> Result<(), UsageError> {
         self.now = now;
         if !matches!(self.phase, Phase::AwaitTls) {
-            return Err(ApiError::NotAwaitingTls);
+            return Err(UsageError::NotAwaitingTls);
         }
         self.phase = Phase::Command;
         self.session.tls = true;

@@ -86,8 +86,10 @@ impl Harness {
         self.drain();
     }
 
-    pub fn tls_started(&mut self) {
-        self.conn.tls_started(self.now).expect("tls_started");
+    pub fn tls_established(&mut self) {
+        self.conn
+            .tls_established(self.now)
+            .expect("tls_established");
         self.drain();
     }
 
@@ -385,7 +387,7 @@ impl Transcript {
                         h.feed(&piece);
                     }
                 }
-                Step::Tls => h.tls_started(),
+                Step::Tls => h.tls_established(),
                 Step::Wait(s) => h.advance(Duration::from_secs(*s)),
                 Step::Eof => h.eof(),
             }
