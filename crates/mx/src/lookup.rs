@@ -129,6 +129,12 @@ enum Failure {
     Lame,
 }
 
+/// An outcome that answers the question (as opposed to a failure or a retry).
+enum Answered {
+    NxDomain,
+    Data(Data),
+}
+
 /// Longest wait for one retransmission.
 const MAX_TRY: Duration = Duration::from_secs(60);
 
@@ -511,75 +517,69 @@ impl Lookup {
         self.send(name, display, p.kind, transport, p.purpose, hops, now);
     }
 
-    fn on_mx(&mut self, p: Pending, outcome: Outcome, now: Instant) {
-        let max_hops = self.options.max_cname_hops;
-        match outcome {
+    /// What a question that decides the whole lookup (the MX question, or a
+    /// [`Lookup::records`] question) does with an outcome that is not an answer: ask again
+    /// over TCP after a truncated UDP answer, else end the lookup with the error. Answers
+    /// come back for the caller.
+    fn answer_or_fail(&mut self, p: &Pending, outcome: Outcome, now: Instant) -> Option<Answered> {
+        let error = match outcome {
+            Outcome::NxDomain => return Some(Answered::NxDomain),
+            Outcome::Data(data) => return Some(Answered::Data(data)),
             Outcome::Truncated if p.transport == Transport::Udp => {
                 let name = p.name.clone();
-                self.follow(&p, name, Transport::Tcp, p.hops, now);
+                self.follow(p, name, Transport::Tcp, p.hops, now);
+                return None;
             }
-            Outcome::Truncated => self.finish(Err(RouteError::Truncated {
-                name: p.display,
+            Outcome::Truncated => RouteError::Truncated {
+                name: p.display.clone(),
                 record: p.kind,
-            })),
-            Outcome::Failure(rcode) => self.finish(Err(RouteError::ServerFailure {
-                name: p.display,
+            },
+            Outcome::Failure(rcode) => RouteError::ServerFailure {
+                name: p.display.clone(),
                 record: p.kind,
                 rcode,
-            })),
-            Outcome::ChainTooLong => self.finish(Err(RouteError::CnameChainTooLong {
+            },
+            Outcome::ChainTooLong => RouteError::CnameChainTooLong {
                 name: self.domain.clone(),
-                limit: max_hops,
-            })),
-            Outcome::NxDomain => self.finish(Err(RouteError::NoSuchDomain {
+                limit: self.options.max_cname_hops,
+            },
+            Outcome::Lame => RouteError::LameAnswer {
+                name: p.display.clone(),
+                record: p.kind,
+            },
+        };
+        self.finish(Err(error));
+        None
+    }
+
+    fn on_mx(&mut self, p: Pending, outcome: Outcome, now: Instant) {
+        match self.answer_or_fail(&p, outcome, now) {
+            None => {}
+            Some(Answered::NxDomain) => self.finish(Err(RouteError::NoSuchDomain {
                 domain: self.domain.clone(),
             })),
-            Outcome::Lame => self.finish(Err(RouteError::LameAnswer {
-                name: p.display,
-                record: p.kind,
-            })),
-            Outcome::Data(data) if data.mx.is_empty() && data.hops > 0 => {
+            Some(Answered::Data(data)) if data.mx.is_empty() && data.hops > 0 => {
                 // The chain ends without data in this answer: ask the target itself.
                 let hops = p.hops.saturating_add(data.hops);
                 self.follow(&p, data.canonical, p.transport, hops, now);
             }
-            Outcome::Data(data) if data.mx.is_empty() => {
+            Some(Answered::Data(data)) if data.mx.is_empty() => {
                 // NODATA: the implicit MX, the (canonical) domain itself at preference 0.
                 let display = p.display.clone();
                 self.select_hosts(vec![(0, p.name, display)], true, &[], now);
             }
-            Outcome::Data(data) => self.on_mx_records(data, now),
+            Some(Answered::Data(data)) => self.on_mx_records(data, now),
         }
     }
 
     fn on_records(&mut self, p: Pending, outcome: Outcome, bytes: &[u8], now: Instant) {
-        match outcome {
-            Outcome::Truncated if p.transport == Transport::Udp => {
-                let name = p.name.clone();
-                self.follow(&p, name, Transport::Tcp, p.hops, now);
-            }
-            Outcome::Truncated => self.finish(Err(RouteError::Truncated {
-                name: p.display,
-                record: p.kind,
-            })),
-            Outcome::Failure(rcode) => self.finish(Err(RouteError::ServerFailure {
-                name: p.display,
-                record: p.kind,
-                rcode,
-            })),
-            Outcome::ChainTooLong => self.finish(Err(RouteError::CnameChainTooLong {
-                name: self.domain.clone(),
-                limit: self.options.max_cname_hops,
-            })),
-            Outcome::Lame => self.finish(Err(RouteError::LameAnswer {
-                name: p.display,
-                record: p.kind,
-            })),
-            Outcome::Data(data) if data.is_empty() && data.hops > 0 => {
+        match self.answer_or_fail(&p, outcome, now) {
+            None => {}
+            Some(Answered::Data(data)) if data.is_empty() && data.hops > 0 => {
                 let hops = p.hops.saturating_add(data.hops);
                 self.follow(&p, data.canonical, p.transport, hops, now);
             }
-            Outcome::NxDomain | Outcome::Data(_) => {
+            Some(Answered::NxDomain | Answered::Data(_)) => {
                 self.response = Some(bytes.to_vec());
                 self.stage = Stage::Done;
                 self.pending.clear();
