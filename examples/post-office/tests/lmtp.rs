@@ -76,6 +76,16 @@ fn mail_owner() -> (u32, u32) {
         .expect("no dovecot user in /etc/passwd (install the Debian package `dovecot-core`)")
 }
 
+/// Gives `path` and everything under it to `uid:gid` (the mail processes' owner).
+fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            chown_tree(&e.unwrap().path(), uid, gid);
+        }
+    }
+}
+
 /// Dovecot with only LMTP, on a Unix socket under `dir/run`, users from a passwd-file;
 /// `carol` has a 1 KiB quota.
 fn dovecot(dir: &Path) -> Dovecot {
@@ -101,11 +111,7 @@ fn dovecot(dir: &Path) -> Dovecot {
     std::fs::write(dir.join("passwd"), passwd).unwrap();
     std::fs::create_dir_all(dir.join("mail")).unwrap();
     for sub in ["mail", "home"] {
-        let _ = Command::new("chown")
-            .arg("-R")
-            .arg(format!("{uid}:{gid}"))
-            .arg(dir.join(sub))
-            .status();
+        chown_tree(&dir.join(sub), uid, gid);
     }
     let mut conf = format!(
         "protocols = lmtp\n\

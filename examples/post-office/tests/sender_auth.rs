@@ -142,39 +142,18 @@ fn signed_at_a_checked_at_b_and_forgeries_refused() {
     // without A's signature: DMARC fails under p=reject, so B refuses it at DATA.
     let forged = "From: alice@alpha.test\r\nTo: bob@beta.test\r\nSubject: forged\r\n\
                   Authentication-Results: mx.beta.test; dmarc=pass\r\n\r\nPay me.\r\n";
-    let out = python(
-        FORGE,
-        &[
-            "127.0.0.3",
-            &w.b.ports.smtp.to_string(),
-            "alice@alpha.test",
-            "bob@beta.test",
-            forged,
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let replies = forge(&w.b, "alice@alpha.test", forged);
     assert!(
-        stdout.contains("data 550") && stdout.contains("5.7.1"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        replies.contains("data 550") && replies.contains("5.7.1"),
+        "{replies}"
     );
     // A second From field of a domain without policy does not dodge A's p=reject.
     let two_froms = "From: alice@alpha.test\r\nFrom: someone@elsewhere.test\r\n\
                      To: bob@beta.test\r\nSubject: two authors\r\n\r\nPay me.\r\n";
-    let out = python(
-        FORGE,
-        &[
-            "127.0.0.3",
-            &w.b.ports.smtp.to_string(),
-            "someone@elsewhere.test",
-            "bob@beta.test",
-            two_froms,
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let replies = forge(&w.b, "someone@elsewhere.test", two_froms);
     assert!(
-        stdout.contains("data 550") && stdout.contains("5.7.1"),
-        "{stdout}"
+        replies.contains("data 550") && replies.contains("5.7.1"),
+        "{replies}"
     );
     // Nothing more arrived for bob.
     assert_eq!(w.b.maildir("bob@beta.test").len(), 1);
@@ -185,18 +164,8 @@ fn security_56_forged_results_claiming_our_host_are_removed_in_record_mode() {
     let w = world("[auth]\ndmarc = \"record\"\n");
     let forged = "From: alice@alpha.test\r\nTo: bob@beta.test\r\nSubject: forged\r\n\
                   Authentication-Results: mx.beta.test; dkim=pass; dmarc=pass\r\n\r\nPay me.\r\n";
-    let out = python(
-        FORGE,
-        &[
-            "127.0.0.3",
-            &w.b.ports.smtp.to_string(),
-            "alice@alpha.test",
-            "bob@beta.test",
-            forged,
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("data 250"), "{stdout}");
+    let replies = forge(&w.b, "alice@alpha.test", forged);
+    assert!(replies.contains("data 250"), "{replies}");
     let got =
         w.b.wait_for_mail("bob@beta.test", 1, Duration::from_secs(60));
     let fields = results_fields(&got[0]);
@@ -210,19 +179,33 @@ fn security_56_forged_results_claiming_our_host_are_removed_in_record_mode() {
 #[test]
 fn reject_fail_refuses_spf_failures_at_mail_from() {
     let w = world("[auth]\nspf = \"reject-fail\"\n");
+    let replies = forge(
+        &w.b,
+        "alice@alpha.test",
+        "From: alice@alpha.test\r\n\r\nx\r\n",
+    );
+    assert!(replies.contains("mail 550"), "{replies}");
+    assert!(replies.contains("5.7.23"), "{replies}");
+}
+
+/// Sends `message` from `sender` to bob@beta.test at `office`'s MX port from 127.0.0.9
+/// with [`FORGE`]; its output (the replies to MAIL and DATA).
+fn forge(office: &Office, sender: &str, message: &str) -> String {
     let out = python(
         FORGE,
         &[
-            "127.0.0.3",
-            &w.b.ports.smtp.to_string(),
-            "alice@alpha.test",
+            office.ip,
+            &office.ports.smtp.to_string(),
+            sender,
             "bob@beta.test",
-            "From: alice@alpha.test\r\n\r\nx\r\n",
+            message,
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("mail 550"), "{stdout}");
-    assert!(stdout.contains("5.7.23"), "{stdout}");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Python smtplib from 127.0.0.9 (outside A's SPF record) to an MX port: prints
