@@ -491,25 +491,61 @@ impl Deliverer {
         }
     }
 
-    /// The recipients at one remote domain, in a slot of that destination.
+    /// The recipients at one remote domain, in a slot of that destination: through the
+    /// smarthost when one is configured, else to the domain's MX hosts.
     async fn remote_part(&self, progress: &Progress, domain: String, indexes: Vec<usize>) {
         let id = progress.id.as_str();
         let Some(_slot) = self.lanes.remote(&domain).await else {
             progress.cancelled.store(true, Ordering::Relaxed);
             return;
         };
-        if let Some(relay) = self.config.outbound.relay.clone() {
-            self.relay_part(progress, &domain, &relay, indexes).await;
-            return;
-        }
-        let route = match self.resolver.resolve_mx(&domain).await {
-            Ok(route) => route,
-            Err(e) => {
-                info!(queue_id = id, domain, error = %e, "no route");
+        let relay = self.config.outbound.relay.clone();
+        let targets: Result<Vec<(String, SocketAddr)>, String> = match &relay {
+            // A smarthost: its addresses from the system resolver.
+            Some(relay) => {
+                let host = relay.rsplit_once(':').map_or(relay.as_str(), |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                match tokio::net::lookup_host(relay.as_str()).await {
+                    Ok(found) => Ok(found
+                        .take(MAX_ADDRESSES)
+                        .map(|addr| (host.to_owned(), addr))
+                        .collect()),
+                    Err(e) => {
+                        info!(queue_id = id, relay, error = %e, "smarthost not resolved");
+                        Err(format!("smarthost {relay}: {e}"))
+                    }
+                }
+            }
+            None => match self.resolver.resolve_mx(&domain).await {
+                Ok(route) => Ok(route
+                    .addresses()
+                    .take(MAX_ADDRESSES)
+                    .map(|(host, ip)| {
+                        (
+                            host.name.clone(),
+                            SocketAddr::new(ip, self.config.outbound.port),
+                        )
+                    })
+                    .collect()),
+                Err(e) => {
+                    info!(queue_id = id, domain, error = %e, "no route");
+                    crate::metrics::count(&crate::metrics::METRICS.dns_failures);
+                    let outcome = route_failure(&e);
+                    let all: Vec<(usize, Outcome)> =
+                        indexes.iter().map(|&i| (i, outcome.clone())).collect();
+                    self.record(progress, &all).await;
+                    return;
+                }
+            },
+        };
+        let targets = match targets {
+            Ok(targets) => targets,
+            Err(why) => {
                 crate::metrics::count(&crate::metrics::METRICS.dns_failures);
-                let outcome = route_failure(&e);
-                let all: Vec<(usize, Outcome)> =
-                    indexes.iter().map(|&i| (i, outcome.clone())).collect();
+                let all: Vec<(usize, Outcome)> = indexes
+                    .iter()
+                    .map(|&i| (i, Outcome::Temporary(why.clone())))
+                    .collect();
                 self.record(progress, &all).await;
                 return;
             }
@@ -517,10 +553,14 @@ impl Deliverer {
         let Some(content) = self.part_content(progress).await else {
             return;
         };
+        let via_relay = relay.is_some();
         let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
-        let mut last_error = String::from("no mail exchanger could be reached");
+        let mut last_error = match &relay {
+            Some(relay) => format!("smarthost {relay} could not be reached"),
+            None => String::from("no mail exchanger could be reached"),
+        };
         let (mut tried, mut ours) = (0usize, 0usize);
-        for (host, ip) in route.addresses().take(MAX_ADDRESSES) {
+        for (host, addr) in targets {
             let waiting: Vec<usize> = indexes
                 .iter()
                 .copied()
@@ -529,13 +569,12 @@ impl Deliverer {
             if waiting.is_empty() {
                 break;
             }
-            let addr = SocketAddr::new(ip, self.config.outbound.port);
-            if let Err(why) = self.dialer.check(ip) {
-                info!(queue_id = id, mx = host.name, %addr, reason = %why, "address not dialled");
+            if let Err(why) = self.dialer.check(addr.ip()) {
+                info!(queue_id = id, mx = host, %addr, reason = %why, "address not dialled");
                 if why == Refusal::Ours {
                     ours += 1;
                 }
-                last_error = format!("{}[{ip}]: not dialled: {why}", host.name);
+                last_error = format!("{host}[{}]: not dialled: {why}", addr.ip());
                 continue;
             }
             tried += 1;
@@ -546,30 +585,36 @@ impl Deliverer {
                     break;
                 }
             };
-            match self.dialer.deliver(addr, &host.name, tx).await {
+            let sent = if via_relay {
+                self.dialer.deliver_relay(addr, &host, tx).await
+            } else {
+                self.dialer.deliver(addr, &host, tx).await
+            };
+            match sent {
                 Ok(sent) => {
                     let peer = addr.to_string();
-                    let now_final =
-                        outcomes_of(progress, &host.name, &peer, &waiting, &sent.result);
+                    let now = outcomes_of(progress, &host, &peer, &waiting, &sent.result);
                     if !sent.peer_dsn {
-                        relayed(progress, &host.name, &now_final).await;
+                        relayed(progress, &host, &now).await;
                     }
-                    let final_now: Vec<(usize, Outcome)> = now_final
-                        .iter()
-                        .filter(|(_, o)| o.is_final())
-                        .cloned()
-                        .collect();
+                    let final_now: Vec<(usize, Outcome)> =
+                        now.iter().filter(|(_, o)| o.is_final()).cloned().collect();
                     // Right after the final reply: a crash from here on re-sends nothing
                     // that this server accepted.
                     self.record(progress, &final_now).await;
-                    outcomes.extend(now_final);
+                    outcomes.extend(now);
                 }
                 Err(e) => {
-                    info!(queue_id = id, mx = host.name, %addr, error = %e, "delivery attempt failed");
+                    let what = if via_relay {
+                        "smarthost attempt failed"
+                    } else {
+                        "delivery attempt failed"
+                    };
+                    info!(queue_id = id, mx = host, %addr, error = %e, "{what}");
                     if let SessionError::Refused(Refusal::Ours) = e {
                         ours += 1;
                     }
-                    last_error = format!("{}[{ip}]: {e}", host.name);
+                    last_error = format!("{host}[{}]: {e}", addr.ip());
                 }
             }
         }
@@ -586,89 +631,6 @@ impl Deliverer {
                     ),
                     None => Outcome::Temporary(last_error.clone()),
                 };
-                (i, outcome)
-            })
-            .collect();
-        self.record(progress, &rest).await;
-    }
-}
-
-impl Deliverer {
-    /// The recipients at one remote domain through the smarthost `relay` (`HOST:PORT`):
-    /// its addresses from the system resolver, tried in order, STARTTLS required and the
-    /// login of `[outbound]`.
-    async fn relay_part(
-        &self,
-        progress: &Progress,
-        domain: &str,
-        relay: &str,
-        indexes: Vec<usize>,
-    ) {
-        let id = progress.id.as_str();
-        let host = relay.rsplit_once(':').map_or(relay, |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addresses: Vec<SocketAddr> = match tokio::net::lookup_host(relay).await {
-            Ok(found) => found.take(MAX_ADDRESSES).collect(),
-            Err(e) => {
-                info!(queue_id = id, relay, error = %e, "smarthost not resolved");
-                crate::metrics::count(&crate::metrics::METRICS.dns_failures);
-                let why = format!("smarthost {relay}: {e}");
-                let all: Vec<(usize, Outcome)> = indexes
-                    .iter()
-                    .map(|&i| (i, Outcome::Temporary(why.clone())))
-                    .collect();
-                self.record(progress, &all).await;
-                return;
-            }
-        };
-        let Some(content) = self.part_content(progress).await else {
-            return;
-        };
-        let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
-        let mut last_error = format!("smarthost {relay} could not be reached");
-        for addr in addresses {
-            let waiting: Vec<usize> = indexes
-                .iter()
-                .copied()
-                .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
-                .collect();
-            if waiting.is_empty() {
-                break;
-            }
-            let tx = match transaction(&progress.envelope, &waiting, content.clone()) {
-                Ok(tx) => tx,
-                Err(e) => {
-                    last_error = e.to_string();
-                    break;
-                }
-            };
-            match self.dialer.deliver_relay(addr, host, tx).await {
-                Ok(sent) => {
-                    let peer = addr.to_string();
-                    let now: Vec<(usize, Outcome)> =
-                        outcomes_of(progress, host, &peer, &waiting, &sent.result);
-                    if !sent.peer_dsn {
-                        relayed(progress, host, &now).await;
-                    }
-                    let final_now: Vec<(usize, Outcome)> =
-                        now.iter().filter(|(_, o)| o.is_final()).cloned().collect();
-                    self.record(progress, &final_now).await;
-                    outcomes.extend(now);
-                }
-                Err(e) => {
-                    info!(queue_id = id, domain, relay, %addr, error = %e, "smarthost attempt failed");
-                    last_error = format!("smarthost {relay} [{addr}]: {e}");
-                }
-            }
-        }
-        let rest: Vec<(usize, Outcome)> = indexes
-            .iter()
-            .filter(|i| !outcomes.get(i).is_some_and(Outcome::is_final))
-            .map(|&i| {
-                let outcome = outcomes
-                    .get(&i)
-                    .cloned()
-                    .unwrap_or_else(|| Outcome::Temporary(last_error.clone()));
                 (i, outcome)
             })
             .collect();
