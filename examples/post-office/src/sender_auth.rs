@@ -13,10 +13,12 @@
 use std::ops::Range;
 
 use postwerk_auth::dkim::{Signing, Verifier, VerifierConfig};
-use postwerk_auth::dmarc::{Config as DmarcConfig, DmarcResult, Evaluator, SpfIdentifier};
+use postwerk_auth::dmarc::{
+    AuthorDomains, Config as DmarcConfig, DmarcResult, Evaluator, SpfIdentifier,
+};
 use postwerk_auth::results::{AuthenticationResults, MethodResult};
 use postwerk_auth::spf::{SpfCheck, SpfConfig, SpfOutput, SpfResult};
-use postwerk_message::{Address, DateTime, Message};
+use postwerk_message::{DateTime, Message};
 
 use crate::dkim::DkimKeys;
 
@@ -71,14 +73,6 @@ impl HeaderCapture {
     }
 }
 
-/// The domain of the first mailbox of the first `From:` field, lower case.
-pub fn from_domain(message: &Message<'_>) -> Option<String> {
-    let from = message.from().ok()?;
-    let first = from.iter().flat_map(Address::mailboxes).next()?;
-    let domain = first.addr_spec().domain();
-    (!domain.is_empty()).then(|| domain.to_ascii_lowercase())
-}
-
 /// A message arriving on a submission port.
 #[derive(Debug)]
 pub struct Submitted {
@@ -128,7 +122,11 @@ impl Submitted {
         if !has("message-id") {
             added.push_str(&format!("Message-ID: <{message_id}>\r\n"));
         }
-        let domain = parsed.as_ref().and_then(from_domain);
+        // The author domain as DMARC reads it (one From field; A-labels, lower case): the
+        // domain receivers will align the signature with.
+        let domain = AuthorDomains::from_message(self.header.header())
+            .ok()
+            .and_then(|a| a.domains().first().cloned());
         let mut out = Vec::new();
         if let (Some(domain), Some(signing)) = (domain, self.signing.as_mut())
             && let Some(domain_keys) = keys.for_domain(&domain)
