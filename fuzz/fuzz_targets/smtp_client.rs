@@ -1,6 +1,6 @@
 //! The SMTP client machine fed arbitrary server output, split into chunks by the input,
-//! with two transactions queued (pipelining, chunking, LMTP and credentials chosen by the
-//! input too). Must never panic; memory stays bounded by the reply limits, and pending
+//! with three transactions queued, the last with a streamed 8-bit body (pipelining,
+//! chunking, LMTP, the bare line-end policy and credentials chosen by the input too). Must never panic; memory stays bounded by the reply limits, and pending
 //! output never exceeds the mark plus one unit (SECURITY.md 41), with a small mark so
 //! that the bound is reached.
 #![no_main]
@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use postwerk_smtp::client::{Config, Connection, Credentials, Recipient, Transaction};
+use postwerk_smtp::client::{
+    BareLineEndings, Config, Connection, Credentials, Event, Recipient, Transaction,
+};
 use postwerk_smtp::codec::path::{ForwardPath, Mailbox, ReversePath};
 
 /// A small high-water mark, so that the fuzzer reaches it.
@@ -37,6 +39,9 @@ fuzz_target!(|data: &[u8]| {
     if flags & 16 != 0 {
         config.credentials = Some(Credentials::new("user", "pass"));
     }
+    if flags & 32 != 0 {
+        config.bare_line_endings = BareLineEndings::Normalise;
+    }
     config.reply_limits.max_line_len = 512;
     config.reply_limits.max_lines = 16;
     config.max_pending_output = MARK;
@@ -51,6 +56,17 @@ fuzz_target!(|data: &[u8]| {
             )));
         let _ = conn.send(tx, now);
     }
+    let streamed = Transaction::streaming(from.clone())
+        .with_8bit()
+        .with_recipient(Recipient::new(ForwardPath::Postmaster));
+    let _ = conn.send(streamed, now);
+    // The streamed body, one piece per BodyWanted, then the end.
+    let mut pieces = [
+        &b"Content-Type: text/plain\r\n\r\n"[..],
+        "Gr\u{fc}\u{df}e\r\n.dot\r".as_bytes(),
+        b"\n\nbare\r\n",
+    ]
+    .into_iter();
     conn.quit(now);
     check(&conn);
     let mut t = now;
@@ -78,7 +94,15 @@ fuzz_target!(|data: &[u8]| {
         }
         check(&conn);
         loop {
-            while conn.poll_event().is_some() {}
+            while let Some(event) = conn.poll_event() {
+                if let Event::BodyWanted { id } = event {
+                    let _ = match pieces.next() {
+                        Some(p) => conn.body_chunk(id, Bytes::from_static(p), t),
+                        None => conn.body_end(id, t),
+                    };
+                    check(&conn);
+                }
+            }
             if !write {
                 break;
             }

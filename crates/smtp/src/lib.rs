@@ -18,7 +18,8 @@
 //! one unit**. The mark is `Config::max_pending_output` (default 128 KiB) in
 //! [`server::Config`] and [`client::Config`]; a unit is one reply, or the per-recipient
 //! replies to one LMTP end of data (server), or the commands and the body of one
-//! transaction (client). While `pending_output() > max_pending_output`
+//! transaction, or one chunk of a streamed body (client: it asks for the next chunk only
+//! at or below the mark). While `pending_output() > max_pending_output`
 //! ([`server::Connection::is_output_full`], [`client::Connection::is_output_full`]) the
 //! server takes no further buffered command and the client no further buffered reply. A
 //! client that pipelines without reading the answers therefore grows the server by at
@@ -29,6 +30,8 @@
 //! driver goes back to the events after every chunk, as in the loop below.
 //!
 //! ## The driver loop (server)
+//!
+//! The client's driver loop, with a streamed body, is in the [`client`] module docs.
 //!
 //! ```no_run
 //! use std::io::{Read, Write};
@@ -98,11 +101,13 @@
 //! | 3207 | STARTTLS | implemented (buffer discarded and session reset at 220) |
 //! | 3461 | DSN parameters RET, ENVID, NOTIFY, ORCPT | parsed, checked and carried; report generation is the application's |
 //! | 3463 | Enhanced status codes | implemented (with RFC 2034 ENHANCEDSTATUSCODES) |
-//! | 3030 | CHUNKING (BDAT) | implemented; BINARYMIME accepted with CHUNKING |
-//! | 4954 | AUTH, PLAIN (RFC 4616), LOGIN, open mechanism set | implemented; AUTH= on MAIL carried |
-//! | 6152 | 8BITMIME | implemented |
+//! | 3030 | CHUNKING (BDAT) | implemented; BINARYMIME accepted with CHUNKING; the client sends a streamed body as one BDAT per chunk |
+//! | 4954 | AUTH, PLAIN (RFC 4616), LOGIN, open mechanism set | implemented; AUTH= on MAIL carried. Client: any postwerk-sasl mechanism (SCRAM-SHA-256(-PLUS) RFC 7677/9266, OAUTHBEARER RFC 7628, XOAUTH2, PLAIN, LOGIN, EXTERNAL), the strongest offered; `*` cancels |
+//! | 6152 | 8BITMIME | implemented; the client downgrades 8-bit text parts to quoted-printable for a server without it (section 3), and fails what cannot be downgraded |
 //! | 6531 | SMTPUTF8 | implemented for paths and parameters; RFC 6533 utf-8-xtext not |
-//! | 2033 | LMTP (LHLO, one reply per recipient) | implemented (server) |
+//! | 2033 | LMTP (LHLO, one reply per recipient) | implemented (server and client) |
+//! | 8689 | REQUIRETLS | client: MAIL `REQUIRETLS` only over TLS to a server that offers it, else the transaction fails before MAIL; server: not advertised |
+//! | 5321 4.1.2 | extension parameters | client: caller-supplied MAIL/RCPT parameters, checked, sent when the keyword is advertised or forced |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -110,3 +115,6 @@
 pub mod client;
 pub mod codec;
 pub mod server;
+
+/// postwerk-sasl, whose client mechanisms the [`client`] logs in with.
+pub use postwerk_sasl as sasl;

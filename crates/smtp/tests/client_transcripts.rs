@@ -6,10 +6,15 @@
 //!
 //! ```text
 //! # comment
-//! config: ehlo=NAME tls=opportunistic|required|disabled tls_active user=U pass=P
+//! config: ehlo=NAME tls=opportunistic|required|disabled tls_active user=U pass=P token=T
 //!         auth_without_tls lmtp chunking no_pipelining normalise max_line=N max_lines=N
 //! tx: from=<...> to=<...> [notify=success,failure] [orcpt=rfc822;addr] ... [ret=full|hdrs] [envid=X]
+//!     [mparam=KEY[=VALUE]] [fmparam=..] (forced) [rparam=..] [frparam=..] (last recipient)
+//!     [requiretls] [8bit] [smtputf8] [size=N] [later] (sent by `DO: send`, not at the start)
 //! body: escaped text (\r \n \\ \xHH), for the last tx
+//! chunks: escaped|chunks   the last tx is streamed: each BodyWanted gets the next chunk,
+//!                      then the end (`chunks:` alone: no chunk, just the end)
+//! chunks!: a|b         the same, but each BodyWanted waits for a `DO: body` step
 //! quit                 the driver asks for QUIT after the transactions
 //! S: text              a server line (CRLF added); consecutive S:/R: lines are one segment
 //! R: escaped           raw server bytes
@@ -18,6 +23,8 @@
 //! T: +SECONDS          the clock advances; handle_timeout
 //! CLOSE                the server closes the connection
 //! TLS                  the driver finishes the TLS handshake
+//! DO: noop|rset|send   the driver calls noop, rset, or sends the next `later` tx
+//! DO: body             the driver answers the BodyWanted it held (`chunks!:`)
 //! ```
 
 use std::fs;
@@ -26,7 +33,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use postwerk_smtp::client::{
-    BareLineEndings, Config, Connection, Credentials, Event, Recipient, TlsPolicy, Transaction,
+    BareLineEndings, Config, Connection, Credentials, EsmtpParam, Event, Recipient, TlsPolicy,
+    Transaction, TransactionId,
 };
 use postwerk_smtp::codec::params::{Notify, Ret};
 use postwerk_smtp::codec::path::{PathOptions, parse_forward_path, parse_reverse_path};
@@ -37,6 +45,10 @@ enum Step {
     Timeout(u64),
     Close,
     Tls,
+    Noop,
+    Rset,
+    Send,
+    Body,
     /// A client line or event: ends the server's current segment.
     Barrier,
 }
@@ -44,6 +56,12 @@ enum Step {
 struct Script {
     config: Config,
     txs: Vec<Transaction>,
+    /// Per tx: sent at the start (false: by `DO: send`).
+    at_start: Vec<bool>,
+    /// Per tx: the chunks of a streamed body.
+    chunks: Vec<Option<Vec<Vec<u8>>>>,
+    /// Per tx: its BodyWanted events wait for `DO: body`.
+    manual: Vec<bool>,
     quit: bool,
     steps: Vec<Step>,
     expected_out: Vec<u8>,
@@ -76,7 +94,22 @@ fn unescape(s: &str) -> Vec<u8> {
     out
 }
 
-fn parse_tx(spec: &str) -> Transaction {
+fn param(value: &str, forced: bool) -> EsmtpParam {
+    let (k, v) = match value.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (value, None),
+    };
+    let p = EsmtpParam::new(k, v).unwrap();
+    if forced { p.forced() } else { p }
+}
+
+/// How a transaction's body is given.
+enum BodySpec {
+    Whole(Vec<u8>),
+    Streamed,
+}
+
+fn parse_tx(spec: &str, body: BodySpec) -> (Transaction, bool) {
     let utf8 = PathOptions {
         utf8: true,
         ..PathOptions::default()
@@ -85,9 +118,23 @@ fn parse_tx(spec: &str) -> Transaction {
     let mut recipients: Vec<Recipient> = Vec::new();
     let mut ret = None;
     let mut envid = None;
+    let mut mparams = Vec::new();
+    let mut flags = Vec::new();
+    let mut size = None;
     for word in spec.split_whitespace() {
+        if matches!(word, "requiretls" | "8bit" | "smtputf8" | "later") {
+            flags.push(word);
+            continue;
+        }
         let (key, value) = word.split_once('=').expect("key=value");
         match key {
+            "mparam" => mparams.push(param(value, false)),
+            "fmparam" => mparams.push(param(value, true)),
+            "rparam" | "frparam" => {
+                let r = recipients.pop().unwrap();
+                recipients.push(r.with_param(param(value, key == "frparam")).unwrap());
+            }
+            "size" => size = Some(value.parse().unwrap()),
             "from" => from = Some(parse_reverse_path(value.as_bytes(), utf8).unwrap().0),
             "to" => recipients.push(Recipient::new(
                 parse_forward_path(value.as_bytes(), utf8).unwrap().0,
@@ -119,7 +166,11 @@ fn parse_tx(spec: &str) -> Transaction {
             _ => panic!("unknown tx key {key}"),
         }
     }
-    let mut tx = Transaction::new(from.expect("from="), Bytes::new());
+    let from = from.expect("from=");
+    let mut tx = match body {
+        BodySpec::Whole(body) => Transaction::new(from, Bytes::from(body)),
+        BodySpec::Streamed => Transaction::streaming(from),
+    };
     for r in recipients {
         tx = tx.with_recipient(r);
     }
@@ -129,27 +180,28 @@ fn parse_tx(spec: &str) -> Transaction {
     if let Some(envid) = envid {
         tx = tx.with_envid(envid);
     }
-    tx
-}
-
-fn with_body(tx: &Transaction, body: Vec<u8>) -> Transaction {
-    let mut out = Transaction::new(tx.reverse_path().clone(), Bytes::from(body));
-    for r in tx.recipients() {
-        out = out.with_recipient(r.clone());
+    for p in mparams {
+        tx = tx.with_mail_param(p).unwrap();
     }
-    if let Some(ret) = tx.ret() {
-        out = out.with_ret(ret);
+    if let Some(size) = size {
+        tx = tx.with_size(size);
     }
-    if let Some(envid) = tx.envid() {
-        out = out.with_envid(envid);
+    for flag in &flags {
+        tx = match *flag {
+            "requiretls" => tx.with_require_tls(),
+            "8bit" => tx.with_8bit(),
+            "smtputf8" => tx.with_smtputf8(),
+            _ => tx,
+        };
     }
-    out
+    (tx, !flags.contains(&"later"))
 }
 
 fn parse_config(spec: &str) -> Config {
     let mut config = Config::new("client.example");
     let mut user = None;
     let mut pass = None;
+    let mut token = None;
     for word in spec.split_whitespace() {
         let (key, value) = word.split_once('=').unwrap_or((word, ""));
         match key {
@@ -164,6 +216,7 @@ fn parse_config(spec: &str) -> Config {
             "tls_active" => config.tls_active = true,
             "user" => user = Some(value.to_owned()),
             "pass" => pass = Some(value.to_owned()),
+            "token" => token = Some(value.to_owned()),
             "auth_without_tls" => config.auth_without_tls = true,
             "lmtp" => config.lmtp = true,
             "chunking" => config.chunking = true,
@@ -174,16 +227,24 @@ fn parse_config(spec: &str) -> Config {
             _ => panic!("unknown config key {key}"),
         }
     }
-    if let (Some(u), Some(p)) = (user, pass) {
-        config.credentials = Some(Credentials::new(u, p));
+    match (user, pass, token) {
+        (Some(u), Some(p), None) => config.credentials = Some(Credentials::new(u, p)),
+        (Some(u), None, Some(t)) => {
+            config.sasl_credentials = Some(postwerk_smtp::sasl::Credentials::oauth(u, t));
+        }
+        _ => {}
     }
     config
 }
 
 fn parse_script(text: &str) -> Script {
+    let mut spec = String::new();
     let mut script = Script {
         config: Config::new("client.example"),
         txs: Vec::new(),
+        at_start: Vec::new(),
+        chunks: Vec::new(),
+        manual: Vec::new(),
         quit: false,
         steps: Vec::new(),
         expected_out: Vec::new(),
@@ -196,10 +257,39 @@ fn parse_script(text: &str) -> Script {
         if let Some(rest) = line.strip_prefix("config: ") {
             script.config = parse_config(rest);
         } else if let Some(rest) = line.strip_prefix("tx: ") {
-            script.txs.push(parse_tx(rest));
+            spec = rest.to_owned();
+            let (tx, at_start) = parse_tx(rest, BodySpec::Whole(Vec::new()));
+            script.txs.push(tx);
+            script.at_start.push(at_start);
+            script.chunks.push(None);
+            script.manual.push(false);
         } else if let Some(rest) = line.strip_prefix("body: ") {
-            let last = script.txs.pop().expect("body after tx");
-            script.txs.push(with_body(&last, unescape(rest)));
+            script.txs.pop().expect("body after tx");
+            let (tx, _) = parse_tx(&spec, BodySpec::Whole(unescape(rest)));
+            script.txs.push(tx);
+        } else if let Some(rest) = line
+            .strip_prefix("chunks:")
+            .or_else(|| line.strip_prefix("chunks!:"))
+        {
+            *script.manual.last_mut().unwrap() = line.starts_with("chunks!:");
+            script.txs.pop().expect("chunks after tx");
+            let (tx, _) = parse_tx(&spec, BodySpec::Streamed);
+            script.txs.push(tx);
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            let chunks = if rest.is_empty() {
+                Vec::new()
+            } else {
+                rest.split('|').map(unescape).collect()
+            };
+            *script.chunks.last_mut().unwrap() = Some(chunks);
+        } else if let Some(rest) = line.strip_prefix("DO: ") {
+            script.steps.push(match rest {
+                "noop" => Step::Noop,
+                "rset" => Step::Rset,
+                "send" => Step::Send,
+                "body" => Step::Body,
+                _ => panic!("bad DO: {rest}"),
+            });
         } else if line == "quit" {
             script.quit = true;
         } else if let Some(rest) = line.strip_prefix("S: ").or(line.strip_prefix("S:")) {
@@ -232,6 +322,8 @@ fn describe(event: &Event) -> String {
     match event {
         Event::Reply(r) => format!("Reply {r}"),
         Event::StartTls => "StartTls".into(),
+        Event::NoopReply(r) => format!("Noop {}", r.code()),
+        Event::RsetReply(r) => format!("Rset {}", r.code()),
         Event::Closed { error: None } => "Closed".into(),
         Event::Closed { error: Some(e) } => format!("Closed error={e}"),
         Event::TransactionDone(result) => {
@@ -266,32 +358,88 @@ fn describe(event: &Event) -> String {
     }
 }
 
+/// A streamed body the driver supplies.
+struct Body {
+    id: TransactionId,
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    /// Wait for `DO: body` to answer a BodyWanted.
+    manual: bool,
+    /// A BodyWanted waits for `DO: body`.
+    held: bool,
+}
+
+impl Body {
+    fn supply(&mut self, conn: &mut Connection, now: Instant) {
+        match self.chunks.pop_front() {
+            Some(c) => conn.body_chunk(self.id, Bytes::from(c), now).unwrap(),
+            None => conn.body_end(self.id, now).unwrap(),
+        }
+    }
+}
+
 /// Runs the script; `split` cuts the server bytes at that global offset (0: no cut);
 /// `bytewise` feeds one byte at a time.
 fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) {
     let start = Instant::now();
     let mut now = start;
     let mut conn = Connection::new(script.config.clone(), now);
-    for tx in &script.txs {
-        conn.send(tx.clone(), now).unwrap();
+    // Streamed bodies still to supply, by transaction id.
+    let mut bodies: Vec<Body> = Vec::new();
+    let mut later: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let send = |conn: &mut Connection, bodies: &mut Vec<Body>, i: usize, now: Instant| {
+        let id = conn.send(script.txs[i].clone(), now).unwrap();
+        if let Some(chunks) = &script.chunks[i] {
+            bodies.push(Body {
+                id,
+                chunks: chunks.iter().cloned().collect(),
+                manual: script.manual[i],
+                held: false,
+            });
+        }
+    };
+    for i in 0..script.txs.len() {
+        if script.at_start[i] {
+            send(&mut conn, &mut bodies, i, now);
+        } else {
+            later.push_back(i);
+        }
     }
-    if script.quit {
+    if script.quit && later.is_empty() {
         conn.quit(now);
     }
     let mut out = Vec::new();
     let mut events = Vec::new();
-    // A driver reports what it wrote (the end-of-data timer starts from there).
-    let drain =
-        |conn: &mut Connection, out: &mut Vec<u8>, events: &mut Vec<String>, now: Instant| {
-            while let Some(chunk) = conn.poll_transmit() {
-                out.extend_from_slice(&chunk);
-                conn.handle_written(now);
+    // A driver reports what it wrote (the end-of-data timer starts from there), and
+    // answers each BodyWanted with the next chunk or the end.
+    let drain = |conn: &mut Connection,
+                 bodies: &mut Vec<Body>,
+                 out: &mut Vec<u8>,
+                 events: &mut Vec<String>,
+                 now: Instant| loop {
+        while let Some(chunk) = conn.poll_transmit() {
+            out.extend_from_slice(&chunk);
+            conn.handle_written(now);
+        }
+        let mut any = false;
+        while let Some(e) = conn.poll_event() {
+            any = true;
+            match e {
+                Event::BodyWanted { id } => {
+                    let body = bodies.iter_mut().find(|b| b.id == id).unwrap();
+                    if body.manual {
+                        body.held = true;
+                    } else {
+                        body.supply(conn, now);
+                    }
+                }
+                e => events.push(describe(&e)),
             }
-            while let Some(e) = conn.poll_event() {
-                events.push(describe(&e));
-            }
-        };
-    drain(&mut conn, &mut out, &mut events, now);
+        }
+        if !any {
+            break;
+        }
+    };
+    drain(&mut conn, &mut bodies, &mut out, &mut events, now);
     let mut offset = 0;
     for step in &script.steps {
         match step {
@@ -299,12 +447,12 @@ fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) 
                 if bytewise {
                     for b in bytes {
                         conn.handle_input(std::slice::from_ref(b), now);
-                        drain(&mut conn, &mut out, &mut events, now);
+                        drain(&mut conn, &mut bodies, &mut out, &mut events, now);
                     }
                 } else if split > offset && split < offset + bytes.len() {
                     let (a, b) = bytes.split_at(split - offset);
                     conn.handle_input(a, now);
-                    drain(&mut conn, &mut out, &mut events, now);
+                    drain(&mut conn, &mut bodies, &mut out, &mut events, now);
                     conn.handle_input(b, now);
                 } else {
                     conn.handle_input(bytes, now);
@@ -317,9 +465,26 @@ fn run(script: &Script, split: usize, bytewise: bool) -> (Vec<u8>, Vec<String>) 
             }
             Step::Close => conn.handle_eof(now),
             Step::Tls => conn.tls_established(now),
+            Step::Body => {
+                let body = bodies
+                    .iter_mut()
+                    .find(|b| b.held)
+                    .expect("a held BodyWanted");
+                body.held = false;
+                body.supply(&mut conn, now);
+            }
+            Step::Noop => conn.noop(now).unwrap(),
+            Step::Rset => conn.rset(now).unwrap(),
+            Step::Send => {
+                let i = later.pop_front().expect("a later tx");
+                send(&mut conn, &mut bodies, i, now);
+                if script.quit && later.is_empty() {
+                    conn.quit(now);
+                }
+            }
             Step::Barrier => {}
         }
-        drain(&mut conn, &mut out, &mut events, now);
+        drain(&mut conn, &mut bodies, &mut out, &mut events, now);
     }
     (out, events)
 }

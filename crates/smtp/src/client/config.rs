@@ -54,6 +54,14 @@ impl Credentials {
     }
 }
 
+impl Credentials {
+    /// The same user name and password as postwerk-sasl credentials, for any
+    /// password mechanism (SCRAM-SHA-256, PLAIN, LOGIN).
+    pub fn to_sasl(&self) -> postwerk_sasl::Credentials {
+        postwerk_sasl::Credentials::password(self.username.clone(), self.password.clone())
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
@@ -131,8 +139,18 @@ pub struct Config {
     /// The connection is already encrypted (implicit TLS, RFC 8314): no STARTTLS, and AUTH
     /// is allowed.
     pub tls_active: bool,
-    /// Log in with these when the server offers AUTH PLAIN or LOGIN.
+    /// Log in with this user name and password: the shorthand for
+    /// [`Config::sasl_credentials`] with [`postwerk_sasl::Credentials::password`].
     pub credentials: Option<Credentials>,
+    /// Log in with these (a password, an OAuth token, `tls-exporter` channel binding data,
+    /// EXTERNAL); they take precedence over [`Config::credentials`]. The mechanism is the
+    /// strongest one the server offers that they allow
+    /// ([`postwerk_sasl::choose_mechanism`]: SCRAM-SHA-256-PLUS, SCRAM-SHA-256,
+    /// OAUTHBEARER, XOAUTH2, PLAIN, LOGIN; EXTERNAL first when asked for).
+    pub sasl_credentials: Option<postwerk_sasl::Credentials>,
+    /// The client nonce for SCRAM (RFC 5802), from the caller's random source: printable
+    /// ASCII without `,`, 18 characters or more. Without it SCRAM is never chosen.
+    pub sasl_nonce: Option<String>,
     /// Send credentials over a cleartext connection (SECURITY.md 11). Off by default: without
     /// TLS, a connection with credentials fails with
     /// [`ConnectionError::AuthNeedsTls`](super::ConnectionError::AuthNeedsTls).
@@ -157,7 +175,9 @@ pub struct Config {
     /// further buffered reply is processed and no transaction is started; the machine
     /// resumes inside [`Connection::poll_transmit`](super::Connection::poll_transmit).
     /// Pending output never exceeds the mark plus one unit (the commands and the body of
-    /// one transaction). See the [crate docs](crate#bounded-output).
+    /// one transaction given whole, or one chunk of a
+    /// [streamed](super::Transaction::streaming) body, which is only asked for while
+    /// pending output is at or below the mark). See the [crate docs](crate#bounded-output).
     pub max_pending_output: usize,
 }
 
@@ -170,6 +190,8 @@ impl Config {
             tls: TlsPolicy::default(),
             tls_active: false,
             credentials: None,
+            sasl_credentials: None,
+            sasl_nonce: None,
             auth_without_tls: false,
             reply_limits: ReplyLimits::default(),
             timeouts: Timeouts::default(),

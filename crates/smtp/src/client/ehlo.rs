@@ -38,6 +38,8 @@ pub enum Extension {
     Dsn,
     /// RFC 3030 BINARYMIME.
     BinaryMime,
+    /// RFC 8689 REQUIRETLS.
+    RequireTls,
 }
 
 impl Extension {
@@ -53,6 +55,7 @@ impl Extension {
             ("CHUNKING", Extension::Chunking),
             ("DSN", Extension::Dsn),
             ("BINARYMIME", Extension::BinaryMime),
+            ("REQUIRETLS", Extension::RequireTls),
         ];
         known
             .iter()
@@ -142,6 +145,27 @@ impl Capabilities {
     /// The `SIZE` limit in octets, when one was given and is not 0 (0 means no fixed limit).
     pub fn max_size(&self) -> Option<u64> {
         self.max_size
+    }
+
+    /// Whether the EHLO reply lists `keyword` (case-insensitive), known to this client or
+    /// not: the test for sending a caller-supplied MAIL or RCPT parameter.
+    ///
+    /// ```
+    /// use postwerk_smtp::client::Capabilities;
+    /// use postwerk_smtp::codec::reply::Reply;
+    /// let reply = Reply::multi(250, None, vec!["mx".into(), "MT-PRIORITY MIXER".into(), "SIZE 100".into()]);
+    /// let caps = Capabilities::from_ehlo(&reply);
+    /// assert!(caps.has_keyword("mt-priority") && caps.has_keyword("SIZE"));
+    /// assert!(!caps.has_keyword("DELIVERBY"));
+    /// ```
+    pub fn has_keyword(&self, keyword: &str) -> bool {
+        let known = Extension::from_keyword(keyword).is_some_and(|e| self.has(e));
+        known
+            || self.other.iter().any(|line| {
+                line.split([' ', '='])
+                    .next()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+            })
     }
 
     /// The SASL mechanisms listed with `AUTH`, upper-cased.

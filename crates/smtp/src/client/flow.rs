@@ -10,9 +10,11 @@ use crate::codec::path::Mailbox;
 use crate::codec::reply::Reply;
 
 use super::body;
+use super::downgrade::{Downgrader, downgrade_to_7bit};
 use super::ehlo::{Capabilities, Extension};
-use super::events::{Event, TransactionError};
-use super::transaction::Active;
+use super::events::{ConnectionError, Event, Phase, TransactionError};
+use super::stream::{BodyStream, Stuffer};
+use super::transaction::{Active, EsmtpParam};
 use super::{Connection, Expect};
 
 impl Connection {
@@ -36,7 +38,11 @@ impl Connection {
                 self.command(rcpt, Expect::Rcpt(*i), now);
             }
             active.next_rcpt = active.rcpts.len();
-            self.send_data_command(&active, now);
+            if !(active.bdat && active.stream.is_some()) {
+                // A streamed BDAT body waits for the RCPT replies: nothing of it goes
+                // out for a transaction nobody accepts.
+                self.send_data_command(&mut active, now);
+            }
         } else if self.server_txn_open {
             self.command(&Command::Rset, Expect::Rset, now);
         } else if let Some(mail) = &active.mail_cmd {
@@ -53,23 +59,58 @@ impl Connection {
         if tx.recipients.is_empty() {
             return Err(TransactionError::NoRecipients);
         }
-        let body = body::prepare(&tx.body, self.config.bare_line_endings)
-            .map_err(|offset| TransactionError::BareLineEnding { offset })?;
-        let eight_bit = body::has_8bit(&body);
-        if eight_bit && !caps.has(Extension::EightBitMime) {
-            return Err(TransactionError::EightBitNotOffered);
+        if tx.require_tls {
+            // RFC 8689 4.2.1: only over TLS, to a server that offers REQUIRETLS.
+            if !self.tls_active {
+                return Err(TransactionError::TlsNotActive);
+            }
+            if !caps.has(Extension::RequireTls) {
+                return Err(TransactionError::RequireTlsNotOffered);
+            }
         }
+        let offers_8bit = caps.has(Extension::EightBitMime);
         let utf8_offered = caps.has(Extension::SmtpUtf8);
+        let mut stream = None;
+        let (body, eight_bit, size, header_utf8) = if tx.streaming {
+            let mut s = BodyStream::new(self.config.bare_line_endings);
+            if !offers_8bit {
+                if tx.eight_bit {
+                    s.downgrade = Some(Downgrader::new());
+                } else {
+                    s.seven_bit_only = true;
+                }
+            }
+            // A 7-bit body may be declared 8BITMIME (RFC 6152 3); a streamed one is, when
+            // the server offers it, since the machine cannot look at it in advance. The
+            // caller's size means nothing once the body is downgraded.
+            let size = tx.declared_size.filter(|_| s.downgrade.is_none());
+            stream = Some(s);
+            (Bytes::new(), offers_8bit, size, false)
+        } else {
+            let mut body = body::prepare(&tx.body, self.config.bare_line_endings)
+                .map_err(|offset| TransactionError::BareLineEnding { offset })?;
+            let header_utf8 = body::header_has_utf8(&body);
+            let mut eight_bit = tx.eight_bit || body::has_8bit(&body);
+            // (A UTF-8 header without SMTPUTF8 fails below, with that reason.)
+            if eight_bit && !offers_8bit && (utf8_offered || !header_utf8) {
+                body = Bytes::from(
+                    downgrade_to_7bit(&body).map_err(TransactionError::CannotDowngrade)?,
+                );
+                eight_bit = false;
+            }
+            let size = body::size(&body);
+            (body, eight_bit, Some(size), header_utf8)
+        };
         let message_utf8 =
-            tx.reverse_path.mailbox().is_some_and(Mailbox::is_utf8) || body::header_has_utf8(&body);
+            tx.smtputf8 || tx.reverse_path.mailbox().is_some_and(Mailbox::is_utf8) || header_utf8;
         if message_utf8 && !utf8_offered {
             return Err(TransactionError::SmtpUtf8NotOffered);
         }
-        let size = body::size(&body);
-        if let Some(limit) = caps.max_size().filter(|&limit| size > limit) {
+        if let Some((size, limit)) = size.zip(caps.max_size()).filter(|(s, l)| s > l) {
             return Err(TransactionError::MessageTooBig { size, limit });
         }
         let dsn = caps.has(Extension::Dsn);
+        let wanted = |p: &&EsmtpParam| p.is_forced() || caps.has_keyword(p.keyword());
         let mut any_utf8 = message_utf8;
         let mut rcpts = Vec::with_capacity(tx.recipients.len());
         for (i, r) in tx.recipients.iter().enumerate() {
@@ -86,6 +127,12 @@ impl Connection {
                 params.notify = r.notify;
                 params.orcpt.clone_from(&r.orcpt);
             }
+            params.other = r
+                .params
+                .iter()
+                .filter(wanted)
+                .map(EsmtpParam::wire)
+                .collect();
             let to = r.path.clone();
             rcpts.push((i, Command::Rcpt { to, params }));
         }
@@ -93,7 +140,7 @@ impl Connection {
             return Err(TransactionError::SmtpUtf8NotOffered);
         }
         let mut params = MailParameters {
-            size: caps.has(Extension::Size).then_some(size),
+            size: size.filter(|_| caps.has(Extension::Size)),
             body: eight_bit.then_some(Body::EightBitMime),
             smtputf8: any_utf8,
             ..MailParameters::default()
@@ -102,6 +149,12 @@ impl Connection {
             params.ret = tx.ret;
             params.envid.clone_from(&tx.envid);
         }
+        if tx.require_tls {
+            params.other.push(("REQUIRETLS".to_owned(), None));
+        }
+        params
+            .other
+            .extend(tx.mail_params.iter().filter(wanted).map(EsmtpParam::wire));
         let from = tx.reverse_path.clone();
         active.mail_cmd = Some(Command::Mail { from, params });
         active.rcpts = rcpts;
@@ -109,12 +162,20 @@ impl Connection {
         active.bdat = self.config.chunking && caps.has(Extension::Chunking);
         active.pipelined = self.config.pipelining && caps.has(Extension::Pipelining);
         active.lmtp = self.config.lmtp;
+        if let Some(s) = stream.as_mut().filter(|_| !active.bdat) {
+            s.stuffer = Some(Stuffer::new());
+        }
+        active.stream = stream;
         Ok(())
     }
 
-    /// DATA, or BDAT with the whole body.
-    fn send_data_command(&mut self, active: &Active, now: Instant) {
-        if active.bdat {
+    /// DATA, or BDAT with the whole body, or (a streamed BDAT body) the start of the
+    /// stream.
+    fn send_data_command(&mut self, active: &mut Active, now: Instant) {
+        if let Some(stream) = active.stream.as_mut().filter(|_| active.bdat) {
+            stream.open = true;
+            self.open_stream(now);
+        } else if active.bdat {
             let size = body::size(&active.body);
             self.command(&Command::Bdat { size, last: true }, Expect::DataEnd, now);
             self.push_body([active.body.clone()], now);
@@ -162,12 +223,21 @@ impl Connection {
                 if let Some(r) = active.results.get_mut(i) {
                     r.rcpt = Some(reply);
                 }
-                if active.pipelined || self.send_next_rcpt(&mut active, now) {
+                let last = active.rcpts.last().is_some_and(|(j, _)| *j == i);
+                if active.pipelined && active.bdat && active.stream.is_some() && last {
+                    // The streamed BDAT body starts once the recipients are known.
+                    if active.mail_ok() && !active.accepted().is_empty() {
+                        self.send_data_command(&mut active, now);
+                        false
+                    } else {
+                        true
+                    }
+                } else if active.pipelined || self.send_next_rcpt(&mut active, now) {
                     false
                 } else if active.accepted().is_empty() {
                     true
                 } else {
-                    self.send_data_command(&active, now);
+                    self.send_data_command(&mut active, now);
                     false
                 }
             }
@@ -176,7 +246,12 @@ impl Connection {
                     active.data = Some(reply);
                     true
                 } else if active.mail_ok() && !active.accepted().is_empty() {
-                    self.push_body(body::stuff_for_data(&active.body), now);
+                    if let Some(stream) = active.stream.as_mut() {
+                        stream.open = true;
+                        self.open_stream(now);
+                    } else {
+                        self.push_body(body::stuff_for_data(&active.body), now);
+                    }
                     self.expect(Expect::DataEnd, now);
                     false
                 } else {
@@ -187,6 +262,34 @@ impl Connection {
                     false
                 }
             }
+            Expect::BdatChunk => {
+                let Some(stream) = active.stream.as_mut() else {
+                    self.active = Some(active);
+                    return;
+                };
+                stream.bdat_inflight = stream.bdat_inflight.saturating_sub(1);
+                if !reply.is_positive() && !stream.refused {
+                    // RFC 3030 2: after a refused chunk, no further BDAT.
+                    stream.refused = true;
+                    active.data = Some(reply);
+                }
+                let done = stream.refused && stream.bdat_inflight == 0 && !stream.ended;
+                if done {
+                    // The server may keep the transaction after a refused BDAT.
+                    self.server_txn_open = active.mail_ok();
+                    self.streaming_body = false;
+                    self.body_reply_arrived();
+                }
+                done
+            }
+            Expect::DataEnd if active.stream.as_ref().is_some_and(|s| !s.ended) => {
+                // A final reply while the streamed DATA is not ended: the server would
+                // take whatever comes next as more of the message. Give up the session.
+                self.active = Some(active);
+                let phase = Phase::Body;
+                self.fail_hard(ConnectionError::UnexpectedReply { phase, reply });
+                return;
+            }
             Expect::DataEnd => self.on_data_end(&mut active, reply, now),
             Expect::Drain => {
                 self.server_txn_open = false;
@@ -195,11 +298,13 @@ impl Connection {
             _ => false,
         };
         if done {
+            self.streaming_body = false;
             self.events
                 .push_back(Event::TransactionDone(active.finish(None)));
             self.drive(now);
         } else {
             self.active = Some(active);
+            self.want_body();
         }
     }
 
@@ -223,7 +328,7 @@ impl Connection {
                 self.arm(now);
                 return false;
             }
-        } else {
+        } else if !active.stream.as_ref().is_some_and(|s| s.refused) {
             active.data = Some(reply);
         }
         // After a refused BDAT the server may keep the transaction (RFC 3030 2); after the

@@ -1,36 +1,64 @@
 //! The SMTP client machine: what a relay, a queue runner or a mail client runs.
 //!
-//! A [`Connection`] is one SMTP (or LMTP) session seen from the client side. It owns no
+//! A [`Connection`](crate::client::Connection) is one SMTP (or LMTP) session seen from the client side. It owns no
 //! socket and no clock: the driver feeds it the server's bytes and the current time, and
 //! sends what it hands out. It waits for the greeting, says EHLO (falling back to HELO),
-//! upgrades with STARTTLS when the policy says so, logs in with AUTH PLAIN or LOGIN, and
-//! runs the transactions given to [`Connection::send`], pipelined when the server offers
-//! PIPELINING (RFC 2920), with DATA or BDAT (RFC 3030). Each transaction ends in an
-//! [`Event::TransactionDone`] carrying, per recipient, the whole replies and a
-//! [`Delivery`] classification for a queue.
+//! upgrades with STARTTLS when the policy says so, logs in through postwerk-sasl (the
+//! strongest mechanism the server offers that the credentials allow), and runs the
+//! transactions given to [`Connection::send`](crate::client::Connection::send), pipelined when the server offers
+//! PIPELINING (RFC 2920), with DATA or BDAT (RFC 3030). A body is given whole, or
+//! [streamed](#streaming-a-body) in chunks so that the message is never in memory. Each
+//! transaction ends in an [`Event::TransactionDone`](crate::client::Event::TransactionDone) carrying, per recipient, the whole
+//! replies and a [`Delivery`](crate::client::Delivery) classification for a queue. The session is reused for as
+//! many transactions as the caller sends (RSET between them when the server may still
+//! hold one), with NOOP and RSET on request, until [`Connection::quit`](crate::client::Connection::quit).
 //!
 //! # Calling order
 //!
 //! After every input (`handle_input`, `handle_eof`, `handle_timeout`, `tls_established`,
-//! `send`, `quit`, `handle_written`), drain [`poll_event`](crate::client::Connection::poll_event)
-//! and [`poll_transmit`](crate::client::Connection::poll_transmit) until both are empty —
+//! `send`, `quit`, `noop`, `rset`, `body_chunk`, `body_end`, `handle_written`), drain
+//! [`poll_event`](crate::client::Connection::poll_event) and
+//! [`poll_transmit`](crate::client::Connection::poll_transmit) until both are empty —
 //! write each chunk to the socket, then go back to the events, since `poll_transmit`
-//! resumes replies held while output was full. Once the chunks handed out so far are
-//! written, call [`handle_written`](crate::client::Connection::handle_written): the
-//! end-of-data timer starts when the body's last bytes are reported written. Then wait
-//! for socket input until [`poll_timeout`](crate::client::Connection::poll_timeout).
-//! Stop when [`is_closed`](crate::client::Connection::is_closed).
+//! resumes replies held while output was full and asks for more of a streamed body.
+//! Once the chunks handed out so far are written, call
+//! [`handle_written`](crate::client::Connection::handle_written): the end-of-data timer
+//! starts when the body's last bytes are reported written. Then wait for socket input
+//! until [`poll_timeout`](crate::client::Connection::poll_timeout). Stop when
+//! [`is_closed`](crate::client::Connection::is_closed).
+//!
+//! The driver loop, relaying a message read from a file as the socket drains:
 //!
 //! ```no_run
 //! # use std::io::{Read, Write};
 //! # use std::time::Instant;
+//! # use bytes::Bytes;
 //! # use postwerk_smtp::client::{Connection, Event};
-//! # fn drive(mut conn: Connection, mut socket: std::net::TcpStream) -> std::io::Result<()> {
+//! # fn drive(
+//! #     mut conn: Connection,
+//! #     mut socket: std::net::TcpStream,
+//! #     mut message: std::fs::File,
+//! # ) -> std::io::Result<()> {
 //! let mut buf = [0u8; 8192];
 //! loop {
 //!     loop {
 //!         while let Some(event) = conn.poll_event() {
-//!             if let Event::TransactionDone(result) = event { /* record the result */ }
+//!             match event {
+//!                 // Decision point: the next piece of a streamed body.
+//!                 Event::BodyWanted { id } => {
+//!                     let mut chunk = vec![0; 64 * 1024];
+//!                     let n = message.read(&mut chunk)?;
+//!                     if n == 0 {
+//!                         conn.body_end(id, Instant::now()).ok();
+//!                     } else {
+//!                         chunk.truncate(n);
+//!                         conn.body_chunk(id, Bytes::from(chunk), Instant::now()).ok();
+//!                     }
+//!                 }
+//!                 Event::StartTls => { /* TLS handshake, then conn.tls_established(..) */ }
+//!                 Event::TransactionDone(result) => { /* record result.delivery() per recipient */ }
+//!                 _ => {}
+//!             }
 //!         }
 //!         match conn.poll_transmit() {
 //!             Some(bytes) => {
@@ -59,10 +87,92 @@
 //! # }
 //! ```
 //!
+//! # Decision, extension and SASL points
+//!
+//! | Point | What the caller does |
+//! |---|---|
+//! | [`Event::BodyWanted`](crate::client::Event::BodyWanted) | supplies the next chunk ([`Connection::body_chunk`](crate::client::Connection::body_chunk)) or the end ([`Connection::body_end`](crate::client::Connection::body_end)) of a [`Transaction::streaming`](crate::client::Transaction::streaming) body |
+//! | [`Event::StartTls`](crate::client::Event::StartTls) | runs the handshake, then [`Connection::tls_established`](crate::client::Connection::tls_established) (or [`Connection::tls_established_with_binding`](crate::client::Connection::tls_established_with_binding) with the `tls-exporter` data, for SCRAM-SHA-256-PLUS) |
+//! | [`Event::TransactionDone`](crate::client::Event::TransactionDone) | acts on [`RecipientResult::delivery`](crate::client::RecipientResult::delivery) (queue: done, retry, bounce) |
+//! | [`Connection::send`](crate::client::Connection::send), [`Connection::noop`](crate::client::Connection::noop), [`Connection::rset`](crate::client::Connection::rset), [`Connection::quit`](crate::client::Connection::quit) | reuse the session: each runs when the ones before are done |
+//! | [`EsmtpParam`](crate::client::EsmtpParam) on [`Transaction::with_mail_param`](crate::client::Transaction::with_mail_param) / [`Recipient::with_param`](crate::client::Recipient::with_param) | extension parameters, sent when the EHLO reply lists the keyword ([`Capabilities::has_keyword`](crate::client::Capabilities::has_keyword)) or [forced](crate::client::EsmtpParam::forced) |
+//! | [`Transaction::with_8bit`](crate::client::Transaction::with_8bit), [`downgrade_to_7bit`](crate::client::downgrade_to_7bit) | 8-bit content to a server without 8BITMIME is downgraded (RFC 6152 3): text parts become quoted-printable; what cannot be fails with [`TransactionError::CannotDowngrade`](crate::client::TransactionError::CannotDowngrade) |
+//! | [`Transaction::with_require_tls`](crate::client::Transaction::with_require_tls) | RFC 8689 REQUIRETLS, or [`TransactionError::TlsNotActive`](crate::client::TransactionError::TlsNotActive) / [`TransactionError::RequireTlsNotOffered`](crate::client::TransactionError::RequireTlsNotOffered) before MAIL |
+//! | [`Config::credentials`](crate::client::Config::credentials), [`Config::sasl_credentials`](crate::client::Config::sasl_credentials), [`Config::sasl_nonce`](crate::client::Config::sasl_nonce) | the login: postwerk-sasl's [`choose_mechanism`](postwerk_sasl::choose_mechanism) picks SCRAM-SHA-256(-PLUS), OAUTHBEARER, XOAUTH2, PLAIN or LOGIN from what the server offers |
+//! | [`Connection::set_sasl_exchange`](crate::client::Connection::set_sasl_exchange) | logs in with any [`ClientExchange`], the caller's own mechanism included |
+//!
+//! A SASL mechanism that refuses a server challenge makes the client cancel with `*`
+//! (RFC 4954 4); a SCRAM server that cannot prove it knows the password is not trusted:
+//! either way the connection fails with [`ConnectionError::Sasl`](crate::client::ConnectionError::Sasl).
+//!
+//! # Streaming a body
+//!
+//! [`Transaction::streaming`](crate::client::Transaction::streaming) leaves the body to the caller. Once the server is ready for
+//! it (354 to DATA; with CHUNKING, the RCPT replies in), the machine emits
+//! [`Event::BodyWanted`](crate::client::Event::BodyWanted) whenever its pending output is at or below
+//! [`Config::max_pending_output`](crate::client::Config::max_pending_output), one at a time; the caller answers with a chunk of any
+//! size, or the end. Line ends and dot-stuffing are handled across chunk boundaries;
+//! with BDAT each chunk is its own `BDAT n` (pipelined when the server offers
+//! PIPELINING, else one by one), and the end is `BDAT 0 LAST`. The machine holds no body
+//! bytes beyond the output it hands out (the 7-bit downgrade holds the current MIME
+//! header section and the start of a line: [`Connection::buffered_body`](crate::client::Connection::buffered_body)), so memory is
+//! bounded by the mark plus the caller's chunk size, whatever the message size.
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::Bytes;
+//! use postwerk_smtp::client::{Config, Connection, Event, Recipient, Transaction};
+//! use postwerk_smtp::codec::path::{ForwardPath, Mailbox, ReversePath};
+//!
+//! let now = Instant::now();
+//! let mut conn = Connection::new(Config::new("client.example"), now);
+//! let from = ReversePath::Mailbox(Mailbox::new("alice", "example.org").unwrap());
+//! let to = ForwardPath::Mailbox(Mailbox::new("bob", "example.net").unwrap());
+//! conn.send(Transaction::streaming(from).with_recipient(Recipient::new(to)), now).unwrap();
+//! conn.quit(now);
+//!
+//! let mut pieces = vec![&b"Subject: hi\r\n\r\n.hid"[..], b"den dot\r\n"].into_iter();
+//! let server: &[&[u8]] = &[
+//!     b"220 mx.example.net ESMTP\r\n",
+//!     b"250-mx.example.net\r\n250 PIPELINING\r\n",
+//!     b"250 ok\r\n250 ok\r\n354 go ahead\r\n",
+//!     b"250 queued as 42\r\n",
+//!     b"221 bye\r\n",
+//! ];
+//! let mut sent = Vec::new();
+//! for bytes in server {
+//!     conn.handle_input(bytes, now);
+//!     loop {
+//!         while let Some(event) = conn.poll_event() {
+//!             if let Event::BodyWanted { id } = event {
+//!                 match pieces.next() {
+//!                     Some(p) => conn.body_chunk(id, Bytes::from_static(p), now).unwrap(),
+//!                     None => conn.body_end(id, now).unwrap(),
+//!                 }
+//!             }
+//!         }
+//!         match conn.poll_transmit() {
+//!             Some(chunk) => sent.extend_from_slice(&chunk),
+//!             None => break,
+//!         }
+//!     }
+//! }
+//! assert!(conn.is_closed());
+//! assert!(sent.ends_with(b"DATA\r\nSubject: hi\r\n\r\n..hidden dot\r\n.\r\nQUIT\r\n"));
+//! ```
+//!
+//! A streamed body that turns out unsendable after part of it went out (a bare CR or LF
+//! refused by [`Config::bare_line_endings`](crate::client::Config::bare_line_endings), 8-bit octets for a server without 8BITMIME
+//! in a body not marked [`with_8bit`](crate::client::Transaction::with_8bit), a part that cannot be
+//! downgraded) cannot be taken back: its transaction fails with that reason and the
+//! connection closes without ending the data ([`ConnectionError::DataAborted`](crate::client::ConnectionError::DataAborted)), so the
+//! server never delivers a partial message.
+//!
 //! # Bounded output
 //!
-//! Pending output never exceeds the mark ([`Config::max_pending_output`]) plus one unit:
-//! the commands and the body of one transaction. While
+//! Pending output never exceeds the mark ([`Config::max_pending_output`](crate::client::Config::max_pending_output)) plus one unit:
+//! the commands and the body of one transaction given whole, or one chunk of a streamed
+//! body with its BDAT line. While
 //! [`is_output_full`](crate::client::Connection::is_output_full), no further buffered
 //! reply is processed and no transaction is started; `poll_transmit` resumes. A body is
 //! handed out in chunks of at most [`BODY_CHUNK`](crate::client::BODY_CHUNK) octets
@@ -110,9 +220,9 @@
 //! # Security
 //!
 //! After STARTTLS is accepted the machine drops every byte it had buffered and ignores
-//! input until [`Connection::tls_established`]; it then says EHLO again and forgets the
+//! input until [`Connection::tls_established`](crate::client::Connection::tls_established); it then says EHLO again and forgets the
 //! capabilities learned in cleartext (SECURITY.md 10). Credentials are not sent without TLS
-//! unless [`Config::auth_without_tls`] allows it. A body with a bare CR or LF is refused or
+//! unless [`Config::auth_without_tls`](crate::client::Config::auth_without_tls) allows it. A body with a bare CR or LF is refused or
 //! normalised, never sent (SECURITY.md 4). Replies are parsed with bounds on line length
 //! and line count (SECURITY.md 27).
 
@@ -124,28 +234,33 @@
 //! [`Delivery`]: crate::client::Delivery
 //! [`Config::auth_without_tls`]: crate::client::Config::auth_without_tls
 //! [`Config::max_pending_output`]: crate::client::Config::max_pending_output
+//! [`ClientExchange`]: postwerk_sasl::client::ClientExchange
 mod auth;
 mod body;
 mod config;
+mod downgrade;
 mod ehlo;
 mod events;
 mod flow;
 mod output;
 mod read;
 mod session;
+mod state;
+mod stream;
+mod streaming;
 mod transaction;
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
-use thiserror::Error;
 
 use crate::codec::command::Command;
 use crate::codec::reply::Reply;
 
-use auth::AuthStep;
 use output::BodyClock;
+use postwerk_sasl::ClientError;
+use postwerk_sasl::client::ClientExchange;
 use read::ReplyScanner;
 use transaction::Active;
 
@@ -155,75 +270,13 @@ use transaction::Active;
 pub const BODY_CHUNK: usize = 64 * 1024;
 
 pub use config::{BareLineEndings, Config, Credentials, Timeouts, TlsPolicy};
+pub use downgrade::{DowngradeError, MAX_DEPTH, MAX_HEADER, downgrade_to_7bit};
 pub use ehlo::{Capabilities, Extension};
-pub use events::{ConnectionError, Event, Phase, TransactionError};
+pub use events::{ConnectionError, Event, Phase, TransactionError, UsageError};
+use state::{Expect, Queued, Stage};
 pub use transaction::{
-    Delivery, Recipient, RecipientResult, Transaction, TransactionId, TransactionResult,
+    Delivery, EsmtpParam, Recipient, RecipientResult, Transaction, TransactionId, TransactionResult,
 };
-
-/// The caller used the machine wrongly (not the server's fault).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum UsageError {
-    /// The connection is closed, or closing after a failure.
-    #[error("the connection is closed")]
-    Closed,
-    /// [`Connection::quit`] was already called.
-    #[error("QUIT was already requested")]
-    Quitting,
-}
-
-/// The reply the machine waits for next, in the order the commands went out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Greeting,
-    Ehlo,
-    Helo,
-    StartTls,
-    Auth(AuthStep),
-    Rset,
-    Mail,
-    Rcpt(usize),
-    Data,
-    /// The end of data or the last BDAT chunk.
-    DataEnd,
-    /// The end of an empty DATA sent only because a pipelined DATA got 354 with no
-    /// accepted recipient.
-    Drain,
-    Quit,
-}
-
-impl Expect {
-    fn phase(self) -> Phase {
-        match self {
-            Expect::Greeting => Phase::Greeting,
-            Expect::Ehlo | Expect::Helo => Phase::Hello,
-            Expect::StartTls => Phase::StartTls,
-            Expect::Auth(_) => Phase::Auth,
-            Expect::Rset => Phase::Rset,
-            Expect::Mail => Phase::Mail,
-            Expect::Rcpt(_) => Phase::Rcpt,
-            Expect::Data => Phase::DataInit,
-            Expect::DataEnd | Expect::Drain => Phase::DataEnd,
-            Expect::Quit => Phase::Quit,
-        }
-    }
-}
-
-/// Where the session as a whole stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Greeting, hello, STARTTLS, AUTH: before transactions may run.
-    Opening,
-    /// STARTTLS accepted; waiting for the driver's handshake. Input is ignored.
-    Handshake,
-    /// Transactions run.
-    Ready,
-    /// QUIT sent (normally, or after a failure).
-    Quitting,
-    /// Over.
-    Closed,
-}
 
 /// One SMTP client session. See the [module documentation](crate::client) for the calling order.
 #[derive(Debug)]
@@ -257,7 +310,7 @@ pub struct Connection {
     caps: Option<Capabilities>,
     tls_active: bool,
     authenticated: bool,
-    queue: VecDeque<Active>,
+    queue: VecDeque<Queued>,
     active: Option<Active>,
     /// MAIL was accepted and the server's transaction is not known to be over: RSET before
     /// the next MAIL.
@@ -266,6 +319,18 @@ pub struct Connection {
     /// The failure that is ending the connection.
     failure: Option<ConnectionError>,
     next_id: u64,
+    /// The SASL exchange in progress (or the caller's, until the login starts).
+    sasl: Option<ClientExchange>,
+    /// An exchange given with [`Connection::set_sasl_exchange`], not started yet.
+    custom_sasl: Option<ClientExchange>,
+    /// An initial response too long for the AUTH line, for the first 334.
+    sasl_deferred: Option<Vec<u8>>,
+    /// Why the exchange was cancelled with `*`.
+    sasl_error: Option<ClientError>,
+    /// `tls-exporter` data given at the end of the handshake (SCRAM-SHA-256-PLUS).
+    channel_binding: Option<Vec<u8>>,
+    /// A streamed body is being sent and its end is not queued yet.
+    streaming_body: bool,
 }
 
 impl Connection {
@@ -299,6 +364,12 @@ impl Connection {
             quit_requested: false,
             failure: None,
             next_id: 0,
+            sasl: None,
+            custom_sasl: None,
+            sasl_deferred: None,
+            sasl_error: None,
+            channel_binding: None,
+            streaming_body: false,
         }
     }
 
@@ -318,9 +389,46 @@ impl Connection {
         }
         let id = TransactionId(self.next_id);
         self.next_id += 1;
-        self.queue.push_back(Active::new(id, tx));
+        self.queue
+            .push_back(Queued::Transaction(Box::new(Active::new(id, tx))));
         self.drive(now);
         Ok(id)
+    }
+
+    /// Queues a NOOP, sent when the session is idle (after the transactions queued
+    /// before it); its reply comes as [`Event::NoopReply`]. Keeps a reused session alive.
+    pub fn noop(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.queue_command(Queued::Noop, now)
+    }
+
+    /// Queues an RSET, sent when the session is idle; its reply comes as
+    /// [`Event::RsetReply`]. The machine sends RSET on its own between transactions when
+    /// the server may still hold one; this one is for the caller's own reasons.
+    pub fn rset(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.queue_command(Queued::Rset, now)
+    }
+
+    fn queue_command(&mut self, queued: Queued, now: Instant) -> Result<(), UsageError> {
+        self.now = now;
+        if matches!(self.stage, Stage::Quitting | Stage::Closed) {
+            return Err(UsageError::Closed);
+        }
+        if self.quit_requested {
+            return Err(UsageError::Quitting);
+        }
+        self.queue.push_back(queued);
+        self.drive(now);
+        Ok(())
+    }
+
+    /// Logs in with this SASL exchange (any postwerk-sasl client mechanism, or the
+    /// caller's own [`ClientMechanism`](postwerk_sasl::client::ClientMechanism)) instead
+    /// of choosing one from the configured credentials. Call it before the login starts
+    /// (right after [`Connection::new`]); the server must list the mechanism with AUTH,
+    /// else the connection fails with [`ConnectionError::AuthNotOffered`]. The same rule
+    /// about TLS applies ([`Config::auth_without_tls`]).
+    pub fn set_sasl_exchange(&mut self, exchange: ClientExchange) {
+        self.custom_sasl = Some(exchange);
     }
 
     /// Asks for QUIT once every queued transaction is done.
@@ -388,6 +496,16 @@ impl Connection {
         }
     }
 
+    /// Like [`Connection::tls_established`], with the connection's `tls-exporter`
+    /// channel binding data (RFC 9266, 32 octets from the TLS library's exporter with the
+    /// label `EXPORTER-Channel-Binding`): the login may then use SCRAM-SHA-256-PLUS.
+    pub fn tls_established_with_binding(&mut self, tls_exporter: Vec<u8>, now: Instant) {
+        if self.stage == Stage::Handshake {
+            self.channel_binding = Some(tls_exporter);
+        }
+        self.tls_established(now);
+    }
+
     /// The driver finished the TLS handshake asked for by [`Event::StartTls`]. The machine
     /// forgets the cleartext capabilities and says EHLO again. Ignored when no handshake was
     /// asked for.
@@ -427,6 +545,7 @@ impl Connection {
             let now = self.now;
             self.process_input(now);
             self.drive(now);
+            self.want_body();
         }
     }
 
@@ -445,9 +564,16 @@ impl Connection {
         self.pending_output() > self.config.max_pending_output
     }
 
-    /// The next event.
+    /// The next event. An [`Event::BodyWanted`] whose transaction ended in the meantime
+    /// is skipped.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        loop {
+            let event = self.events.pop_front()?;
+            match event {
+                Event::BodyWanted { id } if !self.body_asked(id) => {}
+                event => return Some(event),
+            }
+        }
     }
 
     /// When [`handle_timeout`](Connection::handle_timeout) must be called, if ever.
@@ -483,6 +609,16 @@ impl Connection {
         self.input.len().saturating_sub(self.input_start)
     }
 
+    /// Octets of a [streamed](Transaction::streaming) body held between chunks: only the
+    /// 7-bit downgrade holds any (the current entity's header section, at most
+    /// [`MAX_HEADER`], and the start of the current line).
+    pub fn buffered_body(&self) -> usize {
+        self.active
+            .as_ref()
+            .and_then(|a| a.stream.as_ref())
+            .map_or(0, stream::BodyStream::held)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -493,7 +629,7 @@ impl Connection {
     fn phase(&self) -> Phase {
         match (self.stage, self.pending.front()) {
             (Stage::Handshake, _) => Phase::StartTls,
-            (_, Some(Expect::DataEnd | Expect::Drain))
+            (_, Some(Expect::DataEnd | Expect::Drain | Expect::BdatChunk))
                 if matches!(self.body_clock, BodyClock::Sending(_)) =>
             {
                 Phase::Body
@@ -529,7 +665,7 @@ impl Connection {
     fn arm(&mut self, now: Instant) {
         let t = &self.config.timeouts;
         self.deadline = self.pending.front().and_then(|e| match e {
-            Expect::DataEnd | Expect::Drain => match self.body_clock {
+            Expect::DataEnd | Expect::Drain | Expect::BdatChunk => match self.body_clock {
                 BodyClock::Sending(since) => since.checked_add(t.data_block),
                 BodyClock::Written(at) => at.checked_add(t.data_end),
                 BodyClock::Idle => now.checked_add(t.data_end),
@@ -587,6 +723,17 @@ impl Connection {
                 self.on_session_reply(expect, reply, now)
             }
             Expect::Quit => {}
+            Expect::Noop => {
+                self.events.push_back(Event::NoopReply(reply));
+                self.drive(now);
+            }
+            Expect::UserRset => {
+                if reply.is_positive() {
+                    self.server_txn_open = false;
+                }
+                self.events.push_back(Event::RsetReply(reply));
+                self.drive(now);
+            }
             _ => self.on_transaction_reply(expect, reply, now),
         }
     }
@@ -601,9 +748,21 @@ impl Connection {
         {
             return;
         }
-        while let Some(active) = self.queue.pop_front() {
-            if self.start_transaction(active, now) {
-                return;
+        while let Some(queued) = self.queue.pop_front() {
+            match queued {
+                Queued::Transaction(active) => {
+                    if self.start_transaction(*active, now) {
+                        return;
+                    }
+                }
+                Queued::Noop => {
+                    self.command(&Command::Noop, Expect::Noop, now);
+                    return;
+                }
+                Queued::Rset => {
+                    self.command(&Command::Rset, Expect::UserRset, now);
+                    return;
+                }
             }
         }
         if self.quit_requested {
@@ -635,13 +794,16 @@ impl Connection {
 
     fn fail_all(&mut self, error: &ConnectionError) {
         let error = TransactionError::Connection(error.clone());
+        self.streaming_body = false;
         if let Some(active) = self.active.take() {
             let result = active.finish(Some(error.clone()));
             self.events.push_back(Event::TransactionDone(result));
         }
-        while let Some(active) = self.queue.pop_front() {
-            let result = active.finish(Some(error.clone()));
-            self.events.push_back(Event::TransactionDone(result));
+        while let Some(queued) = self.queue.pop_front() {
+            if let Queued::Transaction(active) = queued {
+                let result = active.finish(Some(error.clone()));
+                self.events.push_back(Event::TransactionDone(result));
+            }
         }
     }
 

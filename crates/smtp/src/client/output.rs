@@ -35,7 +35,10 @@ impl Connection {
         let queued = u64::try_from(self.queued).unwrap_or(u64::MAX);
         self.body_end = Some(self.handed_out.saturating_add(queued));
         self.body_clock = BodyClock::Sending(now);
-        if matches!(self.pending.front(), Some(Expect::DataEnd | Expect::Drain)) {
+        if matches!(
+            self.pending.front(),
+            Some(Expect::DataEnd | Expect::Drain | Expect::BdatChunk)
+        ) {
             self.arm(now);
         }
     }
@@ -78,9 +81,14 @@ impl Connection {
                 self.body_clock = BodyClock::Written(now);
             }
             Some(_) => self.body_clock = BodyClock::Sending(now),
+            // A streamed body whose end is not queued yet: progress all the same.
+            None if self.streaming_body => self.body_clock = BodyClock::Sending(now),
             None => return,
         }
-        if matches!(self.pending.front(), Some(Expect::DataEnd | Expect::Drain)) {
+        if matches!(
+            self.pending.front(),
+            Some(Expect::DataEnd | Expect::Drain | Expect::BdatChunk)
+        ) {
             self.arm(now);
         }
     }

@@ -5,8 +5,13 @@ use std::time::Instant;
 use crate::codec::command::Command;
 use crate::codec::reply::Reply;
 
-use super::auth::{self, AuthNext};
-use super::config::TlsPolicy;
+use postwerk_sasl::client::ClientExchange;
+use postwerk_sasl::{ClientError, client_mechanism};
+
+use crate::codec::sasl;
+
+use super::auth::{self, AuthStep};
+use super::config::{Credentials, TlsPolicy};
 use super::ehlo::{Capabilities, Extension};
 use super::events::{ConnectionError, Event, Phase};
 use super::{Connection, Expect, Stage};
@@ -64,23 +69,7 @@ impl Connection {
                     self.start_auth(now);
                 }
             }
-            Expect::Auth(step) => {
-                let Some(creds) = self.config.credentials.as_ref() else {
-                    return;
-                };
-                match auth::next(step, &reply, creds) {
-                    AuthNext::Send(line, step) => self.line(&line, Expect::Auth(step), now),
-                    AuthNext::Done => {
-                        self.authenticated = true;
-                        self.ready(now);
-                    }
-                    AuthNext::Failed if reply.is_positive() || reply.is_intermediate() => {
-                        let phase = Phase::Auth;
-                        self.fail_soft(ConnectionError::UnexpectedReply { phase, reply }, now);
-                    }
-                    AuthNext::Failed => self.fail_soft(ConnectionError::AuthFailed(reply), now),
-                }
-            }
+            Expect::Auth(step) => self.on_auth_reply(step, reply, now),
             _ => {}
         }
     }
@@ -118,13 +107,24 @@ impl Connection {
         self.start_auth(now);
     }
 
-    /// AUTH when credentials are configured, else ready.
+    /// The credentials to log in with, if any: the SASL ones, else the password ones,
+    /// with the channel binding data given at the end of the handshake.
+    fn login_credentials(&self) -> Option<postwerk_sasl::Credentials> {
+        let creds = self
+            .config
+            .sasl_credentials
+            .clone()
+            .or_else(|| self.config.credentials.as_ref().map(Credentials::to_sasl))?;
+        Some(match &self.channel_binding {
+            Some(data) => creds.with_channel_binding(data.clone()),
+            None => creds,
+        })
+    }
+
+    /// AUTH when credentials (or an exchange) are configured, else ready.
     fn start_auth(&mut self, now: Instant) {
-        let Some(creds) = self.config.credentials.as_ref() else {
-            self.ready(now);
-            return;
-        };
-        if self.authenticated {
+        let creds = self.login_credentials();
+        if self.authenticated || (creds.is_none() && self.custom_sasl.is_none()) {
             self.ready(now);
             return;
         }
@@ -132,12 +132,91 @@ impl Connection {
             self.fail_soft(ConnectionError::AuthNeedsTls, now);
             return;
         }
-        let Some(mechanism) = self.caps.as_ref().and_then(auth::choose) else {
+        let caps = self.caps.clone().unwrap_or_default();
+        let exchange = match (self.custom_sasl.take(), creds) {
+            (Some(exchange), _) => {
+                let offered = caps
+                    .auth_mechanisms()
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(exchange.mechanism_name()));
+                offered.then_some(exchange)
+            }
+            (None, Some(creds)) => {
+                let protected = self.tls_active || self.config.auth_without_tls;
+                let nonce = self.config.sasl_nonce.as_deref();
+                auth::choose(&caps, &creds, protected, nonce.is_some()).and_then(|m| {
+                    client_mechanism(m, &creds, nonce.unwrap_or("unused"))
+                        .ok()
+                        .map(ClientExchange::new)
+                })
+            }
+            (None, None) => None,
+        };
+        let Some(mut exchange) = exchange else {
             self.fail_soft(ConnectionError::AuthNotOffered, now);
             return;
         };
-        let (command, step) = auth::start(&mechanism, creds);
-        self.command(&command, Expect::Auth(step), now);
+        match auth::start(&mut exchange) {
+            Ok((command, deferred)) => {
+                self.sasl = Some(exchange);
+                self.sasl_deferred = deferred;
+                self.command(&command, Expect::Auth(AuthStep::Exchange), now);
+            }
+            Err(e) => self.fail_soft(ConnectionError::Sasl(e), now),
+        }
+    }
+
+    /// A reply during AUTH: a 334 challenge to answer, 235 (the server must have proven
+    /// itself, for SCRAM), or a refusal.
+    fn on_auth_reply(&mut self, step: AuthStep, reply: Reply, now: Instant) {
+        match (step, reply.code()) {
+            (AuthStep::Exchange, 235) => {
+                let finished = self.sasl.as_mut().map_or(Ok(()), |ex| ex.finish(None));
+                self.sasl = None;
+                match finished {
+                    Ok(()) => {
+                        self.authenticated = true;
+                        self.ready(now);
+                    }
+                    Err(e) => self.fail_soft(ConnectionError::Sasl(e), now),
+                }
+            }
+            (AuthStep::Exchange, 334) => {
+                let Some(exchange) = self.sasl.as_mut() else {
+                    let phase = Phase::Auth;
+                    self.fail_soft(ConnectionError::UnexpectedReply { phase, reply }, now);
+                    return;
+                };
+                let answer = match self.sasl_deferred.take() {
+                    Some(initial) => Ok(sasl::encode(&initial)),
+                    None => {
+                        let challenge = reply.lines().first().map_or("", String::as_str);
+                        auth::respond(exchange, challenge)
+                    }
+                };
+                match answer {
+                    Ok(line) => self.line(line.as_bytes(), Expect::Auth(AuthStep::Exchange), now),
+                    Err(e) => {
+                        self.sasl_error = Some(e);
+                        self.line(b"*", Expect::Auth(AuthStep::Cancelled), now);
+                    }
+                }
+            }
+            (AuthStep::Cancelled, code) if !(200..400).contains(&code) => {
+                let error = self
+                    .sasl_error
+                    .take()
+                    .unwrap_or(ClientError::UnexpectedChallenge {
+                        mechanism: String::new(),
+                    });
+                self.fail_soft(ConnectionError::Sasl(error), now);
+            }
+            _ if reply.is_positive() || reply.is_intermediate() => {
+                let phase = Phase::Auth;
+                self.fail_soft(ConnectionError::UnexpectedReply { phase, reply }, now);
+            }
+            _ => self.fail_soft(ConnectionError::AuthFailed(reply), now),
+        }
     }
 
     fn ready(&mut self, now: Instant) {

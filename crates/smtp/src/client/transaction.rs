@@ -7,7 +7,9 @@ use crate::codec::params::{Notify, Ret};
 use crate::codec::path::{ForwardPath, ReversePath};
 use crate::codec::reply::Reply;
 
+use super::UsageError;
 use super::events::TransactionError;
+use super::stream::BodyStream;
 
 /// One recipient of a [`Transaction`], with its DSN parameters (sent only when the server
 /// advertises DSN).
@@ -20,6 +22,8 @@ pub struct Recipient {
     /// RFC 3461 `ORCPT`: the address type and the address, for example
     /// `("rfc822", "bob@example.org")`. The address is written as xtext.
     pub orcpt: Option<(String, String)>,
+    /// Caller-supplied RCPT parameters ([`Recipient::with_param`]).
+    pub(crate) params: Vec<EsmtpParam>,
 }
 
 impl Recipient {
@@ -29,7 +33,130 @@ impl Recipient {
             path,
             notify: None,
             orcpt: None,
+            params: Vec::new(),
         }
+    }
+
+    /// Adds an RCPT parameter, sent when the server advertised its keyword (or when the
+    /// parameter is [forced](EsmtpParam::forced)). NOTIFY and ORCPT are set through their
+    /// fields and refused here.
+    ///
+    /// ```
+    /// use postwerk_smtp::client::{EsmtpParam, Recipient};
+    /// use postwerk_smtp::codec::path::ForwardPath;
+    /// let r = Recipient::new(ForwardPath::Postmaster)
+    ///     .with_param(EsmtpParam::new("X-PRIORITY", Some("5")).unwrap())
+    ///     .unwrap();
+    /// assert_eq!(r.params().len(), 1);
+    /// assert!(Recipient::new(ForwardPath::Postmaster)
+    ///     .with_param(EsmtpParam::new("NOTIFY", Some("NEVER")).unwrap())
+    ///     .is_err());
+    /// ```
+    pub fn with_param(mut self, param: EsmtpParam) -> Result<Recipient, UsageError> {
+        if RESERVED_RCPT
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(&param.keyword))
+        {
+            return Err(UsageError::ReservedParameter(param.keyword));
+        }
+        if self
+            .params
+            .iter()
+            .any(|p| p.keyword.eq_ignore_ascii_case(&param.keyword))
+        {
+            return Err(UsageError::DuplicateParameter(param.keyword));
+        }
+        self.params.push(param);
+        Ok(self)
+    }
+
+    /// The caller-supplied RCPT parameters.
+    pub fn params(&self) -> &[EsmtpParam] {
+        &self.params
+    }
+}
+
+/// MAIL parameters the machine writes itself.
+const RESERVED_MAIL: [&str; 6] = ["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "REQUIRETLS"];
+/// RCPT parameters the machine writes itself.
+const RESERVED_RCPT: [&str; 2] = ["NOTIFY", "ORCPT"];
+
+/// A caller-supplied MAIL or RCPT parameter (RFC 5321 4.1.2):
+///
+/// ```text
+/// esmtp-param    = esmtp-keyword ["=" esmtp-value]
+/// esmtp-keyword  = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+/// esmtp-value    = 1*(%d33-60 / %d62-126)
+/// ```
+///
+/// The value is checked against `esmtp-value`, so no space, CR, LF or `=` can reach the
+/// command line; [`EsmtpParam::xtext`] encodes free text (RFC 3461 4) first. The parameter
+/// is sent only when the server's EHLO reply lists the keyword, unless it is
+/// [`forced`](EsmtpParam::forced).
+///
+/// ```
+/// use postwerk_smtp::client::{EsmtpParam, UsageError};
+/// let p = EsmtpParam::new("MT-PRIORITY", Some("3")).unwrap();
+/// assert_eq!((p.keyword(), p.value()), ("MT-PRIORITY", Some("3")));
+/// assert!(matches!(EsmtpParam::new("X", Some("a b")), Err(UsageError::InvalidParameter(_))));
+/// assert!(EsmtpParam::new("X\r\nRSET", None).is_err());
+/// assert_eq!(EsmtpParam::xtext("X-ID", "a b=c").unwrap().value(), Some("a+20b+3Dc"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EsmtpParam {
+    keyword: String,
+    value: Option<String>,
+    forced: bool,
+}
+
+impl EsmtpParam {
+    /// A parameter with a raw `esmtp-value` (already encoded as the extension wants).
+    pub fn new(keyword: &str, value: Option<&str>) -> Result<EsmtpParam, UsageError> {
+        let kw = keyword.as_bytes();
+        let keyword_ok = kw.first().is_some_and(u8::is_ascii_alphanumeric)
+            && kw.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        let value_ok = value
+            .is_none_or(|v| !v.is_empty() && v.bytes().all(|b| matches!(b, 33..=60 | 62..=126)));
+        if !keyword_ok || !value_ok {
+            return Err(UsageError::InvalidParameter(
+                keyword.escape_debug().to_string(),
+            ));
+        }
+        Ok(EsmtpParam {
+            keyword: keyword.to_ascii_uppercase(),
+            value: value.map(str::to_owned),
+            forced: false,
+        })
+    }
+
+    /// A parameter whose value is `text` written as RFC 3461 xtext.
+    pub fn xtext(keyword: &str, text: &str) -> Result<EsmtpParam, UsageError> {
+        EsmtpParam::new(keyword, Some(&crate::codec::params::xtext_encode(text)))
+    }
+
+    /// Sends the parameter even when the server did not advertise its keyword.
+    pub fn forced(mut self) -> EsmtpParam {
+        self.forced = true;
+        self
+    }
+
+    /// The keyword, upper-cased.
+    pub fn keyword(&self) -> &str {
+        &self.keyword
+    }
+
+    /// The value as written on the wire.
+    pub fn value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+
+    /// Whether the parameter is sent without the server advertising it.
+    pub fn is_forced(&self) -> bool {
+        self.forced
+    }
+
+    pub(crate) fn wire(&self) -> (String, Option<String>) {
+        (self.keyword.clone(), self.value.clone())
     }
 }
 
@@ -57,6 +184,17 @@ pub struct Transaction {
     pub(crate) body: Bytes,
     pub(crate) ret: Option<Ret>,
     pub(crate) envid: Option<String>,
+    /// The body comes later, in chunks ([`Transaction::streaming`]).
+    pub(crate) streaming: bool,
+    /// The caller says the body is 8-bit (`BODY=8BITMIME`).
+    pub(crate) eight_bit: bool,
+    /// The size to declare with `SIZE=` for a streamed body.
+    pub(crate) declared_size: Option<u64>,
+    /// RFC 8689 REQUIRETLS.
+    pub(crate) require_tls: bool,
+    /// SMTPUTF8 asked for by the caller (a streamed body's header cannot be looked at).
+    pub(crate) smtputf8: bool,
+    pub(crate) mail_params: Vec<EsmtpParam>,
 }
 
 impl Transaction {
@@ -68,7 +206,103 @@ impl Transaction {
             body,
             ret: None,
             envid: None,
+            streaming: false,
+            eight_bit: false,
+            declared_size: None,
+            require_tls: false,
+            smtputf8: false,
+            mail_params: Vec::new(),
         }
+    }
+
+    /// A transaction whose body the caller supplies in chunks while it is sent, so that the
+    /// whole message is never in memory: after the server is ready for the data, the
+    /// machine emits [`Event::BodyWanted`](super::Event::BodyWanted) whenever its pending
+    /// output is at or below the mark, and the caller answers with
+    /// [`Connection::body_chunk`](super::Connection::body_chunk) or
+    /// [`Connection::body_end`](super::Connection::body_end). See the
+    /// [module documentation](super#streaming-a-body).
+    ///
+    /// With DATA the chunks are dot-stuffed across their boundaries; with BDAT (CHUNKING)
+    /// each chunk is its own `BDAT n`, and the end is `BDAT 0 LAST` (or carries the final
+    /// CRLF). The line-ending policy applies across chunks too; a streamed body with a
+    /// bare CR or LF under [`BareLineEndings::Refuse`](super::BareLineEndings::Refuse), or
+    /// with 8-bit octets the server cannot take, cannot be taken back once part of it is
+    /// sent: the machine then closes the connection without ending the data, so the
+    /// server never delivers a partial message.
+    pub fn streaming(reverse_path: ReversePath) -> Transaction {
+        let mut tx = Transaction::new(reverse_path, Bytes::new());
+        tx.streaming = true;
+        tx
+    }
+
+    /// Says the body has 8-bit octets (RFC 6152 `BODY=8BITMIME`). Needed for a
+    /// [streamed](Transaction::streaming) 8-bit body, which the machine cannot look at in
+    /// advance: with it, a server without 8BITMIME gets the body downgraded to 7 bits
+    /// (quoted-printable text parts). A body given whole is looked at anyway.
+    pub fn with_8bit(mut self) -> Transaction {
+        self.eight_bit = true;
+        self
+    }
+
+    /// The message size to declare with `SIZE=` (RFC 1870) for a
+    /// [streamed](Transaction::streaming) body, and to check against the server's limit.
+    pub fn with_size(mut self, octets: u64) -> Transaction {
+        self.declared_size = Some(octets);
+        self
+    }
+
+    /// Asks for SMTPUTF8 (RFC 6531) whatever the addresses and the body look like: a
+    /// [streamed](Transaction::streaming) message with a UTF-8 header section needs it.
+    pub fn with_smtputf8(mut self) -> Transaction {
+        self.smtputf8 = true;
+        self
+    }
+
+    /// RFC 8689 REQUIRETLS: the message goes only over TLS, to a server that advertises
+    /// REQUIRETLS (`MAIL FROM:<..> REQUIRETLS`); otherwise the transaction fails with
+    /// [`TransactionError::TlsNotActive`] or [`TransactionError::RequireTlsNotOffered`]
+    /// before MAIL.
+    pub fn with_require_tls(mut self) -> Transaction {
+        self.require_tls = true;
+        self
+    }
+
+    /// Adds a MAIL parameter, sent when the server advertised its keyword (or when the
+    /// parameter is [forced](EsmtpParam::forced)). SIZE, BODY, SMTPUTF8, RET, ENVID and
+    /// REQUIRETLS are written by the machine and refused here
+    /// ([`UsageError::ReservedParameter`]).
+    pub fn with_mail_param(mut self, param: EsmtpParam) -> Result<Transaction, UsageError> {
+        if RESERVED_MAIL
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(&param.keyword))
+        {
+            return Err(UsageError::ReservedParameter(param.keyword));
+        }
+        if self
+            .mail_params
+            .iter()
+            .any(|p| p.keyword.eq_ignore_ascii_case(&param.keyword))
+        {
+            return Err(UsageError::DuplicateParameter(param.keyword));
+        }
+        self.mail_params.push(param);
+        Ok(self)
+    }
+
+    /// The caller-supplied MAIL parameters.
+    pub fn mail_params(&self) -> &[EsmtpParam] {
+        &self.mail_params
+    }
+
+    /// True for a transaction made with [`Transaction::streaming`].
+    pub fn is_streaming(&self) -> bool {
+        self.streaming
+    }
+
+    /// True when REQUIRETLS was asked for.
+    pub fn requires_tls(&self) -> bool {
+        self.require_tls
     }
 
     /// Adds a recipient.
@@ -109,7 +343,7 @@ impl Transaction {
         self.envid.as_deref()
     }
 
-    /// The message.
+    /// The message (empty for a [streamed](Transaction::streaming) one).
     pub fn body(&self) -> &Bytes {
         &self.body
     }
@@ -279,6 +513,8 @@ pub(crate) struct Active {
     /// LMTP: one data reply per accepted recipient; how many came.
     pub(crate) lmtp: bool,
     pub(crate) lmtp_next: usize,
+    /// A streamed body's state.
+    pub(crate) stream: Option<BodyStream>,
 }
 
 impl Active {
@@ -307,6 +543,7 @@ impl Active {
             pipelined: false,
             lmtp: false,
             lmtp_next: 0,
+            stream: None,
             tx,
         }
     }
