@@ -21,7 +21,8 @@ use postwerk_message::build::{Action, DsnBuilder, DsnRecipient};
 use postwerk_smtp::codec::params::Ret;
 use tracing::info;
 
-use crate::delivery::{Deliverer, unix_now};
+use crate::clock::unix_now;
+use crate::delivery::Deliverer;
 use crate::queue::{Envelope, RcptState, Report, State};
 
 /// One recipient of a report.

@@ -285,10 +285,40 @@ pub struct Outbound {
     /// How many remote delivery attempts run at the same time, over all destinations.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
-    /// How many remote delivery attempts run at the same time towards one destination
-    /// domain (Postfix's `default_destination_concurrency_limit`).
-    #[serde(default = "default_destination_concurrency")]
+    /// The most remote deliveries that run at the same time towards one destination
+    /// domain (or the smarthost): the top of its concurrency window (Postfix's
+    /// `default_destination_concurrency_limit`). Also spelt `destination_concurrency_limit`.
+    #[serde(
+        default = "default_destination_concurrency",
+        alias = "destination_concurrency_limit"
+    )]
     pub destination_concurrency: usize,
+    /// Where a destination's concurrency window starts; it grows by one with each
+    /// delivery that worked, up to `destination_concurrency`, and halves with each
+    /// connection-level failure (Postfix's `initial_destination_concurrency`). A value
+    /// above `destination_concurrency` starts at that limit.
+    #[serde(default = "default_initial_destination_concurrency")]
+    pub initial_destination_concurrency: usize,
+    /// Milliseconds between the starts of two deliveries to one destination (Postfix's
+    /// `default_destination_rate_delay`); 0: no delay.
+    #[serde(default)]
+    pub destination_rate_delay_ms: u64,
+    /// Connection-level failures in a row (refused, timed out, a failed greeting, EHLO
+    /// or TLS handshake) after which a destination is down: its mail is deferred without
+    /// connecting until the backoff ends.
+    #[serde(default = "default_destination_failure_limit")]
+    pub destination_failure_limit: u32,
+    /// Seconds a destination stays down the first time; doubled each further time in a
+    /// row, at most an hour.
+    #[serde(default = "default_destination_backoff")]
+    pub destination_backoff_secs: u64,
+    /// Seconds an outbound session is kept open after a transaction, for the next message
+    /// to the same server; 0: every session ends after its message.
+    #[serde(default = "default_session_idle")]
+    pub session_idle_secs: u64,
+    /// Messages one outbound session carries at most before it ends with QUIT.
+    #[serde(default = "default_session_max_messages")]
+    pub session_max_messages: usize,
     /// Seconds to wait for the 220 greeting (RFC 5321 4.5.3.2.1).
     #[serde(default = "default_greeting_timeout")]
     pub greeting_timeout_secs: u64,
@@ -337,6 +367,12 @@ impl Default for Outbound {
             connect_timeout_secs: default_connect_timeout(),
             concurrency: default_concurrency(),
             destination_concurrency: default_destination_concurrency(),
+            initial_destination_concurrency: default_initial_destination_concurrency(),
+            destination_rate_delay_ms: 0,
+            destination_failure_limit: default_destination_failure_limit(),
+            destination_backoff_secs: default_destination_backoff(),
+            session_idle_secs: default_session_idle(),
+            session_max_messages: default_session_max_messages(),
             greeting_timeout_secs: default_greeting_timeout(),
             command_timeout_secs: default_command_timeout_out(),
             mail_timeout_secs: default_mail_timeout(),
@@ -514,6 +550,21 @@ fn default_concurrency() -> usize {
 }
 fn default_destination_concurrency() -> usize {
     20
+}
+fn default_initial_destination_concurrency() -> usize {
+    5
+}
+fn default_destination_failure_limit() -> u32 {
+    3
+}
+fn default_destination_backoff() -> u64 {
+    60
+}
+fn default_session_idle() -> u64 {
+    5
+}
+fn default_session_max_messages() -> usize {
+    100
 }
 fn default_greeting_timeout() -> u64 {
     300
@@ -718,6 +769,22 @@ impl Config {
             (
                 "outbound.destination_concurrency",
                 outbound.destination_concurrency as u64,
+            ),
+            (
+                "outbound.initial_destination_concurrency",
+                outbound.initial_destination_concurrency as u64,
+            ),
+            (
+                "outbound.destination_failure_limit",
+                u64::from(outbound.destination_failure_limit),
+            ),
+            (
+                "outbound.destination_backoff_secs",
+                outbound.destination_backoff_secs,
+            ),
+            (
+                "outbound.session_max_messages",
+                outbound.session_max_messages as u64,
             ),
             (
                 "queue.local_concurrency",
@@ -1019,6 +1086,48 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("elsewhere.test"), "{e}");
+    }
+
+    #[test]
+    fn outbound_session_and_destination_settings_have_defaults_and_bounds() {
+        let with = |extra: &str| {
+            let text = EMBEDDED_DEFAULT.to_owned() + "[outbound]\n" + extra;
+            Config::parse(&text, "t", Path::new("/"))
+        };
+        let c = with("").unwrap();
+        let o = &c.outbound;
+        assert_eq!(
+            (
+                o.initial_destination_concurrency,
+                o.destination_concurrency,
+                o.destination_rate_delay_ms,
+                o.destination_failure_limit,
+                o.destination_backoff_secs,
+                o.session_idle_secs,
+                o.session_max_messages
+            ),
+            (5, 20, 0, 3, 60, 5, 100)
+        );
+        let c = with(
+            "destination_concurrency_limit = 7\ninitial_destination_concurrency = 2\n\
+             destination_rate_delay_ms = 250\nsession_idle_secs = 0\nsession_max_messages = 1\n",
+        )
+        .unwrap();
+        assert_eq!(c.outbound.destination_concurrency, 7);
+        assert_eq!(c.outbound.destination_rate_delay_ms, 250);
+        assert_eq!(c.outbound.session_idle_secs, 0);
+        for bad in [
+            "session_max_messages = 0",
+            "initial_destination_concurrency = 0",
+            "destination_failure_limit = 0",
+            "destination_backoff_secs = 0",
+        ] {
+            let key = bad.split(' ').next().unwrap();
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("outbound.{key}")), "{bad}: {e}");
+        }
+        let e = with("session_idle = 5").unwrap_err().to_string();
+        assert!(e.contains("session_idle"), "{e}");
     }
 
     #[test]

@@ -24,7 +24,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
-use crate::delivery::{Deliverer, unix_now};
+use crate::clock::unix_now;
+use crate::delivery::Deliverer;
 use crate::queue::{Envelope, QueueStore, RcptState, State};
 use crate::scheduler::Command;
 

@@ -131,7 +131,7 @@ fn load_dir(dir: &Path, domain: &str) -> io::Result<Vec<DomainKey>> {
 
 /// Writes a new Ed25519 and RSA-2048 key into `dir`.
 fn generate_pair(dir: &Path) -> io::Result<()> {
-    let month = month_stamp(crate::delivery::unix_now());
+    let month = month_stamp(crate::clock::unix_now());
     let rng = ring::rand::SystemRandom::new();
     let ed = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|_| io::Error::other("cannot generate an Ed25519 key"))?;

@@ -5,11 +5,14 @@
 //! `postwerk-smtp` and `postwerk-pop3`; the files here are drivers, policy and storage.
 
 mod bounce;
+mod clock;
 mod config;
 mod control;
 mod delivery;
+mod destinations;
 mod dkim;
 mod listen;
+mod local;
 mod login_budget;
 mod maildir;
 mod metrics;
@@ -19,8 +22,10 @@ mod pop3;
 mod pregreet;
 mod queue;
 mod reload;
+mod remote;
 mod scheduler;
 mod sender_auth;
+mod sessions;
 mod smtp;
 mod systemd;
 mod tls;

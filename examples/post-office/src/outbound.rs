@@ -1,5 +1,11 @@
-//! The SMTP client driver: one outbound session to one MX address, run by the
-//! postwerk-smtp client machine.
+//! The SMTP client driver: outbound sessions to MX hosts (and the smarthost, and the
+//! LMTP agent), run by the postwerk-smtp client machine.
+//!
+//! A session carries one transaction after another: after each, it is parked in the
+//! [`SessionCache`] for the next message to the same server, which takes it instead of
+//! connecting again (the machine says RSET first when needed). When the server has ended
+//! a parked session, the answer to RSET or MAIL (or the socket) tells before anything of
+//! the message went out, and a new session is opened; that is no failed attempt.
 //!
 //! Every step has a deadline (RFC 5321 4.5.3.2, SECURITY.md 44), from `[outbound]`: the TCP
 //! connect, the TLS handshake and each write here in the driver, the greeting and each
@@ -25,10 +31,11 @@ use postwerk_smtp::client::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::{Config, LmtpTarget, Outbound};
 use crate::net::Stream;
+use crate::sessions::{MxTls, SessionCache, SessionKey};
 
 /// Largest piece handed to one socket write, each with its own deadline.
 const WRITE_PIECE: usize = 64 * 1024;
@@ -58,8 +65,11 @@ pub enum SessionError {
     Refused(Refusal),
     /// The STARTTLS handshake failed or timed out.
     Tls(io::Error),
-    /// Connecting, writing or reading failed or timed out.
+    /// Connecting, writing or reading failed or timed out before the session was
+    /// established (greeting and EHLO answered): a connection-level failure.
     Io(io::Error),
+    /// Writing or reading failed or timed out in an established session.
+    Lost(io::Error),
 }
 
 impl fmt::Display for SessionError {
@@ -67,7 +77,7 @@ impl fmt::Display for SessionError {
         match self {
             SessionError::Refused(why) => write!(f, "not dialled: {why}"),
             SessionError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
-            SessionError::Io(e) => e.fmt(f),
+            SessionError::Io(e) | SessionError::Lost(e) => e.fmt(f),
         }
     }
 }
@@ -78,12 +88,13 @@ impl From<io::Error> for SessionError {
     }
 }
 
-/// Opens outbound sessions.
+/// Opens outbound sessions, and parks them in the session cache between messages.
 #[derive(Debug)]
 pub struct Dialer {
     config: Arc<Config>,
     tls: Arc<rustls::ClientConfig>,
     own: Vec<IpAddr>,
+    sessions: Arc<SessionCache>,
 }
 
 fn secs(n: u64) -> Duration {
@@ -125,9 +136,20 @@ pub fn is_dialable(ip: IpAddr) -> bool {
 }
 
 impl Dialer {
-    /// A dialer for `config`; `own` are our listening addresses.
-    pub fn new(config: Arc<Config>, tls: Arc<rustls::ClientConfig>, own: Vec<IpAddr>) -> Dialer {
-        Dialer { config, tls, own }
+    /// A dialer for `config`; `own` are our listening addresses; `sessions` the cache
+    /// shared by every generation of the configuration.
+    pub fn new(
+        config: Arc<Config>,
+        tls: Arc<rustls::ClientConfig>,
+        own: Vec<IpAddr>,
+        sessions: Arc<SessionCache>,
+    ) -> Dialer {
+        Dialer {
+            config,
+            tls,
+            own,
+            sessions,
+        }
     }
 
     /// May `ip` be dialled?
@@ -145,51 +167,46 @@ impl Dialer {
         Ok(())
     }
 
-    /// Sends `tx` to `addr` (MX host `host`) in one session. When the STARTTLS handshake
-    /// fails, tries once more without STARTTLS.
+    /// Sends `tx` to `addr` (MX host `host`): in a session parked after an earlier message
+    /// to that address when there is one, else in a new session. When the STARTTLS
+    /// handshake of a new session fails, tries once more without STARTTLS.
     pub async fn deliver(
         &self,
         addr: SocketAddr,
         host: &str,
         tx: Transaction,
     ) -> Result<Sent, SessionError> {
-        match self
-            .session(addr, host, tx.clone(), TlsPolicy::Opportunistic)
-            .await
-        {
-            Err(SessionError::Tls(e)) => {
-                info!(mx = host, %addr, error = %e, "STARTTLS handshake failed; retrying in cleartext");
-                self.session(addr, host, tx, TlsPolicy::Disabled).await
-            }
-            other => other,
-        }
-    }
-
-    async fn session(
-        &self,
-        addr: SocketAddr,
-        host: &str,
-        tx: Transaction,
-        tls: TlsPolicy,
-    ) -> Result<Sent, SessionError> {
         self.check(addr.ip()).map_err(SessionError::Refused)?;
-        let connect = secs(self.config.outbound.connect_timeout_secs);
-        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
-            .await
-            .map_err(|_| timed_out("connect", connect))??;
-        let _ = tcp.set_nodelay(true);
-        let plan = Plan {
+        for tls in [MxTls::Opportunistic, MxTls::Cleartext] {
+            if let Some(sent) = self.reuse(&SessionKey::mx(addr, host, tls), &tx).await {
+                return sent;
+            }
+        }
+        let plan = |tls| Plan {
             tls,
             tls_config: self.tls.clone(),
             credentials: None,
             lmtp: false,
         };
-        self.run(Stream::Plain(tcp), host, tx, plan).await
+        let key = SessionKey::mx(addr, host, MxTls::Opportunistic);
+        match self
+            .fresh(key, addr, host, tx.clone(), plan(TlsPolicy::Opportunistic))
+            .await
+        {
+            Err(SessionError::Tls(e)) => {
+                info!(mx = host, %addr, error = %e, "STARTTLS handshake failed; retrying in cleartext");
+                let key = SessionKey::mx(addr, host, MxTls::Cleartext);
+                self.fresh(key, addr, host, tx, plan(TlsPolicy::Disabled))
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// Sends `tx` through the smarthost at `addr` (`host` is the name its certificate must
     /// carry): STARTTLS required with the certificate verified, then AUTH with the
-    /// configured login. No cleartext retry: credentials never travel unencrypted.
+    /// configured login. No cleartext retry: credentials never travel unencrypted. A
+    /// session parked after an earlier message (logged in as the same user) is used first.
     pub async fn deliver_relay(
         &self,
         addr: SocketAddr,
@@ -198,6 +215,10 @@ impl Dialer {
     ) -> Result<Sent, SessionError> {
         self.check(addr.ip()).map_err(SessionError::Refused)?;
         let outbound = &self.config.outbound;
+        let key = SessionKey::relay(addr, host, outbound.relay_user.clone());
+        if let Some(sent) = self.reuse(&key, &tx).await {
+            return sent;
+        }
         let tls_config = crate::tls::verified_client_config(outbound.relay_ca_file.as_deref())?;
         let credentials = match (&outbound.relay_user, &outbound.relay_password_file) {
             (Some(user), Some(file)) => {
@@ -208,18 +229,100 @@ impl Dialer {
             }
             _ => None,
         };
-        let connect = secs(outbound.connect_timeout_secs);
-        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
-            .await
-            .map_err(|_| timed_out("connect", connect))??;
-        let _ = tcp.set_nodelay(true);
         let plan = Plan {
             tls: TlsPolicy::Required,
             tls_config,
             credentials,
             lmtp: false,
         };
-        self.run(Stream::Plain(tcp), host, tx, plan).await
+        self.fresh(key, addr, host, tx, plan).await
+    }
+
+    /// Runs `tx` in the sessions parked under `key`, the most recently used first, until
+    /// one carries it. A parked session the server has closed meanwhile shows it in the
+    /// answer to RSET or MAIL (or an error before it): it is dropped without counting as a
+    /// failure of the attempt. `None`: no parked session could take it.
+    async fn reuse(
+        &self,
+        key: &SessionKey,
+        tx: &Transaction,
+    ) -> Option<Result<Sent, SessionError>> {
+        while let Some(mut session) = self.sessions.take(key).await {
+            match session.transact(tx.clone()).await {
+                Ok(sent) if !sent.before_mail() => {
+                    self.done(key.clone(), session, &sent);
+                    return Some(Ok(sent));
+                }
+                Ok(sent) => {
+                    let why = sent
+                        .result
+                        .error()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    info!(mx = key.host(), addr = %key.addr(), reason = why, "a cached session had ended; trying another");
+                    self.sessions.retire(session);
+                }
+                Err(failed) if failed.before_mail => {
+                    info!(mx = key.host(), addr = %key.addr(), reason = %failed.error, "a cached session had ended; trying another");
+                    self.sessions.retire(session);
+                }
+                Err(failed) => {
+                    // The server answered MAIL, then the session broke: an attempt failure
+                    // like any other (the next attempt decides again).
+                    self.sessions.retire(session);
+                    warn!(mx = key.host(), addr = %key.addr(), error = %failed.error, "cached session lost during a transaction");
+                    return Some(Err(failed.error));
+                }
+            }
+        }
+        None
+    }
+
+    /// Opens a new session to `addr` and runs `tx` in it.
+    async fn fresh(
+        &self,
+        key: SessionKey,
+        addr: SocketAddr,
+        host: &str,
+        tx: Transaction,
+        plan: Plan,
+    ) -> Result<Sent, SessionError> {
+        let connect = secs(self.config.outbound.connect_timeout_secs);
+        let tcp = tokio::time::timeout(connect, TcpStream::connect(addr))
+            .await
+            .map_err(|_| timed_out("connect", connect))??;
+        let _ = tcp.set_nodelay(true);
+        let mut session = self.open(Stream::Plain(tcp), host, plan);
+        match session.transact(tx).await {
+            Ok(sent) => {
+                self.done(key, session, &sent);
+                Ok(sent)
+            }
+            Err(failed) => {
+                self.sessions.retire(session);
+                Err(failed.error)
+            }
+        }
+    }
+
+    /// After a transaction: parks the session for the next message to the same server, or
+    /// ends it with QUIT (too many messages, caching off, or the session failed).
+    fn done(&self, key: SessionKey, session: Session, sent: &Sent) {
+        let outbound = &self.config.outbound;
+        let failed = matches!(
+            sent.result.error(),
+            Some(client::TransactionError::Connection(_))
+        );
+        if failed
+            || session.conn.is_closed()
+            || session.messages >= outbound.session_max_messages
+            || outbound.session_idle_secs == 0
+        {
+            self.sessions.retire(session);
+        } else {
+            self.sessions
+                .park(key, session, secs(outbound.session_idle_secs));
+        }
     }
 
     /// Delivers `tx` by LMTP (RFC 2033) to the local delivery agent at `target`: one reply
@@ -251,84 +354,35 @@ impl Dialer {
             credentials: None,
             lmtp: true,
         };
-        self.run(stream, "lmtp", tx, plan).await
+        let mut session = self.open(stream, "lmtp", plan);
+        let sent = session.transact(tx).await;
+        self.sessions.retire(session);
+        sent.map_err(|failed| failed.error)
     }
 
-    /// Runs one SMTP (or LMTP) session on a connected stream to the transaction's result.
-    async fn run(
-        &self,
-        mut stream: Stream,
-        host: &str,
-        tx: Transaction,
-        plan: Plan,
-    ) -> Result<Sent, SessionError> {
+    /// A session on a connected stream, waiting for the greeting.
+    fn open(&self, stream: Stream, host: &str, plan: Plan) -> Session {
         let outbound = &self.config.outbound;
-        let lmtp = plan.lmtp;
         let mut config = client::Config::new(self.config.hostname.clone());
-        config.lmtp = lmtp;
+        config.lmtp = plan.lmtp;
         config.bare_line_endings = BareLineEndings::Normalise;
         config.tls = plan.tls;
         config.credentials = plan.credentials;
         config.timeouts = timeouts(outbound);
-        let now = Instant::now();
-        let mut conn = client::Connection::new(config, now);
-        conn.send(tx, now).map_err(io::Error::other)?;
-        conn.quit(now);
-        let mut driver = Driver {
-            buf: vec![0u8; 16 * 1024],
-            block: secs(outbound.data_block_timeout_secs),
-            command: secs(outbound.command_timeout_secs),
-            handshake: secs(outbound.tls_handshake_timeout_secs),
-        };
-        let mut closed_with = None;
-        loop {
-            driver.flush(&mut stream, &mut conn).await?;
-            let mut start_tls = false;
-            let mut result = None;
-            while let Some(event) = conn.poll_event() {
-                match event {
-                    Event::StartTls => start_tls = true,
-                    Event::TransactionDone(done) => result = Some(done),
-                    Event::Closed { error } => closed_with = error,
-                    _ => {}
-                }
-            }
-            if let Some(result) = result {
-                let peer_dsn = conn
-                    .capabilities()
-                    .is_some_and(|c| c.has(client::Extension::Dsn));
-                crate::metrics::count(if lmtp {
-                    &crate::metrics::METRICS.lmtp_sessions
-                } else if stream.is_tls() {
-                    &crate::metrics::METRICS.outbound_tls
-                } else {
-                    &crate::metrics::METRICS.outbound_plain
-                });
-                // The result is final: the caller records it now; QUIT finishes apart,
-                // bounded by the same deadlines.
-                tokio::spawn(async move {
-                    let _ = driver.finish(&mut stream, &mut conn).await;
-                });
-                return Ok(Sent { result, peer_dsn });
-            }
-            if start_tls {
-                driver
-                    .handshake(&mut stream, &plan.tls_config, host)
-                    .await
-                    .map_err(SessionError::Tls)?;
-                conn.tls_established(Instant::now());
-                continue;
-            }
-            if conn.is_closed() {
-                break;
-            }
-            driver.read(&mut stream, &mut conn).await?;
+        Session {
+            stream,
+            conn: client::Connection::new(config, Instant::now()),
+            driver: Driver {
+                buf: vec![0u8; 16 * 1024],
+                block: secs(outbound.data_block_timeout_secs),
+                command: secs(outbound.command_timeout_secs),
+                handshake: secs(outbound.tls_handshake_timeout_secs),
+            },
+            host: host.to_owned(),
+            tls_config: plan.tls_config,
+            lmtp: plan.lmtp,
+            messages: 0,
         }
-        let _ = stream.shutdown().await;
-        Err(SessionError::Io(io::Error::other(match closed_with {
-            Some(e) => format!("the session ended without a result: {e}"),
-            None => "the session ended without a result".to_owned(),
-        })))
     }
 }
 
@@ -340,6 +394,157 @@ pub struct Sent {
     pub result: TransactionResult,
     /// The server advertised DSN.
     pub peer_dsn: bool,
+    /// The session got past its greeting and EHLO: a connection-level failure it is not.
+    pub established: bool,
+}
+
+impl Sent {
+    /// The session ended before the server answered MAIL: nothing of the transaction
+    /// reached the server.
+    fn before_mail(&self) -> bool {
+        self.result.mail_reply().is_none()
+            && matches!(
+                self.result.error(),
+                Some(client::TransactionError::Connection(_))
+            )
+    }
+}
+
+/// One outbound session: the socket, the client machine and the deadlines. It carries one
+/// transaction after another ([`Session::transact`]); between them it waits in the
+/// [`SessionCache`].
+#[derive(Debug)]
+pub struct Session {
+    stream: Stream,
+    conn: client::Connection,
+    driver: Driver,
+    host: String,
+    tls_config: Arc<rustls::ClientConfig>,
+    lmtp: bool,
+    /// Transactions this session has finished.
+    messages: usize,
+}
+
+/// A transaction that got no result.
+#[derive(Debug)]
+struct Failed {
+    error: SessionError,
+    /// The server had not answered MAIL: nothing of the transaction reached it.
+    before_mail: bool,
+}
+
+impl Session {
+    /// Runs `tx` to its result.
+    async fn transact(&mut self, tx: Transaction) -> Result<Sent, Failed> {
+        if let Err(e) = self.conn.send(tx, Instant::now()) {
+            return Err(Failed {
+                error: SessionError::Io(io::Error::other(e)),
+                before_mail: true,
+            });
+        }
+        let mut closed_with = None;
+        loop {
+            if let Err(e) = self.driver.flush(&mut self.stream, &mut self.conn).await {
+                return Err(self.broken(e));
+            }
+            let mut start_tls = false;
+            let mut result = None;
+            while let Some(event) = self.conn.poll_event() {
+                match event {
+                    Event::StartTls => start_tls = true,
+                    Event::TransactionDone(done) => result = Some(done),
+                    Event::Closed { error } => closed_with = error,
+                    _ => {}
+                }
+            }
+            if let Some(result) = result {
+                self.messages += 1;
+                if self.messages == 1 {
+                    crate::metrics::count(if self.lmtp {
+                        &crate::metrics::METRICS.lmtp_sessions
+                    } else if self.stream.is_tls() {
+                        &crate::metrics::METRICS.outbound_tls
+                    } else {
+                        &crate::metrics::METRICS.outbound_plain
+                    });
+                }
+                let caps = self.conn.capabilities();
+                return Ok(Sent {
+                    result,
+                    peer_dsn: caps.is_some_and(|c| c.has(client::Extension::Dsn)),
+                    established: caps.is_some(),
+                });
+            }
+            if start_tls {
+                if let Err(e) = self
+                    .driver
+                    .handshake(&mut self.stream, &self.tls_config, &self.host)
+                    .await
+                {
+                    self.conn.handle_eof(Instant::now());
+                    return Err(Failed {
+                        error: SessionError::Tls(e),
+                        before_mail: true,
+                    });
+                }
+                self.conn.tls_established(Instant::now());
+                continue;
+            }
+            if self.conn.is_closed() {
+                break;
+            }
+            if let Err(e) = self.driver.read(&mut self.stream, &mut self.conn).await {
+                return Err(self.broken(e));
+            }
+        }
+        Err(Failed {
+            error: SessionError::Io(io::Error::other(match closed_with {
+                Some(e) => format!("the session ended without a result: {e}"),
+                None => "the session ended without a result".to_owned(),
+            })),
+            before_mail: true,
+        })
+    }
+
+    /// The socket failed: the machine learns it (and tells whether MAIL was answered).
+    fn broken(&mut self, e: io::Error) -> Failed {
+        let established = self.conn.capabilities().is_some();
+        self.conn.handle_eof(Instant::now());
+        let mut before_mail = true;
+        while let Some(event) = self.conn.poll_event() {
+            if let Event::TransactionDone(result) = event {
+                before_mail = result.mail_reply().is_none();
+            }
+        }
+        let error = if established {
+            SessionError::Lost(e)
+        } else {
+            SessionError::Io(e)
+        };
+        Failed { error, before_mail }
+    }
+
+    /// Waits, while parked, for the server to say something or close: either way the
+    /// session is of no further use (a `421` or a close ends it in the machine).
+    /// Cancel-safe: nothing is lost when the wait is abandoned.
+    pub async fn watch(&mut self) {
+        let read = self.stream.read(&mut self.driver.buf).await;
+        let now = Instant::now();
+        match read {
+            Ok(n) if n > 0 => {
+                let bytes = self.driver.buf.get(..n).unwrap_or_default();
+                self.conn.handle_input(bytes, now);
+            }
+            _ => self.conn.handle_eof(now),
+        }
+    }
+
+    /// Ends the session: QUIT and its reply (bounded by the command deadline), then the
+    /// socket is shut down.
+    pub async fn quit(mut self) {
+        self.conn.quit(Instant::now());
+        let _ = self.driver.finish(&mut self.stream, &mut self.conn).await;
+    }
 }
 
 /// How one session is run: TLS, login, protocol.
@@ -403,7 +608,7 @@ impl Driver {
                     conn.handle_input(self.buf.get(..n).unwrap_or_default(), Instant::now());
                 }
             }
-            () = crate::delivery::sleep_until(deadline) => conn.handle_timeout(Instant::now()),
+            () = crate::clock::sleep_until(deadline) => conn.handle_timeout(Instant::now()),
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::delivery::sleep_until;
+use crate::clock::sleep_until;
 use crate::listen::{App, Slot, lock};
 use crate::login_budget::Verdict;
 use crate::maildir::Entry;

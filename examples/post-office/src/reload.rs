@@ -11,7 +11,7 @@
 //!
 //! State that outlives a configuration is shared by every generation: the connection
 //! counts, the POP3 mailbox locks, the login budget, the early-talker pass cache, the
-//! delivery lanes, the queue.
+//! delivery lanes, the outbound destinations and parked sessions, the queue.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -49,6 +49,10 @@ pub struct Shared {
     pub pregreet: Arc<crate::pregreet::PassCache>,
     /// The delivery lanes.
     pub lanes: Arc<Lanes>,
+    /// What each outbound destination has learned (window, backoff).
+    pub destinations: Arc<crate::destinations::Destinations>,
+    /// Outbound sessions parked between messages.
+    pub sessions: Arc<crate::sessions::SessionCache>,
     /// Outbound TLS.
     pub client_tls: Arc<rustls::ClientConfig>,
     /// The addresses we listen on (an MX there is a loop).
@@ -76,6 +80,8 @@ impl Shared {
             login: Arc::new(crate::login_budget::LoginBudget::new(&config.limits)),
             pregreet: Arc::new(crate::pregreet::PassCache::new(&config.smtp)),
             lanes: Arc::new(Lanes::new(config)),
+            destinations: Arc::default(),
+            sessions: Arc::default(),
             client_tls,
             own_addresses,
         }
@@ -123,8 +129,11 @@ impl Shared {
                 config,
                 self.client_tls.clone(),
                 self.own_addresses.clone(),
+                self.sessions.clone(),
             ),
             lanes: self.lanes.clone(),
+            destinations: self.destinations.clone(),
+            sessions: self.sessions.clone(),
             notify: self.queue_tx.clone(),
         }
     }

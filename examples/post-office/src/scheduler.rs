@@ -3,30 +3,31 @@
 //! The runner keeps every queued message at its next attempt time and starts one attempt
 //! per due message. An attempt holds no slot while it waits: its local recipients take a
 //! slot of the local lane, its recipients at each remote domain take a slot of that
-//! destination and one of the remote total, only for the time of the delivery itself.
-//! So local delivery never waits behind remote attempts, and a stalled destination holds
-//! at most `[outbound] destination_concurrency` slots (SECURITY.md 45).
+//! destination (see [`crate::destinations`]) and one of the remote total, only for the
+//! time of the delivery itself. So local delivery never waits behind remote attempts, and
+//! a stalled destination holds at most `[outbound] destination_concurrency` slots
+//! (SECURITY.md 45).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
+use crate::clock::unix_now;
 use crate::config::Config;
-use crate::delivery::{Deliverer, unix_now};
+use crate::delivery::Deliverer;
 use crate::queue::Queued;
 
-/// The delivery slots: a local lane, a remote total, and one limit per destination.
+/// The delivery slots: a local lane and a remote total (the slots of each destination are
+/// in [`crate::destinations`]).
 #[derive(Debug)]
 pub struct Lanes {
     local: Arc<Semaphore>,
     remote: Arc<Semaphore>,
-    per_destination: usize,
-    destinations: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 /// A slot of the local lane.
@@ -35,17 +36,10 @@ pub struct LocalSlot {
     _permit: OwnedSemaphorePermit,
 }
 
-/// A slot for one remote destination (and of the remote total).
+/// A slot of the remote total.
 #[derive(Debug)]
 pub struct RemoteSlot {
-    total: Option<OwnedSemaphorePermit>,
-    destination: Option<OwnedSemaphorePermit>,
-    domain: String,
-    destinations: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Lanes {
@@ -54,8 +48,6 @@ impl Lanes {
         Lanes {
             local: Arc::new(Semaphore::new(config.queue.local_concurrency)),
             remote: Arc::new(Semaphore::new(config.outbound.concurrency)),
-            per_destination: config.outbound.destination_concurrency,
-            destinations: Arc::default(),
         }
     }
 
@@ -65,47 +57,18 @@ impl Lanes {
         Some(LocalSlot { _permit: permit })
     }
 
-    /// Waits for a slot of `domain` (first) and of the remote total (second); `None` once
-    /// the lanes are closed. A destination whose slots are all taken makes only its own
-    /// messages wait.
-    pub async fn remote(&self, domain: &str) -> Option<RemoteSlot> {
-        let semaphore = lock(&self.destinations)
-            .entry(domain.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_destination)))
-            .clone();
-        let mut slot = RemoteSlot {
-            total: None,
-            destination: None,
-            domain: domain.to_owned(),
-            destinations: self.destinations.clone(),
-        };
-        slot.destination = Some(semaphore.acquire_owned().await.ok()?);
-        slot.total = Some(self.remote.clone().acquire_owned().await.ok()?);
-        Some(slot)
+    /// Waits for a slot of the remote total (taken after the destination's own slot, so
+    /// a destination whose slots are all taken makes only its own messages wait); `None`
+    /// once the lanes are closed.
+    pub async fn remote(&self) -> Option<RemoteSlot> {
+        let permit = self.remote.clone().acquire_owned().await.ok()?;
+        Some(RemoteSlot { _permit: permit })
     }
 
     /// Closes every lane: waiting attempts give up (they are retried after the restart).
     pub fn close(&self) {
         self.local.close();
         self.remote.close();
-        for semaphore in lock(&self.destinations).values() {
-            semaphore.close();
-        }
-    }
-}
-
-impl Drop for RemoteSlot {
-    fn drop(&mut self) {
-        self.total.take();
-        self.destination.take();
-        // Forget a destination nobody uses or waits for, so the map stays small.
-        let mut destinations = lock(&self.destinations);
-        if destinations
-            .get(&self.domain)
-            .is_some_and(|s| Arc::strong_count(s) == 1)
-        {
-            destinations.remove(&self.domain);
-        }
     }
 }
 
@@ -270,9 +233,16 @@ pub async fn run(
             _ = shutdown.changed() => break,
         }
     }
-    current(&deliverers).lanes.close();
+    let deliverer = current(&deliverers);
+    deliverer.lanes.close();
+    deliverer.destinations.close();
     while attempts.join_next().await.is_some() {}
+    // Parked outbound sessions say QUIT.
+    deliverer.sessions.close(SESSIONS_GRACE).await;
 }
+
+/// How long parked outbound sessions get to say QUIT at shutdown.
+const SESSIONS_GRACE: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -301,31 +271,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_destination_blocks_only_itself() {
-        let lanes = lanes("[outbound]\ndestination_concurrency = 2\nconcurrency = 3\n");
-        let a1 = lanes.remote("a.test").await.unwrap();
-        let _a2 = lanes.remote("a.test").await.unwrap();
+    async fn the_remote_total_is_shared_and_the_local_lane_apart() {
+        let lanes = lanes("[outbound]\nconcurrency = 2\n[queue]\nlocal_concurrency = 1\n");
+        let r1 = lanes.remote().await.unwrap();
+        let _r2 = lanes.remote().await.unwrap();
         let wait = Duration::from_millis(50);
         assert!(
-            tokio::time::timeout(wait, lanes.remote("a.test"))
-                .await
-                .is_err(),
-            "a third slot for a.test"
+            tokio::time::timeout(wait, lanes.remote()).await.is_err(),
+            "a third remote slot"
         );
-        // Another destination and the local lane are free.
-        let b = lanes.remote("b.test").await.unwrap();
+        // The local lane is free.
         let _local = lanes.local().await.unwrap();
-        // The total is reached now: b.test waits too, until a slot frees.
-        assert!(
-            tokio::time::timeout(wait, lanes.remote("b.test"))
-                .await
-                .is_err()
-        );
-        drop(a1);
-        assert!(lanes.remote("b.test").await.is_some());
-        drop(b);
+        drop(r1);
+        assert!(lanes.remote().await.is_some());
         lanes.close();
         assert!(lanes.local().await.is_none());
-        assert!(lanes.remote("c.test").await.is_none());
+        assert!(lanes.remote().await.is_none());
     }
 }

@@ -248,7 +248,7 @@ pub async fn check_spf(
     mail_from: &str,
     helo: &str,
 ) -> Option<SpfOutput> {
-    let now = crate::delivery::unix_now();
+    let now = crate::clock::unix_now();
     let mut config = SpfConfig::with_receiver(&app.config.hostname);
     config.time_budget_secs = DNS_BUDGET.as_secs();
     let check = SpfCheck::mail_from(config, ip, mail_from, helo, now);

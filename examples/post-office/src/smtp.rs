@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config::{DmarcAction, Role, SpfAction};
-use crate::delivery::{sleep_until, unix_now};
+use crate::clock::{sleep_until, unix_now};
 use crate::listen::{App, Slot};
 use crate::login_budget::Verdict;
 use crate::net::{Stream, send_all, write_out};

@@ -486,7 +486,9 @@ fn security_44_a_failed_tls_handshake_falls_back_to_cleartext() {
 /// destination holds at most its own concurrency slots." The attack of issue 10: 25
 /// messages for a tarpit MX (354, then it stops reading). The tarpit gets exactly its 20
 /// slots; local mail is in its Maildir within 2 s; another remote destination is served
-/// at once; the stalled attempts end at their deadline.
+/// at once; the stalled attempts end at their deadline. (A destination's window starts at
+/// `initial_destination_concurrency`, 5 by default, and grows only with deliveries that
+/// worked: here it starts at its limit, 20, to load the tarpit fully.)
 #[test]
 fn security_45_local_mail_and_other_destinations_pass_a_tarpit_holding_its_slots() {
     let dns = Dns::start(&[
@@ -496,7 +498,10 @@ fn security_45_local_mail_and_other_destinations_pass_a_tarpit_holding_its_slots
     let deadline = 12;
     let o = office(
         Some(&dns),
-        &format!("data_block_timeout_secs = {deadline}\ndata_end_timeout_secs = {deadline}"),
+        &format!(
+            "data_block_timeout_secs = {deadline}\ndata_end_timeout_secs = {deadline}\n\
+             initial_destination_concurrency = 20"
+        ),
         "",
     );
     let tarpit = FakeMx::start("127.0.0.5", o.ports.smtp, Mode::Tarpit);
