@@ -1,30 +1,48 @@
 #!/usr/bin/env bash
-# Durable accept throughput of the post office: Postfix's smtp-source (SESSIONS parallel
-# sessions, SIZE-octet messages) against the post office, and against Postfix's smtp-sink
-# (accepts and discards everything: the no-op ceiling) in the same run, same machine.
+# Durable accept throughput (issue 15): Postfix's smtp-source (SESSIONS parallel sessions,
+# SIZE-octet messages) against, in the same run on the same machine,
+#   1. Postfix's smtp-sink (accepts and discards everything: the no-op ceiling),
+#   2. a Postfix instance of its own (queue + virtual(8) Maildir delivery, both fsync'd),
+#   3. the post office (queue fsync'd before the 250, then Maildir delivery, fsync'd),
+# in both modes of smtp-source: a new connection per message, and reused connections (-d).
+# Both servers must have delivered every message to their Maildir before a run counts.
 #
-# Every message accepted by the post office is fsync'd (file and directory) into its queue
-# before the 250, then delivered into a Maildir (fsync'd too) in the background; the script
-# checks that all of them arrived.
+# The post office checks SPF and DMARC on its MX port; the sender domain bench.test is
+# served by a dnsmasq of the run (SPF and DMARC records, an SOA so negative answers are
+# cached), as a real MX asks its local resolver.
+#
+# Needs root (Postfix's master runs as root and drops to `postfix`), and the Debian
+# packages postfix and dnsmasq-base. Not part of `cargo test`.
 #
 #   examples/post-office/load/accept-throughput.sh            # 2000 messages, 20 sessions, 10 KiB
-#   MESSAGES=5000 SESSIONS=20 SIZE=10240 examples/post-office/load/accept-throughput.sh
+#   SPOOL=/mnt/spool examples/post-office/load/accept-throughput.sh   # queues on another file system
+#   MESSAGES=5000 SESSIONS=20 SIZE=10240 MODES="new reuse" examples/post-office/load/accept-throughput.sh
 set -euo pipefail
 
 MESSAGES=${MESSAGES:-2000}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-10240}
+MODES=${MODES:-"new reuse"}
+SPOOL=${SPOOL:-/var/tmp}          # where both servers keep their queues and Maildirs
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 SMTP_SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
 SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
+[ "$(id -u)" -eq 0 ] || { echo "run as root (the Postfix instance needs it)" >&2; exit 1; }
+[ -x /usr/sbin/postfix ] || { echo "install the Debian package postfix" >&2; exit 1; }
+[ -x /usr/sbin/dnsmasq ] || { echo "install the Debian package dnsmasq-base" >&2; exit 1; }
 
-cargo build --quiet --release -p post-office --manifest-path "$ROOT/Cargo.toml"
-BIN=$TARGET/release/post-office
+if [ -z "${BIN:-}" ]; then
+  cargo build --quiet --release -p post-office --manifest-path "$ROOT/Cargo.toml"
+  BIN=$TARGET/release/post-office
+fi
 
-WORK=$(mktemp -d "$TARGET/po-load.XXXXXX")
+WORK=$(mktemp -d "$SPOOL/po-accept.XXXXXX")
+chmod 755 "$WORK"
 PIDS=()
+PF=
 cleanup() {
+  [ -n "$PF" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
@@ -41,18 +59,68 @@ wait_port() {
 }
 now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$MESSAGES/($2-$1):.0f}')"; }
-load() { "$SMTP_SOURCE" -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" -f sender@bench.test -t rcpt@bench.test "127.0.0.1:$1"; }
+load() { # PORT MODE
+  local reuse=(); [ "$2" = reuse ] && reuse=(-d)
+  "$SMTP_SOURCE" "${reuse[@]}" -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" \
+    -f sender@bench.test -t rcpt@bench.test "127.0.0.1:$1"
+}
+count() { find "$1" -type f 2>/dev/null | wc -l; }
+wait_count() { # DIR N
+  for _ in $(seq 1 1200); do
+    [ "$(count "$1")" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  echo "only $(count "$1") of $2 messages in $1" >&2; return 1
+}
+
+# DNS for bench.test: SPF passes for loopback, DMARC p=none, SOA (authoritative zone).
+DNS_PORT=$(free_port)
+/usr/sbin/dnsmasq -d -C /dev/null --no-resolv --no-hosts --bind-interfaces \
+  --listen-address=127.0.0.1 --port="$DNS_PORT" \
+  --auth-server=ns.bench.test,127.0.0.1 --auth-zone=bench.test,127.0.0.0/8 \
+  --txt-record="bench.test,v=spf1 ip4:127.0.0.0/8 -all" \
+  --txt-record="_dmarc.bench.test,v=DMARC1; p=none" 2>/dev/null & PIDS+=($!)
 
 # 1. smtp-sink: the ceiling.
 SINK_PORT=$(free_port)
-SINK_USER=(); [ "$(id -u)" -eq 0 ] && SINK_USER=(-u nobody)  # smtp-sink refuses to run as root
-"$SMTP_SINK" "${SINK_USER[@]}" "127.0.0.1:$SINK_PORT" 256 & PIDS+=($!)
+"$SMTP_SINK" -u nobody "127.0.0.1:$SINK_PORT" 256 & PIDS+=($!)
 wait_port "$SINK_PORT"
-t0=$(now); load "$SINK_PORT"; t1=$(now)
-SINK_RATE=$(rate "$t0" "$t1")
 
-# 2. The post office, on a real file system (the target directory), default limits
-#    except the per-address connection cap (all sessions come from 127.0.0.1).
+# 2. Postfix: its own instance (config, queue and Maildir under $WORK).
+PF=$WORK/postfix
+PF_PORT=$(free_port)
+mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$PF/mail"
+chown postfix "$PF/data"
+chown nobody "$PF/mail"
+cp /etc/postfix/master.cf "$PF/etc/master.cf"
+sed -i "s/^smtp      inet.*smtpd\$/127.0.0.1:$PF_PORT inet n - n - - smtpd/" "$PF/etc/master.cf"
+cat > "$PF/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $PF/spool
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = postfix.bench.test
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+virtual_mailbox_domains = bench.test
+virtual_mailbox_base = $PF/mail
+virtual_mailbox_maps = static:rcpt/
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+virtual_minimum_uid = 1
+maillog_file = $PF/maillog
+maillog_file_prefixes = $PF
+default_process_limit = 100
+CF
+postfix -c "$PF/etc" start >/dev/null
+wait_port "$PF_PORT"
+
+# 3. The post office, default limits except the per-address connection cap (all sessions
+#    come from 127.0.0.1) and the greeting pause (an early-talker defence, not throughput).
 PO_PORT=$(free_port)
 HASH=$(echo "bench password" | "$BIN" hash-password | tail -n 1)
 cat > "$WORK/post-office.toml" <<TOML
@@ -61,26 +129,38 @@ domains = ["bench.test"]
 data_dir = "data"
 [smtp]
 listen = ["127.0.0.1:$PO_PORT"]
+pregreet_delay_ms = 0
 [limits]
 max_connections_per_ip = 100
+[dns]
+servers = ["127.0.0.1:$DNS_PORT"]
 [[users]]
 address = "rcpt@bench.test"
 password_hash = "$HASH"
 TOML
 RUST_LOG=warn "$BIN" --config "$WORK/post-office.toml" 2> "$WORK/log.txt" & PIDS+=($!)
 wait_port "$PO_PORT"
-t0=$(now); load "$PO_PORT"; t1=$(now)
-PO_RATE=$(rate "$t0" "$t1")
 
-# Every acknowledged message must reach the Maildir.
-NEW="$WORK/data/mail/rcpt@bench.test/new"
-for _ in $(seq 1 600); do
-  [ "$(ls "$NEW" 2>/dev/null | wc -l)" -ge "$MESSAGES" ] && break
-  sleep 0.1
+echo "messages=$MESSAGES sessions=$SESSIONS size=$SIZE cpus=$(nproc) $(uname -r)"
+echo "spool: $(df --output=fstype,source "$WORK" | tail -n 1)"
+PO_MAIL="$WORK/data/mail/rcpt@bench.test/new"
+PF_MAIL="$PF/mail/rcpt/new"
+done_po=0
+done_pf=0
+for mode in $MODES; do
+  t0=$(now); load "$SINK_PORT" "$mode"; t1=$(now)
+  sink=$(rate "$t0" "$t1")
+  t0=$(now); load "$PF_PORT" "$mode"; t1=$(now)
+  pf=$(rate "$t0" "$t1")
+  done_pf=$((done_pf + MESSAGES)); wait_count "$PF_MAIL" "$done_pf"
+  t0=$(now); load "$PO_PORT" "$mode"; t1=$(now)
+  po=$(rate "$t0" "$t1")
+  done_po=$((done_po + MESSAGES)); wait_count "$PO_MAIL" "$done_po"
+  python3 - "$mode" "$sink" "$pf" "$po" <<'PY'
+import sys
+mode, sink, pf, po = sys.argv[1], *map(float, sys.argv[2:])
+print(f"{mode:6} smtp-sink {sink:6.0f}  postfix {pf:6.0f} ({100*pf/sink:3.0f}%)  "
+      f"post-office {po:6.0f} msg/s ({100*po/sink:3.0f}% of smtp-sink, {po/pf:.2f}x postfix)")
+PY
 done
-DELIVERED=$(ls "$NEW" | wc -l)
-
-echo "messages=$MESSAGES sessions=$SESSIONS size=$SIZE"
-echo "smtp-sink:   $SINK_RATE msg/s"
-echo "post-office: $PO_RATE msg/s ($(python3 -c "print(f'{100*$PO_RATE/$SINK_RATE:.0f}')")% of smtp-sink), $DELIVERED/$MESSAGES delivered to the Maildir"
-[ "$DELIVERED" -eq "$MESSAGES" ]
+echo "all $done_po (post office) and $done_pf (postfix) acknowledged messages are in the Maildirs"

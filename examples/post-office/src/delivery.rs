@@ -89,6 +89,8 @@ pub(crate) struct Progress {
     /// No use trying again before this (seconds since the epoch): a destination of the
     /// message is down until then.
     pub(crate) not_before: AtomicU64,
+    /// The content, read once for all parts (at the start when the message is small).
+    pub(crate) content: tokio::sync::OnceCell<Bytes>,
 }
 
 impl Deliverer {
@@ -97,24 +99,14 @@ impl Deliverer {
     pub async fn attempt(self: &Arc<Self>, id: &str) -> Option<u64> {
         let store = self.store.clone();
         let owned = id.to_owned();
-        // A held message is not attempted; `queue release` hands it back (issue 14).
-        if tokio::task::spawn_blocking(move || store.is_held(&owned))
-            .await
-            .unwrap_or(false)
-        {
-            info!(queue_id = id, "held, not attempted");
-            return None;
-        }
-        let store = self.store.clone();
-        let owned = id.to_owned();
-        let loaded = tokio::task::spawn_blocking(move || {
-            let envelope = store.read_envelope(&owned)?;
-            let state = store.read_state(&owned, envelope.recipients.len())?;
-            Ok::<_, io::Error>((envelope, state))
-        })
-        .await;
-        let (envelope, mut state) = match loaded {
-            Ok(Ok(loaded)) => loaded,
+        let loaded = tokio::task::spawn_blocking(move || store.load(&owned)).await;
+        let (envelope, mut state, content) = match loaded {
+            // A held message is not attempted; `queue release` hands it back (issue 14).
+            Ok(Ok(None)) => {
+                info!(queue_id = id, "held, not attempted");
+                return None;
+            }
+            Ok(Ok(Some(loaded))) => loaded,
             Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => return None,
             Ok(Err(e)) => {
                 self.quarantine(id, &e);
@@ -138,6 +130,7 @@ impl Deliverer {
             cancelled: AtomicBool::new(false),
             notices: Mutex::new(Vec::new()),
             not_before: AtomicU64::new(0),
+            content: tokio::sync::OnceCell::new_with(content.map(Bytes::from)),
         });
         self.deliver_pending(&progress).await;
         if progress.corrupt.load(Ordering::Relaxed) {
@@ -192,8 +185,12 @@ impl Deliverer {
             crate::metrics::count(&crate::metrics::METRICS.deferred);
             return Some(next);
         }
-        let content = match self.load_content(id).await {
-            Ok(content) => content,
+        let loaded = progress
+            .content
+            .get_or_try_init(|| self.load_content(id))
+            .await;
+        let content = match loaded {
+            Ok(content) => content.clone(),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                 self.quarantine(id, &e);
                 return None;
@@ -256,7 +253,9 @@ impl Deliverer {
         for (i, outcome) in outcomes {
             record(&mut state, *i, outcome.clone());
         }
-        self.append_history(progress, state.attempts, outcomes)
+        // A message with nothing left is removed right after: its history would go with it
+        // (no file created only to be deleted).
+        self.append_history(progress, state.attempts, outcomes, state.has_pending())
             .await;
         if outcomes.iter().any(|(_, o)| o.is_final())
             && state.has_pending()
@@ -266,13 +265,14 @@ impl Deliverer {
         }
     }
 
-    /// Adds one line per outcome to the message's history (`queue show`), and counts the
-    /// deliveries (issue 14).
+    /// Adds one line per outcome to the message's history (`queue show`) when `keep` (the
+    /// message stays queued), and counts the deliveries (issue 14).
     async fn append_history(
         &self,
         progress: &Progress,
         attempt: u32,
         outcomes: &[(usize, Outcome)],
+        keep: bool,
     ) {
         let now = unix_now();
         let mut lines = String::new();
@@ -296,6 +296,9 @@ impl Deliverer {
             };
             lines.push_str(&format!("{now} attempt {attempt} {rcpt} {what} {text}\n"));
         }
+        if !keep {
+            return;
+        }
         let store = self.store.clone();
         let id = progress.id.clone();
         let _ = tokio::task::spawn_blocking(move || store.append_history(&id, &lines)).await;
@@ -304,8 +307,12 @@ impl Deliverer {
     /// Loads the content for a part; `None` (and the message marked corrupt) when it fails
     /// its checksum, `None` also when it cannot be read now.
     pub(crate) async fn part_content(&self, progress: &Progress) -> Option<Bytes> {
-        match self.load_content(&progress.id).await {
-            Ok(content) => Some(content),
+        let loaded = progress
+            .content
+            .get_or_try_init(|| self.load_content(&progress.id))
+            .await;
+        match loaded {
+            Ok(content) => Some(content.clone()),
             Err(e) => {
                 if e.kind() == io::ErrorKind::InvalidData {
                     progress.corrupt.store(true, Ordering::Relaxed);

@@ -1,7 +1,8 @@
 //! Maildir storage: one Maildir per user under `data_dir/mail/<user address>`.
 //!
-//! Delivery writes into `tmp/`, fsyncs the file, renames it into `new/` and fsyncs `new/`,
-//! so a message is either completely in the mailbox or not there at all. Message files are
+//! Delivery writes into `tmp/`, waits for a group-commit barrier ([`crate::durable`]),
+//! links it into `new/` and waits for a second barrier, so a message is either completely
+//! in the mailbox or not there at all. Message files are
 //! 0600, directories 0700, and a new directory is fsync'd into its parent (SECURITY.md 54). Names are unique:
 //! `<secs>.M<micros>P<pid>Q<counter>.<host>,S=<size>`, where `S=` is the size with CRLF line
 //! ends (what POP3 reports). The functions here block: call them from `spawn_blocking`.
@@ -14,11 +15,14 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::durable::Syncer;
+
 /// All mailboxes.
 #[derive(Debug)]
 pub struct MaildirStore {
     root: PathBuf,
     host: String,
+    syncer: Syncer,
 }
 
 /// One message in a mailbox, as POP3 lists it.
@@ -34,10 +38,12 @@ pub struct Entry {
 
 impl MaildirStore {
     /// Mailboxes live under `root` (created on demand); `host` goes into file names.
-    pub fn new(root: PathBuf, host: &str) -> MaildirStore {
+    /// Fails only when the group-commit thread cannot be started.
+    pub fn new(root: PathBuf, host: &str) -> io::Result<MaildirStore> {
         // The Maildir convention escapes `/` and `:` in the host part.
         let host = host.replace('/', "\\057").replace(':', "\\072");
-        MaildirStore { root, host }
+        let syncer = Syncer::new(&root)?;
+        Ok(MaildirStore { root, host, syncer })
     }
 
     /// The Maildir of a user (its canonical address from the user table).
@@ -60,7 +66,7 @@ impl MaildirStore {
     /// recipient index with the time the message was received, so the name stays unique),
     /// and a message already in `new/` under that name is not written again. A queue entry
     /// retried after a crash between the delivery and its removal from the queue (kill -9)
-    /// is so not delivered twice. Write in `tmp/`, fsync, link into `new/`, fsync `new/`.
+    /// is so not delivered twice. Write in `tmp/`, barrier, link into `new/`, barrier.
     pub fn deliver_once(&self, user: &str, key: &str, parts: &[&[u8]]) -> io::Result<String> {
         let dir = self.mailbox(user)?;
         for sub in ["tmp", "new", "cur"] {
@@ -79,13 +85,14 @@ impl MaildirStore {
             for part in parts {
                 file.write_all(part)?;
             }
-            file.sync_all()?;
+            drop(file);
+            self.syncer.barrier_blocking()?;
             match fs::hard_link(&tmp, &target) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
-            sync_dir(&dir.join("new"))
+            self.syncer.barrier_blocking()
         })();
         let _ = fs::remove_file(&tmp);
         result.map(|()| name)
@@ -138,10 +145,8 @@ impl MaildirStore {
                 Err(e) => return Err(e),
             }
         }
-        for sub in ["new", "cur"] {
-            let _ = sync_dir(&dir.join(sub));
-        }
-        Ok(())
+        let _ = dir;
+        self.syncer.barrier_blocking()
     }
 }
 
@@ -224,7 +229,7 @@ mod tests {
     #[test]
     fn delivery_lands_in_new_with_unique_names_and_crlf_sizes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = MaildirStore::new(dir.path().join("mail"), "mx.example/a:b");
+        let store = MaildirStore::new(dir.path().join("mail"), "mx.example/a:b").unwrap();
         let a = store
             .deliver_once(
                 "alice@example.org",
@@ -254,7 +259,7 @@ mod tests {
     #[test]
     fn delivery_once_per_key_is_not_repeated() {
         let dir = tempfile::tempdir().unwrap();
-        let store = MaildirStore::new(dir.path().join("mail"), "h");
+        let store = MaildirStore::new(dir.path().join("mail"), "h").unwrap();
         let parts: [&[u8]; 1] = [b"Subject: 1\r\n\r\nhi\r\n"];
         let a = store.deliver_once("a@x", "1.QABCR0", &parts).unwrap();
         // A leftover tmp file from a crash, and a second attempt: still one message.
@@ -273,7 +278,7 @@ mod tests {
     #[test]
     fn files_from_elsewhere_are_counted_and_served_with_crlf() {
         let dir = tempfile::tempdir().unwrap();
-        let store = MaildirStore::new(dir.path().to_path_buf(), "h");
+        let store = MaildirStore::new(dir.path().to_path_buf(), "h").unwrap();
         fs::create_dir_all(dir.path().join("bob@x/cur")).unwrap();
         fs::write(dir.path().join("bob@x/cur/123.abc:2,S"), b"A: b\n\nbody\n").unwrap();
         let list = store.list("bob@x").unwrap();
@@ -289,7 +294,7 @@ mod tests {
     fn mail_is_private_and_new_directories_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let store = MaildirStore::new(dir.path().join("mail"), "h");
+        let store = MaildirStore::new(dir.path().join("mail"), "h").unwrap();
         let name = store
             .deliver_once("a@x", "1.QR0", &[b"Subject: s\r\n\r\n"])
             .unwrap();
@@ -308,7 +313,7 @@ mod tests {
 
     #[test]
     fn mailbox_names_cannot_escape() {
-        let store = MaildirStore::new(PathBuf::from("/m"), "h");
+        let store = MaildirStore::new(PathBuf::from("/m"), "h").unwrap();
         for bad in ["../x", "a/b", ".", "..", "", "a\0b"] {
             assert!(store.mailbox(bad).is_err(), "{bad:?}");
         }

@@ -11,6 +11,7 @@ mod control;
 mod delivery;
 mod destinations;
 mod dkim;
+mod durable;
 mod listen;
 mod local;
 mod login_budget;
@@ -349,7 +350,7 @@ async fn serve(
         queue_tx.clone(),
         client_tls,
         own_addresses,
-    );
+    )?;
     let app = Arc::new(shared.app(config.clone(), users.clone(), tls, dkim, resolver.clone()));
     let deliverer = Arc::new(shared.deliverer(config.clone(), users, resolver));
     let (apps_tx, apps_rx) = watch::channel(app.clone());

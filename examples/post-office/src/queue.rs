@@ -2,12 +2,16 @@
 //!
 //! Each accepted message is one immutable file `<id>.msg`: a short text header with the
 //! envelope, the message, and a fixed-size trailer with the content length and an FNV-1a
-//! checksum of everything before it. It is written in `tmp/`, fsync'd, renamed into place
-//! and the directory fsync'd before the SMTP 250 is sent. Delivery progress (attempts, the
-//! next attempt time, the state of each recipient) lives next to it in `<id>.state`,
-//! replaced atomically (write, fsync, rename, fsync the directory) after every attempt, so
-//! the retry schedule survives restarts. A file whose trailer or checksum does not match is
-//! moved to `corrupt/` and logged, never delivered.
+//! checksum of everything before it. A message of up to 256 KiB is held in memory while it
+//! arrives (all messages together at most 64 MiB; beyond that, or when larger, it streams to
+//! its file in `tmp/`), so the fields added at the end of DATA cost no second copy. At the
+//! commit the file is written, linked into place, and made durable by a group-commit
+//! barrier ([`crate::durable`]) shared with every other session committing at the same
+//! time, before the SMTP 250 is sent. Delivery progress (attempts, the next attempt time,
+//! the state of each recipient) lives next to it in `<id>.state`, replaced atomically
+//! (write, barrier, rename, barrier) after an attempt that leaves work, so the retry
+//! schedule survives restarts. A file whose trailer or checksum does not match is moved to
+//! `corrupt/` and logged, never delivered.
 //!
 //! Queue ids are the time in microseconds, a counter and a random part. A new message is
 //! written under an id whose file does not exist yet (`O_EXCL`) and linked into place with
@@ -20,7 +24,8 @@
 //! it is delivered.
 //!
 //! The functions here block; the async code calls them through `spawn_blocking`, except
-//! for [`Incoming::write`], a buffered write of one DATA chunk.
+//! for [`Incoming::write`] (memory, or a buffered write of one DATA chunk) and
+//! [`QueueStore::commit_async`], which waits for its barrier without a thread.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -28,12 +33,14 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use postwerk_smtp::codec::params::{Notify, Ret};
 
-use crate::maildir::{create_dir_durable, create_private, sync_dir};
+use crate::durable::Syncer;
+use crate::maildir::{create_dir_durable, create_private};
 
 /// The largest envelope header the scan reads (1,000 recipients of 256 octets fit).
 const MAX_HEADER: u64 = 512 * 1024;
@@ -166,23 +173,77 @@ pub struct Queued {
 #[cfg(test)]
 pub type Scan = (Vec<Queued>, Vec<(String, String)>);
 
+/// A message as a delivery attempt reads it: envelope, progress, and the content when
+/// it was small enough to read at once.
+pub type Loaded = (Envelope, State, Option<Vec<u8>>);
+
 /// The queue directory.
 #[derive(Debug)]
 pub struct QueueStore {
     dir: PathBuf,
     counter: AtomicU64,
+    /// Group commit: the barrier every durable step of the queue waits for.
+    syncer: Syncer,
+    /// The last measure of free space: when, and how much.
+    free: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
 
-/// A message being received: the envelope is written, DATA chunks follow.
+/// How long a measure of free space is used before the next `statvfs`.
+const FREE_SPACE_AGE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A message being received is kept in memory up to this size, and written to its queue
+/// file only at the commit: one write, no second copy when fields are added at the end
+/// of DATA. Larger messages go to a file in `tmp/` as they arrive.
+const MEMORY_MESSAGE: usize = 256 * 1024;
+
+/// All messages being received at once keep at most this much content in memory; past it,
+/// the next ones go to files (bounded memory however many sessions send at once).
+const MEMORY_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Octets of content held in memory by all [`Incoming`] messages.
+static IN_MEMORY: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes `n` octets of the memory budget, or nothing when they are not there.
+fn reserve_memory(n: usize) -> bool {
+    IN_MEMORY
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+            held.checked_add(n).filter(|total| *total <= MEMORY_BUDGET)
+        })
+        .is_ok()
+}
+
+fn release_memory(n: usize) {
+    IN_MEMORY.fetch_sub(n, Ordering::AcqRel);
+}
+
+/// A message being received: the envelope, then the DATA chunks.
 #[derive(Debug)]
 pub struct Incoming {
     id: String,
     tmp: PathBuf,
-    file: BufWriter<File>,
-    hash: Fnv,
+    /// The envelope as the queue file's text header.
+    header: Vec<u8>,
+    body: Body,
     content_len: u64,
-    /// Octets of the envelope header before the content.
-    header_len: u64,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// The content so far, counted in the memory budget.
+    Memory(Vec<u8>),
+    /// The file in `tmp/` with the header and the content so far, and the checksum of
+    /// what it holds.
+    File(BufWriter<File>, Fnv),
+    /// Committed, aborted or failed: nothing is held.
+    Gone,
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if let Body::Memory(content) = &self.body {
+            release_memory(content.len());
+        }
+    }
 }
 
 impl QueueStore {
@@ -197,9 +258,12 @@ impl QueueStore {
         for item in fs::read_dir(dir.join("tmp"))? {
             let _ = fs::remove_file(item?.path());
         }
+        let syncer = Syncer::new(&dir)?;
         Ok(QueueStore {
             dir,
             counter: AtomicU64::new(0),
+            syncer,
+            free: std::sync::Mutex::new(None),
         })
     }
 
@@ -222,6 +286,21 @@ impl QueueStore {
 
     fn state_path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.state"))
+    }
+
+    /// Free octets on the queue's file system, measured at most every 250 ms: every MAIL
+    /// and end of DATA asks, and one `statvfs` serves all of them in that time.
+    pub fn free_bytes(&self) -> io::Result<u64> {
+        let now = std::time::Instant::now();
+        let mut last = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, free)) = *last
+            && now.saturating_duration_since(at) < FREE_SPACE_AGE
+        {
+            return Ok(free);
+        }
+        let free = free_bytes(&self.dir)?;
+        *last = Some((now, free));
+        Ok(free)
     }
 
     /// Is a message with this id queued?
@@ -271,42 +350,66 @@ impl QueueStore {
         }
         header.push_str("data\n");
         let tmp = self.dir.join("tmp").join(format!("{id}.msg"));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        let mut incoming = Incoming {
+        Ok(Incoming {
             id,
             tmp,
-            file: BufWriter::with_capacity(64 * 1024, file),
-            hash: Fnv::new(),
+            header: header.into_bytes(),
+            body: Body::Memory(Vec::new()),
             content_len: 0,
-            header_len: header.len() as u64,
-        };
-        incoming.file.write_all(header.as_bytes())?;
-        incoming.hash.update(header.as_bytes());
-        Ok(incoming)
+        })
     }
 
-    /// Makes `incoming` durable: trailer, fsync, hard link into place (which fails with
-    /// `AlreadyExists` instead of replacing a queued message), fsync the directory. After
-    /// this returns `Ok`, the message may be acknowledged.
-    pub fn commit(&self, mut incoming: Incoming) -> io::Result<String> {
-        let trailer = format!(
-            "\nend {:020} {:016x}\n",
-            incoming.content_len, incoming.hash.0
-        );
-        debug_assert_eq!(trailer.len(), TRAILER_LEN);
+    /// Makes `incoming` durable: trailer, hard link into place (which fails with
+    /// `AlreadyExists` instead of replacing a queued message), then a group-commit barrier
+    /// shared with every other writer waiting at the same time. After this returns `Ok`,
+    /// the message may be acknowledged. Linking before the flush is safe: a file that a
+    /// crash tears fails its trailer check and is moved aside, never delivered (and it was
+    /// never acknowledged).
+    pub fn commit(&self, incoming: Incoming) -> io::Result<String> {
+        let id = self.place(incoming)?;
+        self.syncer.barrier_blocking()?;
+        Ok(id)
+    }
+
+    /// Like [`QueueStore::commit`], waiting for the barrier without holding a thread: the
+    /// file work runs on the blocking pool, the wait does not.
+    pub async fn commit_async(self: &Arc<Self>, incoming: Incoming) -> io::Result<String> {
+        let store = self.clone();
+        let id = tokio::task::spawn_blocking(move || store.place(incoming))
+            .await
+            .map_err(io::Error::other)??;
+        self.syncer.barrier().await?;
+        Ok(id)
+    }
+
+    /// Writes the file (a message held in memory in one write), its trailer, and links it
+    /// into place (not yet durable).
+    fn place(&self, mut incoming: Incoming) -> io::Result<String> {
         let result = (|| {
-            incoming.file.write_all(trailer.as_bytes())?;
-            let file = incoming.file.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            fs::hard_link(&incoming.tmp, self.msg_path(&incoming.id))?;
-            sync_dir(&self.dir)
+            let (file, hash) = match std::mem::replace(&mut incoming.body, Body::Gone) {
+                Body::Memory(content) => {
+                    release_memory(content.len());
+                    let mut hash = Fnv::new();
+                    hash.update(&incoming.header);
+                    hash.update(&content);
+                    let mut file = create_new_private(&incoming.tmp)?;
+                    let mut bytes = std::mem::take(&mut incoming.header);
+                    bytes.reserve(content.len() + TRAILER_LEN);
+                    bytes.extend_from_slice(&content);
+                    bytes.extend_from_slice(trailer(incoming.content_len, hash).as_bytes());
+                    file.write_all(&bytes)?;
+                    return fs::hard_link(&incoming.tmp, self.msg_path(&incoming.id));
+                }
+                Body::File(file, hash) => (file, hash),
+                Body::Gone => return Err(io::Error::other("message already failed")),
+            };
+            let mut file = file.into_inner().map_err(|e| e.into_error())?;
+            file.write_all(trailer(incoming.content_len, hash).as_bytes())?;
+            drop(file);
+            fs::hard_link(&incoming.tmp, self.msg_path(&incoming.id))
         })();
         let _ = fs::remove_file(&incoming.tmp);
-        result.map(|()| incoming.id)
+        result.map(|()| std::mem::take(&mut incoming.id))
     }
 
     /// Edits the content of a message still being received (nothing of it is acknowledged
@@ -324,14 +427,27 @@ impl QueueStore {
         insert: &[u8],
         drop: &[std::ops::Range<u64>],
     ) -> io::Result<Incoming> {
-        incoming.file.flush()?;
+        let file = match std::mem::replace(&mut incoming.body, Body::Gone) {
+            Body::Memory(content) => {
+                let fresh = edited(&content, at, insert, drop);
+                release_memory(content.len());
+                IN_MEMORY.fetch_add(fresh.len(), Ordering::AcqRel);
+                incoming.content_len = fresh.len() as u64;
+                incoming.body = Body::Memory(fresh);
+                return Ok(incoming);
+            }
+            Body::File(file, _) => file,
+            Body::Gone => return Err(io::Error::other("message already failed")),
+        };
+        // Close the file (flushed) before moving it aside.
+        file.into_inner().map_err(|e| e.into_error())?;
         let (id, old_tmp, header_len, content_len) = (
             incoming.id.clone(),
             incoming.tmp.clone(),
-            incoming.header_len,
+            incoming.header.len() as u64,
             incoming.content_len,
         );
-        drop_incoming_file(incoming);
+        std::mem::drop(incoming);
         let moved = old_tmp.with_extension("old");
         fs::rename(&old_tmp, &moved)?;
         let result = (|| {
@@ -387,6 +503,12 @@ impl QueueStore {
 
     /// Writes a whole message at once (bounces).
     pub fn enqueue(&self, id: String, envelope: &Envelope, content: &[u8]) -> io::Result<String> {
+        if self.contains(&id) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("queue id {id} is taken"),
+            ));
+        }
         let mut incoming = self.begin_with_id(id, envelope)?;
         incoming.write(content)?;
         self.commit(incoming)
@@ -429,6 +551,25 @@ impl QueueStore {
         parse_envelope(header).map_err(|why| invalid(&why))
     }
 
+    /// What a delivery attempt needs, read in one go: `None` when the message is held;
+    /// else its envelope, its progress, and its content (checksum verified) when the file
+    /// is small enough to read whole ([`MEMORY_MESSAGE`]); a larger one is read by
+    /// [`QueueStore::read`] when a part needs it.
+    pub fn load(&self, id: &str) -> io::Result<Option<Loaded>> {
+        if self.is_held(id) {
+            return Ok(None);
+        }
+        let size = fs::metadata(self.msg_path(id))?.len();
+        let (envelope, content) = if size <= MEMORY_MESSAGE as u64 {
+            let (envelope, content) = self.read(id)?;
+            (envelope, Some(content))
+        } else {
+            (self.read_envelope(id)?, None)
+        };
+        let state = self.read_state(id, envelope.recipients.len())?;
+        Ok(Some((envelope, state, content)))
+    }
+
     /// Reads the progress of a message; a message without a state file was never tried.
     pub fn read_state(&self, id: &str, recipients: usize) -> io::Result<State> {
         match fs::read_to_string(self.state_path(id)) {
@@ -464,9 +605,11 @@ impl QueueStore {
         let tmp = self.dir.join("tmp").join(format!("{id}.state"));
         let mut file = create_private(&tmp)?;
         file.write_all(text.as_bytes())?;
-        file.sync_all()?;
+        drop(file);
+        // The new state is durable before it replaces the old one.
+        self.syncer.barrier_blocking()?;
         fs::rename(&tmp, self.state_path(id))?;
-        sync_dir(&self.dir)
+        self.syncer.barrier_blocking()
     }
 
     /// Removes a finished message (with its state, hold marker and history).
@@ -483,7 +626,7 @@ impl QueueStore {
                 Err(e) => return Err(e),
             }
         }
-        sync_dir(&self.dir)
+        self.syncer.barrier_blocking()
     }
 
     // --- Administration (issue 14): hold markers, history, listing. ---
@@ -507,16 +650,15 @@ impl QueueStore {
         if !self.contains(id) {
             return Err(io::Error::new(io::ErrorKind::NotFound, "no such message"));
         }
-        let file = create_private(&self.hold_path(id))?;
-        file.sync_all()?;
-        sync_dir(&self.dir)
+        create_private(&self.hold_path(id))?;
+        self.syncer.barrier_blocking()
     }
 
     /// Releases a held message; `false` when it was not held.
     pub fn release(&self, id: &str) -> io::Result<bool> {
         match fs::remove_file(self.hold_path(id)) {
             Ok(()) => {
-                sync_dir(&self.dir)?;
+                self.syncer.barrier_blocking()?;
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -578,7 +720,7 @@ impl QueueStore {
                 }
             }
         }
-        sync_dir(&self.dir)
+        self.syncer.barrier_blocking()
     }
 
     /// Everything queued, after a start. Corrupt messages are moved aside and reported in
@@ -646,11 +788,43 @@ impl Incoming {
         &self.id
     }
 
-    /// Appends message bytes.
+    /// Appends message bytes: in memory while the message is small and the budget allows,
+    /// else to its file in `tmp/` (created, with everything so far, at the first chunk
+    /// that does not fit).
     pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.file.write_all(chunk)?;
-        self.hash.update(chunk);
-        self.content_len += chunk.len() as u64;
+        if let Body::Memory(content) = &mut self.body {
+            if content.len() + chunk.len() <= MEMORY_MESSAGE && reserve_memory(chunk.len()) {
+                content.extend_from_slice(chunk);
+                self.content_len += chunk.len() as u64;
+                return Ok(());
+            }
+            self.spill()?;
+        }
+        match &mut self.body {
+            Body::File(file, hash) => {
+                file.write_all(chunk)?;
+                hash.update(chunk);
+                self.content_len += chunk.len() as u64;
+                Ok(())
+            }
+            _ => Err(io::Error::other("message already failed")),
+        }
+    }
+
+    /// Moves the content from memory to the file in `tmp/`.
+    fn spill(&mut self) -> io::Result<()> {
+        let Body::Memory(content) = std::mem::replace(&mut self.body, Body::Gone) else {
+            return Ok(());
+        };
+        release_memory(content.len());
+        let file = create_new_private(&self.tmp)?;
+        let mut file = BufWriter::with_capacity(64 * 1024, file);
+        let mut hash = Fnv::new();
+        for part in [&self.header[..], &content[..]] {
+            file.write_all(part)?;
+            hash.update(part);
+        }
+        self.body = Body::File(file, hash);
         Ok(())
     }
 
@@ -661,13 +835,45 @@ impl Incoming {
 
     /// Drops the partial message.
     pub fn abort(self) {
-        let _ = fs::remove_file(&self.tmp);
+        if matches!(self.body, Body::File(..)) {
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
 }
 
-/// Closes the file of `incoming` without removing it (a rewrite moves it aside first).
-fn drop_incoming_file(incoming: Incoming) {
-    drop(incoming.file);
+/// The last line of a queue file: content length and checksum of everything before it.
+fn trailer(content_len: u64, hash: Fnv) -> String {
+    let trailer = format!("\nend {content_len:020} {:016x}\n", hash.0);
+    debug_assert_eq!(trailer.len(), TRAILER_LEN);
+    trailer
+}
+
+/// Creates a file that must not exist yet, 0600.
+fn create_new_private(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// `content` with `insert` put in at `at` and the sorted `drop` ranges (at or after `at`)
+/// left out.
+fn edited(content: &[u8], at: u64, insert: &[u8], drop: &[std::ops::Range<u64>]) -> Vec<u8> {
+    let len = content.len();
+    let offset = |v: u64| usize::try_from(v).unwrap_or(len).min(len);
+    let at = offset(at);
+    let mut out = Vec::with_capacity(len + insert.len());
+    out.extend_from_slice(&content[..at]);
+    out.extend_from_slice(insert);
+    let mut pos = at;
+    for range in drop {
+        let start = offset(range.start).max(pos);
+        out.extend_from_slice(&content[pos..start]);
+        pos = offset(range.end).max(start);
+    }
+    out.extend_from_slice(&content[pos..]);
+    out
 }
 
 /// The content length and checksum from a trailer.
@@ -956,6 +1162,65 @@ mod tests {
             "Received: x\r\nNew: 0\r\nA: 1\r\nB: 3\r\n\r\nbody\r\n"
         );
         assert_eq!(fs::read_dir(store.dir.join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_large_message_goes_to_a_file_and_edits_the_same_as_a_small_one() {
+        let (_dir, store) = store();
+        let body = "x".repeat(99) + "\r\n";
+        let big: String = body.repeat(MEMORY_MESSAGE / body.len() + 10);
+        let mut small_and_big = Vec::new();
+        for content in [body.clone(), big] {
+            let mut incoming = store.begin(&envelope()).unwrap();
+            incoming.write(b"Received: x\r\nForged: 2\r\n\r\n").unwrap();
+            // Written in chunks like DATA: the big one crosses the memory limit midway.
+            for chunk in content.as_bytes().chunks(16 * 1024) {
+                incoming.write(chunk).unwrap();
+            }
+            let on_disk = store.dir.join("tmp").join(format!("{}.msg", incoming.id()));
+            assert_eq!(on_disk.exists(), content.len() > MEMORY_MESSAGE);
+            let forged = 13..24; // "Forged: 2\r\n"
+            let rewritten = store
+                .rewrite(incoming, &envelope(), 13, b"New: 0\r\n", &[forged])
+                .unwrap();
+            let id = store.commit(rewritten).unwrap();
+            let (_, stored) = store.read(&id).unwrap();
+            let expected = format!("Received: x\r\nNew: 0\r\n\r\n{content}");
+            assert!(stored == expected.as_bytes(), "content of {id} differs");
+            small_and_big.push(id);
+        }
+        assert_eq!(fs::read_dir(store.dir.join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn concurrent_commits_share_their_flushes() {
+        let (_dir, store) = store();
+        let store = Arc::new(store);
+        let before = store.syncer.barriers();
+        let start = Arc::new(std::sync::Barrier::new(16));
+        let writers: Vec<_> = (0..16)
+            .map(|i| {
+                let (store, start) = (store.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut incoming = store.begin(&envelope()).unwrap();
+                    incoming
+                        .write(format!("Subject: {i}\r\n\r\n").as_bytes())
+                        .unwrap();
+                    start.wait();
+                    store.commit(incoming).unwrap()
+                })
+            })
+            .collect();
+        let ids: Vec<String> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let (_, content) = store.read(id).unwrap();
+            assert_eq!(content, format!("Subject: {i}\r\n\r\n").as_bytes());
+        }
+        let flushes = store.syncer.barriers() - before;
+        assert!(
+            (1..16).contains(&flushes),
+            "16 commits at once took {flushes} flushes"
+        );
     }
 
     #[test]

@@ -67,13 +67,13 @@ impl Shared {
         queue_tx: mpsc::UnboundedSender<String>,
         client_tls: Arc<rustls::ClientConfig>,
         own_addresses: Vec<IpAddr>,
-    ) -> Shared {
-        Shared {
+    ) -> io::Result<Shared> {
+        Ok(Shared {
             store,
             maildirs: Arc::new(MaildirStore::new(
                 config.data_dir.join("mail"),
                 &config.hostname,
-            )),
+            )?),
             queue_tx,
             pop3_locks: Arc::default(),
             connections: Arc::default(),
@@ -84,7 +84,7 @@ impl Shared {
             sessions: Arc::default(),
             client_tls,
             own_addresses,
-        }
+        })
     }
 
     /// The `App` of one generation.

@@ -32,12 +32,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::{DmarcAction, Role, SpfAction};
 use crate::clock::{sleep_until, unix_now};
+use crate::config::{DmarcAction, Role, SpfAction};
 use crate::listen::{App, Slot};
 use crate::login_budget::Verdict;
 use crate::net::{Stream, send_all, write_out};
-use crate::queue::{Envelope, Incoming, RcptDsn, free_bytes};
+use crate::queue::{Envelope, Incoming, RcptDsn};
 use crate::sender_auth::{Received, Submitted};
 use crate::users::Lookup;
 use postwerk_auth::dmarc::{Disposition, DmarcError, DmarcResult, Policy};
@@ -421,7 +421,7 @@ impl Session {
         } else if self.submission() {
             return Decision::Reject(Reply::auth_required());
         }
-        if !self.disk_has_room().await {
+        if !self.disk_has_room() {
             return Decision::Reject(reply(452, (4, 3, 1), "Insufficient system storage"));
         }
         self.spf = None;
@@ -616,7 +616,7 @@ impl Session {
             info!(peer = %self.peer, "refused: header too large");
             return Decision::Reject(reply(552, (5, 3, 4), "Message header too large"));
         }
-        if !self.disk_has_room().await {
+        if !self.disk_has_room() {
             incoming.abort();
             return Decision::Reject(reply(452, (4, 3, 1), "Insufficient system storage"));
         }
@@ -646,17 +646,22 @@ impl Session {
         let envelope = message.envelope;
         let size = incoming.len() + insert.len() as u64;
         let store = self.app.store.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            let incoming = if insert.is_empty() && drop.is_empty() {
-                incoming
-            } else {
-                store.rewrite(incoming, &envelope, at, &insert, &drop)?
-            };
-            store.commit(incoming)
-        })
-        .await;
+        let rewritten = if insert.is_empty() && drop.is_empty() {
+            Ok(incoming)
+        } else {
+            tokio::task::spawn_blocking(move || {
+                store.rewrite(incoming, &envelope, at, &insert, &drop)
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+        };
+        let committed = match rewritten {
+            Ok(incoming) => self.app.store.commit_async(incoming).await,
+            Err(e) => Err(e),
+        };
         match committed {
-            Ok(Ok(id)) => {
+            Ok(id) => {
                 info!(
                     queue_id = id,
                     peer = %self.peer,
@@ -720,14 +725,9 @@ impl Session {
         Checked { field, refusal }
     }
 
-    async fn disk_has_room(&self) -> bool {
-        let dir = self.app.config.data_dir.clone();
+    fn disk_has_room(&self) -> bool {
         let min = self.app.config.limits.min_free_bytes;
-        let free = tokio::task::spawn_blocking(move || free_bytes(&dir)).await;
-        match free {
-            Ok(Ok(free)) => free >= min,
-            _ => false,
-        }
+        self.app.store.free_bytes().is_ok_and(|free| free >= min)
     }
 
     /// Drops a message being received (never acknowledged).

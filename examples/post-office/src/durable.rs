@@ -1,0 +1,280 @@
+//! Group commit (issue 15): one file-system barrier shared by every writer waiting for one.
+//!
+//! A `250` for a message, a Maildir delivery and a queue state update all need their
+//! writes on disk before they go on. Doing that with `fsync` per file and per directory
+//! costs each message four to six device round trips of its own. Here the writers do their
+//! file work as before (write, link, rename, unlink) without any fsync, then ask the
+//! [`Syncer`] of that file system for a *barrier*: a `syncfs(2)` of the whole file system
+//! that *started after the request*, so it covers everything the writer did before asking.
+//! One thread runs the barriers one after another; every writer that asks while one is
+//! running waits for the next, so N concurrent writers share one device flush instead of
+//! paying N of them. The guarantee is unchanged: a caller hears "durable" only after a
+//! flush that began after its last write.
+//!
+//! Ordering inside one writer still matters where a crash could expose a half-written file
+//! under its final name: the Maildir writes its file, takes a barrier, links it into
+//! `new/` and takes a second barrier. The queue links first and takes one barrier, because
+//! a queue file carries its length and checksum in a trailer: one that a crash tore is
+//! never delivered, it is moved to `queue/corrupt/` on the next start (it was never
+//! acknowledged either).
+//!
+//! `syncfs` flushes everything dirty on that file system, ours or not; on a file system
+//! shared with heavy writers a barrier waits for their data too. A dedicated spool file
+//! system avoids that (as it does for every MTA). Where `syncfs` does not exist, the
+//! barrier is `sync(2)`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+/// Group commit for one file system; see the [module docs](self). Cheap to share behind an
+/// `Arc`; the barrier thread ends when the `Syncer` is dropped.
+#[derive(Debug)]
+pub struct Syncer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// A directory on the file system to flush (opened by the thread, again if it fails).
+    path: PathBuf,
+    state: Mutex<State>,
+    /// Wakes the barrier thread.
+    wanted: Condvar,
+    /// Wakes blocking waiters when a barrier ends.
+    finished: Condvar,
+    /// Wakes async waiters when a barrier ends: the number of finished barriers.
+    done_tx: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Barriers started and finished so far (numbered from 1).
+    started: u64,
+    done: u64,
+    /// The highest barrier number anyone waits for.
+    wanted: u64,
+    /// The last barrier that succeeded.
+    last_ok: u64,
+    /// Why the last failed barrier failed.
+    last_error: Option<(io::ErrorKind, String)>,
+    closed: bool,
+    /// Barriers run (for tests and the metrics of the benchmark).
+    count: u64,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Syncer {
+    /// A syncer for the file system holding `dir` (the nearest existing ancestor is used
+    /// while `dir` does not exist yet).
+    pub fn new(dir: &Path) -> io::Result<Syncer> {
+        let (done_tx, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            path: dir.to_path_buf(),
+            state: Mutex::new(State::default()),
+            wanted: Condvar::new(),
+            finished: Condvar::new(),
+            done_tx,
+        });
+        let thread = shared.clone();
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || thread.run())?;
+        Ok(Syncer { shared })
+    }
+
+    /// Registers a wait: the number of the first barrier that will start after this call.
+    fn ask(&self) -> u64 {
+        let mut state = lock(&self.shared.state);
+        let target = state.started + 1;
+        state.wanted = state.wanted.max(target);
+        self.shared.wanted.notify_one();
+        target
+    }
+
+    fn outcome(state: &State, target: u64) -> io::Result<()> {
+        if state.last_ok >= target {
+            return Ok(());
+        }
+        let (kind, why) = state
+            .last_error
+            .clone()
+            .unwrap_or((io::ErrorKind::Other, "the barrier thread stopped".into()));
+        Err(io::Error::new(
+            kind,
+            format!("file system flush failed: {why}"),
+        ))
+    }
+
+    /// Blocks until everything written before this call is durable (from a blocking
+    /// context: `spawn_blocking` or a plain thread).
+    pub fn barrier_blocking(&self) -> io::Result<()> {
+        let target = self.ask();
+        let mut state = lock(&self.shared.state);
+        while state.done < target && !state.closed {
+            state = self
+                .shared
+                .finished
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        Self::outcome(&state, target)
+    }
+
+    /// Waits until everything written before this call is durable, without holding a
+    /// thread.
+    pub async fn barrier(&self) -> io::Result<()> {
+        let mut done = self.shared.done_tx.subscribe();
+        let target = self.ask();
+        let _ = done.wait_for(|done| *done >= target).await;
+        Self::outcome(&lock(&self.shared.state), target)
+    }
+
+    /// How many barriers have run.
+    #[cfg(test)]
+    pub fn barriers(&self) -> u64 {
+        lock(&self.shared.state).count
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        lock(&self.shared.state).closed = true;
+        self.shared.wanted.notify_one();
+    }
+}
+
+impl Shared {
+    fn run(&self) {
+        let mut dir: Option<std::fs::File> = None;
+        loop {
+            let number = {
+                let mut state = lock(&self.state);
+                while state.wanted <= state.started && !state.closed {
+                    state = self
+                        .wanted
+                        .wait(state)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                if state.wanted <= state.started {
+                    // Closed and nobody waits.
+                    self.finished.notify_all();
+                    return;
+                }
+                state.started += 1;
+                state.started
+            };
+            let result = flush(&self.path, &mut dir);
+            {
+                let mut state = lock(&self.state);
+                state.done = number;
+                state.count += 1;
+                match result {
+                    Ok(()) => state.last_ok = number,
+                    Err(e) => {
+                        dir = None;
+                        state.last_error = Some((e.kind(), e.to_string()));
+                    }
+                }
+                self.finished.notify_all();
+            }
+            self.done_tx.send_replace(number);
+        }
+    }
+}
+
+/// One barrier: `syncfs` on the file system of `path` (its open directory is kept in
+/// `dir` for the next one).
+fn flush(path: &Path, dir: &mut Option<std::fs::File>) -> io::Result<()> {
+    if dir.is_none() {
+        let mut at = Some(path);
+        while let Some(p) = at {
+            if let Ok(file) = std::fs::File::open(p) {
+                *dir = Some(file);
+                break;
+            }
+            at = p.parent();
+        }
+    }
+    let Some(file) = dir.as_ref() else {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} has no directory to flush", path.display()),
+        ));
+    };
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::syncfs(file).map_err(io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        rustix::fs::sync();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Barrier;
+
+    #[test]
+    fn a_barrier_returns_after_a_flush_and_waiters_share_flushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Arc::new(Syncer::new(dir.path()).unwrap());
+        syncer.barrier_blocking().unwrap();
+        assert_eq!(syncer.barriers(), 1);
+        // 32 writers asking at once need far fewer than 32 flushes: each flush serves every
+        // writer that asked before it started.
+        let start = Arc::new(Barrier::new(32));
+        let threads: Vec<_> = (0..32)
+            .map(|i| {
+                let (syncer, start, path) = (syncer.clone(), start.clone(), dir.path().to_owned());
+                std::thread::spawn(move || {
+                    std::fs::write(path.join(format!("f{i}")), b"data").unwrap();
+                    start.wait();
+                    syncer.barrier_blocking().unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let used = syncer.barriers() - 1;
+        assert!((1..32).contains(&used), "{used} flushes for 32 writers");
+    }
+
+    #[test]
+    fn a_waiter_never_takes_a_flush_that_started_before_it_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Syncer::new(dir.path()).unwrap();
+        // Each call asks for a flush numbered after every flush started so far, so n
+        // sequential calls run n flushes.
+        for n in 1..=5 {
+            syncer.barrier_blocking().unwrap();
+            assert_eq!(syncer.barriers(), n);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_async_barrier_waits_for_its_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Arc::new(Syncer::new(&dir.path().join("not/yet")).unwrap());
+        let waits: Vec<_> = (0..8)
+            .map(|_| {
+                let syncer = syncer.clone();
+                tokio::spawn(async move { syncer.barrier().await })
+            })
+            .collect();
+        for w in waits {
+            w.await.unwrap().unwrap();
+        }
+        assert!(syncer.barriers() >= 1);
+    }
+}
