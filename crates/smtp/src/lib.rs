@@ -16,10 +16,11 @@
 //!
 //! Both machines keep their output bounded: **pending output never exceeds the mark plus
 //! one unit**. The mark is `Config::max_pending_output` (default 128 KiB) in
-//! [`server::Config`] and [`client::Config`]; a unit is one reply, or the per-recipient
-//! replies to one LMTP end of data (server), or the commands and the body of one
-//! transaction, or one chunk of a streamed body (client: it asks for the next chunk only
-//! at or below the mark). While `pending_output() > max_pending_output`
+//! [`server::Config`] and [`client::Config`]; a unit is, for the server, one reply, the
+//! per-recipient replies to one LMTP end of data, or the replies to the pipelined RCPTs
+//! decided together (at most [`server::Limits::max_outstanding_decisions`]); for the
+//! client, the commands and the body of one transaction, or one chunk of a streamed body
+//! (it asks for the next chunk only at or below the mark). While `pending_output() > max_pending_output`
 //! ([`server::Connection::is_output_full`], [`client::Connection::is_output_full`]) the
 //! server takes no further buffered command and the client no further buffered reply. A
 //! client that pipelines without reading the answers therefore grows the server by at
@@ -36,10 +37,15 @@
 //! ```no_run
 //! use std::io::{Read, Write};
 //! use std::time::Instant;
+//! use postwerk_smtp::sasl::server::{Answer, Verify};
 //! use postwerk_smtp::server::{Config, Connection, Decision, Event};
 //!
+//! # fn check_password(_: &str, _: &str) -> bool { true }
 //! # fn serve(mut socket: std::net::TcpStream) -> std::io::Result<()> {
-//! let mut conn = Connection::new(Config::new("mx.example"), Instant::now());
+//! let mut config = Config::new("mx.example");
+//! config.decisions.connect = true; // ask before greeting (e.g. a DNSBL check)
+//! let mut conn = Connection::new(config, Instant::now());
+//! conn.settings_mut().sasl_nonce = Some("fresh-random-nonce".into()); // for SCRAM
 //! let mut buf = [0u8; 8192];
 //! // Input the machine did not take yet (it was full, or waiting for a decision).
 //! let mut unread: Vec<u8> = Vec::new();
@@ -49,9 +55,28 @@
 //!     // never exceeds the mark plus one unit (one reply).
 //!     loop {
 //!         while let Some(event) = conn.poll_event() {
+//!             let now = Instant::now();
 //!             match event {
-//!                 Event::Mail { id, .. } | Event::Rcpt { id, .. } => {
-//!                     conn.respond(id, Decision::Accept, Instant::now()).unwrap();
+//!                 // Decision points: answer now, or later (RCPTs behind RCPTs may be
+//!                 // outstanding together and answered in any order).
+//!                 Event::Connect { id }
+//!                 | Event::Mail { id, .. }
+//!                 | Event::Rcpt { id, .. }
+//!                 | Event::Login { id, .. } => {
+//!                     conn.respond(id, Decision::Accept, now).unwrap();
+//!                 }
+//!                 Event::SaslVerify { id, request } => {
+//!                     let answer = match request {
+//!                         Verify::Password { authcid, password, .. }
+//!                             if check_password(&authcid, password.expose()) =>
+//!                         {
+//!                             // e.g. a bigger SIZE for logged-in users
+//!                             conn.settings_mut().max_message_size = 100 << 20;
+//!                             Answer::Accept
+//!                         }
+//!                         _ => Answer::Reject,
+//!                     };
+//!                     conn.answer_sasl(id, answer, now).unwrap();
 //!                 }
 //!                 Event::BodyChunk(chunk) => { /* append to the message file */ }
 //!                 Event::DataAborted(_) => { /* drop the partial message */ }
@@ -101,13 +126,16 @@
 //! | 3207 | STARTTLS | implemented (buffer discarded and session reset at 220) |
 //! | 3461 | DSN parameters RET, ENVID, NOTIFY, ORCPT | parsed, checked and carried; report generation is the application's |
 //! | 3463 | Enhanced status codes | implemented (with RFC 2034 ENHANCEDSTATUSCODES) |
-//! | 3030 | CHUNKING (BDAT) | implemented; BINARYMIME accepted with CHUNKING; the client sends a streamed body as one BDAT per chunk |
-//! | 4954 | AUTH, PLAIN (RFC 4616), LOGIN, open mechanism set | implemented; AUTH= on MAIL carried. Client: any postwerk-sasl mechanism (SCRAM-SHA-256(-PLUS) RFC 7677/9266, OAUTHBEARER RFC 7628, XOAUTH2, PLAIN, LOGIN, EXTERNAL), the strongest offered; `*` cancels |
+//! | 3030 | CHUNKING (BDAT), BINARYMIME | implemented; server: BINARYMIME advertised (with CHUNKING) when enabled, `BODY=BINARYMIME` then requires BDAT (DATA is 503 5.5.1); the client sends a streamed body as one BDAT per chunk |
+//! | 4954 | AUTH, open mechanism set | implemented through postwerk-sasl on both sides (PLAIN RFC 4616, LOGIN, XOAUTH2, OAUTHBEARER RFC 7628, SCRAM-SHA-256(-PLUS) RFC 7677/9266, EXTERNAL, the application's own); AUTH= on MAIL carried; `*` cancels with 501. Client: the strongest offered |
 //! | 6152 | 8BITMIME | implemented; the client downgrades 8-bit text parts to quoted-printable for a server without it (section 3), and fails what cannot be downgraded |
 //! | 6531 | SMTPUTF8 | implemented for paths and parameters; RFC 6533 utf-8-xtext not |
 //! | 2033 | LMTP (LHLO, one reply per recipient) | implemented (server and client) |
-//! | 8689 | REQUIRETLS | client: MAIL `REQUIRETLS` only over TLS to a server that offers it, else the transaction fails before MAIL; server: not advertised |
-//! | 5321 4.1.2 | extension parameters | client: caller-supplied MAIL/RCPT parameters, checked, sent when the keyword is advertised or forced |
+//! | 8689 | REQUIRETLS | client: MAIL `REQUIRETLS` only over TLS to a server that offers it, else the transaction fails before MAIL; server: advertised and accepted only under TLS when enabled, carried in the MAIL event |
+//! | 6710 | MT-PRIORITY | server: `MT-PRIORITY=-9..9` parsed and carried when enabled (no priority profile advertised) |
+//! | 4865 | FUTURERELEASE | server: `HOLDFOR`/`HOLDUNTIL` parsed, checked against the advertised limits and carried when enabled; the release is the application's |
+//! | 2852 | DELIVERBY | server: `BY=time;R/N[T]` parsed, checked against the advertised minimum and carried when enabled |
+//! | 5321 4.1.2 | extension parameters | client: caller-supplied MAIL/RCPT parameters, checked, sent when the keyword is advertised or forced; server: application-registered EHLO keywords and MAIL/RCPT parameters advertised, checked and carried, others 555 |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -99,19 +99,24 @@ impl Pair {
                 };
                 self.server.respond(id, decision, now).unwrap();
             }
-            Event::Auth {
+            Event::SaslVerify {
                 id,
-                authcid,
-                password,
-                ..
+                request:
+                    postwerk_smtp::sasl::server::Verify::Password {
+                        authcid, password, ..
+                    },
             } => {
-                let ok = authcid == "alice" && password == b"secret";
-                let decision = if ok {
-                    Decision::Accept
-                } else {
-                    Decision::Reject(Reply::auth_invalid_credentials())
-                };
-                self.server.respond(id, decision, now).unwrap();
+                use postwerk_smtp::sasl::server::Answer;
+                let ok = authcid == "alice" && password.expose() == "secret";
+                let answer = if ok { Answer::Accept } else { Answer::Reject };
+                self.server.answer_sasl(id, answer, now).unwrap();
+            }
+            Event::SaslVerify { id, .. } => {
+                let answer = postwerk_smtp::sasl::server::Answer::Reject;
+                self.server.answer_sasl(id, answer, now).unwrap();
+            }
+            Event::Login { id, .. } => {
+                self.server.respond(id, Decision::Accept, now).unwrap();
             }
             Event::DataStart => self.body.clear(),
             Event::BodyChunk(chunk) => self.body.extend_from_slice(&chunk),
@@ -370,7 +375,9 @@ fn auth_refused_fails_every_transaction() {
 fn auth_login_when_plain_not_offered() {
     let mut server = server_config();
     server.allow_plaintext_auth = true;
-    server.auth_mechanisms = vec![postwerk_smtp::codec::sasl::Mechanism::Login];
+    let mut login = postwerk_smtp::sasl::server::ServerMechanisms::new();
+    login.add_builtin(postwerk_smtp::sasl::Mechanism::Login);
+    server.sasl = std::sync::Arc::new(login);
     let mut client = client_config();
     client.tls_active = true;
     client.credentials = Some(Credentials::new("alice", "secret"));

@@ -7,8 +7,15 @@ mod server_support;
 use std::time::{Duration, Instant};
 
 use postwerk_smtp::codec::reply::Reply;
-use postwerk_smtp::codec::sasl::Mechanism;
-use postwerk_smtp::server::{AbortReason, Config, Connection, Decision, Event, UsageError};
+use std::sync::Arc;
+
+use postwerk_smtp::sasl::Failure;
+use postwerk_smtp::sasl::server::{
+    Answer, Requirement, Secret, ServerMechanism, ServerMechanisms, ServerStep, Success, Verify,
+};
+use postwerk_smtp::server::{
+    AbortReason, Config, Connection, Credentials, Decision, Event, UsageError,
+};
 use server_support::{App, Harness, test_config};
 
 const EHLO: &[u8] = b"EHLO c.example\r\n";
@@ -105,11 +112,49 @@ fn rset_without_bdat_does_not_report_an_abort() {
     assert!(!h.events.iter().any(|e| e.starts_with("data-aborted")));
 }
 
-/// A session with an application-run mechanism, waiting for the decision on its first
-/// response.
+/// The application's own mechanism: the client sends a token, the application says
+/// whom it identifies.
+#[derive(Debug)]
+struct XToken;
+
+impl ServerMechanism for XToken {
+    fn name(&self) -> &str {
+        "X-TOKEN"
+    }
+
+    fn step(&mut self, response: Option<&[u8]>) -> ServerStep {
+        match response {
+            None => ServerStep::Challenge(Vec::new()),
+            Some(token) => ServerStep::Verify(Verify::Custom {
+                mechanism: "X-TOKEN".into(),
+                authcid: String::new(),
+                authzid: None,
+                secret: Secret::new(String::from_utf8_lossy(token)),
+            }),
+        }
+    }
+
+    fn answer(&mut self, answer: Answer) -> ServerStep {
+        match answer {
+            Answer::AcceptAs(who) => ServerStep::Success(Success::new(who, None)),
+            _ => ServerStep::Failure(Failure::Rejected),
+        }
+    }
+}
+
+/// A session with an application-registered mechanism, waiting for the verification of
+/// its first response.
 fn exchange() -> (Harness, postwerk_smtp::server::RequestId) {
     let mut c = test_config();
-    c.auth_mechanisms = vec![Mechanism::Other("X-TOKEN".into())];
+    let mut mechs = ServerMechanisms::new();
+    mechs
+        .register(
+            "X-TOKEN",
+            Requirement::None,
+            Box::new(|_| Ok(Box::new(XToken))),
+        )
+        .unwrap();
+    c.sasl = Arc::new(mechs);
     c.auth_required = true;
     let mut h = Harness::new(
         c,
@@ -122,10 +167,14 @@ fn exchange() -> (Harness, postwerk_smtp::server::RequestId) {
     assert!(h.take_output().contains("250-AUTH X-TOKEN\r\n"));
     // "token-of-carol" in base64.
     h.feed(b"AUTH X-TOKEN dG9rZW4tb2YtY2Fyb2w=\r\n");
-    let Event::AuthExchange { id, response, .. } = h.pending.remove(0) else {
+    let Event::SaslVerify {
+        id,
+        request: Verify::Custom { secret, .. },
+    } = h.pending.remove(0)
+    else {
         panic!("no exchange: {:?}", h.events)
     };
-    assert_eq!(response, b"token-of-carol");
+    assert_eq!(secret.expose(), "token-of-carol");
     (h, id)
 }
 
@@ -134,8 +183,21 @@ fn sasl_exchange_records_the_identity_the_application_confirmed() {
     let (mut h, id) = exchange();
     let now = h.now;
     h.conn
-        .respond(id, Decision::Authenticated("carol@example.org".into()), now)
+        .answer_sasl(id, Answer::AcceptAs("carol@example.org".into()), now)
         .unwrap();
+    h.drain();
+    let Event::Login { id, credentials } = h.pending.remove(0) else {
+        panic!("{:?}", h.events)
+    };
+    assert_eq!(
+        credentials,
+        Credentials::Sasl {
+            mechanism: "X-TOKEN".into(),
+            authcid: "carol@example.org".into(),
+            authzid: None
+        }
+    );
+    h.conn.respond(id, Decision::Accept, now).unwrap();
     h.drain();
     assert_eq!(h.take_output(), "235 2.7.0 Authentication successful\r\n");
     assert_eq!(h.conn.authenticated(), Some("carol@example.org"));
@@ -146,12 +208,11 @@ fn sasl_exchange_records_the_identity_the_application_confirmed() {
 }
 
 #[test]
-fn sasl_exchange_is_never_authenticated_as_the_mechanism_name() {
+fn sasl_verification_is_answered_with_answer_sasl_or_rejected() {
     let (mut h, id) = exchange();
     let now = h.now;
-    // A bare Accept names nobody: the machine cannot know who logged in.
+    // A bare Accept through `respond` names nobody: refused.
     let answer = h.conn.respond(id, Decision::Accept, now);
-    assert_ne!(h.conn.authenticated(), Some("X-TOKEN"));
     assert_eq!(answer, Err(UsageError::InvalidDecision(id)));
     assert_eq!(h.conn.authenticated(), None);
     let with = Decision::AcceptWith(Reply::auth_succeeded());
@@ -159,11 +220,16 @@ fn sasl_exchange_is_never_authenticated_as_the_mechanism_name() {
         h.conn.respond(id, with, now),
         Err(UsageError::InvalidDecision(id))
     );
-    // The request is still open and can be answered properly.
+    // A temporary failure of the application's is a reply of its own.
     h.conn
-        .respond(id, Decision::Authenticated("carol".into()), now)
+        .respond(id, Decision::Reject(Reply::auth_temporary_failure()), now)
         .unwrap();
-    assert_eq!(h.conn.authenticated(), Some("carol"));
+    h.drain();
+    assert_eq!(
+        h.take_output(),
+        "454 4.7.0 Temporary authentication failure\r\n"
+    );
+    assert_eq!(h.conn.authenticated(), None);
 }
 
 #[test]
@@ -180,11 +246,20 @@ fn plain_login_can_be_recorded_under_a_canonical_identity() {
     h.feed(EHLO);
     // authcid "Alice", password "secret"
     h.feed(b"AUTH PLAIN AEFsaWNlAHNlY3JldA==\r\n");
-    let Event::Auth { id, authcid, .. } = h.pending.remove(0) else {
+    let Event::SaslVerify {
+        id,
+        request: Verify::Password { authcid, .. },
+    } = h.pending.remove(0)
+    else {
         panic!()
     };
     assert_eq!(authcid, "Alice");
     let now = h.now;
+    h.conn.answer_sasl(id, Answer::Accept, now).unwrap();
+    h.drain();
+    let Event::Login { id, .. } = h.pending.remove(0) else {
+        panic!()
+    };
     h.conn
         .respond(id, Decision::Authenticated("alice@example.org".into()), now)
         .unwrap();
@@ -211,15 +286,14 @@ fn session_with(config: Config, step: Duration) {
     let _ = conn.poll_timeout();
     let feed = |conn: &mut Connection, input: &[u8], now: Instant| {
         let _ = conn.poll_transmit();
-        conn.handle_input(input, now);
+        let _ = conn.handle_input(input, now);
         while let Some(ev) = conn.poll_event() {
             match ev {
                 Event::Mail { id, .. } | Event::Rcpt { id, .. } | Event::DataEnd { id, .. } => {
                     conn.respond(id, Decision::Accept, now).unwrap();
                 }
-                Event::Auth { id, .. } => {
-                    let reject = Decision::Reject(Reply::auth_invalid_credentials());
-                    conn.respond(id, reject, now).unwrap();
+                Event::SaslVerify { id, .. } => {
+                    conn.answer_sasl(id, Answer::Reject, now).unwrap();
                 }
                 _ => {}
             }
@@ -270,7 +344,8 @@ fn duration_max_in_any_server_timeout_never_panics() {
             c.allow_plaintext_auth = true;
             c.reject_early_talkers = false;
             set(&mut c);
-            let result = std::panic::catch_unwind(|| session_with(c, step));
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session_with(c, step)));
             assert!(result.is_ok(), "Duration::MAX in timeouts.{name} panicked");
         }
     }

@@ -205,7 +205,7 @@ fn config() -> Config {
     c.limits.max_recipients = MAX_RECIPIENTS;
     c.limits.max_message_size = MAX_MESSAGE_SIZE;
     c.limits.max_errors = MAX_ERRORS;
-    c.auth_mechanisms.clear();
+    c.sasl = std::sync::Arc::new(postwerk_smtp::sasl::server::ServerMechanisms::new());
     c
 }
 
@@ -328,7 +328,7 @@ fn largest_reply(config: &Config) -> usize {
     let now = Instant::now();
     let mut conn = Connection::new(config.clone(), now);
     let greeting = conn.poll_transmit().map_or(0, |b| b.len());
-    conn.handle_input(b"EHLO c.example\r\n", now);
+    let _ = conn.handle_input(b"EHLO c.example\r\n", now);
     let ehlo = conn.poll_transmit().map_or(0, |b| b.len());
     greeting.max(ehlo).max(80)
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use postwerk_smtp::codec::Leniency;
 use postwerk_smtp::codec::reply::Reply;
+use postwerk_smtp::sasl::server::{Answer, Verify};
 use postwerk_smtp::server::{
     BareLineEndings, CloseReason, Config, Connection, Decision, Event, PipeliningPolicy,
 };
@@ -146,7 +147,7 @@ fn security_05_early_talker_gets_554_and_close() {
     // Without a delay: the greeting is queued but not yet taken by the driver.
     let now = std::time::Instant::now();
     let mut conn = postwerk_smtp::server::Connection::new(test_config(), now);
-    conn.handle_input(EHLO, now);
+    let _ = conn.handle_input(EHLO, now);
     let out = conn.poll_transmit().unwrap();
     assert_eq!(
         &out[..],
@@ -639,7 +640,7 @@ fn application_decisions_are_checked() {
     );
     assert!(
         h.conn
-            .respond(id, Decision::Challenge(vec![]), now)
+            .respond(id, Decision::Authenticated("x".into()), now)
             .is_err()
     );
     h.conn
@@ -673,11 +674,21 @@ fn security_14_application_sees_the_authenticated_identity_at_mail() {
     );
     h.feed(EHLO);
     h.feed(b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
-    let Event::Auth { id, authcid, .. } = h.pending.remove(0) else {
+    let Event::SaslVerify {
+        id,
+        request: Verify::Password { authcid, .. },
+    } = h.pending.remove(0)
+    else {
         unreachable!()
     };
     assert_eq!(authcid, "alice");
     let now = h.now;
+    h.conn.answer_sasl(id, Answer::Accept, now).unwrap();
+    h.drain();
+    let Event::Login { id, credentials } = h.pending.remove(0) else {
+        unreachable!()
+    };
+    assert_eq!(credentials.identity(), "alice");
     h.conn.respond(id, Decision::Accept, now).unwrap();
     h.drain();
     h.take_output();
@@ -758,7 +769,7 @@ fn security_41_pipelined_noop_flood_is_bounded() {
     let ehlo_reply = {
         let mut c = Connection::new(config.clone(), now);
         c.poll_transmit();
-        c.handle_input(EHLO, now);
+        let _ = c.handle_input(EHLO, now);
         c.poll_transmit().unwrap()
     };
     let ehlo_reply_len = ehlo_reply.len();
@@ -808,7 +819,7 @@ fn security_41_pipelined_noop_flood_is_bounded() {
     let config = Config::new("mx.test");
     let mut conn = Connection::new(config, now);
     conn.poll_transmit();
-    conn.handle_input(EHLO, now);
+    let _ = conn.handle_input(EHLO, now);
     conn.poll_transmit();
     let flood = b"RSET\r\n".repeat(100_000);
     let mut taken = feed_undrained(&mut conn, &flood, now);
@@ -835,7 +846,7 @@ fn security_41_small_mark_resumes_in_order() {
     config.max_pending_output = 100;
     let mut conn = Connection::new(config, now);
     conn.poll_transmit();
-    conn.handle_input(EHLO, now);
+    let _ = conn.handle_input(EHLO, now);
     conn.poll_transmit();
     let mut input = Vec::new();
     for i in 0..50 {

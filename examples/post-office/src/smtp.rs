@@ -27,6 +27,7 @@ use postwerk_message::DateTime;
 use postwerk_message::build::{Protocol, ReceivedBuilder};
 use postwerk_smtp::codec::path::{ForwardPath, ReversePath};
 use postwerk_smtp::codec::reply::{EnhancedStatus, Reply};
+use postwerk_smtp::sasl::server::{Answer, Verify};
 use postwerk_smtp::server::{Config, Connection, Decision, Event, RequestId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -307,7 +308,7 @@ fn machine_config(app: &App, role: Role, implicit_tls: bool, pregreet: Duration)
     config.auth_required = matches!(role, Role::Submission | Role::Submissions);
     if role == Role::Smtp && !app.config.smtp.auth {
         // SECURITY.md 43: no AUTH on the MX port unless the operator turns it on.
-        config.auth_mechanisms.clear();
+        config.sasl = Arc::new(postwerk_smtp::sasl::server::ServerMechanisms::new());
     }
     config.limits.max_message_size = limits.max_message_size;
     config.limits.max_recipients = limits.max_recipients;
@@ -341,7 +342,9 @@ impl Session {
                 self.helo = domain;
                 self.extended = extended;
             }
-            Event::Mail { id, from, params } => {
+            Event::Mail {
+                id, from, params, ..
+            } => {
                 let decision = self.mail(&from).await;
                 if matches!(decision, Decision::Accept) {
                     self.ret = params.ret;
@@ -359,22 +362,43 @@ impl Session {
                 }
                 answer(conn, id, decision);
             }
-            Event::Auth {
+            Event::SaslVerify {
                 id,
-                authzid,
-                authcid,
-                password,
-                ..
+                request:
+                    Verify::Password {
+                        authcid,
+                        authzid,
+                        password,
+                        ..
+                    },
             } => {
-                let decision = self.auth(authzid, authcid, password).await;
-                answer(conn, id, decision);
+                let authzid = authzid.unwrap_or_default();
+                let password = password.expose().as_bytes().to_vec();
+                match self.auth(authzid, authcid, password).await {
+                    Decision::Accept => {
+                        if let Err(e) = conn.answer_sasl(id, Answer::Accept, Instant::now()) {
+                            warn!(error = %e, "SASL answer refused");
+                        }
+                    }
+                    decision => answer(conn, id, decision),
+                }
             }
-            Event::AuthExchange { id, .. } => {
-                answer(
-                    conn,
-                    id,
-                    Decision::Reject(Reply::auth_mechanism_unsupported()),
-                );
+            Event::SaslVerify { id, .. } => {
+                // Only password mechanisms are offered.
+                if let Err(e) = conn.answer_sasl(id, Answer::Reject, Instant::now()) {
+                    warn!(error = %e, "SASL answer refused");
+                }
+            }
+            Event::Login { id, credentials } => {
+                // The credentials were checked at SaslVerify; `self.user` is set.
+                let decision = match &self.user {
+                    Some(_) => Decision::Accept,
+                    None => {
+                        info!(peer = %self.peer, login = credentials.identity(), "login without a verified user");
+                        Decision::Reject(Reply::auth_invalid_credentials())
+                    }
+                };
+                answer(conn, id, decision);
             }
             Event::Vrfy { id, .. } => answer(conn, id, Decision::Accept),
             Event::DataStart => self.data_start(),

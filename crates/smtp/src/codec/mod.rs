@@ -5,6 +5,7 @@
 pub mod command;
 pub mod command_ref;
 pub mod data;
+pub mod ext_params;
 pub mod params;
 pub mod path;
 pub mod reply;
@@ -14,6 +15,7 @@ pub mod text;
 pub use command::{Command, CommandError, Leniency, ParseOptions};
 pub use command_ref::CommandRef;
 pub use data::{DotUnstuffer, StuffState, dot_stuff, finish_data};
+pub use ext_params::{ByMode, DateTime3339, DeliverBy, FutureRelease, MailExtensions, MtPriority};
 pub use params::{
     Body, MailParameters, MailParametersRef, Notify, RcptParameters, RcptParametersRef, Ret,
 };

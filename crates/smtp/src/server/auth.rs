@@ -1,35 +1,94 @@
-//! SMTP AUTH (RFC 4954) with PLAIN (RFC 4616), LOGIN, and other mechanisms run as
-//! application-driven exchanges.
+//! SMTP AUTH (RFC 4954) through postwerk-sasl: PLAIN, LOGIN, XOAUTH2, OAUTHBEARER,
+//! SCRAM-SHA-256(-PLUS), EXTERNAL and the application's own mechanisms.
+//!
+//! A mechanism's "verify this" request reaches the application as
+//! [`Event::SaslVerify`] (answered with [`Connection::answer_sasl`]); an exchange that
+//! succeeds raises [`Event::Login`] with [`Credentials::Sasl`]. `*` cancels with
+//! `501 5.7.0`; a response that is not base64 is `501 5.5.2` naming it; one the mechanism
+//! cannot parse is `501 5.5.2` with the mechanism's reason; credentials that do not verify
+//! are `535 5.7.8` after the failure delay.
 
 use std::time::Instant;
 
-use super::{CloseReason, Connection, Decision, Delayed, Event, HeldKind, Phase, simple_reply};
-use crate::codec::reply::Reply;
-use crate::codec::sasl::{
-    self, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, Mechanism, PlainCredentials,
-};
+use postwerk_sasl::server::{Answer, ServerContext, ServerExchange, ServerStep, Success};
 
-/// Waiting for a SASL response line.
+use super::{
+    CloseReason, Connection, Credentials, Decision, Delayed, Event, HeldKind, Phase, simple_reply,
+};
+use crate::codec::reply::{EnhancedStatus, Reply};
+use crate::codec::sasl;
+
+/// A SASL exchange in progress.
 #[derive(Debug)]
-pub(crate) enum AuthPhase {
-    /// PLAIN without initial response: the credentials.
-    Plain,
-    /// LOGIN: the user name.
-    LoginUser,
-    /// LOGIN: the password for this user.
-    LoginPassword(String),
-    /// Another mechanism: the next client response.
-    Exchange(Mechanism),
+pub(crate) struct SaslSession {
+    exchange: ServerExchange,
+    phase: SaslPhase,
+}
+
+#[derive(Debug)]
+enum SaslPhase {
+    /// A challenge was sent; the next line is the client's response.
+    Response,
+    /// The application is verifying.
+    Answer,
+    /// The mechanism succeeded with additional data, sent as a last challenge (RFC 4954
+    /// 4): the client answers with an empty line.
+    EmptyResponse(Success),
+}
+
+/// `501 5.5.2 reason`: a SASL response the server cannot decode.
+fn malformed(reason: &str) -> Reply {
+    Reply::new(501, Some(EnhancedStatus::new(5, 5, 2)), reason)
 }
 
 impl Connection {
+    /// Whether any mechanism could be offered in this session (AUTH exists at all).
+    pub(super) fn auth_available(&self) -> bool {
+        let any = ServerContext::new("x")
+            .protected(true)
+            .with_channel_binding(vec![0]);
+        !self.settings.sasl.offered(&any).is_empty()
+    }
+
+    /// The SASL context of this session, for the `n`th exchange.
+    fn sasl_context(&self, exchange: u64) -> ServerContext {
+        let nonce = self
+            .settings
+            .sasl_nonce
+            .as_ref()
+            .map(|n| format!("{n}{exchange}"))
+            .unwrap_or_default();
+        let protected = self.session.tls || self.config.allow_plaintext_auth;
+        let mut ctx = ServerContext::new(nonce).protected(protected);
+        if let Some(cb) = &self.session.channel_binding {
+            ctx = ctx.with_channel_binding(cb.clone());
+        }
+        // The line limit bounds what base64 can carry.
+        ctx.with_max_response_len(self.config.limits.max_sasl_line / 4 * 3)
+    }
+
+    /// The mechanisms that may be used now: plaintext ones only under TLS unless allowed
+    /// (SECURITY.md 11), none until TLS when TLS is required.
+    pub(super) fn offered_mechanisms(&self) -> Vec<String> {
+        if self.config.tls_required && !self.session.tls {
+            return Vec::new();
+        }
+        let ctx = self.sasl_context(0);
+        self.settings
+            .sasl
+            .offered(&ctx)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub(super) fn handle_auth(
         &mut self,
-        mechanism: Mechanism,
+        mechanism: crate::codec::sasl::Mechanism,
         initial_response: Option<String>,
         now: Instant,
     ) {
-        if self.config.auth_mechanisms.is_empty() {
+        if !self.auth_available() {
             self.client_error(Reply::not_implemented(), now);
             return;
         }
@@ -37,7 +96,17 @@ impl Connection {
             self.client_error(Reply::bad_sequence(), now);
             return;
         }
-        if !self.config.auth_mechanisms.contains(&mechanism) {
+        let mech = mechanism.as_str();
+        let any = ServerContext::new("x")
+            .protected(true)
+            .with_channel_binding(vec![0]);
+        let known = self
+            .settings
+            .sasl
+            .offered(&any)
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(mech));
+        if !known {
             self.client_error(Reply::auth_mechanism_unsupported(), now);
             return;
         }
@@ -45,71 +114,50 @@ impl Connection {
             self.client_error(Reply::starttls_required(), now);
             return;
         }
-        if !self.offered_mechanisms().any(|m| *m == mechanism) {
-            self.client_error(Reply::encryption_required_for_auth(), now);
+        if !self
+            .offered_mechanisms()
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(mech))
+        {
+            let needs_tls = !self.session.tls && !self.config.allow_plaintext_auth;
+            let reply = if needs_tls {
+                Reply::encryption_required_for_auth()
+            } else {
+                // A -PLUS mechanism without channel binding data.
+                Reply::auth_mechanism_unsupported()
+            };
+            self.client_error(reply, now);
             return;
         }
-        let ir = match initial_response.map(|ir| sasl::decode(ir.as_bytes())) {
+        let initial = match initial_response.as_deref() {
             None => None,
-            Some(Ok(bytes)) => Some(bytes),
-            Some(Err(_)) => {
-                self.client_error(Reply::argument_syntax_error("invalid base64"), now);
+            Some(ir) => match sasl::decode(ir.as_bytes()) {
+                Ok(bytes) => Some(bytes),
+                Err(_) => {
+                    self.client_error(malformed("Cannot Base64-decode the initial response"), now);
+                    return;
+                }
+            },
+        };
+        let ctx = self.sasl_context(self.sasl_exchanges);
+        self.sasl_exchanges = self.sasl_exchanges.saturating_add(1);
+        let exchange = match self.settings.sasl.start(mech, &ctx) {
+            Ok(e) => e.with_max_steps(postwerk_sasl::server::DEFAULT_MAX_STEPS),
+            Err(_) => {
+                // Offered but cannot run: the server's setup (e.g. no SCRAM nonce).
+                self.reply(Reply::auth_temporary_failure(), now);
                 return;
             }
         };
-        match (mechanism, ir) {
-            (Mechanism::Plain, Some(msg)) => self.plain_credentials(&msg, now),
-            (Mechanism::Plain, None) => self.challenge(AuthPhase::Plain, "", now),
-            (Mechanism::Login, Some(user)) => self.login_user(&user, now),
-            (Mechanism::Login, None) => {
-                self.challenge(AuthPhase::LoginUser, LOGIN_USERNAME_PROMPT, now)
-            }
-            (mech, Some(response)) => {
-                let id = self.hold(HeldKind::AuthExchange(mech.clone()), true);
-                self.events.push_back(Event::AuthExchange {
-                    id,
-                    mechanism: mech,
-                    response,
-                });
-            }
-            (mech, None) => self.challenge(AuthPhase::Exchange(mech), "", now),
-        }
-    }
-
-    fn challenge(&mut self, phase: AuthPhase, base64: &str, now: Instant) {
-        self.phase = Phase::Auth(phase);
-        self.reply(Reply::auth_challenge(base64), now);
-    }
-
-    fn plain_credentials(&mut self, msg: &[u8], now: Instant) {
-        match PlainCredentials::decode(msg) {
-            Ok(c) => {
-                let id = self.hold(
-                    HeldKind::Auth {
-                        authcid: c.authcid.clone(),
-                    },
-                    true,
-                );
-                self.events.push_back(Event::Auth {
-                    id,
-                    mechanism: Mechanism::Plain,
-                    authzid: c.authzid,
-                    authcid: c.authcid,
-                    password: c.password,
-                });
-            }
-            Err(_) => self.client_error(Reply::argument_syntax_error("malformed PLAIN"), now),
-        }
-    }
-
-    fn login_user(&mut self, user: &[u8], now: Instant) {
-        match std::str::from_utf8(user) {
-            Ok(u) if !u.is_empty() => self.challenge(
-                AuthPhase::LoginPassword(u.to_string()),
-                LOGIN_PASSWORD_PROMPT,
-                now,
-            ),
-            _ => self.client_error(Reply::argument_syntax_error("invalid user name"), now),
+        let mut session = SaslSession {
+            exchange,
+            phase: SaslPhase::Response,
+        };
+        let step = session.exchange.start(initial.as_deref());
+        self.sasl = Some(Box::new(session));
+        match step {
+            Ok(step) => self.sasl_step(step, now),
+            Err(_) => self.sasl_abort(now),
         }
     }
 
@@ -123,57 +171,153 @@ impl Connection {
                 if !matches!(self.phase, Phase::SkipLine) {
                     self.phase = Phase::Command;
                 }
+                self.sasl = None;
                 self.client_error(Reply::auth_line_too_long(), now);
                 return true;
             }
         };
-        let Phase::Auth(phase) = std::mem::replace(&mut self.phase, Phase::Command) else {
-            return true;
-        };
+        self.phase = Phase::Command;
         let Some(content) = self.line_content(&line, now) else {
+            self.sasl = None;
             return true;
         };
         if content == b"*" {
+            self.sasl = None;
             self.client_error(Reply::auth_cancelled(), now);
             return true;
         }
-        let Ok(msg) = sasl::decode(content) else {
-            self.client_error(Reply::argument_syntax_error("invalid base64"), now);
+        let Some(mut session) = self.sasl.take() else {
             return true;
         };
-        match phase {
-            AuthPhase::Plain => self.plain_credentials(&msg, now),
-            AuthPhase::LoginUser => self.login_user(&msg, now),
-            AuthPhase::LoginPassword(user) => {
-                let id = self.hold(
-                    HeldKind::Auth {
-                        authcid: user.clone(),
-                    },
-                    true,
-                );
-                self.events.push_back(Event::Auth {
-                    id,
-                    mechanism: Mechanism::Login,
-                    authzid: String::new(),
-                    authcid: user,
-                    password: msg,
-                });
+        if let SaslPhase::EmptyResponse(_) = session.phase {
+            let SaslPhase::EmptyResponse(success) =
+                std::mem::replace(&mut session.phase, SaslPhase::Response)
+            else {
+                return true;
+            };
+            if content.is_empty() {
+                let mechanism = session.exchange.mechanism_name().to_owned();
+                self.login(mechanism, &success);
+            } else {
+                self.client_error(malformed("Expected an empty response"), now);
             }
-            AuthPhase::Exchange(mech) => {
-                let id = self.hold(HeldKind::AuthExchange(mech.clone()), true);
-                self.events.push_back(Event::AuthExchange {
-                    id,
-                    mechanism: mech,
-                    response: msg,
-                });
-            }
+            return true;
+        }
+        // An empty line is an empty response; `=` too (as in the initial response).
+        let decoded = if content.is_empty() {
+            Ok(Vec::new())
+        } else {
+            sasl::decode(content)
+        };
+        let Ok(response) = decoded else {
+            self.client_error(malformed("Cannot Base64-decode Client responses"), now);
+            return true;
+        };
+        let step = session.exchange.respond(&response);
+        self.sasl = Some(session);
+        match step {
+            Ok(step) => self.sasl_step(step, now),
+            Err(_) => self.sasl_abort(now),
         }
         true
     }
 
-    pub(super) fn decide_auth(&mut self, authcid: String, decision: Decision, now: Instant) {
+    fn sasl_step(&mut self, step: ServerStep, now: Instant) {
+        match step {
+            ServerStep::Challenge(challenge) => {
+                if let Some(s) = self.sasl.as_mut() {
+                    s.phase = SaslPhase::Response;
+                }
+                self.challenge(&challenge, now);
+            }
+            ServerStep::Verify(request) => {
+                if let Some(s) = self.sasl.as_mut() {
+                    s.phase = SaslPhase::Answer;
+                }
+                let id = self.hold(HeldKind::SaslVerify, true);
+                self.events.push_back(Event::SaslVerify { id, request });
+            }
+            ServerStep::Success(success) => match success.additional_data() {
+                Some(data) => {
+                    let data = data.to_vec();
+                    if let Some(s) = self.sasl.as_mut() {
+                        s.phase = SaslPhase::EmptyResponse(success);
+                    }
+                    self.challenge(&data, now);
+                }
+                None => {
+                    let mechanism = self
+                        .sasl
+                        .take()
+                        .map(|s| s.exchange.mechanism_name().to_owned())
+                        .unwrap_or_default();
+                    self.login(mechanism, &success);
+                }
+            },
+            ServerStep::Failure(failure) => {
+                self.sasl = None;
+                if failure.is_malformed() {
+                    self.client_error(malformed(&failure.to_string()), now);
+                } else {
+                    self.auth_failed(Reply::auth_invalid_credentials(), now);
+                }
+            }
+        }
+    }
+
+    /// `334 base64` and wait for the response line.
+    fn challenge(&mut self, bytes: &[u8], now: Instant) {
+        let text = if bytes.is_empty() {
+            String::new()
+        } else {
+            sasl::encode(bytes)
+        };
+        self.phase = Phase::Auth;
+        self.reply(Reply::auth_challenge(&text), now);
+    }
+
+    /// The exchange refused a call (a bug in a custom mechanism): end it as malformed.
+    fn sasl_abort(&mut self, now: Instant) {
+        self.sasl = None;
+        self.client_error(malformed("Authentication exchange failed"), now);
+    }
+
+    /// The application answered the outstanding verification.
+    pub(super) fn sasl_answer(&mut self, answer: Answer, now: Instant) {
+        let Some(session) = self.sasl.as_mut() else {
+            return;
+        };
+        match session.exchange.answer(answer) {
+            Ok(step) => self.sasl_step(step, now),
+            Err(_) => self.sasl_abort(now),
+        }
+    }
+
+    /// A verification rejected through `respond` (with the application's reply).
+    pub(super) fn decide_sasl_verify(&mut self, decision: Decision, now: Instant) {
+        self.sasl = None;
+        let reply = simple_reply(decision, Reply::auth_invalid_credentials());
+        self.auth_failed(reply, now);
+    }
+
+    fn login(&mut self, mechanism: String, success: &Success) {
+        let credentials = Credentials::Sasl {
+            mechanism,
+            authcid: success.authcid().to_owned(),
+            authzid: success.authzid().map(str::to_owned),
+        };
+        let id = self.hold(HeldKind::Login(credentials.clone()), true);
+        self.events.push_back(Event::Login { id, credentials });
+    }
+
+    pub(super) fn decide_login(
+        &mut self,
+        credentials: Credentials,
+        decision: Decision,
+        now: Instant,
+    ) {
         let identity = match &decision {
-            Decision::Accept | Decision::AcceptWith(_) => Some(authcid),
+            Decision::Accept | Decision::AcceptWith(_) => Some(credentials.identity().to_owned()),
             Decision::Authenticated(identity) => Some(identity.clone()),
             _ => None,
         };
@@ -184,30 +328,6 @@ impl Connection {
                 self.reply(reply, now);
             }
             None => self.auth_failed(reply, now),
-        }
-    }
-
-    pub(super) fn decide_auth_exchange(
-        &mut self,
-        mech: Mechanism,
-        decision: Decision,
-        now: Instant,
-    ) {
-        match decision {
-            Decision::Challenge(bytes) => {
-                let text = sasl::encode(&bytes);
-                self.challenge(AuthPhase::Exchange(mech), &text, now);
-            }
-            // The identity is the one the application confirmed, never the mechanism
-            // name (`decision_fits` refuses a plain Accept here).
-            Decision::Authenticated(identity) => {
-                self.session.authenticated = Some(identity);
-                self.reply(Reply::auth_succeeded(), now);
-            }
-            other => {
-                let reply = simple_reply(other, Reply::auth_invalid_credentials());
-                self.auth_failed(reply, now);
-            }
         }
     }
 

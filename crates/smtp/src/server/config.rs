@@ -2,10 +2,12 @@
 //!
 //! Every default is the RFC value or the safe choice; see each field.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use postwerk_sasl::server::ServerMechanisms;
+
 use crate::codec::command::Leniency;
-use crate::codec::sasl::Mechanism;
 
 /// What the server does with a bare CR or bare LF (SECURITY.md 1–2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,6 +59,30 @@ pub struct Extensions {
     /// STARTTLS (RFC 3207), advertised while TLS is not active: set when the driver can
     /// start TLS.
     pub starttls: bool,
+    /// BINARYMIME (RFC 3030), advertised with CHUNKING only. Off by default: `BODY=BINARYMIME`
+    /// is then `555 5.5.4`; when on, a BINARYMIME transaction must send its body with BDAT
+    /// (DATA is `503 5.5.1`).
+    pub binarymime: bool,
+    /// REQUIRETLS (RFC 8689), advertised and accepted only once TLS is active.
+    pub requiretls: bool,
+    /// MT-PRIORITY (RFC 6710): `MT-PRIORITY=-9..9` on MAIL.
+    pub mt_priority: bool,
+    /// FUTURERELEASE (RFC 4865) with its advertised limits: `HOLDFOR=`/`HOLDUNTIL=` on MAIL.
+    pub future_release: Option<FutureReleaseLimits>,
+    /// DELIVERBY (RFC 2852) with the minimum `by-time` in seconds (0: none advertised):
+    /// `BY=` on MAIL.
+    pub deliver_by: Option<u32>,
+}
+
+/// The limits FUTURERELEASE (RFC 4865 3) advertises: `FUTURERELEASE <interval> <date-time>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FutureReleaseLimits {
+    /// The longest `HOLDFOR` in seconds; a longer one is `501 5.5.4`.
+    pub max_interval: u32,
+    /// The latest `HOLDUNTIL`, an RFC 3339 date-time; a later one is `501 5.5.4`. The machine
+    /// has no wall clock: the application keeps it current (now + `max_interval`) in the
+    /// session [`Settings`](super::Settings) and checks that a `HOLDUNTIL` is not in the past.
+    pub max_date_time: crate::codec::ext_params::DateTime3339,
 }
 
 impl Default for Extensions {
@@ -70,6 +96,11 @@ impl Default for Extensions {
             chunking: true,
             dsn: true,
             starttls: false,
+            binarymime: false,
+            requiretls: false,
+            mt_priority: false,
+            future_release: None,
+            deliver_by: None,
         }
     }
 }
@@ -98,6 +129,9 @@ pub struct Limits {
     /// full ([`Config::max_pending_output`]); beyond it `handle_input` accepts fewer bytes
     /// than offered.
     pub max_pending_input: usize,
+    /// Most application decisions outstanding at once (pipelined RCPTs answered in any
+    /// order). At the cap the machine parses no further command until one is answered.
+    pub max_outstanding_decisions: usize,
 }
 
 impl Default for Limits {
@@ -111,6 +145,7 @@ impl Default for Limits {
             max_auth_failures: 3,
             max_sasl_line: 12288,
             max_pending_input: 256 * 1024,
+            max_outstanding_decisions: 100,
         }
     }
 }
@@ -147,8 +182,31 @@ impl Default for Timeouts {
     }
 }
 
+/// The decision points the application opts into, beyond MAIL, RCPT, AUTH and end of
+/// data (which always ask). Off by default: the machine then answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Decisions {
+    /// [`Event::Connect`](super::Event::Connect) before the greeting: Accept sends the
+    /// `220` greeting, Reject/Close send their reply (e.g. `554 5.7.1`) and close. Input
+    /// that arrives before the greeting is written is still an early talker
+    /// ([`Config::reject_early_talkers`]).
+    pub connect: bool,
+    /// [`Event::HelloCommand`](super::Event::HelloCommand) at HELO/EHLO/LHLO: Accept
+    /// answers with the greeting and keywords of the session [`Settings`](super::Settings)
+    /// as they are then; Reject sends its reply.
+    pub hello: bool,
+    /// [`Event::DataCommand`](super::Event::DataCommand) at DATA (before `354`) and at the
+    /// first BDAT of a transaction (before its chunk is taken; a refused chunk is read and
+    /// discarded).
+    pub data: bool,
+    /// [`Event::StartTlsCommand`](super::Event::StartTlsCommand) at STARTTLS: Accept sends
+    /// `220` and starts TLS, Reject sends its reply (e.g.
+    /// [`Reply::tls_not_available`](crate::codec::reply::Reply::tls_not_available)).
+    pub starttls: bool,
+}
+
 /// Everything a server [`Connection`](super::Connection) needs to know.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Our host name, used in the greeting and in EHLO/QUIT/421 replies.
     pub hostname: String,
@@ -158,11 +216,13 @@ pub struct Config {
     pub lmtp: bool,
     /// Advertised extensions.
     pub extensions: Extensions,
-    /// SASL mechanisms offered (RFC 4954); empty: no AUTH. The set is open: mechanisms
-    /// other than PLAIN and LOGIN run as [`Event::AuthExchange`](super::Event) steps.
-    pub auth_mechanisms: Vec<Mechanism>,
-    /// Offer and accept PLAIN/LOGIN without TLS (default false: not advertised, and
-    /// `538 5.7.11` if tried).
+    /// SASL mechanisms offered (RFC 4954), in preference order, through postwerk-sasl
+    /// (default: PLAIN and LOGIN; add SCRAM-SHA-256(-PLUS), OAUTHBEARER, XOAUTH2,
+    /// EXTERNAL or the application's own). No mechanism: no AUTH. The session's copy
+    /// ([`Settings::sasl`](super::Settings::sasl)) may be changed per connection.
+    pub sasl: Arc<ServerMechanisms>,
+    /// Offer and accept mechanisms that send the password in the clear (PLAIN, LOGIN)
+    /// without TLS (default false: not advertised, and `538 5.7.11` if tried).
     pub allow_plaintext_auth: bool,
     /// Require AUTH before MAIL (submission, RFC 6409): `530 5.7.0`.
     pub auth_required: bool,
@@ -179,6 +239,14 @@ pub struct Config {
     /// Early talker policy: when true (default), input before the greeting gets `554` and
     /// the connection is closed.
     pub reject_early_talkers: bool,
+    /// Decision points the application answers (connect, HELO/EHLO, DATA/BDAT, STARTTLS).
+    pub decisions: Decisions,
+    /// EHLO keywords the application adds (each as its whole line, e.g. `XCLIENT NAME`).
+    pub ehlo_keywords: Vec<String>,
+    /// MAIL parameters the application accepts and receives in `params.other`.
+    pub mail_parameters: Vec<ParamRule>,
+    /// RCPT parameters the application accepts and receives in `params.other`.
+    pub rcpt_parameters: Vec<ParamRule>,
     /// Limits.
     pub limits: Limits,
     /// Timeouts.
@@ -187,8 +255,9 @@ pub struct Config {
     /// [`Connection::pending_output`](super::Connection::pending_output) is above it the
     /// machine takes no further buffered command; it resumes inside
     /// [`Connection::poll_transmit`](super::Connection::poll_transmit). Pending output
-    /// never exceeds the mark plus one unit (one reply, or the per-recipient replies to
-    /// one LMTP end of data). See the [crate docs](crate#bounded-output).
+    /// never exceeds the mark plus one unit (one reply, the per-recipient replies to
+    /// one LMTP end of data, or the replies to the RCPTs decided together). See the
+    /// [crate docs](crate#bounded-output).
     pub max_pending_output: usize,
 }
 
@@ -200,7 +269,7 @@ impl Config {
             greeting: "ESMTP postwerk".to_string(),
             lmtp: false,
             extensions: Extensions::default(),
-            auth_mechanisms: vec![Mechanism::Plain, Mechanism::Login],
+            sasl: Arc::new(plain_and_login()),
             allow_plaintext_auth: false,
             auth_required: false,
             tls_required: false,
@@ -209,24 +278,54 @@ impl Config {
             bare_line_endings: BareLineEndings::default(),
             pipelining_policy: PipeliningPolicy::default(),
             reject_early_talkers: true,
+            decisions: Decisions::default(),
+            ehlo_keywords: Vec::new(),
+            mail_parameters: Vec::new(),
+            rcpt_parameters: Vec::new(),
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             max_pending_output: 128 * 1024,
         }
     }
+}
 
-    /// The effective command line limit with the extension increments.
-    pub(crate) fn command_line_limit(&self) -> usize {
-        let mut n = self.limits.max_command_line;
-        if self.extensions.dsn {
-            n = n.saturating_add(600);
+/// The default mechanism set: PLAIN and LOGIN.
+fn plain_and_login() -> ServerMechanisms {
+    let mut m = ServerMechanisms::new();
+    m.add_builtin(postwerk_sasl::Mechanism::Plain);
+    m.add_builtin(postwerk_sasl::Mechanism::Login);
+    m
+}
+
+/// Whether a registered parameter takes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParamValue {
+    /// `NAME` only; `NAME=value` is `501 5.5.4`.
+    None,
+    /// `NAME=value` only; `NAME` alone is `501 5.5.4`.
+    Required,
+    /// Either.
+    #[default]
+    Optional,
+}
+
+/// A MAIL or RCPT parameter the application registers: it is accepted (instead of
+/// `555 5.5.4`) and reaches the application in the event's `params.other`, name and
+/// optional value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamRule {
+    /// The keyword (`esmtp-keyword`), matched case-insensitively.
+    pub name: String,
+    /// Whether it takes a value.
+    pub value: ParamValue,
+}
+
+impl ParamRule {
+    /// A rule for `name`.
+    pub fn new(name: impl Into<String>, value: ParamValue) -> ParamRule {
+        ParamRule {
+            name: name.into(),
+            value,
         }
-        if !self.auth_mechanisms.is_empty() {
-            n = n.saturating_add(500);
-        }
-        if self.extensions.smtputf8 {
-            n = n.saturating_add(10);
-        }
-        n
     }
 }

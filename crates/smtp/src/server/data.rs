@@ -10,6 +10,7 @@ use super::{
     Phase, PipeliningPolicy, simple_reply,
 };
 use crate::codec::data::DotUnstuffer;
+use crate::codec::params::Body;
 use crate::codec::reply::Reply;
 
 /// Reading a DATA body.
@@ -29,6 +30,8 @@ pub(crate) struct BdatPhase {
     last: bool,
     /// The chunk is read and discarded; this reply follows it.
     skip: Option<Reply>,
+    /// The skip reply is the application's (not a client error).
+    app_refused: bool,
 }
 
 impl Connection {
@@ -45,6 +48,34 @@ impl Connection {
             self.client_error(Reply::no_valid_recipients(), now);
             return;
         }
+        if tx.params.body == Some(Body::BinaryMime) {
+            // RFC 3030 3: a BINARYMIME body can only be sent with BDAT.
+            self.client_error(
+                Reply::bad_sequence_because("BODY=BINARYMIME requires BDAT"),
+                now,
+            );
+            return;
+        }
+        if self.settings.decisions.data {
+            let id = self.hold(HeldKind::Data, true);
+            self.events
+                .push_back(Event::DataCommand { id, bdat: false });
+            return;
+        }
+        self.start_data(now);
+    }
+
+    pub(super) fn decide_data(&mut self, decision: Decision, now: Instant) {
+        match decision {
+            Decision::Accept | Decision::AcceptWith(_) => self.start_data(now),
+            other => {
+                let r = simple_reply(other, Reply::local_error());
+                self.reply(r, now);
+            }
+        }
+    }
+
+    fn start_data(&mut self, now: Instant) {
         let normalize = self.config.bare_line_endings == BareLineEndings::Normalize;
         self.phase = Phase::Data(Box::new(DataPhase {
             unstuffer: DotUnstuffer::new(self.config.limits.max_text_line, normalize),
@@ -73,7 +104,7 @@ impl Connection {
         if d.aborted.is_none() {
             if bare && policy != BareLineEndings::Normalize {
                 newly_aborted = Some(AbortReason::BareLineEnding);
-            } else if d.size > self.config.limits.max_message_size {
+            } else if d.size > self.settings.max_message_size {
                 newly_aborted = Some(AbortReason::TooBig);
             } else if !chunk.is_empty() {
                 self.events.push_back(Event::BodyChunk(chunk));
@@ -138,6 +169,7 @@ impl Connection {
         let envelope = Envelope {
             from: tx.from.clone(),
             mail_params: tx.params.clone(),
+            mail_extensions: tx.extensions.clone(),
             recipients: tx.recipients.clone(),
         };
         let recipients = envelope.recipients.len();
@@ -158,16 +190,47 @@ impl Connection {
         // The chunk follows the command whatever we answer: it is always read, so that it
         // is never taken for commands.
         let refusal = match &self.tx {
-            _ if !(self.config.extensions.chunking && self.session.extended) => {
+            _ if !(self.settings.extensions.chunking && self.session.extended) => {
                 Some(Reply::not_implemented())
             }
             None => Some(Reply::bad_sequence_because("Need MAIL before BDAT")),
             Some(tx) if tx.recipients.is_empty() => Some(Reply::no_valid_recipients()),
-            Some(tx) if tx.bdat_size.saturating_add(size) > self.config.limits.max_message_size => {
+            Some(tx) if tx.bdat_size.saturating_add(size) > self.settings.max_message_size => {
                 Some(Reply::message_too_big())
             }
             Some(_) => None,
         };
+        if refusal.is_none()
+            && self.settings.decisions.data
+            && self.tx.as_ref().is_some_and(|tx| !tx.bdat_started)
+        {
+            let id = self.hold(HeldKind::Bdat { size, last }, false);
+            self.events.push_back(Event::DataCommand { id, bdat: true });
+            return;
+        }
+        self.start_bdat(size, last, refusal, false, now);
+    }
+
+    pub(super) fn decide_bdat(&mut self, size: u64, last: bool, decision: Decision, now: Instant) {
+        match decision {
+            Decision::Accept | Decision::AcceptWith(_) => {
+                self.start_bdat(size, last, None, false, now);
+            }
+            other => {
+                let r = simple_reply(other, Reply::local_error());
+                self.start_bdat(size, last, Some(r), true, now);
+            }
+        }
+    }
+
+    fn start_bdat(
+        &mut self,
+        size: u64,
+        last: bool,
+        refusal: Option<Reply>,
+        app_refused: bool,
+        now: Instant,
+    ) {
         if let Some(r) = &refusal {
             let too_big = r.code() == 552;
             if self.tx.as_ref().is_some_and(|tx| tx.bdat_started) {
@@ -178,7 +241,7 @@ impl Connection {
                 }));
             }
             // A message over the limit ends the transaction (RFC 3030 2).
-            if too_big {
+            if too_big && !app_refused {
                 self.end_transaction();
             }
         } else if let Some(tx) = &mut self.tx
@@ -193,6 +256,7 @@ impl Connection {
             size,
             last,
             skip: refusal,
+            app_refused,
         });
     }
 
@@ -223,7 +287,7 @@ impl Connection {
             return true;
         };
         match b.skip {
-            Some(reply) if reply.code() == 552 => self.reply(reply, now),
+            Some(reply) if reply.code() == 552 || b.app_refused => self.reply(reply, now),
             Some(reply) => self.client_error(reply, now),
             None if b.last => {
                 let size = self.tx.as_ref().map_or(0, |tx| tx.bdat_size);

@@ -5,13 +5,19 @@ use std::fmt;
 use bytes::Bytes;
 use thiserror::Error;
 
+use postwerk_sasl::server::Verify;
+
+use crate::codec::ext_params::MailExtensions;
 use crate::codec::params::{MailParameters, RcptParameters};
 use crate::codec::path::{ForwardPath, ReversePath};
 use crate::codec::reply::Reply;
-use crate::codec::sasl::Mechanism;
 
-/// Identifies an event that needs a [`Decision`]. Later pipelined commands wait until it
-/// is answered with [`Connection::respond`](super::Connection::respond).
+/// Identifies an event that needs a [`Decision`], answered with
+/// [`Connection::respond`](super::Connection::respond) (or
+/// [`Connection::answer_sasl`](super::Connection::answer_sasl) for
+/// [`Event::SaslVerify`]). Later pipelined commands wait until it is answered, except
+/// RCPTs behind RCPTs: several of those may be outstanding at once and answered in any
+/// order; the replies still go out in command order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub(crate) u64);
 
@@ -28,6 +34,8 @@ pub struct Envelope {
     pub from: ReversePath,
     /// MAIL parameters.
     pub mail_params: MailParameters,
+    /// The typed REQUIRETLS, MT-PRIORITY, FUTURERELEASE and DELIVERBY parameters.
+    pub mail_extensions: MailExtensions,
     /// Accepted recipients with their parameters, in order.
     pub recipients: Vec<(ForwardPath, RcptParameters)>,
 }
@@ -77,6 +85,42 @@ pub enum AbortReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
+    /// A client connected (only with [`Decisions::connect`](super::Decisions)): greet it?
+    /// Accept sends the `220` greeting (AcceptWith a `220` reply of the application's);
+    /// Reject or Close send their reply (e.g. `554 5.7.1`) and close.
+    Connect {
+        /// Answer with this id.
+        id: RequestId,
+    },
+    /// HELO, EHLO or LHLO (only with [`Decisions::hello`](super::Decisions)): accept the
+    /// client's name? Accept answers with the greeting and the keywords of the session
+    /// [`Settings`](super::Settings) at that moment (so the application may change them
+    /// first); Reject sends its reply and leaves the session as it was.
+    HelloCommand {
+        /// Answer with this id.
+        id: RequestId,
+        /// The client's name for itself.
+        domain: String,
+        /// EHLO or LHLO (not HELO).
+        extended: bool,
+    },
+    /// DATA, or the first BDAT of a transaction (only with
+    /// [`Decisions::data`](super::Decisions)): take the message? Accept sends `354` (DATA)
+    /// or reads the chunk (BDAT); Reject sends its reply (a refused BDAT chunk is read and
+    /// discarded first).
+    DataCommand {
+        /// Answer with this id.
+        id: RequestId,
+        /// BDAT (not DATA).
+        bdat: bool,
+    },
+    /// STARTTLS (only with [`Decisions::starttls`](super::Decisions)): start TLS? Accept
+    /// sends `220` and raises [`Event::StartTls`]; Reject sends its reply, e.g.
+    /// [`Reply::tls_not_available`] (`454 4.7.0`).
+    StartTlsCommand {
+        /// Answer with this id.
+        id: RequestId,
+    },
     /// HELO, EHLO or LHLO was answered (informational).
     Helo {
         /// The client's name for itself.
@@ -90,8 +134,13 @@ pub enum Event {
         id: RequestId,
         /// The sender.
         from: ReversePath,
-        /// The parameters (already checked against the advertised extensions).
+        /// The parameters (already checked against the advertised extensions). `other`
+        /// holds only the parameters the application registered
+        /// ([`Settings::mail_parameters`](super::Settings::mail_parameters)).
         params: MailParameters,
+        /// REQUIRETLS, MT-PRIORITY, FUTURERELEASE and DELIVERBY, typed (only those the
+        /// session advertises are accepted).
+        extensions: MailExtensions,
     },
     /// RCPT TO: accept the recipient? Accept answers `250 2.1.5`.
     Rcpt {
@@ -99,37 +148,30 @@ pub enum Event {
         id: RequestId,
         /// The recipient.
         to: ForwardPath,
-        /// The parameters.
+        /// The parameters; `other` holds only the ones the application registered
+        /// ([`Settings::rcpt_parameters`](super::Settings::rcpt_parameters)).
         params: RcptParameters,
     },
-    /// AUTH with PLAIN or LOGIN: are these credentials valid? Accept answers `235 2.7.0`
-    /// and records `authcid` as the identity ([`Decision::Authenticated`] records another,
-    /// e.g. a canonical one); reject with [`Reply::auth_invalid_credentials`]
-    /// (`535 5.7.8`).
-    Auth {
+    /// A SASL mechanism asks the application to verify credentials (a password, a token,
+    /// SCRAM's stored credentials, an external identity, or a custom mechanism's secret),
+    /// with the authentication and authorization identities. Answer with
+    /// [`Connection::answer_sasl`](super::Connection::answer_sasl), or
+    /// [`Connection::respond`](super::Connection::respond) with Reject (a reply of the
+    /// application's, e.g. [`Reply::auth_temporary_failure`]) or Close.
+    SaslVerify {
         /// Answer with this id.
         id: RequestId,
-        /// PLAIN or LOGIN.
-        mechanism: Mechanism,
-        /// Authorization identity (empty: same as `authcid`).
-        authzid: String,
-        /// Authentication identity (user name).
-        authcid: String,
-        /// The password as sent.
-        password: Vec<u8>,
+        /// What to verify.
+        request: Verify,
     },
-    /// One step of another SASL mechanism: the decoded client response. Answer with
-    /// [`Decision::Challenge`] to continue, [`Decision::Authenticated`] with the identity
-    /// the mechanism established to succeed (a plain Accept is refused with
-    /// [`UsageError::InvalidDecision`]: the machine cannot know who logged in), or Reject
-    /// to fail.
-    AuthExchange {
+    /// A SASL exchange succeeded: log the client in? Accept answers `235 2.7.0` and
+    /// records [`Credentials::identity`] ([`Decision::Authenticated`] records another);
+    /// Reject sends its reply and counts as a failed login.
+    Login {
         /// Answer with this id.
         id: RequestId,
-        /// The mechanism.
-        mechanism: Mechanism,
-        /// Decoded client response (empty for none).
-        response: Vec<u8>,
+        /// Who logged in.
+        credentials: Credentials,
     },
     /// VRFY (only with [`Config::vrfy_events`](super::Config)); Accept answers 252.
     Vrfy {
@@ -175,16 +217,42 @@ pub enum Decision {
     AcceptWith(Reply),
     /// No, with this reply (4xx or 5xx).
     Reject(Reply),
-    /// Continue a SASL exchange with this challenge (only for `AuthExchange`).
-    Challenge(Vec<u8>),
-    /// Yes to [`Event::Auth`] or [`Event::AuthExchange`]: the client is authenticated as
-    /// this identity (`235 2.7.0`), which is what
+    /// Yes to [`Event::Login`]: the client is authenticated as this identity
+    /// (`235 2.7.0`), which is what
     /// [`Connection::authenticated`](super::Connection::authenticated) reports from then
-    /// on. The only way to end an `AuthExchange` successfully; for `Auth` it records a
-    /// canonical identity instead of the `authcid` as sent.
+    /// on (e.g. a canonical name instead of the one sent).
     Authenticated(String),
     /// Send this reply (4xx, e.g. 421) and close the connection.
     Close(Reply),
+}
+
+/// How a client logged in ([`Event::Login`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// A SASL exchange whose credentials the application verified through
+    /// [`Event::SaslVerify`].
+    Sasl {
+        /// The mechanism, e.g. `SCRAM-SHA-256`.
+        mechanism: String,
+        /// The authentication identity: whose credentials were checked (the identity the
+        /// application accepted, e.g. a token's subject).
+        authcid: String,
+        /// The authorization identity the client asked to act as, if any.
+        authzid: Option<String>,
+    },
+}
+
+impl Credentials {
+    /// The identity the session acts as: the authorization identity if one was given,
+    /// else the authentication identity.
+    pub fn identity(&self) -> &str {
+        match self {
+            Credentials::Sasl {
+                authcid, authzid, ..
+            } => authzid.as_deref().unwrap_or(authcid),
+        }
+    }
 }
 
 /// The old name of [`UsageError`] (the name the client, POP3 and SASL crates use).

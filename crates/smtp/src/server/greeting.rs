@@ -3,9 +3,8 @@
 
 use std::time::Instant;
 
-use super::{Connection, Event, HeldKind, HelloKind};
+use super::{Connection, Decision, Event, HeldKind, HelloKind, simple_reply};
 use crate::codec::reply::Reply;
-use crate::codec::sasl::Mechanism;
 
 impl Connection {
     pub(super) fn handle_hello(&mut self, domain: String, kind: HelloKind, now: Instant) {
@@ -15,6 +14,42 @@ impl Connection {
             self.client_error(Reply::unrecognized_command(), now);
             return;
         }
+        if self.settings.decisions.hello {
+            let extended = kind != HelloKind::Helo;
+            let id = self.hold(
+                HeldKind::Hello {
+                    domain: domain.clone(),
+                    kind,
+                },
+                true,
+            );
+            self.events.push_back(Event::HelloCommand {
+                id,
+                domain,
+                extended,
+            });
+            return;
+        }
+        self.accept_hello(domain, kind, now);
+    }
+
+    pub(super) fn decide_hello(
+        &mut self,
+        domain: String,
+        kind: HelloKind,
+        decision: Decision,
+        now: Instant,
+    ) {
+        match decision {
+            Decision::Accept | Decision::AcceptWith(_) => self.accept_hello(domain, kind, now),
+            other => {
+                let r = simple_reply(other, Reply::local_error());
+                self.reply(r, now);
+            }
+        }
+    }
+
+    fn accept_hello(&mut self, domain: String, kind: HelloKind, now: Instant) {
         // EHLO/HELO in the middle of a session resets the transaction (RFC 5321 4.1.4).
         self.reset_transaction();
         let extended = kind != HelloKind::Helo;
@@ -32,13 +67,14 @@ impl Connection {
 
     /// The EHLO keywords for the current state of the session.
     pub(super) fn extension_keywords(&self) -> Vec<String> {
-        let ext = &self.config.extensions;
+        let ext = &self.settings.extensions;
+        let tls = self.session.tls;
         let mut k = Vec::new();
         if ext.pipelining {
             k.push("PIPELINING".to_string());
         }
         if ext.size {
-            k.push(format!("SIZE {}", self.config.limits.max_message_size));
+            k.push(format!("SIZE {}", self.settings.max_message_size));
         }
         if ext.eight_bit_mime {
             k.push("8BITMIME".to_string());
@@ -49,32 +85,41 @@ impl Connection {
         if ext.enhanced_status_codes {
             k.push("ENHANCEDSTATUSCODES".to_string());
         }
-        if ext.starttls && !self.session.tls {
+        if ext.starttls && !tls {
             k.push("STARTTLS".to_string());
         }
-        let mechs: Vec<&str> = self.offered_mechanisms().map(Mechanism::as_str).collect();
+        let mechs = self.offered_mechanisms();
         if !mechs.is_empty() {
             k.push(format!("AUTH {}", mechs.join(" ")));
         }
         if ext.chunking {
             k.push("CHUNKING".to_string());
+            if ext.binarymime {
+                k.push("BINARYMIME".to_string());
+            }
         }
         if ext.dsn {
             k.push("DSN".to_string());
         }
+        if ext.requiretls && tls {
+            k.push("REQUIRETLS".to_string());
+        }
+        if ext.mt_priority {
+            k.push("MT-PRIORITY".to_string());
+        }
+        if let Some(l) = &ext.future_release {
+            k.push(format!(
+                "FUTURERELEASE {} {}",
+                l.max_interval, l.max_date_time
+            ));
+        }
+        match ext.deliver_by {
+            Some(0) => k.push("DELIVERBY".to_string()),
+            Some(n) => k.push(format!("DELIVERBY {n}")),
+            None => {}
+        }
+        k.extend(self.settings.ehlo_keywords.iter().cloned());
         k
-    }
-
-    /// The mechanisms that may be used now: plaintext ones only under TLS unless allowed
-    /// (SECURITY.md 11), none until TLS when TLS is required.
-    pub(super) fn offered_mechanisms(&self) -> impl Iterator<Item = &Mechanism> {
-        let tls = self.session.tls;
-        let allow_plain = tls || self.config.allow_plaintext_auth;
-        let tls_ok = tls || !self.config.tls_required;
-        self.config
-            .auth_mechanisms
-            .iter()
-            .filter(move |m| tls_ok && (allow_plain || !m.is_plaintext()))
     }
 
     pub(super) fn handle_rset(&mut self, now: Instant) {

@@ -5,11 +5,16 @@
 //!
 //! # Call order
 //!
-//! 1. [`Connection::new`] queues the greeting.
+//! 1. [`Connection::new`] queues the greeting (or raises [`Event::Connect`] when
+//!    [`Decisions::connect`] is on).
 //! 2. Loop:
 //!    - handle every [`Connection::poll_event`]: body chunks go to storage; events with a
 //!      [`RequestId`] get a [`Decision`] through [`Connection::respond`] (now or later —
-//!      later pipelined commands wait for it);
+//!      later pipelined commands wait for it); [`Event::SaslVerify`] gets a postwerk-sasl
+//!      answer through [`Connection::answer_sasl`];
+//!    - the application may change this session's [`Settings`] at any point
+//!      ([`Connection::settings_mut`]): SIZE, AUTH mechanisms, extensions, its own
+//!      keywords and parameters; the next EHLO reply and the next command use them;
 //!    - write what [`Connection::poll_transmit`] returns to the socket, and go back to
 //!      the events after each chunk: `poll_transmit` resumes commands held while output
 //!      was full, which may raise events;
@@ -21,10 +26,33 @@
 //!      ([`Connection::handle_timeout`]).
 //!
 //! Invariant: after every input (`handle_input`, `handle_eof`, `handle_timeout`,
-//! `respond`, `tls_established`), poll events and output until both are empty.
+//! `respond`, `answer_sasl`, `tls_established`), poll events and output until both are
+//! empty.
+//!
+//! # Decisions
+//!
+//! | Event | When | Accept | Reject / Close |
+//! |---|---|---|---|
+//! | [`Event::Connect`] | before the greeting, with [`Decisions::connect`] | `220` greeting | its reply (e.g. `554`), then close |
+//! | [`Event::HelloCommand`] | HELO/EHLO/LHLO, with [`Decisions::hello`] | the greeting and keywords of the [`Settings`] of that moment | its reply; the session stays unnamed |
+//! | [`Event::Mail`], [`Event::Rcpt`] | MAIL, RCPT | `250` | its reply |
+//! | [`Event::DataCommand`] | DATA, first BDAT, with [`Decisions::data`] | `354` / the chunk is taken | its reply (a BDAT chunk is read and discarded) |
+//! | [`Event::StartTlsCommand`] | STARTTLS, with [`Decisions::starttls`] | `220`, then [`Event::StartTls`] | its reply, e.g. `454 4.7.0` |
+//! | [`Event::SaslVerify`] | a SASL mechanism needs the credentials checked | [`Connection::answer_sasl`] | `answer_sasl(Reject)` (`535`), or `respond` with a reply |
+//! | [`Event::Login`] | a SASL exchange succeeded | `235` | its reply, a failed login |
+//! | [`Event::DataEnd`] | end of the body | `250` (LMTP: one per recipient) | its reply |
+//!
+//! Several decisions may be outstanding at once: with PIPELINING, RCPTs behind RCPTs all
+//! reach the application before any is answered (up to
+//! [`Limits::max_outstanding_decisions`], and never more than the recipients still
+//! allowed). Answer them in any order: an answer is kept until the ones before it are in,
+//! and the replies go out in command order. Any other command (or an RCPT the machine
+//! answers itself, such as a syntax error) waits in the input until every outstanding
+//! decision is answered. [`Connection::outstanding`] lists the ids still waiting.
 //!
 //! Bounded output: pending output never exceeds the mark ([`Config::max_pending_output`])
-//! plus one unit (one reply, or the per-recipient replies to one LMTP end of data). While
+//! plus one unit (one reply, the per-recipient replies to one LMTP end of data, or the
+//! replies to the RCPTs decided together). While
 //! [`Connection::is_output_full`], no further buffered command is taken and
 //! [`Connection::handle_input`] buffers at most [`Limits::max_pending_input`]. See the
 //! [crate docs](crate#bounded-output).
@@ -33,14 +61,17 @@
 //! right reply and, past the error limit, closes. [`UsageError`] is for the caller.
 //!
 //! The files of this module follow the phases: `greeting` (HELO/EHLO/LHLO and the small
-//! commands), `transaction` (MAIL, RCPT), `data` (DATA, BDAT), `auth` (AUTH), `tls`
-//! (STARTTLS).
+//! commands), `transaction` (MAIL, RCPT), `params` (MAIL/RCPT parameters against the
+//! session's settings), `data` (DATA, BDAT), `auth` (AUTH through postwerk-sasl), `tls`
+//! (STARTTLS), `settings` (per-session settings).
 
 mod auth;
 mod config;
 mod data;
 mod events;
 mod greeting;
+mod params;
+mod settings;
 mod tls;
 mod transaction;
 
@@ -50,14 +81,20 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-pub use config::{BareLineEndings, Config, Extensions, Limits, PipeliningPolicy, Timeouts};
+pub use config::{
+    BareLineEndings, Config, Decisions, Extensions, FutureReleaseLimits, Limits, ParamRule,
+    ParamValue, PipeliningPolicy, Timeouts,
+};
 #[allow(deprecated)]
 pub use events::ApiError;
-pub use events::{AbortReason, CloseReason, Decision, Envelope, Event, RequestId, UsageError};
+pub use events::{
+    AbortReason, CloseReason, Credentials, Decision, Envelope, Event, RequestId, UsageError,
+};
+pub use settings::Settings;
 
 use crate::codec::command::{Command, ParseOptions};
 use crate::codec::reply::Reply;
-use auth::AuthPhase;
+use auth::SaslSession;
 use data::{BdatPhase, DataPhase};
 use transaction::Transaction;
 
@@ -73,7 +110,7 @@ enum Phase {
     /// A BDAT chunk.
     Bdat(BdatPhase),
     /// A SASL response line.
-    Auth(AuthPhase),
+    Auth,
     /// 220 to STARTTLS sent; waiting for the driver's `tls_established`.
     AwaitTls,
 }
@@ -85,21 +122,32 @@ struct Held {
     kind: HeldKind,
     /// The command must end a pipelined group: input behind it is a violation.
     must_be_last: bool,
+    /// The application's answer, kept until the decisions before it are answered.
+    answer: Option<Decision>,
 }
 
 #[derive(Debug)]
 enum HeldKind {
-    Mail(Transaction),
+    Connect,
+    Hello {
+        domain: String,
+        kind: HelloKind,
+    },
+    Mail(Box<Transaction>),
     Rcpt(
         Box<(
             crate::codec::path::ForwardPath,
             crate::codec::params::RcptParameters,
         )>,
     ),
-    Auth {
-        authcid: String,
+    Data,
+    Bdat {
+        size: u64,
+        last: bool,
     },
-    AuthExchange(crate::codec::sasl::Mechanism),
+    StartTls,
+    SaslVerify,
+    Login(Credentials),
     Vrfy,
     DataEnd {
         recipients: usize,
@@ -110,6 +158,8 @@ enum HeldKind {
 enum GreetingState {
     /// To be written at this time (`None`: a delay too long to represent, never).
     Due(Option<Instant>),
+    /// Waiting for the application's [`Event::Connect`] decision.
+    Deciding,
     /// Written, not yet handed to the driver.
     Queued,
     /// Handed to the driver.
@@ -131,6 +181,8 @@ struct Session {
     extended: bool,
     tls: bool,
     authenticated: Option<String>,
+    /// The `tls-exporter` channel binding data of this TLS session.
+    channel_binding: Option<Vec<u8>>,
 }
 
 /// One server-side SMTP session. See the [module documentation](self) for the call order.
@@ -159,12 +211,16 @@ struct Session {
 #[derive(Debug)]
 pub struct Connection {
     config: Arc<Config>,
+    settings: Settings,
     input: BytesMut,
     out: Vec<u8>,
     events: VecDeque<Event>,
     phase: Phase,
-    held: Option<Held>,
+    /// Outstanding decisions, in command order.
+    held: VecDeque<Held>,
     delayed: Option<Delayed>,
+    sasl: Option<Box<SaslSession>>,
+    sasl_exchanges: u64,
     session: Session,
     tx: Option<Transaction>,
     errors: u32,
@@ -179,18 +235,22 @@ pub struct Connection {
 
 impl Connection {
     /// A new session; the greeting is queued (or scheduled after
-    /// [`Timeouts::greeting_delay`]).
+    /// [`Timeouts::greeting_delay`]), or with [`Decisions::connect`] an [`Event::Connect`]
+    /// asks the application first. The session's [`Settings`] start as the `config`'s.
     pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> Connection {
         let config = config.into();
         let delay = config.timeouts.greeting_delay;
         let mut conn = Connection {
+            settings: Settings::from_config(&config),
             config,
             input: BytesMut::new(),
             out: Vec::new(),
             events: VecDeque::new(),
             phase: Phase::Command,
-            held: None,
+            held: VecDeque::new(),
             delayed: None,
+            sasl: None,
+            sasl_exchanges: 0,
             session: Session::default(),
             tx: None,
             errors: 0,
@@ -235,7 +295,8 @@ impl Connection {
 
     /// Octets queued for the client and not yet handed out by
     /// [`Connection::poll_transmit`]. Never more than [`Config::max_pending_output`]
-    /// plus one unit (one reply, or the per-recipient replies to one LMTP end of data).
+    /// plus one unit (one reply, the per-recipient replies to one LMTP end of data, or the
+    /// replies to the RCPTs decided together).
     pub fn pending_output(&self) -> usize {
         self.out.len()
     }
@@ -253,6 +314,34 @@ impl Connection {
         &self.config
     }
 
+    /// This session's settings (the [`Config`] defaults, as the application changed them).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Changes this session's settings: SIZE limit, AUTH mechanisms, extensions, the
+    /// application's own keywords and parameters, decision points. Call it at any point,
+    /// e.g. while handling an event; the change applies to the next EHLO reply and the
+    /// next command.
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+
+    /// Gives the TLS session's `tls-exporter` channel binding data (RFC 9266), after
+    /// [`Connection::tls_established`] or [`Connection::set_tls_active`]: the
+    /// `-PLUS` SCRAM mechanisms are then offered. Forgotten at STARTTLS.
+    pub fn set_channel_binding(&mut self, tls_exporter: Vec<u8>) {
+        self.session.channel_binding = Some(tls_exporter);
+    }
+
+    /// The ids of the decisions waiting for an answer, in command order.
+    pub fn outstanding(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.held
+            .iter()
+            .filter(|h| h.answer.is_none())
+            .map(|h| h.id)
+    }
+
     // ---- inputs -------------------------------------------------------------------
 
     /// Feeds bytes received from the client, split anywhere. Returns how many were
@@ -260,6 +349,7 @@ impl Connection {
     /// is full ([`Connection::is_output_full`]) and [`Limits::max_pending_input`] is
     /// reached — then keep the rest and feed it again after [`Connection::respond`] or
     /// after writing out [`Connection::poll_transmit`].
+    #[must_use = "bytes not taken must be fed again later"]
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> usize {
         self.now = now;
         if self.closing || matches!(self.phase, Phase::AwaitTls) || data.is_empty() {
@@ -270,10 +360,15 @@ impl Connection {
             self.close(CloseReason::EarlyTalker, Reply::early_talker(), now);
             return data.len();
         }
-        let blocked = self.held.is_some() || self.delayed.is_some();
+        let blocked = !self.held.is_empty() || self.delayed.is_some();
         if blocked && self.config.pipelining_policy == PipeliningPolicy::Reject {
-            let must_be_last = self.held.as_ref().is_none_or(|h| h.must_be_last);
-            if must_be_last || !self.pipelining_allowed() {
+            let must_be_last = self.held.back().is_none_or(|h| h.must_be_last);
+            // A BDAT chunk always follows its command.
+            let bdat = self
+                .held
+                .back()
+                .is_some_and(|h| matches!(h.kind, HeldKind::Bdat { .. }));
+            if !bdat && (must_be_last || !self.pipelining_allowed()) {
                 self.pipelining_violation(now);
                 return data.len();
             }
@@ -311,7 +406,8 @@ impl Connection {
             return;
         }
         self.abort_data_if_any();
-        self.held = None;
+        self.held.clear();
+        self.sasl = None;
         self.delayed = None;
         self.closing = true;
         self.input.clear();
@@ -343,7 +439,7 @@ impl Connection {
             }
             return;
         }
-        if self.held.is_some() {
+        if !self.held.is_empty() {
             return;
         }
         if let Some(deadline) = self.poll_timeout()
@@ -357,6 +453,10 @@ impl Connection {
 
     /// Answers the event `id`. Later pipelined commands are processed right away.
     ///
+    /// Decisions may be answered in any order when several are outstanding (pipelined
+    /// RCPTs): an answer is kept until the ones before it are answered, and the replies go
+    /// out in command order.
+    ///
     /// Once the machine is closing (see [`Event::Closing`]), pending requests are gone and
     /// answering them returns [`UsageError::UnknownRequest`].
     pub fn respond(
@@ -366,33 +466,79 @@ impl Connection {
         now: Instant,
     ) -> Result<(), UsageError> {
         self.now = now;
-        match &self.held {
-            Some(h) if h.id == id => {
-                if !decision_fits(&h.kind, &decision) {
-                    return Err(UsageError::InvalidDecision(id));
-                }
-            }
-            _ => return Err(UsageError::UnknownRequest(id)),
-        }
-        let Some(held) = self.held.take() else {
+        let Some(h) = self.held.iter_mut().find(|h| h.id == id) else {
             return Err(UsageError::UnknownRequest(id));
         };
+        if h.answer.is_some() {
+            return Err(UsageError::UnknownRequest(id));
+        }
+        if !decision_fits(&h.kind, &decision) {
+            return Err(UsageError::InvalidDecision(id));
+        }
+        h.answer = Some(decision);
+        self.settle(now);
+        self.process(now);
+        Ok(())
+    }
+
+    /// Carries out the answered decisions at the front of the queue, in command order.
+    fn settle(&mut self, now: Instant) {
+        while self.held.front().is_some_and(|h| h.answer.is_some()) && !self.closing {
+            let Some(held) = self.held.pop_front() else {
+                return;
+            };
+            let Some(decision) = held.answer else {
+                return;
+            };
+            self.apply(held.kind, decision, now);
+        }
+    }
+
+    fn apply(&mut self, kind: HeldKind, decision: Decision, now: Instant) {
         if let Decision::Close(reply) = decision {
             self.abort_data_if_any();
+            self.sasl = None;
             self.close(CloseReason::Application, reply, now);
-            return Ok(());
+            return;
         }
-        match held.kind {
-            HeldKind::Mail(tx) => self.decide_mail(tx, decision, now),
+        match kind {
+            HeldKind::Connect => self.decide_connect(decision, now),
+            HeldKind::Hello { domain, kind } => self.decide_hello(domain, kind, decision, now),
+            HeldKind::Mail(tx) => self.decide_mail(*tx, decision, now),
             HeldKind::Rcpt(rcpt) => self.decide_rcpt(*rcpt, decision, now),
-            HeldKind::Auth { authcid } => self.decide_auth(authcid, decision, now),
-            HeldKind::AuthExchange(mech) => self.decide_auth_exchange(mech, decision, now),
+            HeldKind::Data => self.decide_data(decision, now),
+            HeldKind::Bdat { size, last } => self.decide_bdat(size, last, decision, now),
+            HeldKind::StartTls => self.decide_starttls(decision, now),
+            HeldKind::SaslVerify => self.decide_sasl_verify(decision, now),
+            HeldKind::Login(credentials) => self.decide_login(credentials, decision, now),
             HeldKind::Vrfy => {
                 let r = simple_reply(decision, Reply::cannot_verify());
                 self.reply(r, now);
             }
             HeldKind::DataEnd { recipients } => self.decide_data_end(recipients, decision, now),
         }
+    }
+
+    /// Answers an [`Event::SaslVerify`] with postwerk-sasl's
+    /// [`Answer`](postwerk_sasl::server::Answer): `Accept` or `AcceptAs(identity)` for good
+    /// credentials, `Reject` / `RejectWith(json)` for bad ones, `ScramCredentials(stored)`
+    /// or `UnknownUser` for SCRAM. An answer that does not fit the request is the
+    /// mechanism's to judge: the built-in ones take it as a rejection. A successful
+    /// exchange then raises [`Event::Login`].
+    pub fn answer_sasl(
+        &mut self,
+        id: RequestId,
+        answer: postwerk_sasl::server::Answer,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        self.now = now;
+        match self.held.front() {
+            Some(h) if h.id == id && matches!(h.kind, HeldKind::SaslVerify) => {}
+            Some(h) if h.id == id => return Err(UsageError::InvalidDecision(id)),
+            _ => return Err(UsageError::UnknownRequest(id)),
+        }
+        self.held.pop_front();
+        self.sasl_answer(answer, now);
         self.process(now);
         Ok(())
     }
@@ -405,7 +551,7 @@ impl Connection {
         now: Instant,
     ) -> Result<(), UsageError> {
         self.now = now;
-        match &self.held {
+        match self.held.front() {
             Some(Held {
                 id: hid,
                 kind: HeldKind::DataEnd { recipients },
@@ -418,7 +564,7 @@ impl Connection {
             Some(h) if h.id == id => return Err(UsageError::InvalidDecision(id)),
             _ => return Err(UsageError::UnknownRequest(id)),
         }
-        self.held = None;
+        self.held.pop_front();
         for r in replies {
             self.reply(r, now);
         }
@@ -488,7 +634,7 @@ impl Connection {
         if let Some(until) = self.delayed.as_ref().and_then(|d| d.until) {
             return Some(until);
         }
-        if self.held.is_some() {
+        if !self.held.is_empty() {
             return None;
         }
         let t = &self.config.timeouts;
@@ -508,28 +654,67 @@ impl Connection {
     // ---- internals ----------------------------------------------------------------
 
     fn write_greeting(&mut self, now: Instant) {
+        if self.settings.decisions.connect {
+            self.greeting = GreetingState::Deciding;
+            let id = self.hold(HeldKind::Connect, true);
+            self.events.push_back(Event::Connect { id });
+            return;
+        }
         let r = Reply::greeting(&self.config.hostname, &self.config.greeting);
         self.reply(r, now);
         self.greeting = GreetingState::Queued;
     }
 
+    fn decide_connect(&mut self, decision: Decision, now: Instant) {
+        match decision {
+            Decision::Accept | Decision::AcceptWith(_) => {
+                let default = Reply::greeting(&self.config.hostname, &self.config.greeting);
+                self.reply(simple_reply(decision, default), now);
+                self.greeting = GreetingState::Queued;
+            }
+            other => {
+                let reply = simple_reply(other, Reply::early_talker());
+                self.greeting = GreetingState::Queued;
+                self.close(CloseReason::Application, reply, now);
+            }
+        }
+    }
+
     fn hold(&mut self, kind: HeldKind, must_be_last: bool) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
-        self.held = Some(Held {
+        self.held.push_back(Held {
             id,
             kind,
             must_be_last,
+            answer: None,
         });
         id
     }
 
     fn pipelining_allowed(&self) -> bool {
-        self.session.extended && self.config.extensions.pipelining
+        self.session.extended && self.settings.extensions.pipelining
     }
 
     fn enhanced_on(&self) -> bool {
-        self.session.extended && self.config.extensions.enhanced_status_codes
+        self.session.extended && self.settings.extensions.enhanced_status_codes
+    }
+
+    /// The effective command line limit with the extension increments (`auth`: whether
+    /// AUTH exists in this session, [`Connection::auth_available`]).
+    fn command_line_limit(&self, auth: bool) -> usize {
+        let ext = &self.settings.extensions;
+        let mut n = self.config.limits.max_command_line;
+        if ext.dsn {
+            n = n.saturating_add(600);
+        }
+        if auth {
+            n = n.saturating_add(500);
+        }
+        if ext.smtputf8 {
+            n = n.saturating_add(10);
+        }
+        n
     }
 
     /// Queues a reply; starts the command timeout.
@@ -563,7 +748,8 @@ impl Connection {
         }
         self.reply(reply, now);
         self.closing = true;
-        self.held = None;
+        self.held.clear();
+        self.sasl = None;
         self.delayed = None;
         self.input.clear();
         self.events.push_back(Event::Closing(reason));
@@ -607,19 +793,24 @@ impl Connection {
     /// or closing.
     fn process(&mut self, now: Instant) {
         // Nothing is answered before the greeting has been written.
-        let greeted = !matches!(self.greeting, GreetingState::Due(_));
-        while greeted
-            && !self.closing
-            && self.held.is_none()
-            && self.delayed.is_none()
-            && !self.is_output_full()
-        {
+        let greeted = !matches!(
+            self.greeting,
+            GreetingState::Due(_) | GreetingState::Deciding
+        );
+        while greeted && !self.closing && self.delayed.is_none() && !self.is_output_full() {
+            if !self.held.is_empty() {
+                // Only further RCPTs run beside outstanding RCPTs.
+                if self.take_concurrent_rcpt(now) {
+                    continue;
+                }
+                break;
+            }
             let progressed = match &mut self.phase {
                 Phase::Command => self.step_command(now),
                 Phase::SkipLine => self.step_skip_line(),
                 Phase::Data(_) => self.step_data(now),
                 Phase::Bdat(_) => self.step_bdat(now),
-                Phase::Auth(_) => self.step_auth(now),
+                Phase::Auth => self.step_auth(now),
                 Phase::AwaitTls => false,
             };
             if !progressed {
@@ -691,11 +882,12 @@ impl Connection {
     }
 
     fn step_command(&mut self, now: Instant) -> bool {
-        let cmd_limit = self.config.command_line_limit();
-        let scan_limit = if self.config.auth_mechanisms.is_empty() {
-            cmd_limit
-        } else {
+        let auth = self.auth_available();
+        let cmd_limit = self.command_line_limit(auth);
+        let scan_limit = if auth {
             cmd_limit.max(self.config.limits.max_sasl_line)
+        } else {
+            cmd_limit
         };
         let line = match self.take_line(scan_limit) {
             Ok(Some(line)) => line,
@@ -717,7 +909,7 @@ impl Connection {
         }
         let opts = ParseOptions {
             leniency: self.config.leniency,
-            smtputf8: self.config.extensions.smtputf8 && self.session.extended,
+            smtputf8: self.settings.extensions.smtputf8 && self.session.extended,
         };
         let cmd = match Command::parse(content, &opts) {
             Ok(cmd) => cmd,
@@ -793,16 +985,24 @@ fn must_be_last(cmd: &Command) -> bool {
 
 /// Whether `decision` is a valid answer to `kind`.
 ///
-/// An application-run SASL exchange ends in success only with
-/// [`Decision::Authenticated`]: the machine cannot know whom the mechanism identified.
+/// A SASL verification is answered with [`Connection::answer_sasl`]; `respond` only
+/// rejects it. The greeting accepted with a reply must be a `220`; a HELO/EHLO, DATA,
+/// BDAT or STARTTLS accepted with a reply of the application's is refused (the machine
+/// writes those replies).
 fn decision_fits(kind: &HeldKind, decision: &Decision) -> bool {
-    let exchange = matches!(kind, HeldKind::AuthExchange(_));
+    let fixed_accept = matches!(
+        kind,
+        HeldKind::Hello { .. } | HeldKind::Data | HeldKind::Bdat { .. } | HeldKind::StartTls
+    );
     match decision {
-        Decision::Accept => !exchange,
-        Decision::AcceptWith(r) => !exchange && (200..400).contains(&r.code()),
+        Decision::Accept => !matches!(kind, HeldKind::SaslVerify),
+        Decision::AcceptWith(r) => match kind {
+            HeldKind::Connect => r.code() == 220,
+            HeldKind::SaslVerify => false,
+            _ => !fixed_accept && (200..400).contains(&r.code()),
+        },
         Decision::Reject(r) | Decision::Close(r) => r.code() >= 400,
-        Decision::Challenge(_) => exchange,
-        Decision::Authenticated(_) => matches!(kind, HeldKind::Auth { .. }) || exchange,
+        Decision::Authenticated(_) => matches!(kind, HeldKind::Login(_)),
     }
 }
 
@@ -810,7 +1010,7 @@ fn decision_fits(kind: &HeldKind, decision: &Decision) -> bool {
 fn simple_reply(decision: Decision, default: Reply) -> Reply {
     match decision {
         Decision::AcceptWith(r) | Decision::Reject(r) | Decision::Close(r) => r,
-        Decision::Accept | Decision::Challenge(_) | Decision::Authenticated(_) => default,
+        Decision::Accept | Decision::Authenticated(_) => default,
     }
 }
 

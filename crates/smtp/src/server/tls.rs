@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use super::{Connection, Event, Phase, Session};
+use super::{Connection, Decision, Event, HeldKind, Phase, Session, simple_reply};
 use crate::codec::reply::Reply;
 
 impl Connection {
     pub(super) fn handle_starttls(&mut self, now: Instant) {
-        if !self.config.extensions.starttls {
+        if !self.settings.extensions.starttls {
             self.client_error(Reply::not_implemented(), now);
             return;
         }
@@ -20,6 +20,25 @@ impl Connection {
             self.client_error(Reply::bad_sequence_because("Send EHLO first"), now);
             return;
         }
+        if self.settings.decisions.starttls {
+            let id = self.hold(HeldKind::StartTls, true);
+            self.events.push_back(Event::StartTlsCommand { id });
+            return;
+        }
+        self.start_tls(now);
+    }
+
+    pub(super) fn decide_starttls(&mut self, decision: Decision, now: Instant) {
+        match decision {
+            Decision::Accept | Decision::AcceptWith(_) => self.start_tls(now),
+            other => {
+                let r = simple_reply(other, Reply::tls_not_available());
+                self.reply(r, now);
+            }
+        }
+    }
+
+    fn start_tls(&mut self, now: Instant) {
         self.reply(Reply::ready_to_start_tls(), now);
         // Anything the client sent after STARTTLS in cleartext must not be run inside TLS.
         self.input.clear();

@@ -5,9 +5,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use postwerk_smtp::codec::reply::Reply;
+use postwerk_smtp::sasl::ScramCredentials;
+use postwerk_smtp::sasl::server::{Answer, ServerMechanisms, Verify};
 use postwerk_smtp::server::{
-    BareLineEndings, Config, Connection, Decision, Event, PipeliningPolicy,
+    BareLineEndings, Config, Connection, Decision, Event, ParamRule, ParamValue, PipeliningPolicy,
 };
 
 /// The scripted application: accepts everything except what the rules say.
@@ -25,6 +29,24 @@ pub struct App {
     pub lmtp_full: Vec<String>,
     /// Leave decisions unanswered (tests answer by hand).
     pub manual: bool,
+    /// Refuse the connection (with the Connect decision on).
+    pub reject_connect: bool,
+    /// HELO/EHLO names refused with 550 5.7.1 (with the hello decision on).
+    pub reject_hello: Vec<String>,
+    /// Refuse DATA/BDAT (with the data decision on).
+    pub reject_data: bool,
+    /// Refuse STARTTLS with 454 4.7.0 (with the STARTTLS decision on).
+    pub reject_starttls: bool,
+    /// The SIZE limit set after a successful login.
+    pub size_after_login: Option<u64>,
+    /// Extensions turned on at STARTTLS: REQUIRETLS, and this SIZE limit.
+    pub size_after_tls: Option<u64>,
+    /// AUTH offered only after STARTTLS: the session starts without mechanisms.
+    pub auth_after_tls: bool,
+    /// Channel binding data given after TLS.
+    pub channel_binding: Option<Vec<u8>>,
+    /// The session's SCRAM nonce.
+    pub sasl_nonce: Option<String>,
 }
 
 /// A machine with its app and a fake clock, recording output and events.
@@ -44,7 +66,11 @@ pub struct Harness {
 impl Harness {
     pub fn new(config: Config, app: App) -> Harness {
         let start = Instant::now();
-        let conn = Connection::new(config, start);
+        let mut conn = Connection::new(config, start);
+        conn.settings_mut().sasl_nonce = app.sasl_nonce.clone();
+        if app.auth_after_tls {
+            conn.settings_mut().sasl = Arc::new(ServerMechanisms::new());
+        }
         let mut h = Harness {
             conn,
             app,
@@ -90,6 +116,9 @@ impl Harness {
         self.conn
             .tls_established(self.now)
             .expect("tls_established");
+        if let Some(cb) = &self.app.channel_binding {
+            self.conn.set_channel_binding(cb.clone());
+        }
         self.drain();
     }
 
@@ -137,8 +166,12 @@ impl Harness {
                 Event::BodyChunk(b) => self.body.extend_from_slice(b),
                 Event::Mail { .. }
                 | Event::Rcpt { .. }
-                | Event::Auth { .. }
-                | Event::AuthExchange { .. }
+                | Event::SaslVerify { .. }
+                | Event::Login { .. }
+                | Event::Connect { .. }
+                | Event::HelloCommand { .. }
+                | Event::DataCommand { .. }
+                | Event::StartTlsCommand { .. }
                 | Event::Vrfy { .. }
                 | Event::DataEnd { .. } => self.pending.push(ev),
                 _ => {}
@@ -170,23 +203,87 @@ impl Harness {
                 };
                 self.conn.respond(id, d, now).unwrap();
             }
-            Event::Auth { id, password, .. } => {
-                let ok = self
-                    .app
-                    .password
-                    .as_ref()
-                    .is_some_and(|p| p.as_bytes() == password.as_slice());
-                let d = if ok {
-                    Decision::Accept
+            Event::SaslVerify { id, request } => {
+                let password = self.app.password.clone().unwrap_or_default();
+                let answer = match request {
+                    Verify::Password { password: p, .. } => {
+                        if self.app.password.is_some() && p.expose() == password {
+                            Answer::Accept
+                        } else {
+                            Answer::Reject
+                        }
+                    }
+                    Verify::Token { token, user, .. } => {
+                        if self.app.password.is_some() && token.expose() == password {
+                            Answer::AcceptAs(user.unwrap_or_else(|| "token-user".into()))
+                        } else {
+                            Answer::RejectWith(
+                                br#"{"status":"invalid_token","schemes":"bearer"}"#.to_vec(),
+                            )
+                        }
+                    }
+                    Verify::ScramCredentials { authcid, .. } => {
+                        if self.app.password.is_some() && authcid == "user" {
+                            Answer::ScramCredentials(
+                                ScramCredentials::derive(&password, b"salt", 4096).unwrap(),
+                            )
+                        } else {
+                            Answer::UnknownUser
+                        }
+                    }
+                    _ => Answer::Reject,
+                };
+                self.conn.answer_sasl(id, answer, now).unwrap();
+            }
+            Event::Login { id, .. } => {
+                if let Some(n) = self.app.size_after_login {
+                    self.conn.settings_mut().max_message_size = n;
+                }
+                self.conn.respond(id, Decision::Accept, now).unwrap();
+            }
+            Event::Connect { id } => {
+                let d = if self.app.reject_connect {
+                    Decision::Reject(Reply::new(554, "5.7.1".parse().ok(), "Go away"))
                 } else {
-                    Decision::Reject(Reply::auth_invalid_credentials())
+                    Decision::Accept
                 };
                 self.conn.respond(id, d, now).unwrap();
             }
-            Event::AuthExchange { id, .. } => {
-                self.conn
-                    .respond(id, Decision::Reject(Reply::auth_invalid_credentials()), now)
-                    .unwrap();
+            Event::HelloCommand { id, domain, .. } => {
+                let d = if self.app.reject_hello.contains(&domain) {
+                    Decision::Reject(Reply::new(550, "5.7.1".parse().ok(), "Bad HELO name"))
+                } else {
+                    Decision::Accept
+                };
+                self.conn.respond(id, d, now).unwrap();
+            }
+            Event::DataCommand { id, .. } => {
+                let d = if self.app.reject_data {
+                    Decision::Reject(Reply::new(554, "5.7.1".parse().ok(), "Not taking messages"))
+                } else {
+                    Decision::Accept
+                };
+                self.conn.respond(id, d, now).unwrap();
+            }
+            Event::StartTlsCommand { id } => {
+                let d = if self.app.reject_starttls {
+                    Decision::Reject(Reply::tls_not_available())
+                } else {
+                    Decision::Accept
+                };
+                self.conn.respond(id, d, now).unwrap();
+            }
+            Event::StartTls => {
+                if let Some(n) = self.app.size_after_tls {
+                    let s = self.conn.settings_mut();
+                    s.max_message_size = n;
+                    s.extensions.requiretls = true;
+                }
+                if self.app.auth_after_tls {
+                    let mut m = ServerMechanisms::new();
+                    m.add_builtin(postwerk_smtp::sasl::Mechanism::Plain);
+                    self.conn.settings_mut().sasl = Arc::new(m);
+                }
             }
             Event::Vrfy { id, .. } => {
                 self.conn.respond(id, Decision::Accept, now).unwrap();
@@ -225,20 +322,27 @@ impl Harness {
 pub fn describe(ev: &Event) -> String {
     match ev {
         Event::Helo { domain, extended } => format!("helo {domain} {extended}"),
-        Event::Mail { from, params, .. } => format!("mail {from} {params:?}"),
+        Event::Mail {
+            from,
+            params,
+            extensions,
+            ..
+        } => {
+            if *extensions == Default::default() {
+                format!("mail {from} {params:?}")
+            } else {
+                format!("mail {from} {params:?} {extensions:?}")
+            }
+        }
         Event::Rcpt { to, params, .. } => format!("rcpt {to} {params:?}"),
-        Event::Auth {
-            mechanism,
-            authzid,
-            authcid,
-            password,
-            ..
-        } => format!("auth {mechanism} {authzid:?} {authcid:?} {password:?}"),
-        Event::AuthExchange {
-            mechanism,
-            response,
-            ..
-        } => format!("auth-exchange {mechanism} {response:?}"),
+        Event::SaslVerify { request, .. } => format!("sasl-verify {request:?}"),
+        Event::Login { credentials, .. } => format!("login {credentials:?}"),
+        Event::Connect { .. } => "connect".into(),
+        Event::HelloCommand {
+            domain, extended, ..
+        } => format!("hello-command {domain} {extended}"),
+        Event::DataCommand { bdat, .. } => format!("data-command bdat={bdat}"),
+        Event::StartTlsCommand { .. } => "starttls-command".into(),
         Event::Vrfy { arg, .. } => format!("vrfy {arg}"),
         Event::DataStart => "data-start".into(),
         Event::BodyChunk(_) => "chunk".into(),
@@ -453,7 +557,46 @@ fn directive(d: &str, c: &mut Config, app: &mut App, ctx: &str) {
         "starttls" => c.extensions.starttls = true,
         "plaintext-auth" => c.allow_plaintext_auth = true,
         "auth-required" => c.auth_required = true,
-        "no-auth" => c.auth_mechanisms.clear(),
+        "no-auth" => c.sasl = Arc::new(ServerMechanisms::new()),
+        "sasl-builtin" => c.sasl = Arc::new(ServerMechanisms::builtin()),
+        "sasl-nonce" => app.sasl_nonce = Some(arg.to_string()),
+        "channel-binding" => app.channel_binding = Some(arg.as_bytes().to_vec()),
+        "decide-connect" => c.decisions.connect = true,
+        "decide-hello" => c.decisions.hello = true,
+        "decide-data" => c.decisions.data = true,
+        "decide-starttls" => c.decisions.starttls = true,
+        "reject-connect" => app.reject_connect = true,
+        "reject-hello" => app.reject_hello.push(arg.to_string()),
+        "reject-data" => app.reject_data = true,
+        "reject-starttls" => app.reject_starttls = true,
+        "size-after-login" => app.size_after_login = Some(num()),
+        "size-after-tls" => app.size_after_tls = Some(num()),
+        "auth-after-tls" => app.auth_after_tls = true,
+        "binarymime" => c.extensions.binarymime = true,
+        "requiretls" => c.extensions.requiretls = true,
+        "mt-priority" => c.extensions.mt_priority = true,
+        "deliver-by" => c.extensions.deliver_by = Some(num() as u32),
+        "future-release" => {
+            let (n, t) = arg.split_once(' ').unwrap();
+            c.extensions.future_release = Some(postwerk_smtp::server::FutureReleaseLimits {
+                max_interval: n.parse().unwrap(),
+                max_date_time: postwerk_smtp::codec::DateTime3339::parse(t).unwrap(),
+            });
+        }
+        "ehlo-keyword" => c.ehlo_keywords.push(arg.to_string()),
+        "mail-param" | "rcpt-param" => {
+            let (n, v) = arg.split_once(' ').unwrap_or((arg, "optional"));
+            let v = match v {
+                "none" => ParamValue::None,
+                "required" => ParamValue::Required,
+                _ => ParamValue::Optional,
+            };
+            if name == "mail-param" {
+                c.mail_parameters.push(ParamRule::new(n, v));
+            } else {
+                c.rcpt_parameters.push(ParamRule::new(n, v));
+            }
+        }
         "no-pipelining" => c.extensions.pipelining = false,
         "no-enhanced" => c.extensions.enhanced_status_codes = false,
         "no-chunking" => c.extensions.chunking = false,
