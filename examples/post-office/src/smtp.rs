@@ -198,6 +198,14 @@ pub async fn session(
     if stream.is_tls() {
         conn.set_tls_active();
     }
+    // AUTH is offered only inside TLS unless `allow_plaintext_auth`: the session starts
+    // without mechanisms and gets them when STARTTLS completes (the machine answers an
+    // AUTH before that with 538 5.7.11).
+    let mechanisms = conn.settings().sasl.clone();
+    let auth_after_tls = !stream.is_tls() && !app.config.allow_plaintext_auth;
+    if auth_after_tls {
+        conn.settings_mut().sasl = Arc::new(postwerk_smtp::sasl::server::ServerMechanisms::new());
+    }
     let mut s = Session {
         app: app.clone(),
         role,
@@ -258,6 +266,9 @@ pub async fn session(
                 s.tls = true;
                 s.user = None;
                 let _ = conn.tls_established(Instant::now());
+                if auth_after_tls {
+                    conn.settings_mut().sasl = mechanisms.clone();
+                }
                 continue;
             }
             if let Event::Closing(reason) = &event {
