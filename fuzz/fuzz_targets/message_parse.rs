@@ -1,6 +1,7 @@
 #![no_main]
 //! `Message::parse` on arbitrary bytes, then every accessor (the lenient ones and what they
-//! repaired), the RFC 8621 body lists, attached messages, and every part decoded.
+//! repaired), the RFC 8621 body lists, attached messages, every part decoded, and an
+//! owned copy (`into_owned`) that reads the same.
 
 use libfuzzer_sys::fuzz_target;
 use postwerk_message::{Limits, Message};
@@ -95,6 +96,18 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = msg.has_attachment();
     let _ = msg.body_text();
+    // An owned copy reads the same.
+    let owned = msg.clone().into_owned();
+    assert_eq!(owned.headers(), msg.headers());
+    assert_eq!((owned.subject(), owned.body()), (msg.subject(), msg.body()));
+    assert_eq!(owned.from(), msg.from());
+    assert_eq!(owned.date(), msg.date());
+    assert_eq!(owned.references(), msg.references());
+    assert_eq!(owned.parts().len(), msg.parts().len());
+    for (a, b) in owned.parts().iter().zip(msg.parts()) {
+        assert_eq!((a.raw(), a.content_type()), (b.raw(), b.content_type()));
+        assert_eq!(a.decoded_body(), b.decoded_body());
+    }
     for p in msg.attachments() {
         if let Some(inner) = p.message() {
             let _ = (inner.from(), inner.subject(), inner.date(), inner.repairs());

@@ -122,6 +122,13 @@ impl<'a> AddrSpec<'a> {
         self.domain.starts_with('[')
     }
 
+    /// An address from parts that are not checked: for the lenient readers and for
+    /// deserializing a domain-less address, which [`AddrSpec::new`] refuses.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(local: Cow<'a, str>, domain: Cow<'a, str>) -> Self {
+        AddrSpec { local, domain }
+    }
+
     /// The same address, owning its text.
     pub fn into_owned(self) -> AddrSpec<'static> {
         AddrSpec {

@@ -28,6 +28,7 @@ mod lenient;
 pub(crate) use lenient::read_date;
 
 /// A day of the week.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Weekday {
     /// Monday.

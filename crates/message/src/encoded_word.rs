@@ -13,6 +13,8 @@
 //!   multi-byte character split across two words still decodes;
 //! - an encoded word is recognised even when not surrounded by white space;
 //! - B text with missing padding is accepted;
+//! - raw 8-bit bytes inside a Q word (not allowed, but real mail has them) are read as
+//!   UTF-8 when they are valid UTF-8, else in the word's charset, else as Windows-1252;
 //! - an unknown charset or broken B text leaves the encoded word as it was.
 
 use std::borrow::Cow;
@@ -42,8 +44,8 @@ struct Word<'t> {
 
 /// Parses an encoded word starting at `start` (where `bytes[start..]` begins with `=?`).
 ///
-/// The encoded text may hold raw 8-bit bytes (real mail has them); they are bytes of the
-/// word's charset.
+/// The encoded text may hold raw 8-bit bytes (real mail has them); see
+/// [`decode_q_8bit`] for how they are read.
 fn parse_word(bytes: &[u8], start: usize) -> Option<Word<'_>> {
     let cs_start = start.checked_add(2)?;
     let rest = bytes.get(cs_start..)?;
@@ -109,6 +111,37 @@ fn decode_q(text: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Appends the text of Q-encoded text that holds raw 8-bit bytes to `out`: each run of
+/// raw 8-bit bytes as UTF-8 when it is valid UTF-8, else in `label` when that is an
+/// ASCII-compatible legacy charset, else as Windows-1252; the ASCII text and `=XX` escapes
+/// between the runs in `label`.
+fn decode_q_8bit(text: &[u8], label: &str, out: &mut String) {
+    let mut clean = Vec::new();
+    let flush_clean = |clean: &mut Vec<u8>, out: &mut String| {
+        if !clean.is_empty() {
+            match charset::decode(label, clean) {
+                Some(t) => out.push_str(&t),
+                None => out.push_str(&String::from_utf8_lossy(clean)),
+            }
+            clean.clear();
+        }
+    };
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.iter().position(|&b| b >= 0x80).unwrap_or(rest.len());
+        let (head, tail) = rest.split_at(ascii);
+        decode_q(head, &mut clean);
+        let run = tail.iter().position(|&b| b < 0x80).unwrap_or(tail.len());
+        let (high, after) = tail.split_at(run);
+        if !high.is_empty() {
+            flush_clean(&mut clean, out);
+            out.push_str(&charset::decode_8bit(high, Some(label)).0);
+        }
+        rest = after;
+    }
+    flush_clean(&mut clean, out);
+}
+
 /// The run of decoded bytes of adjacent encoded words in one charset.
 struct Pending<'t> {
     charset: &'t str,
@@ -158,7 +191,8 @@ pub(crate) fn decode_words(value: Cow<'_, str>) -> Cow<'_, str> {
 ///
 /// Text outside the words may hold raw 8-bit bytes; it is read as
 /// [`charset::decode_8bit`] does, with `charset` (the enclosing part's) as the legacy
-/// charset. Raw 8-bit bytes inside a word are read in the word's charset. Borrowed when
+/// charset. Raw 8-bit bytes inside a Q word are read as UTF-8 when valid, else in the
+/// word's charset, else as Windows-1252 ([`decode_q_8bit`]). Borrowed when
 /// `raw` is UTF-8 without encoded words. The flag tells whether 8-bit text outside the
 /// words was read in a legacy charset.
 pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t, str>, bool) {
@@ -190,6 +224,26 @@ pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t,
                 None => break,
             }
         };
+        if !word.b && !word.text.is_ascii() && charset::is_known(word.charset) {
+            // Raw 8-bit bytes inside a Q word: read on their own (UTF-8 when valid, else
+            // the word's charset, else Windows-1252), the rest in the word's charset.
+            let gap = raw.get(copied..search).unwrap_or_default();
+            let adjacent = prev_word_end == Some(copied) && is_lws(gap);
+            flush(&mut pending, &mut out);
+            if !adjacent {
+                push_text(&mut out, gap);
+            }
+            decode_q_8bit(word.text, word.charset, &mut out);
+            copied = word.end;
+            prev_word_end = Some(word.end);
+            changed = true;
+            search = word.end;
+            match raw.get(search..).and_then(find_marker) {
+                Some(i) => search += i,
+                None => break,
+            }
+            continue;
+        }
         let mut decoded = Vec::new();
         let ok = if word.b {
             B64.decode_vec(word.text, &mut decoded).is_ok()
@@ -328,6 +382,45 @@ mod tests {
         assert!(legacy);
         assert_eq!(decode("=?utf-7?Q?Hi_+AOk-?="), "Hi \u{e9}");
         assert_eq!(decode("=?UTF-7?B?K0FPay0=?="), "\u{e9}");
+    }
+
+    #[test]
+    fn raw_8bit_inside_words_utf8_then_charset_then_windows_1252() {
+        // Valid UTF-8 first, even in a word labelled Latin-1.
+        assert_eq!(
+            decode_bytes(b"=?iso-8859-1?Q?Fr\xc3\xb6sche?=", None).0,
+            "Fr\u{f6}sche"
+        );
+        // Else the word's charset.
+        assert_eq!(
+            decode_bytes(b"=?iso-8859-1?Q?Fr\xf6sche?=", None).0,
+            "Fr\u{f6}sche"
+        );
+        assert_eq!(
+            decode_bytes(b"=?koi8-r?Q?\xf0\xd2\xc9?=", None).0,
+            "\u{41f}\u{440}\u{438}"
+        );
+        // Else Windows-1252: a UTF-8 word with Latin-1 bytes, and the 0x80 range.
+        assert_eq!(
+            decode_bytes(b"=?utf-8?Q?Fr\xf6sche?=", None).0,
+            "Fr\u{f6}sche"
+        );
+        assert_eq!(decode_bytes(b"=?utf-8?Q?\x80_5?=", None).0, "\u{20ac} 5");
+        // Escapes and raw runs mixed; escapes stay in the word's charset.
+        assert_eq!(
+            decode_bytes(b"=?iso-8859-1?Q?=E9t\xc3\xa9_=E0?=", None).0,
+            "\u{e9}t\u{e9} \u{e0}"
+        );
+        // Adjacent words still lose the white space between them.
+        assert_eq!(
+            decode_bytes(b"=?iso-8859-1?Q?a\xe4?= =?iso-8859-1?Q?_b?=", None).0,
+            "a\u{e4} b"
+        );
+        // Text around words is kept, with its own 8-bit reading.
+        assert_eq!(
+            decode_bytes(b"Re: =?windows-1252?Q?\x93hi\x94?= x", None).0,
+            "Re: \u{201c}hi\u{201d} x"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ impl std::error::Error for ParseError {}
 
 /// The kinds of parse failure, one variant per kind of malformed input.
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ParseErrorKind {
     /// The input ended where more was required.

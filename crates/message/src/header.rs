@@ -25,15 +25,16 @@ use memchr::memchr;
 
 use crate::{ParseError, ParseErrorKind};
 
-/// One header field: its name and its raw value, borrowed from the input.
+/// One header field: its name and its raw value, borrowed from the input (or owned, after
+/// [`Header::into_owned`] or [`Message::into_owned`](crate::Message::into_owned)).
 ///
 /// The raw value is everything after the colon up to the end of the field's last line,
 /// with the white space right after the colon removed and the folding line breaks kept;
 /// the field's final line break is not part of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header<'a> {
-    name: &'a str,
-    value: &'a [u8],
+    name: Cow<'a, str>,
+    value: Cow<'a, [u8]>,
     offset: usize,
     value_offset: usize,
 }
@@ -41,8 +42,8 @@ pub struct Header<'a> {
 impl<'a> Header<'a> {
     /// The field name as written (compare it with [`Header::is`], names are
     /// case-insensitive).
-    pub fn name(&self) -> &'a str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Whether this field's name is `name`, compared ASCII case-insensitively.
@@ -52,8 +53,31 @@ impl<'a> Header<'a> {
 
     /// The value as in the input: folding kept, leading white space after the colon
     /// removed, the final line break excluded.
-    pub fn raw_value(&self) -> &'a [u8] {
-        self.value
+    pub fn raw_value(&self) -> &[u8] {
+        &self.value
+    }
+
+    /// The raw value as stored: borrowed from the input, or owned.
+    pub(crate) fn value_cow(&self) -> &Cow<'a, [u8]> {
+        &self.value
+    }
+
+    /// The same field, owning its name and value; offsets are kept.
+    ///
+    /// ```
+    /// use postwerk_message::Message;
+    /// let raw = b"Subject: hi\r\n\r\n".to_vec();
+    /// let field = Message::parse(&raw).unwrap().header("subject").unwrap().clone().into_owned();
+    /// drop(raw);
+    /// assert_eq!(field.raw_value(), b"hi");
+    /// ```
+    pub fn into_owned(self) -> Header<'static> {
+        Header {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+            offset: self.offset,
+            value_offset: self.value_offset,
+        }
     }
 
     /// Byte offset of the field name in the input given to
@@ -74,7 +98,10 @@ impl<'a> Header<'a> {
     /// Bytes that are not UTF-8 are replaced with U+FFFD (the raw bytes stay available
     /// through [`Header::raw_value`]). Borrowed when the value is one valid UTF-8 line.
     pub fn unfolded(&self) -> Cow<'a, str> {
-        unfold(self.value)
+        match &self.value {
+            Cow::Borrowed(b) => unfold(b),
+            Cow::Owned(v) => Cow::Owned(unfold(v).into_owned()),
+        }
     }
 
     /// The unfolded value with RFC 2047 encoded words decoded, for unstructured fields
@@ -82,7 +109,8 @@ impl<'a> Header<'a> {
     ///
     /// Raw 8-bit bytes, which RFC 5322 does not allow but real mail has, are read as
     /// UTF-8 where they are valid UTF-8 and as Windows-1252 elsewhere; inside an encoded
-    /// word they are bytes of the word's charset. [`Message::subject`](crate::Message::subject)
+    /// word they are read as UTF-8 where valid, else in the word's charset, else as
+    /// Windows-1252. [`Message::subject`](crate::Message::subject)
     /// also tries the message's own charset first.
     pub fn decoded(&self) -> Cow<'a, str> {
         self.decoded_in(None).0
@@ -91,12 +119,16 @@ impl<'a> Header<'a> {
     /// [`Header::decoded`] with `charset` as the legacy charset of raw 8-bit bytes; the
     /// flag tells whether any were read in a legacy charset.
     pub(crate) fn decoded_in(&self, charset: Option<&str>) -> (Cow<'a, str>, bool) {
-        match unfold_bytes(self.value) {
-            Cow::Borrowed(b) => crate::encoded_word::decode_bytes(b, charset),
-            Cow::Owned(v) => {
-                let (text, legacy) = crate::encoded_word::decode_bytes(&v, charset);
-                (Cow::Owned(text.into_owned()), legacy)
-            }
+        let owned = |b: &[u8]| {
+            let (text, legacy) = crate::encoded_word::decode_bytes(b, charset);
+            (Cow::Owned(text.into_owned()), legacy)
+        };
+        match &self.value {
+            Cow::Borrowed(raw) => match unfold_bytes(raw) {
+                Cow::Borrowed(b) => crate::encoded_word::decode_bytes(b, charset),
+                Cow::Owned(v) => owned(&v),
+            },
+            Cow::Owned(raw) => owned(&unfold_bytes(raw)),
         }
     }
 
@@ -324,8 +356,8 @@ fn make_header<'a>(
     // A field folded right after its colon: the fold is not part of the value.
     let trimmed = trim_start_ws(value);
     Header {
-        name,
-        value: trimmed,
+        name: Cow::Borrowed(name),
+        value: Cow::Borrowed(trimmed),
         offset: base + off,
         value_offset: base + vstart + (value.len() - trimmed.len()),
     }

@@ -86,6 +86,25 @@
 //! # Ok::<(), postwerk_message::ParseError>(())
 //! ```
 //!
+//! ## Owned messages
+//!
+//! Everything a [`Message`] gives borrows from its input until [`Message::into_owned`]
+//! turns it into a `Message<'static>`: one copy of the input, shared by its header fields
+//! and MIME parts, so the message can outlive the buffer, be stored or sent to another
+//! thread. The values it holds have their own `into_owned` ([`Header::into_owned`],
+//! [`Part::into_owned`], [`Address::into_owned`], [`MessageId::into_owned`],
+//! [`ContentType::into_owned`], [`Received::into_owned`], …).
+//!
+//! ```
+//! use postwerk_message::Message;
+//!
+//! fn read(buf: Vec<u8>) -> Message<'static> {
+//!     Message::parse(&buf).unwrap().into_owned()
+//! }
+//! let msg = read(b"Subject: kept\r\n\r\nbody".to_vec());
+//! assert_eq!(msg.subject().unwrap(), "kept");
+//! ```
+//!
 //! ## Bodies
 //!
 //! [`Message::text_body`], [`Message::html_body`] and [`Message::attachments`] pick the
@@ -157,11 +176,38 @@
 //! as mixed > related > alternative, RFC 2231 file names, the transfer encoding chosen from
 //! the content, boundaries that never occur in it). The caller passes time and unique
 //! tokens; nothing reads a clock.
+//!
+//! ## Optional features
+//!
+//! `serde`: `Serialize` for the parsed value types, and `Deserialize` for those that can be
+//! owned (a deserialized value owns its text, at any lifetime, and is checked the way the
+//! type's constructor checks it: a local part without line breaks, a valid domain or none,
+//! MIME tokens, date-times in range). The forms:
+//!
+//! | Type | Form |
+//! |------|------|
+//! | [`AddrSpec`] | `{"local_part": "john doe", "domain": "example.com"}` (`domain` empty for an address read without one) |
+//! | [`Mailbox`] | `{"display_name": "John" or null, "addr_spec": {…}}` (an obsolete route is not kept) |
+//! | [`Group`] | `{"display_name": "team", "mailboxes": [{…}]}` |
+//! | [`Address`] | `{"mailbox": {…}}` or `{"group": {…}}` |
+//! | [`DateTime`] | `{"year": 2026, "month": 4, "day": 7, "hour": 10, "minute": 0, "second": 0, "offset_minutes": 120, "weekday": "Tue" or null}` |
+//! | [`Weekday`] | `"Mon"` … `"Sun"` |
+//! | [`MessageId`] | `"left@right"`, without angle brackets |
+//! | [`ContentType`] | `{"type": "text", "subtype": "plain", "params": [{"name": "charset", "value": "utf-8"}]}` |
+//! | [`ContentDisposition`] | `{"kind": "attachment", "params": [{…}]}` |
+//! | [`Param`] | `{"name": "charset", "value": "utf-8"}` |
+//! | [`TransferEncoding`] | `"7bit"`, `"8bit"`, `"binary"`, `"quoted-printable"`, `"base64"`, `"unknown"` |
+//! | [`ParseError`], [`ParseErrorKind`] | `{"kind": "MissingAt", "offset": 3}` |
+//! | [`Repair`], [`RepairKind`] | `{"kind": "MissingComma", "field": "To", "offset": 12}` (`Repair` serializes only) |
+//! | [`Received`] | `{"from": …, "from_info": …, "by": …, "via": …, "with": …, "id": …, "for": …, "date": {…} or null}` (serializes only) |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod error;
 mod repair;
+#[cfg(feature = "serde")]
+mod serde_impls;
+mod src;
 
 // Messages, MIME and builders (msg-body).
 pub mod build;

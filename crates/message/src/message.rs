@@ -9,8 +9,9 @@ use crate::date::{DateTime, read_date};
 use crate::header::{Header, parse_header_section};
 use crate::mime::bodies::{Bodies, parse_structure};
 use crate::mime::tree::{Part, Tree, build_tree};
-use crate::msgid::{MessageId, parse_msg_id_list, read_msg_id};
+use crate::msgid::{MessageId, read_msg_id, read_msg_id_list};
 use crate::repair::{Repair, RepairKind, Sink};
+use crate::src::Src;
 use crate::trace::Received;
 use crate::{Address, ContentType, ParseError};
 
@@ -60,7 +61,7 @@ impl Default for Limits {
     }
 }
 
-/// A parsed message; everything borrows from the input.
+/// A parsed message; everything borrows from the input (until [`Message::into_owned`]).
 ///
 /// The header section is split when the message is parsed; the MIME tree is built on the
 /// first call to [`Message::parts`], [`Message::leaves`], [`Message::root_part`] or
@@ -79,7 +80,8 @@ impl Default for Limits {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
-    input: &'a [u8],
+    /// The input, or (after [`Message::into_owned`]) one shared copy of it.
+    input: Src<'a>,
     headers: Vec<Header<'a>>,
     body_start: usize,
     limits: Limits,
@@ -111,7 +113,7 @@ impl<'a> Message<'a> {
     pub fn parse_with(input: &'a [u8], limits: &Limits) -> Result<Message<'a>, ParseError> {
         let section = parse_header_section(input, 0, limits.max_headers, true)?;
         Ok(Message {
-            input,
+            input: Src::Borrowed(input),
             headers: section.headers,
             body_start: section.body_start,
             limits: limits.clone(),
@@ -123,7 +125,7 @@ impl<'a> Message<'a> {
 
     fn tree(&self) -> &Tree<'a> {
         self.tree
-            .get_or_init(|| build_tree(self.input, &self.headers, self.body_start, &self.limits))
+            .get_or_init(|| build_tree(&self.input, &self.headers, self.body_start, &self.limits))
     }
 
     fn root(&self) -> &Part<'a> {
@@ -132,8 +134,51 @@ impl<'a> Message<'a> {
     }
 
     /// The input the message was parsed from.
-    pub fn raw(&self) -> &'a [u8] {
-        self.input
+    pub fn raw(&self) -> &[u8] {
+        self.input.all()
+    }
+
+    /// The same message, owning its bytes: one copy of the input shared by the header
+    /// fields' values and the MIME parts (the tree is kept when it was built already).
+    /// Every accessor gives the same values as on the borrowed message; values that borrow
+    /// from the input there (display names, `Cow`s of unfolded or decoded text, decoded
+    /// bodies) are copied out of the owned message here. An owned message that is already
+    /// owned is moved, not copied.
+    ///
+    /// ```
+    /// use postwerk_message::Message;
+    /// let buf = b"From: Mary <mary@example.net>\r\nSubject: hi\r\n\r\nHello\r\n".to_vec();
+    /// let msg: Message<'static> = Message::parse(&buf).unwrap().into_owned();
+    /// drop(buf);
+    /// assert_eq!(msg.subject().unwrap(), "hi");
+    /// assert_eq!(msg.from().unwrap()[0].as_mailbox().unwrap().display_name(), Some("Mary"));
+    /// assert_eq!(msg.body(), b"Hello\r\n");
+    /// ```
+    pub fn into_owned(self) -> Message<'static> {
+        self.owned_as()
+    }
+
+    /// [`Message::into_owned`] at any lifetime (`Message` is invariant in its lifetime, so
+    /// a `Message<'static>` does not coerce to a `Message<'b>`).
+    pub(crate) fn owned_as<'b>(self) -> Message<'b> {
+        let input = self.input.to_shared(0, self.input.all().len());
+        let tree = OnceLock::new();
+        if let Some((parts, error)) = self.tree.into_inner() {
+            let parts = parts
+                .into_iter()
+                .map(|p| p.with_src(input.clone()))
+                .collect();
+            let _ = tree.set((parts, error));
+        }
+        Message {
+            input,
+            headers: self.headers.into_iter().map(Header::into_owned).collect(),
+            body_start: self.body_start,
+            limits: self.limits,
+            skipped: self.skipped,
+            tree,
+            bodies: self.bodies,
+        }
     }
 
     /// All header fields of the message in order.
@@ -152,22 +197,32 @@ impl<'a> Message<'a> {
     }
 
     /// The bytes after the blank line that ends the header section.
-    pub fn body(&self) -> &'a [u8] {
-        self.input.get(self.body_start..).unwrap_or_default()
+    pub fn body(&self) -> &[u8] {
+        self.input.get(self.body_start, self.input.all().len())
     }
 
     /// The `charset` of the message's `Content-Type`, the legacy charset in which raw
     /// 8-bit header bytes that are not UTF-8 are read first.
     fn charset(&self) -> Option<Cow<'a, str>> {
         let h = self.header("content-type")?;
-        ContentType::parse(h.raw_value())?.take_param("charset")
+        match h.value_cow() {
+            Cow::Borrowed(b) => ContentType::parse(b)?.take_param("charset"),
+            Cow::Owned(v) => ContentType::parse(v)?
+                .take_param("charset")
+                .map(|c| Cow::Owned(c.into_owned())),
+        }
     }
 
     fn addresses(&self, name: &str, sink: &mut Sink) -> Result<Vec<Address<'a>>, ParseError> {
         let Some(h) = self.header(name) else {
             return Ok(Vec::new());
         };
-        read_address_list(h.raw_value(), || self.charset(), sink).map_err(|e| h.rebase(e))
+        let list = match h.value_cow() {
+            Cow::Borrowed(b) => read_address_list(b, || self.charset(), sink),
+            Cow::Owned(v) => read_address_list(v, || self.charset(), sink)
+                .map(|l| l.into_iter().map(Address::into_owned).collect()),
+        };
+        list.map_err(|e| h.rebase(e))
     }
 
     /// The `From:` addresses, empty when the field is absent.
@@ -256,22 +311,46 @@ impl<'a> Message<'a> {
     /// [`MessageId::right`] is empty).
     pub fn message_id(&self) -> Option<Result<MessageId<'a>, ParseError>> {
         let h = self.header("message-id")?;
-        Some(read_msg_id(h.raw_value(), &mut Sink::discarding()).map_err(|e| h.rebase(e)))
+        let id = match h.value_cow() {
+            Cow::Borrowed(b) => read_msg_id(b, &mut Sink::discarding()),
+            Cow::Owned(v) => read_msg_id(v, &mut Sink::discarding()).map(MessageId::into_owned),
+        };
+        Some(id.map_err(|e| h.rebase(e)))
     }
 
     fn id_list(&self, name: &str) -> Result<Vec<MessageId<'a>>, ParseError> {
-        match self.header(name) {
-            Some(h) => parse_msg_id_list(h.raw_value()).map_err(|e| h.rebase(e)),
-            None => Ok(Vec::new()),
-        }
+        let Some(h) = self.header(name) else {
+            return Ok(Vec::new());
+        };
+        let list = match h.value_cow() {
+            Cow::Borrowed(b) => read_msg_id_list(b, &mut Sink::discarding()),
+            Cow::Owned(v) => read_msg_id_list(v, &mut Sink::discarding())
+                .map(|l| l.into_iter().map(MessageId::into_owned).collect()),
+        };
+        list.map_err(|e| h.rebase(e))
     }
 
-    /// The identifiers of the first `In-Reply-To:` (empty when absent).
+    /// The identifiers of the first `In-Reply-To:` (empty when absent), read as RFC 5322
+    /// section 3.6.4 writes them (obsolete phrases between them skipped) and, where that
+    /// grammar fails or finds nothing, the way [`Message::message_id`] reads one: every
+    /// `<…>` with white space and comments inside dropped and `@` not required, or,
+    /// without angle brackets, the words holding an `@` (a single word without one is
+    /// taken too).
+    ///
+    /// ```
+    /// use postwerk_message::Message;
+    /// let raw = b"In-Reply-To: 1234@example.com\r\nReferences: <a@x> <b (c)@y> <c>\r\n\r\n";
+    /// let msg = Message::parse(raw).unwrap();
+    /// assert_eq!(msg.in_reply_to().unwrap()[0].as_str(), "1234@example.com");
+    /// let refs: Vec<String> = msg.references().unwrap().iter().map(|i| i.as_str().to_string()).collect();
+    /// assert_eq!(refs, ["a@x", "b@y", "c"]);
+    /// ```
     pub fn in_reply_to(&self) -> Result<Vec<MessageId<'a>>, ParseError> {
         self.id_list("in-reply-to")
     }
 
-    /// The identifiers of the first `References:` (empty when absent).
+    /// The identifiers of the first `References:` (empty when absent), read as
+    /// [`Message::in_reply_to`] reads.
     pub fn references(&self) -> Result<Vec<MessageId<'a>>, ParseError> {
         self.id_list("references")
     }
@@ -279,9 +358,9 @@ impl<'a> Message<'a> {
     /// What the accessors repair to read this message, in the order of the input: lines
     /// of the header section that were skipped, duplicates of the
     /// [`SINGULAR_FIELDS`] (each reported at its own offset; the accessors read the
-    /// first), and what reading the address fields, `Subject:`, `Date:` and `Message-ID:`
-    /// repaired, and body parts in a charset this crate does not know
-    /// ([`RepairKind::UnknownCharset`]). Empty for a message that follows RFC 5322.
+    /// first), what reading the address fields, `Subject:`, `Date:`, `Message-ID:`,
+    /// `In-Reply-To:` and `References:` repaired, and body parts in a charset this crate
+    /// does not know ([`RepairKind::UnknownCharset`]). Empty for a message that follows RFC 5322.
     ///
     /// ```
     /// use postwerk_message::{Message, RepairKind};
@@ -296,8 +375,8 @@ impl<'a> Message<'a> {
     /// );
     /// assert_eq!(msg.repairs()[0].offset(), 13);
     /// ```
-    pub fn repairs(&self) -> Vec<Repair<'a>> {
-        let mut out: Vec<Repair<'a>> = self
+    pub fn repairs<'s>(&'s self) -> Vec<Repair<'s>> {
+        let mut out: Vec<Repair<'_>> = self
             .skipped
             .iter()
             .map(|&off| Repair::new(RepairKind::SkippedLine, None, off))
@@ -311,7 +390,7 @@ impl<'a> Message<'a> {
                 ));
             }
         }
-        let mut add = |h: &Header<'a>, sink: Sink| {
+        let mut add = |h: &'s Header<'a>, sink: Sink| {
             for (kind, off) in sink.into_found() {
                 out.push(Repair::new(kind, Some(h.name()), h.value_offset() + off));
             }
@@ -340,6 +419,13 @@ impl<'a> Message<'a> {
             let _ = read_msg_id(h.raw_value(), &mut sink);
             add(h, sink);
         }
+        for name in ["in-reply-to", "references"] {
+            if let Some(h) = self.header(name) {
+                let mut sink = Sink::collecting();
+                let _ = read_msg_id_list(h.raw_value(), &mut sink);
+                add(h, sink);
+            }
+        }
         let parts = self.parts();
         let mut bodies: Vec<usize> = self.bodies().text.clone();
         bodies.extend(&self.bodies().html);
@@ -362,8 +448,10 @@ impl<'a> Message<'a> {
 
     /// The `Received:` trace fields, newest (topmost) first, parsed loosely.
     pub fn received(&self) -> impl Iterator<Item = Received<'a>> + '_ {
-        self.header_all("received")
-            .map(|h| Received::parse(h.raw_value()))
+        self.header_all("received").map(|h| match h.value_cow() {
+            Cow::Borrowed(b) => Received::parse(b),
+            Cow::Owned(v) => Received::parse(v).into_owned(),
+        })
     }
 
     /// The MIME tree flattened in pre-order; index 0 is the message itself.

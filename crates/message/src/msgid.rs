@@ -26,6 +26,13 @@ pub struct MessageId<'a> {
 }
 
 impl<'a> MessageId<'a> {
+    /// An identifier from its text and the position of the `@` between left and right
+    /// (the length of `id` when there is none).
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(id: Cow<'a, str>, at: usize) -> Self {
+        MessageId { id, at }
+    }
+
     /// Parses one `msg-id` (angle brackets required, surrounding CFWS allowed).
     ///
     /// ```
@@ -275,6 +282,78 @@ pub fn parse_msg_id_list(input: &[u8]) -> Result<Vec<MessageId<'_>>, ParseError>
     Ok(ids)
 }
 
+/// Reads an `In-Reply-To:` or `References:` value the way mail clients do: the grammar of
+/// [`parse_msg_id_list`] first; where it fails or finds no identifier, every `<…>` read as
+/// [`read_msg_id`] reads one, or, when there are no angle brackets, the words holding an
+/// `@` (a single word without one is taken too), recording [`RepairKind::LenientMessageId`]
+/// at the first. The error is the strict parser's, for a value with nothing usable.
+pub(crate) fn read_msg_id_list<'a>(
+    input: &'a [u8],
+    sink: &mut Sink,
+) -> Result<Vec<MessageId<'a>>, ParseError> {
+    let strict = match parse_msg_id_list(input) {
+        Ok(ids) if !ids.is_empty() => return Ok(ids),
+        other => other,
+    };
+    let len = input.len();
+    let mut ids: Vec<(MessageId<'a>, usize)> = Vec::new();
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut bracketed = false;
+    let mut pos = 0usize;
+    while let Some(&c) = input.get(pos) {
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => pos += 1,
+            b'(' => pos = crate::lexer::skip_comment_at(input, pos).unwrap_or(len),
+            b'"' => {
+                pos += 1;
+                while let Some(&q) = input.get(pos) {
+                    pos += if q == b'\\' { 2 } else { 1 };
+                    if q == b'"' {
+                        break;
+                    }
+                }
+            }
+            b'<' => {
+                bracketed = true;
+                let rest = input.get(pos + 1..).unwrap_or_default();
+                let end = memchr::memchr(b'>', rest).map_or(len, |i| pos + 2 + i);
+                let slice = input.get(pos..end.min(len)).unwrap_or_default();
+                if let Ok(id) = read_msg_id(slice, &mut Sink::discarding()) {
+                    ids.push((id, pos));
+                }
+                pos = end;
+            }
+            _ => {
+                let start = pos;
+                while input.get(pos).is_some_and(|&c| {
+                    !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b',' | b'(' | b'<' | b'"')
+                }) {
+                    pos += 1;
+                }
+                words.push((start, pos));
+            }
+        }
+    }
+    if !bracketed {
+        let single = words.len() == 1;
+        for (s, e) in words {
+            let word = input.get(s..e).unwrap_or_default();
+            if (single || memchr::memchr(b'@', word).is_some())
+                && let Ok(id) = read_msg_id(word, &mut Sink::discarding())
+            {
+                ids.push((id, s));
+            }
+        }
+    }
+    match ids.first() {
+        Some(&(_, at)) => {
+            sink.push(RepairKind::LenientMessageId, at);
+            Ok(ids.into_iter().map(|(id, _)| id).collect())
+        }
+        None => strict,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +422,32 @@ mod tests {
         assert!(read(b"  ").is_err());
         assert!(read(b"<>").is_err());
         assert!(parse_msg_id(b"1234@example.com").is_err());
+    }
+
+    #[test]
+    fn lenient_lists() {
+        let read = |s: &[u8]| {
+            read_msg_id_list(s, &mut Sink::discarding())
+                .map(|l| l.iter().map(|i| i.as_str().to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(read(b"<1@a> <2@b>").unwrap(), ["1@a", "2@b"]);
+        assert_eq!(read(b"1234@example.com").unwrap(), ["1234@example.com"]);
+        assert_eq!(read(b"a@x, b@y").unwrap(), ["a@x", "b@y"]);
+        assert_eq!(read(b"<a@x> <1234>").unwrap(), ["a@x", "1234"]);
+        assert_eq!(
+            read(b"<a b@x (c)> <unclosed@y").unwrap(),
+            ["ab@x", "unclosed@y"]
+        );
+        assert_eq!(read(b"lonely-token").unwrap(), ["lonely-token"]);
+        assert!(read(b"Your message of Monday").unwrap().is_empty());
+        assert!(read(b"").unwrap().is_empty());
+        assert!(read(b"<> <>").is_err());
+        let mut sink = Sink::collecting();
+        read_msg_id_list(b"x <1234>", &mut sink).unwrap();
+        assert_eq!(sink.into_found(), [(RepairKind::LenientMessageId, 2)]);
+        let mut sink = Sink::collecting();
+        read_msg_id_list(b"<1@a>", &mut sink).unwrap();
+        assert!(sink.into_found().is_empty());
     }
 
     #[test]

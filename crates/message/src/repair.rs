@@ -7,6 +7,7 @@
 
 /// One kind of repair.
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RepairKind {
     /// A line in the header section that is not a field (no colon, or white space inside

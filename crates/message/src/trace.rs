@@ -10,20 +10,23 @@
 //! `from`, `by`, `via`, `with`, `id` and `for` is its value, the first comment after the
 //! `from` value is the TCP information, and the text after the last `;` is the date.
 
+use std::borrow::Cow;
+
 use crate::ParseError;
-use crate::date::{DateTime, parse_date};
+use crate::date::{DateTime, read_date};
+use crate::repair::Sink;
 
 /// A parsed `Received:` field; every clause is optional.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received<'a> {
-    raw: &'a [u8],
-    from: Option<&'a str>,
-    from_info: Option<&'a str>,
-    by: Option<&'a str>,
-    via: Option<&'a str>,
-    with: Option<&'a str>,
-    id: Option<&'a str>,
-    for_: Option<&'a str>,
+    raw: Cow<'a, [u8]>,
+    from: Option<Cow<'a, str>>,
+    from_info: Option<Cow<'a, str>>,
+    by: Option<Cow<'a, str>>,
+    via: Option<Cow<'a, str>>,
+    with: Option<Cow<'a, str>>,
+    id: Option<Cow<'a, str>>,
+    for_: Option<Cow<'a, str>>,
     date: Option<Result<DateTime, ParseError>>,
 }
 
@@ -43,14 +46,17 @@ impl<'a> Received<'a> {
             Some(i) => (
                 raw.get(..i).unwrap_or_default(),
                 Some(
-                    parse_date(raw.get(i + 1..).unwrap_or_default())
-                        .map_err(|e| ParseError::new(e.kind(), e.offset().saturating_add(i + 1))),
+                    read_date(
+                        raw.get(i + 1..).unwrap_or_default(),
+                        &mut Sink::discarding(),
+                    )
+                    .map_err(|e| ParseError::new(e.kind(), e.offset().saturating_add(i + 1))),
                 ),
             ),
             None => (raw, None),
         };
         let mut r = Received {
-            raw,
+            raw: Cow::Borrowed(raw),
             from: None,
             from_info: None,
             by: None,
@@ -82,7 +88,8 @@ impl<'a> Received<'a> {
                     if last_key == Some("from") && r.from_info.is_none() && r.from.is_some() {
                         r.from_info = clauses
                             .get(start..end.max(start))
-                            .and_then(|b| std::str::from_utf8(b).ok());
+                            .and_then(|b| std::str::from_utf8(b).ok())
+                            .map(Cow::Borrowed);
                     }
                 }
                 _ => {
@@ -95,7 +102,7 @@ impl<'a> Received<'a> {
                     }
                     let word = clauses.get(start..pos).unwrap_or_default();
                     if let Some(key) = pending.take() {
-                        let value = std::str::from_utf8(word).ok();
+                        let value = std::str::from_utf8(word).ok().map(Cow::Borrowed);
                         let slot = match key {
                             "from" => &mut r.from,
                             "by" => &mut r.by,
@@ -126,50 +133,68 @@ impl<'a> Received<'a> {
     }
 
     /// The raw field value.
-    pub fn raw(&self) -> &'a [u8] {
-        self.raw
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
     }
 
     /// The `from` domain (as the sender named itself in HELO/EHLO).
-    pub fn from(&self) -> Option<&'a str> {
-        self.from
+    pub fn from(&self) -> Option<&str> {
+        self.from.as_deref()
     }
 
     /// The comment after the `from` domain (TCP information: reverse DNS name and
     /// address literal).
-    pub fn from_info(&self) -> Option<&'a str> {
-        self.from_info
+    pub fn from_info(&self) -> Option<&str> {
+        self.from_info.as_deref()
     }
 
     /// The `by` domain (the receiving host).
-    pub fn by(&self) -> Option<&'a str> {
-        self.by
+    pub fn by(&self) -> Option<&str> {
+        self.by.as_deref()
     }
 
     /// The `via` link.
-    pub fn via(&self) -> Option<&'a str> {
-        self.via
+    pub fn via(&self) -> Option<&str> {
+        self.via.as_deref()
     }
 
     /// The `with` protocol (`SMTP`, `ESMTPS`, `LMTP`, …).
-    pub fn with(&self) -> Option<&'a str> {
-        self.with
+    pub fn with(&self) -> Option<&str> {
+        self.with.as_deref()
     }
 
     /// The `id` clause.
-    pub fn id(&self) -> Option<&'a str> {
-        self.id
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 
     /// The `for` clause (usually `<path>`).
-    pub fn for_path(&self) -> Option<&'a str> {
-        self.for_
+    pub fn for_path(&self) -> Option<&str> {
+        self.for_.as_deref()
     }
 
-    /// The date after the last `;`, parsed; `None` when there is no `;`. Error offsets
+    /// The date after the last `;`, read as [`Message::date`](crate::Message::date) reads
+    /// a `Date:` field (RFC 5322 section 3.3, and beyond it asctime, ISO 8601, zone-less
+    /// and other forms mail software writes); `None` when there is no `;`. Error offsets
     /// are relative to the raw value.
     pub fn date(&self) -> Option<&Result<DateTime, ParseError>> {
         self.date.as_ref()
+    }
+
+    /// The same field, owning its text.
+    pub fn into_owned(self) -> Received<'static> {
+        let own = |v: Option<Cow<'a, str>>| v.map(|s| Cow::Owned(s.into_owned()));
+        Received {
+            raw: Cow::Owned(self.raw.into_owned()),
+            from: own(self.from),
+            from_info: own(self.from_info),
+            by: own(self.by),
+            via: own(self.via),
+            with: own(self.with),
+            id: own(self.id),
+            for_: own(self.for_),
+            date: self.date,
+        }
     }
 }
 

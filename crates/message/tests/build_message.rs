@@ -1140,3 +1140,149 @@ fn python_email_reads_the_same_values() {
         python_case(i, g, &mut digests);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Attached messages (RFC 2046 section 5.2.1: 7bit, 8bit or binary only)
+
+/// The attached message part of `bytes`.
+fn attached(bytes: &[u8]) -> (TransferEncoding, Vec<u8>, Option<String>) {
+    let msg = Message::parse(bytes).unwrap();
+    let part = msg
+        .attachments()
+        .find(|p| p.content_type().is("message", "rfc822"))
+        .expect("the attached message is an attachment");
+    let inner = part.message().map(|m| m.subject().unwrap().into_owned());
+    (
+        part.content_transfer_encoding(),
+        part.raw_body().to_vec(),
+        inner,
+    )
+}
+
+#[test]
+fn attached_messages_are_never_base64_or_quoted_printable() {
+    let long_line = "x".repeat(300);
+    let inner = format!(
+        "From: a@example.com\nSubject: inner\nX-Long: {long_line}\n\nbody line\n{long_line}\n"
+    );
+    let build = |data: &[u8], eight: bool| {
+        MessageBuilder::new()
+            .from("me@example.com")
+            .text("see attached")
+            .attachment("message/rfc822", "fwd.eml", data.to_vec())
+            .allow_8bit(eight)
+            .build()
+    };
+    // Long lines (past 78, within 998) stay 7bit; LF line ends become CRLF.
+    let (cte, body, subject) = attached(&build(inner.as_bytes(), false).unwrap());
+    assert_eq!(cte, TransferEncoding::SevenBit);
+    assert_eq!(subject.as_deref(), Some("inner"));
+    assert_eq!(body, inner.replace('\n', "\r\n").as_bytes());
+    // 8-bit content: 8bit when allowed.
+    let eight = "From: a@example.com\r\nSubject: inner\r\n\r\nGr\u{fc}\u{df}e\r\n";
+    let (cte, body, subject) = attached(&build(eight.as_bytes(), true).unwrap());
+    assert_eq!(cte, TransferEncoding::EightBit);
+    assert_eq!(subject.as_deref(), Some("inner"));
+    assert_eq!(body, eight.as_bytes());
+    // Otherwise the builder refuses rather than write an encoding RFC 2046 forbids.
+    for (data, eight) in [
+        (eight.as_bytes().to_vec(), false),
+        (b"Subject: x\r\n\r\na\0b\r\n".to_vec(), true),
+        (
+            format!("Subject: x\r\n\r\n{}\r\n", "y".repeat(999)).into_bytes(),
+            true,
+        ),
+    ] {
+        assert_eq!(
+            build(&data, eight),
+            Err(BuildError::UnencodableMessage("message/rfc822".into()))
+        );
+    }
+    // message/partial is 7bit only; message/global may be encoded (RFC 6532 section 3.5).
+    let partial = MessageBuilder::new()
+        .from("me@example.com")
+        .attachment(
+            "message/partial; id=\"x@y\"; number=1",
+            "p",
+            eight.as_bytes(),
+        )
+        .allow_8bit(true)
+        .build();
+    assert!(matches!(partial, Err(BuildError::UnencodableMessage(_))));
+    let global = MessageBuilder::new()
+        .from("me@example.com")
+        .attachment("message/global", "g.eml", eight.as_bytes())
+        .build()
+        .unwrap();
+    let msg = Message::parse(&global).unwrap();
+    let part = msg.attachments().next().unwrap();
+    assert_ne!(part.content_transfer_encoding(), TransferEncoding::SevenBit);
+    let decoded = part.decoded_body();
+    assert_eq!(decoded.as_ref(), eight.as_bytes());
+}
+
+#[test]
+fn a_boundary_never_occurs_in_an_attached_message() {
+    // The attached message quotes the boundaries the builder would pick first.
+    let mut inner = String::from("Subject: tricky\r\n\r\n");
+    for i in 0..4 {
+        inner.push_str(&format!("--=_postwerk_{i:02}_00000000\r\n"));
+    }
+    let bytes = MessageBuilder::new()
+        .from("me@example.com")
+        .text("hi")
+        .attachment("message/rfc822", "t.eml", inner.clone().into_bytes())
+        .build()
+        .unwrap();
+    let (cte, body, subject) = attached(&bytes);
+    assert_eq!(cte, TransferEncoding::SevenBit);
+    assert_eq!(body, inner.as_bytes());
+    assert_eq!(subject.as_deref(), Some("tricky"));
+}
+
+/// Python's `email` package reads an attached message the builder wrote: `7bit` or `8bit`,
+/// never encoded, with the inner message's fields and text.
+#[test]
+fn python_email_reads_attached_messages() {
+    let script = "import sys, email, email.policy\n\
+m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)\n\
+for p in m.walk():\n    \
+if p.get_content_type() == 'message/rfc822':\n        \
+inner = p.get_payload()[0]\n        \
+out = [p.get('Content-Transfer-Encoding', '7bit'), inner['subject'], inner.get_content().strip()]\n        \
+sys.stdout.buffer.write('\\n'.join(out).encode('utf-8'))\n";
+    let long = "z".repeat(200);
+    for (eight, text, cte) in [
+        (false, long.as_str(), "7bit"),
+        (true, "Gr\u{fc}\u{df}e", "8bit"),
+    ] {
+        let inner = format!(
+            "From: a@example.com\nSubject: forwarded\nContent-Type: text/plain; charset=utf-8\n\n{text}\n"
+        );
+        let bytes = MessageBuilder::new()
+            .from("me@example.com")
+            .text("see attached")
+            .attachment("message/rfc822", "fwd.eml", inner.into_bytes())
+            .allow_8bit(eight)
+            .build()
+            .unwrap();
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                let mut stdin = c.stdin.take().expect("piped");
+                let input = bytes.clone();
+                let writer = std::thread::spawn(move || stdin.write_all(&input));
+                let out = c.wait_with_output();
+                let _ = writer.join();
+                out
+            })
+            .expect("python3 is needed for this test (Debian package `python3`)");
+        assert!(out.status.success());
+        let got = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(got, format!("{cte}\nforwarded\n{text}"));
+    }
+}

@@ -102,3 +102,51 @@ fn encoded_display_names_round_trip() {
         assert_eq!(parse_mailbox(text.as_bytes()).unwrap(), m, "{text}");
     }
 }
+
+#[test]
+fn raw_8bit_bytes_inside_encoded_words_in_subjects_and_names() {
+    let subject = |raw: &[u8]| {
+        let mut msg = b"Subject: ".to_vec();
+        msg.extend_from_slice(raw);
+        msg.extend_from_slice(b"\r\n\r\n");
+        postwerk_message::Message::parse(&msg)
+            .unwrap()
+            .subject()
+            .unwrap()
+            .into_owned()
+    };
+    // The report of issue 11: Latin-1 bytes inside a Latin-1 word.
+    assert_eq!(
+        subject(b"=?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?="),
+        "Die Hasen und die Fr\u{f6}sche"
+    );
+    // UTF-8 bytes inside a word labelled Latin-1 (re-encoded by a gateway): UTF-8 wins.
+    assert_eq!(
+        subject(b"=?iso-8859-1?Q?Die_Hasen_und_die_Fr\xc3\xb6sche?="),
+        "Die Hasen und die Fr\u{f6}sche"
+    );
+    // Latin-1 bytes inside a UTF-8 word: not UTF-8, the label cannot read them, so
+    // Windows-1252.
+    assert_eq!(
+        subject(b"=?utf-8?Q?caf\xe9_=E2=82=AC?="),
+        "caf\u{e9} \u{20ac}"
+    );
+    // A multi-byte legacy charset reads its own raw bytes.
+    assert_eq!(subject(b"=?shift_jis?Q?\x82\xa0?="), "\u{3042}");
+    // The same inside display names, through the lenient address reader.
+    for raw in [
+        &b"From: =?iso-8859-1?Q?Fr\xf6sche?= <f@example.com>\r\n\r\n"[..],
+        b"From: =?iso-8859-1?Q?Fr\xc3\xb6sche?= <f@example.com>\r\n\r\n",
+        b"From: =?utf-8?Q?Fr\xf6sche?= <f@example.com>\r\n\r\n",
+    ] {
+        let msg = postwerk_message::Message::parse(raw).unwrap();
+        let from = msg.from().unwrap();
+        let name = from[0].as_mailbox().unwrap().display_name();
+        assert_eq!(
+            name,
+            Some("Fr\u{f6}sche"),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+}

@@ -372,3 +372,59 @@ fn message_is_send_and_sync() {
         assert_eq!(shared.parts().len(), h.join().unwrap());
     });
 }
+
+#[test]
+fn in_reply_to_and_references_recover_like_message_id() {
+    let raw = b"Message-ID: <m@example.com>\r\n\
+                In-Reply-To: 1234@example.com\r\n\
+                References: <a@x>\r\n <b (comment) @y> <lonely>\r\n\r\n";
+    let msg = Message::parse(raw).unwrap();
+    let ids = |v: Vec<postwerk_message::MessageId<'_>>| {
+        v.iter().map(|i| i.as_str().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(msg.in_reply_to().unwrap()), ["1234@example.com"]);
+    assert_eq!(ids(msg.references().unwrap()), ["a@x", "b@y", "lonely"]);
+    let repairs: Vec<(RepairKind, Option<String>, usize)> = msg
+        .repairs()
+        .iter()
+        .map(|r| (r.kind(), r.field().map(str::to_string), r.offset()))
+        .collect();
+    assert_eq!(
+        repairs,
+        [
+            (RepairKind::LenientMessageId, Some("In-Reply-To".into()), 42),
+            (RepairKind::LenientMessageId, Some("References".into()), 72),
+        ]
+    );
+    // A valid list is read by the grammar and reports nothing.
+    let msg = Message::parse(b"References: <a@x> <b@y>\r\n\r\n").unwrap();
+    assert_eq!(ids(msg.references().unwrap()), ["a@x", "b@y"]);
+    assert!(msg.repairs().is_empty());
+    // Nothing usable: the strict error, pointing into the message.
+    let msg = Message::parse(b"References: <>\r\n\r\n").unwrap();
+    assert!(msg.references().unwrap_err().offset() >= 12);
+}
+
+#[test]
+fn received_dates_recover_like_the_date_field() {
+    let raw = b"Received: from a.example by b.example; Tue Apr  7 10:00:00 2026\r\n\
+                Received: from c.example by a.example; 2026-04-07T09:00:00Z\r\n\
+                Received: by c.example; 7 Apr 2026 08:00 UT\r\n\
+                Received: by d.example; Tue, 7 Apr 2026 07:00:00 +0000\r\n\
+                Received: by e.example; no date at all\r\n\r\n";
+    let msg = Message::parse(raw).unwrap();
+    let dates: Vec<Option<i64>> = msg
+        .received()
+        .map(|r| r.date().and_then(|d| d.as_ref().ok()).map(|d| d.to_unix()))
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            Some(1_775_556_000),
+            Some(1_775_552_400),
+            Some(1_775_548_800),
+            Some(1_775_545_200),
+            None
+        ]
+    );
+}

@@ -211,6 +211,49 @@ x",
 }
 
 #[test]
+fn rfc2231_charset_of_the_first_section_applies_to_the_later_ones() {
+    let param = |v: &[u8]| {
+        postwerk_message::ContentType::parse(v)
+            .unwrap()
+            .param("title")
+            .map(str::to_string)
+    };
+    // The Latin-1 of section 0 decodes the bytes of sections 1 and 2.
+    assert_eq!(
+        param(b"text/plain; title*0*=iso-8859-1''a%E9; title*1*=%E9b; title*2=\"c d\"").unwrap(),
+        "a\u{e9}\u{e9}bc d"
+    );
+    // A UTF-8 character split across sections, and sections out of order.
+    assert_eq!(
+        param(b"text/plain; title*1*=%AC%20x; title*0*=utf-8''%E2%82").unwrap(),
+        "\u{20ac} x"
+    );
+    assert_eq!(
+        param(b"text/plain; title*0*=utf-8''%E2%82; title*1*=%AC").unwrap(),
+        "\u{20ac}"
+    );
+    // A later section that names a charset does not change it: its text is literal.
+    assert_eq!(
+        param(b"text/plain; title*0*=iso-8859-1''%E9; title*1*=utf-8''%E9").unwrap(),
+        "\u{e9}utf-8''\u{e9}"
+    );
+    // Without a charset: UTF-8 where valid, else Windows-1252.
+    assert_eq!(
+        param(b"text/plain; title*0=\"abc\"; title*1*=%E9%80").unwrap(),
+        "abc\u{e9}\u{20ac}"
+    );
+    assert_eq!(
+        param(b"text/plain; title*0=\"abc\"; title*1*=%C3%A9").unwrap(),
+        "abc\u{e9}"
+    );
+    // A gap ends the value.
+    assert_eq!(
+        param(b"text/plain; title*0*=utf-8''a; title*2*=c").unwrap(),
+        "a"
+    );
+}
+
+#[test]
 fn encoded_word_filenames() {
     let raw = crlf(
         "Content-Type: multipart/mixed; boundary=b

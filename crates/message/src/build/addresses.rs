@@ -5,8 +5,9 @@ use std::borrow::Cow;
 use super::BuildError;
 use crate::{Address, Group, Mailbox};
 
-/// Values that stand for a list of addresses in a [`MessageBuilder`] field: the crate's
-/// [`Address`], [`Mailbox`] and [`Group`] (and vectors of them), a string holding an
+/// Values that stand for a list of addresses in a
+/// [`MessageBuilder`](super::MessageBuilder) field: the crate's [`Address`], [`Mailbox`]
+/// and [`Group`] (and vectors of them), a string holding an
 /// RFC 5322 address list (read with [`parse_address_list`](crate::parse_address_list)),
 /// or a pair `(display name, addr-spec)`.
 pub trait IntoAddresses<'a> {

@@ -104,6 +104,26 @@ pub(crate) fn choose_encoding(data: &[u8], text_like: bool, allow_8bit: bool) ->
     TransferEncoding::Base64
 }
 
+/// The identity transfer encoding of an attached message, the only kind RFC 2046
+/// section 5.2.1 permits for `message/rfc822`: `7bit` for ASCII, `8bit` for content with
+/// 8-bit bytes when `allow_8bit`; CRLF line ends, no NUL and lines of at most 998 octets
+/// either way. `None` when neither fits.
+pub(crate) fn identity_encoding(data: &[u8], allow_8bit: bool) -> Option<TransferEncoding> {
+    let ascii = data.is_ascii();
+    if !ascii && !allow_8bit {
+        return None;
+    }
+    let s = shape(data, ascii);
+    if s.nul || s.bare || s.max_line > super::MAX_LINE_LEN {
+        return None;
+    }
+    Some(if ascii {
+        TransferEncoding::SevenBit
+    } else {
+        TransferEncoding::EightBit
+    })
+}
+
 /// Appends `data` as base64 in lines of 76 characters separated by CRLF (no CRLF after
 /// the last line).
 pub(crate) fn encode_base64(data: &[u8], out: &mut Vec<u8>) {

@@ -24,8 +24,8 @@ use memchr::memmem;
 
 use super::addresses::IntoAddresses;
 use super::encode::{
-    choose_encoding, cte_name, encode_base64, encode_quoted_printable, push_params, push_phrase,
-    push_raw, push_unstructured,
+    choose_encoding, cte_name, encode_base64, encode_quoted_printable, identity_encoding,
+    push_params, push_phrase, push_raw, push_unstructured,
 };
 use super::{BuildError, Folder, MAX_LINE_LEN};
 use crate::{Address, ContentType, DateTime, Mailbox, MessageId, TransferEncoding};
@@ -93,7 +93,12 @@ struct Custom<'a> {
 /// value can start a header field of its own. Bodies get the transfer encoding their
 /// content needs: `7bit` when possible, quoted-printable for mostly-ASCII text, base64
 /// otherwise; `8bit` only with [`MessageBuilder::allow_8bit`] or
-/// [`MessageBuilder::smtputf8`]. Boundaries are checked never to occur in the content.
+/// [`MessageBuilder::smtputf8`]. An attached message (`message/rfc822`) is written as it
+/// is, line ends made CRLF, `7bit` or `8bit` (RFC 2046 section 5.2.1 permits no other
+/// encoding, and [`Part::message`](crate::Part::message) reads it back); one that needs
+/// more (8-bit bytes without 8bit output, a NUL, a line over 998 octets) is
+/// [`BuildError::UnencodableMessage`]: attach it as `message/global` (RFC 6532, which
+/// may be encoded) or `application/octet-stream` instead. Boundaries are checked never to occur in the content.
 ///
 /// Methods that take values store them; errors (an invalid address string, a bad field
 /// name) are reported by [`MessageBuilder::build`], the first one found.
@@ -724,7 +729,20 @@ fn attachment_leaf<'b>(
     );
     finish(f, "Content-Type")?;
     let text_like = ct.main_type() == "text";
-    let (cte, body) = encode_body(Cow::Borrowed(&a.data), text_like, eight);
+    let (cte, body) = if ct.main_type() == "message"
+        && matches!(ct.subtype(), "rfc822" | "partial" | "external-body")
+    {
+        // RFC 2046 section 5.2: an attached message is never base64 or quoted-printable;
+        // `message/partial` and `message/external-body` are 7bit only.
+        let mut canonical = Vec::with_capacity(a.data.len() + a.data.len() / 32);
+        super::dsn::normalize_crlf(&a.data, &mut canonical);
+        let eight = eight && ct.subtype() == "rfc822";
+        let cte = identity_encoding(&canonical, eight)
+            .ok_or_else(|| BuildError::UnencodableMessage(a.content_type.to_string()))?;
+        (cte, Cow::Owned(canonical))
+    } else {
+        encode_body(Cow::Borrowed(&a.data), text_like, eight)
+    };
     push_cte(&mut headers, cte);
     let mut f = Folder::new(&mut headers, "Content-Disposition");
     match a.filename.as_deref().filter(|n| !n.is_empty()) {

@@ -107,6 +107,12 @@ pub enum BuildError {
     /// type given for a single part.
     #[error("invalid media type {0:?}")]
     InvalidMediaType(String),
+    /// An attached `message/rfc822` (or `message/partial`, `message/external-body`) that
+    /// cannot be written as `7bit` or `8bit`, the only encodings RFC 2046 section 5.2
+    /// permits: 8-bit bytes without [`MessageBuilder::allow_8bit`] (or with `message/partial`
+    /// or `message/external-body`, which must be 7bit), a NUL, or a line over 998 octets.
+    #[error("attached message of type {0:?} needs an encoding RFC 2046 does not permit")]
+    UnencodableMessage(String),
     /// A header field that cannot be folded into lines of at most 998 octets.
     #[error("header field {0:?} cannot be folded within 998 octets")]
     LineTooLong(String),

@@ -56,6 +56,25 @@ impl<'a> ContentType<'a> {
         }
     }
 
+    /// A media type from lower-case parts.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(
+        main: Cow<'a, str>,
+        sub: Cow<'a, str>,
+        params: Vec<Param<'a>>,
+    ) -> Self {
+        ContentType { main, sub, params }
+    }
+
+    /// The same media type, owning its text.
+    pub fn into_owned(self) -> ContentType<'static> {
+        ContentType {
+            main: Cow::Owned(self.main.into_owned()),
+            sub: Cow::Owned(self.sub.into_owned()),
+            params: self.params.into_iter().map(Param::into_owned).collect(),
+        }
+    }
+
     /// Parses a `Content-Type` value; `None` when it has no valid `type/subtype`.
     ///
     /// ```
@@ -160,6 +179,20 @@ pub struct ContentDisposition<'a> {
 }
 
 impl<'a> ContentDisposition<'a> {
+    /// A disposition from a lower-case kind and parameters.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(kind: Cow<'a, str>, params: Vec<Param<'a>>) -> Self {
+        ContentDisposition { kind, params }
+    }
+
+    /// The same disposition, owning its text.
+    pub fn into_owned(self) -> ContentDisposition<'static> {
+        ContentDisposition {
+            kind: Cow::Owned(self.kind.into_owned()),
+            params: self.params.into_iter().map(Param::into_owned).collect(),
+        }
+    }
+
     /// Parses a `Content-Disposition` value; `None` when it has no disposition type.
     ///
     /// ```

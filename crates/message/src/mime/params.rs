@@ -41,6 +41,20 @@ impl<'a> Param<'a> {
     pub(crate) fn into_value(self) -> Cow<'a, str> {
         self.value
     }
+
+    /// A parameter from a lower-case name and a value.
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_parts(name: Cow<'a, str>, value: Cow<'a, str>) -> Self {
+        Param { name, value }
+    }
+
+    /// The same parameter, owning its text.
+    pub fn into_owned(self) -> Param<'static> {
+        Param {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+        }
+    }
 }
 
 /// Maximum number of parameters kept per field.
@@ -320,7 +334,8 @@ fn join_rfc2231(raw: Vec<RawParam<'_>>) -> Vec<Param<'_>> {
         }
         let value = match charset.as_deref() {
             Some(cs) if !cs.is_empty() => Cow::Owned(decode_charset(cs, &bytes).into_owned()),
-            _ => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+            // No charset: UTF-8 where valid, else Windows-1252.
+            _ => Cow::Owned(crate::charset::decode_8bit(&bytes, None).0.into_owned()),
         };
         // The RFC 2231 value replaces a plain parameter of the same name.
         out.retain(|(p, from_2231)| *from_2231 || p.name != base);

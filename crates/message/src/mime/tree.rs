@@ -24,6 +24,7 @@ use memchr::memmem;
 use super::content_type::{ContentDisposition, ContentType};
 use crate::header::{Header, parse_header_section};
 use crate::message::Limits;
+use crate::src::Src;
 use crate::transfer::TransferEncoding;
 use crate::{ParseError, ParseErrorKind};
 
@@ -34,15 +35,16 @@ use crate::{ParseError, ParseErrorKind};
 pub struct Part<'a> {
     headers: Vec<Header<'a>>,
     content_type: ContentType<'a>,
-    raw: &'a [u8],
-    body: &'a [u8],
+    /// The input (or a shared copy); the part is `offset..end`, its body `body_offset..end`.
+    src: Src<'a>,
     offset: usize,
     body_offset: usize,
+    end: usize,
     parent: Option<usize>,
     children: Vec<usize>,
     depth: usize,
-    preamble: Option<&'a [u8]>,
-    epilogue: Option<&'a [u8]>,
+    preamble: Option<(usize, usize)>,
+    epilogue: Option<(usize, usize)>,
 }
 
 impl<'a> Part<'a> {
@@ -73,7 +75,10 @@ impl<'a> Part<'a> {
 
     /// The `Content-Disposition`, when present and valid.
     pub fn content_disposition(&self) -> Option<ContentDisposition<'a>> {
-        ContentDisposition::parse(self.header("content-disposition")?.raw_value())
+        match self.header("content-disposition")?.value_cow() {
+            Cow::Borrowed(b) => ContentDisposition::parse(b),
+            Cow::Owned(v) => ContentDisposition::parse(v).map(ContentDisposition::into_owned),
+        }
     }
 
     /// The file name: the disposition's `filename`, else the type's `name` parameter
@@ -110,8 +115,8 @@ impl<'a> Part<'a> {
     }
 
     /// The whole part (header section and body) as in the input.
-    pub fn raw(&self) -> &'a [u8] {
-        self.raw
+    pub fn raw(&self) -> &[u8] {
+        self.src.get(self.offset, self.end)
     }
 
     /// Byte offset of the part in the input.
@@ -125,29 +130,68 @@ impl<'a> Part<'a> {
     }
 
     /// The body as in the input (still transfer-encoded).
-    pub fn raw_body(&self) -> &'a [u8] {
-        self.body
+    pub fn raw_body(&self) -> &[u8] {
+        self.src.get(self.body_offset, self.end)
     }
 
     /// For a split multipart: the text before the first delimiter.
-    pub fn preamble(&self) -> Option<&'a [u8]> {
-        self.preamble
+    pub fn preamble(&self) -> Option<&[u8]> {
+        self.preamble.map(|(s, e)| self.src.get(s, e))
     }
 
     /// For a multipart with a close delimiter: the text after it.
-    pub fn epilogue(&self) -> Option<&'a [u8]> {
-        self.epilogue
+    pub fn epilogue(&self) -> Option<&[u8]> {
+        self.epilogue.map(|(s, e)| self.src.get(s, e))
     }
 
-    /// The body with its transfer encoding undone; borrowed for 7bit, 8bit, binary and
-    /// unknown encodings.
+    /// The body with its transfer encoding undone; borrowed from the input for 7bit,
+    /// 8bit, binary and unknown encodings (copied when the part is owned).
     pub fn decoded_body(&self) -> Cow<'a, [u8]> {
-        self.content_transfer_encoding().decode(self.body)
+        let cte = self.content_transfer_encoding();
+        match self.src.borrowed(self.body_offset, self.end) {
+            Some(body) => cte.decode(body),
+            None => Cow::Owned(cte.decode(self.raw_body()).into_owned()),
+        }
+    }
+
+    /// The same part, owning its header fields, content type and bytes; offsets, the
+    /// parent and the children's indices are kept. A part of an owned
+    /// [`Message`](crate::Message) shares the message's one copy of the input; a borrowed
+    /// part copies its own bytes (header section and body).
+    ///
+    /// ```
+    /// use postwerk_message::Message;
+    /// let raw = b"Content-Type: text/plain; charset=utf-8\r\n\r\nGr\xc3\xbc\xc3\x9fe".to_vec();
+    /// let part = Message::parse(&raw).unwrap().root_part().clone().into_owned();
+    /// drop(raw);
+    /// assert_eq!(part.decoded_text().unwrap(), "Grüße");
+    /// ```
+    pub fn into_owned(self) -> Part<'static> {
+        let src = self.src.to_shared(self.offset, self.end);
+        self.with_src(src)
+    }
+
+    /// This part with its bytes in `src` (which holds at least `offset..end`).
+    pub(crate) fn with_src(self, src: Src<'static>) -> Part<'static> {
+        Part {
+            headers: self.headers.into_iter().map(Header::into_owned).collect(),
+            content_type: self.content_type.into_owned(),
+            src,
+            offset: self.offset,
+            body_offset: self.body_offset,
+            end: self.end,
+            parent: self.parent,
+            children: self.children,
+            depth: self.depth,
+            preamble: self.preamble,
+            epilogue: self.epilogue,
+        }
     }
 
     /// For a `message/rfc822` or `message/global` part whose body is not transfer-encoded
     /// (7bit, 8bit or binary, as RFC 2046 section 5.2.1 requires): the attached message,
-    /// parsed with the default [`Limits`], borrowing from the same input. `None` for other
+    /// parsed with the default [`Limits`], borrowing from the same input (for a part of an
+    /// owned message, a copy of the body). `None` for other
     /// parts; for an encoded one, parse [`Part::decoded_body`] with
     /// [`Message::parse`](crate::Message::parse).
     ///
@@ -168,7 +212,12 @@ impl<'a> Part<'a> {
         if !(ct.is("message", "rfc822") || ct.is("message", "global")) || !identity {
             return None;
         }
-        crate::Message::parse(self.body).ok()
+        match self.src.borrowed(self.body_offset, self.end) {
+            Some(body) => crate::Message::parse(body).ok(),
+            None => crate::Message::parse(self.raw_body())
+                .ok()
+                .map(crate::Message::owned_as),
+        }
     }
 
     /// For `text/*` parts: the body transfer-decoded, then decoded from its charset to
@@ -309,23 +358,52 @@ pub(crate) type Tree<'a> = (Vec<Part<'a>>, Option<ParseError>);
 /// Builds the MIME tree of `input`, whose own header section is already parsed
 /// (`root_headers`, body at `root_body_start`).
 pub(crate) fn build_tree<'a>(
-    input: &'a [u8],
+    src: &Src<'a>,
     root_headers: &[Header<'a>],
     root_body_start: usize,
     limits: &Limits,
 ) -> Tree<'a> {
     let mut parts: Vec<Part<'a>> = Vec::new();
-    let error = walk(input, root_headers, root_body_start, limits, &mut parts).err();
+    let error = walk(src, root_headers, root_body_start, limits, &mut parts).err();
     (parts, error)
 }
 
+/// The header section at `start..end` of `src`, borrowing from the input when `src` does.
+fn part_headers<'a>(
+    src: &Src<'a>,
+    start: usize,
+    end: usize,
+    max_headers: usize,
+) -> Result<(Vec<Header<'a>>, usize), ParseError> {
+    if let Some(data) = src.borrowed(start, end) {
+        let section = parse_header_section(data, start, max_headers, false)?;
+        return Ok((section.headers, section.body_start));
+    }
+    let section = parse_header_section(src.get(start, end), start, max_headers, false)?;
+    let headers = section
+        .headers
+        .into_iter()
+        .map(Header::into_owned)
+        .collect();
+    Ok((headers, section.body_start))
+}
+
+/// The content type in `h`, borrowing from the input when `h` does.
+fn content_type_of<'a>(h: &Header<'a>) -> Option<ContentType<'a>> {
+    match h.value_cow() {
+        Cow::Borrowed(b) => ContentType::parse(b),
+        Cow::Owned(v) => ContentType::parse(v).map(ContentType::into_owned),
+    }
+}
+
 fn walk<'a>(
-    input: &'a [u8],
+    src: &Src<'a>,
     root_headers: &[Header<'a>],
     root_body_start: usize,
     limits: &Limits,
     parts: &mut Vec<Part<'a>>,
 ) -> Result<(), ParseError> {
+    let input = src.all();
     // Inputs that fit u32 offsets use one shared index of candidate delimiter lines for
     // deep multiparts, so nesting does not rescan the bodies byte by byte at every level.
     let mut line_index = (u32::try_from(input.len()).is_ok()).then(LineIndex::default);
@@ -344,15 +422,14 @@ fn walk<'a>(
             if parts.len() >= limits.max_parts {
                 return Err(ParseError::new(ParseErrorKind::TooManyParts, p.start));
             }
-            let section = parse_header_section(data, p.start, limits.max_headers, false)?;
-            (section.headers, section.body_start)
+            part_headers(src, p.start, p.end, limits.max_headers)?
         };
         let body = data.get(body_start..).unwrap_or_default();
         let body_offset = p.start + body_start;
         let ct = headers
             .iter()
             .find(|h| h.is("content-type"))
-            .and_then(|h| ContentType::parse(h.raw_value()));
+            .and_then(content_type_of);
         let content_type = match ct {
             Some(ct) => ct,
             None if p.in_digest => ContentType::message_rfc822_default(),
@@ -365,10 +442,10 @@ fn walk<'a>(
         parts.push(Part {
             headers,
             content_type,
-            raw: data,
-            body,
+            src: src.clone(),
             offset: p.start,
             body_offset,
+            end: p.end,
             parent: p.parent,
             children: Vec::new(),
             depth: p.depth,
@@ -418,8 +495,13 @@ fn walk<'a>(
                 }
             }
             .map_err(|at| ParseError::new(ParseErrorKind::TooManyParts, body_offset + at))?;
-            part.preamble = body.get(split.preamble.0..split.preamble.1);
-            part.epilogue = split.epilogue.and_then(|(s, e)| body.get(s..e));
+            part.preamble = Some((
+                body_offset + split.preamble.0,
+                body_offset + split.preamble.1,
+            ));
+            part.epilogue = split
+                .epilogue
+                .map(|(s, e)| (body_offset + s, body_offset + e));
             let in_digest = part.content_type.subtype() == "digest";
             for &(s, e) in split.parts.iter().rev() {
                 stack.push(Pending {
