@@ -64,7 +64,8 @@ pub enum ConfigError {
 pub struct Config {
     /// Our host name: greetings, `Received:` fields, the generated certificate.
     pub hostname: String,
-    /// The domains we accept mail for.
+    /// The domains we accept mail for. Empty: a send-only post office (nothing is stored
+    /// here; users log in to submit, in domains whose mail is received elsewhere).
     pub domains: Vec<String>,
     /// Maildirs, the queue, the generated certificate and users file.
     pub data_dir: PathBuf,
@@ -742,9 +743,6 @@ impl Config {
             }
             _ => {}
         }
-        if self.domains.is_empty() {
-            return Err(invalid("domains", "at least one local domain is needed"));
-        }
         for (i, domain) in self.domains.iter().enumerate() {
             if !is_domain(domain) {
                 return Err(invalid(&format!("domains[{i}]"), "not a domain name"));
@@ -947,10 +945,36 @@ impl Config {
                 "`{address}`: the local part may use letters, digits, `.`, `_`, `-`, `+` only"
             ));
         }
-        if !self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        if self.send_only() {
+            if !is_domain(domain) {
+                return Err(format!("`{address}`: `{domain}` is not a domain name"));
+            }
+        } else if !self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
             return Err(format!("`{address}`: `{domain}` is not one of `domains`"));
         }
         Ok(())
+    }
+
+    /// No local domains: mail is only sent from here (submission and relaying), never
+    /// stored. Users may then be in any domain.
+    pub fn send_only(&self) -> bool {
+        self.domains.is_empty()
+    }
+
+    /// The domains whose mail we sign with DKIM: the local domains and the domains of
+    /// `users` (the same set unless the post office is send-only), lower case, each once.
+    pub fn signing_domains(&self, users: &[UserEntry]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let users = users
+            .iter()
+            .filter_map(|u| u.address.rsplit_once('@').map(|(_, d)| d));
+        for domain in self.domains.iter().map(String::as_str).chain(users) {
+            let domain = domain.to_ascii_lowercase();
+            if !out.contains(&domain) {
+                out.push(domain);
+            }
+        }
+        out
     }
 
     /// Every address we listen on, with its role.
@@ -1067,11 +1091,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("users[0].password_hash"), "{err}");
-        let text = EMBEDDED_DEFAULT.replace("[\"localhost\"]", "[]");
+        let text = EMBEDDED_DEFAULT.replace("[\"localhost\"]", "[\"not a domain\"]");
         let err = Config::parse(&text, "f.toml", Path::new("/"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("`domains`"), "{err}");
+        assert!(err.contains("`domains[0]`"), "{err}");
+        // No domains at all is a send-only post office, not an error.
+        let text = EMBEDDED_DEFAULT.replace("[\"localhost\"]", "[]");
+        assert!(Config::parse(&text, "f.toml", Path::new("/")).unwrap().send_only());
     }
 
     #[test]

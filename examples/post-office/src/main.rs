@@ -145,14 +145,22 @@ fn dkim_record(config: Option<&std::path::Path>, domain: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Some(domain) = config
-        .domains
+    let users = match users::existing_users(&config) {
+        Ok(users) => users.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("post-office: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let signing = config.signing_domains(&users);
+    let Some(domain) = signing
         .iter()
         .find(|d| d.eq_ignore_ascii_case(domain.trim_end_matches('.')))
     else {
         eprintln!(
-            "post-office: {domain} is not a local domain (domains: {})",
-            config.domains.join(", ")
+            "post-office: {domain} is not a domain we sign for (local domains and the \
+             domains of users: {})",
+            signing.join(", ")
         );
         return ExitCode::FAILURE;
     };
@@ -289,7 +297,7 @@ async fn serve(
     let resolver = resolver(&config)?;
     let dkim = Arc::new(dkim::DkimKeys::load_or_generate(
         &config.data_dir,
-        &config.domains,
+        &config.signing_domains(&entries),
     )?);
 
     // Sockets passed by systemd replace the configured addresses of their role.

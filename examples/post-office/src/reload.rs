@@ -195,7 +195,7 @@ impl Reloader {
         let resolver = crate::resolver(&config)?;
         let dkim = Arc::new(crate::dkim::DkimKeys::load_or_generate(
             &config.data_dir,
-            &config.domains,
+            &config.signing_domains(&entries),
         )?);
         let config = Arc::new(config);
         let users = Arc::new(Users::new(&config, &entries));

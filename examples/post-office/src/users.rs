@@ -134,6 +134,12 @@ impl Users {
         if !self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
             return Lookup::NotLocal;
         }
+        self.resolve(local, domain, true)
+    }
+
+    /// The user an address belongs to: a user's own address, an alias, either with a
+    /// `+tag`; in a local domain (`local_domain`) also `postmaster@` and the catch-all.
+    fn resolve(&self, local: &str, domain: &str, local_domain: bool) -> Lookup {
         if local
             .chars()
             .any(|c| matches!(c, '%' | '!' | '@' | '/' | '\\') || c.is_control())
@@ -149,6 +155,9 @@ impl Users {
             && let Some(user) = self.find(&format!("{base}@{domain}"))
         {
             return Lookup::Mailbox(user);
+        }
+        if !local_domain {
+            return Lookup::Unknown;
         }
         // RFC 5321 4.5.1: postmaster@ every local domain is accepted.
         if local == "postmaster"
@@ -194,9 +203,17 @@ impl Users {
     }
 
     /// May `user` send with `address` as the envelope sender? Its own address, an alias of
-    /// it, or either with a `+tag`.
+    /// it, or either with a `+tag` (in any domain: a send-only post office's users are in
+    /// domains that are not local), and in a local domain what `lookup` gives it.
     pub fn may_send_as(&self, user: &str, address: &str) -> bool {
-        matches!(self.lookup_address(address), Lookup::Mailbox(owner) if owner == user)
+        let owner = match self.lookup_address(address) {
+            Lookup::NotLocal => match address.rsplit_once('@') {
+                Some((local, domain)) => self.resolve(local, domain, false),
+                None => Lookup::NotLocal,
+            },
+            found => found,
+        };
+        matches!(owner, Lookup::Mailbox(owner) if owner == user)
     }
 }
 
@@ -269,11 +286,30 @@ pub fn random_password() -> String {
 pub type LoadedUsers = (Vec<UserEntry>, Option<(String, String)>);
 
 /// The users of a configuration: its `[[users]]`, or else `data_dir/users.toml`, which is
-/// created on first start with `postmaster@<first domain>` and a random password. The
+/// created on first start with `postmaster@<first domain>` (of the host name when
+/// send-only) and a random password. The
 /// password is returned (to be printed once) only when the file was just created.
 pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
+    if let Some(users) = existing_users(config)? {
+        return Ok((users, None));
+    }
+    let domain = config.domains.first().unwrap_or(&config.hostname).as_str();
+    let address = format!("postmaster@{domain}");
+    let password = random_password();
+    let hash = hash_password(&password).map_err(|e| io::Error::other(e.to_string()))?;
+    write_users_file(&config.data_dir.join("users.toml"), &address, &hash)?;
+    let entry = UserEntry {
+        address: address.clone(),
+        password_hash: hash,
+    };
+    Ok((vec![entry], Some((address, password))))
+}
+
+/// The users of a configuration when there are any yet: its `[[users]]`, or
+/// `data_dir/users.toml` if that exists (checked); `None` before the first start.
+pub fn existing_users(config: &Config) -> io::Result<Option<Vec<UserEntry>>> {
     if !config.users.is_empty() {
-        return Ok((config.users.clone(), None));
+        return Ok(Some(config.users.clone()));
     }
     let path = config.data_dir.join("users.toml");
     if path.exists() {
@@ -306,22 +342,9 @@ pub fn load_users(config: &Config) -> io::Result<LoadedUsers> {
                 ),
             ));
         }
-        return Ok((file.users, None));
+        return Ok(Some(file.users));
     }
-    let domain = config
-        .domains
-        .first()
-        .map(String::as_str)
-        .unwrap_or("localhost");
-    let address = format!("postmaster@{domain}");
-    let password = random_password();
-    let hash = hash_password(&password).map_err(|e| io::Error::other(e.to_string()))?;
-    write_users_file(&path, &address, &hash)?;
-    let entry = UserEntry {
-        address: address.clone(),
-        password_hash: hash,
-    };
-    Ok((vec![entry], Some((address, password))))
+    Ok(None)
 }
 
 fn write_users_file(path: &Path, address: &str, hash: &str) -> io::Result<()> {
@@ -537,6 +560,35 @@ mod tests {
         assert!(users.may_send_as("alice@localhost", "sales@localhost"));
         assert!(!users.may_send_as("alice@localhost", "bob@localhost"));
         assert!(!users.may_send_as("alice@localhost", "alice@example.org"));
+    }
+
+    #[test]
+    fn send_only_users_send_as_themselves_and_nothing_is_local() {
+        let text = EMBEDDED_DEFAULT.replace("domains = [\"localhost\"]", "domains = []");
+        let config = Config::parse(&text, "t", Path::new("/")).unwrap();
+        assert!(config.send_only());
+        let hash = hash_password("x").unwrap();
+        let entries: Vec<UserEntry> = ["alice@sender.test", "bob@other.test"]
+            .into_iter()
+            .map(|address| UserEntry {
+                address: address.into(),
+                password_hash: hash.clone(),
+            })
+            .collect();
+        for entry in &entries {
+            config.validate_user(entry).unwrap();
+        }
+        assert_eq!(
+            config.signing_domains(&entries),
+            ["sender.test", "other.test"]
+        );
+        let users = Users::new(&config, &entries);
+        assert!(users.may_send_as("alice@sender.test", "alice@sender.test"));
+        assert!(users.may_send_as("alice@sender.test", "Alice+news@Sender.Test"));
+        assert!(!users.may_send_as("alice@sender.test", "bob@other.test"));
+        assert!(!users.may_send_as("alice@sender.test", "carol@sender.test"));
+        assert!(!users.may_send_as("alice@sender.test", "postmaster@sender.test"));
+        assert_eq!(users.lookup_address("alice@sender.test"), Lookup::NotLocal);
     }
 
     #[test]

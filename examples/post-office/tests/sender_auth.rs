@@ -188,6 +188,60 @@ fn reject_fail_refuses_spf_failures_at_mail_from() {
     assert!(replies.contains("5.7.23"), "{replies}");
 }
 
+#[test]
+fn a_send_only_office_signs_for_its_users_and_stores_nothing() {
+    let ports = Ports::new();
+    let mut a = Office::new("127.0.0.2", "sender.test", &["alice"], ports, None, "");
+    // No local domains: alice@sender.test only submits here; sender.test's mail is
+    // received elsewhere.
+    let text = std::fs::read_to_string(&a.config).unwrap();
+    let text = text.replace("domains = [\"sender.test\"]", "domains = []");
+    std::fs::write(&a.config, text).unwrap();
+    let mut b = Office::new("127.0.0.3", "beta.test", &["bob"], ports, None, "");
+    // The keys are generated for the users' domain and printed for publishing.
+    let records = dkim_records(&a, "sender.test");
+    assert_eq!(records.len(), 2, "{records:?}");
+    let mut extra: Vec<String> = records.iter().map(|r| txt_option(r)).collect();
+    extra.extend([
+        "--txt-record=sender.test,v=spf1 ip4:127.0.0.1 -all".to_owned(),
+        "--txt-record=_dmarc.sender.test,v=DMARC1; p=reject".to_owned(),
+        "--auth-server=ns.test,127.0.0.1".to_owned(),
+        "--auth-zone=sender.test,127.0.0.0/8".to_owned(),
+        "--auth-zone=beta.test,127.0.0.0/8".to_owned(),
+    ]);
+    let dns = Dns::start_with(&[("beta.test", "mx.beta.test", "127.0.0.3")], &extra);
+    a.set_dns(&dns);
+    b.set_dns(&dns);
+    a.start();
+    b.start();
+    let text = "From: Alice <alice@sender.test>\r\nTo: bob@beta.test\r\nSubject: from a \
+                send-only host\r\n\r\nHello Bob.\r\n";
+    submit(&a, "alice@sender.test", &["bob@beta.test"], text);
+    let got = b.wait_for_mail("bob@beta.test", 1, Duration::from_secs(60));
+    let fields = results_fields(&got[0]);
+    let ar = fields.first().expect("an Authentication-Results field");
+    for expected in [
+        "dkim=pass",
+        "header.d=sender.test",
+        "spf=pass",
+        "dmarc=pass",
+    ] {
+        assert!(ar.contains(expected), "{expected} missing in {ar}");
+    }
+    // A's MX port takes no mail for anyone (nothing is local), not even its users'.
+    let replies = dialogue(
+        a.ip,
+        a.ports.smtp,
+        &[
+            "MAIL FROM:<x@elsewhere.test>",
+            "RCPT TO:<alice@sender.test>",
+        ],
+    );
+    assert!(replies[0].starts_with("250"), "{replies:?}");
+    assert!(replies[1].starts_with("55"), "{replies:?}");
+    assert!(!a.data().join("mail").join("alice@sender.test").exists());
+}
+
 /// Sends `message` from `sender` to bob@beta.test at `office`'s MX port from 127.0.0.9
 /// with [`FORGE`]; its output (the replies to MAIL and DATA).
 fn forge(office: &Office, sender: &str, message: &str) -> String {
