@@ -23,7 +23,7 @@ use tracing::info;
 
 use crate::clock::unix_now;
 use crate::delivery::Deliverer;
-use crate::queue::{Envelope, RcptState, Report, State};
+use crate::queue::{Envelope, Failure, RcptState, Report, State};
 
 /// One recipient of a report.
 #[derive(Debug, Clone)]
@@ -36,23 +36,19 @@ struct Line {
     retry_until: Option<u64>,
 }
 
-/// Splits a recorded failure (`STATUS REMOTE-OR-DASH DIAGNOSTIC`).
-fn failure_line(index: usize, why: &str) -> Line {
-    let mut parts = why.splitn(3, ' ');
-    let status = parts.next().unwrap_or("5.0.0");
-    let remote = parts.next().filter(|r| *r != "-").map(str::to_owned);
-    let diagnostic = parts.next().map(str::to_owned);
-    let status = if status.starts_with('4') {
-        status.replacen('4', "5", 1)
-    } else {
-        status.to_owned()
+/// The report line of a recipient that failed for good (a temporary status of an
+/// expired message is reported as permanent).
+fn failure_line(index: usize, failure: &Failure) -> Line {
+    let status = match failure.status.strip_prefix('4') {
+        Some(rest) => format!("5{rest}"),
+        None => failure.status.clone(),
     };
     Line {
         index,
         action: Action::Failed,
         status,
-        remote,
-        diagnostic,
+        remote: failure.remote.clone(),
+        diagnostic: Some(failure.diagnostic.clone()).filter(|d| !d.is_empty()),
         retry_until: None,
     }
 }
@@ -176,8 +172,8 @@ pub async fn queue_bounce(
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match s {
-            RcptState::Failed(why) if envelope.wants(i, Report::Failure) => {
-                Some(failure_line(i, why))
+            RcptState::Failed(failure) if envelope.wants(i, Report::Failure) => {
+                Some(failure_line(i, failure))
             }
             _ => None,
         })
@@ -291,9 +287,12 @@ mod tests {
 
     #[test]
     fn failure_lines_make_temporary_statuses_permanent() {
-        let l = failure_line(3, "4.4.7 - delivery time expired");
+        let expired = Failure::new("4.4.7", None, "delivery time expired");
+        let l = failure_line(3, &expired);
         assert_eq!((l.index, l.status.as_str(), l.remote), (3, "5.4.7", None));
-        let l = failure_line(0, "5.2.2 mx.beta.test 552 5.2.2 full");
+        let full = Failure::new("5.2.2", Some("mx.beta.test"), "552 5.2.2 full");
+        let l = failure_line(0, &full);
+        assert_eq!(l.status, "5.2.2");
         assert_eq!(l.remote.as_deref(), Some("mx.beta.test"));
         assert_eq!(l.diagnostic.as_deref(), Some("552 5.2.2 full"));
     }

@@ -1098,7 +1098,11 @@ mod tests {
         assert!(err.contains("`domains[0]`"), "{err}");
         // No domains at all is a send-only post office, not an error.
         let text = EMBEDDED_DEFAULT.replace("[\"localhost\"]", "[]");
-        assert!(Config::parse(&text, "f.toml", Path::new("/")).unwrap().send_only());
+        assert!(
+            Config::parse(&text, "f.toml", Path::new("/"))
+                .unwrap()
+                .send_only()
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ use tracing::{info, warn};
 
 use crate::clock::unix_now;
 use crate::delivery::Deliverer;
-use crate::queue::{Envelope, QueueStore, RcptState, State};
+use crate::queue::{Envelope, Failure, QueueStore, RcptState, State};
 use crate::scheduler::Command;
 
 /// The control socket of the post office whose data directory is `data_dir`.
@@ -303,8 +303,10 @@ async fn bounce(deliverer: &Arc<Deliverer>, id: &str) -> (Result<String, String>
     for rcpt in &mut state.recipients {
         if let RcptState::Pending(last) = rcpt {
             let last = last.as_deref().unwrap_or("not attempted yet");
-            *rcpt = RcptState::Failed(format!(
-                "5.3.0 - returned by the postmaster; last error: {last}"
+            *rcpt = RcptState::Failed(Failure::new(
+                "5.3.0",
+                None,
+                format!("returned by the postmaster; last error: {last}"),
             ));
             returned += 1;
         }
@@ -356,17 +358,18 @@ fn load(store: &QueueStore, id: &str) -> io::Result<Entry> {
     })
 }
 
-fn state_word(state: &RcptState) -> (&'static str, Option<&str>) {
+fn state_word(state: &RcptState) -> (&'static str, Option<String>) {
     match state {
-        RcptState::Pending(last) => ("pending", last.as_deref()),
+        RcptState::Pending(last) => ("pending", last.clone()),
         RcptState::Delivered => ("delivered", None),
-        RcptState::Failed(why) => ("failed", Some(why.as_str())),
+        RcptState::Failed(failure) => ("failed", Some(failure.to_string())),
     }
 }
 
-fn last_error(state: &State) -> Option<&str> {
+fn last_error(state: &State) -> Option<String> {
     state.recipients.iter().rev().find_map(|r| match r {
-        RcptState::Pending(Some(why)) | RcptState::Failed(why) => Some(why.as_str()),
+        RcptState::Pending(Some(why)) => Some(why.clone()),
+        RcptState::Failed(failure) => Some(failure.to_string()),
         _ => None,
     })
 }
@@ -423,7 +426,7 @@ fn list(store: &QueueStore, json: bool) -> Result<String, String> {
             recipients.join(", "),
             entry.state.attempts,
             next_text(&entry, now),
-            last_error(&entry.state).unwrap_or("-"),
+            last_error(&entry.state).as_deref().unwrap_or("-"),
         );
     }
     if out.is_empty() && !json {
@@ -443,7 +446,7 @@ fn json_line(entry: &Entry, age: u64) -> String {
             format!(
                 "{{\"address\":{},\"state\":\"{word}\",\"error\":{}}}",
                 json_str(r),
-                json_opt(why)
+                json_opt(why.as_deref())
             )
         })
         .collect();
@@ -461,7 +464,7 @@ fn json_line(entry: &Entry, age: u64) -> String {
         recipients.join(","),
         entry.state.attempts,
         entry.held,
-        json_opt(last_error(&entry.state)),
+        json_opt(last_error(&entry.state).as_deref()),
     )
 }
 

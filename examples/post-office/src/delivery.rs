@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::destinations::Destinations;
 use crate::maildir::MaildirStore;
 use crate::outbound::Dialer;
-use crate::queue::{Envelope, QueueStore, RcptState, State};
+use crate::queue::{Envelope, Failure, QueueStore, RcptState, State};
 use crate::scheduler::Lanes;
 use crate::sessions::SessionCache;
 use crate::users::{Lookup, Users};
@@ -150,8 +150,10 @@ impl Deliverer {
                     let why = last
                         .clone()
                         .unwrap_or_else(|| "no attempt succeeded".into());
-                    *rcpt = RcptState::Failed(format!(
-                        "4.4.7 - delivery time expired; last error: {why}"
+                    *rcpt = RcptState::Failed(Failure::new(
+                        "4.4.7",
+                        None,
+                        format!("delivery time expired; last error: {why}"),
                     ));
                 }
             }
@@ -371,10 +373,9 @@ fn record(state: &mut State, i: usize, outcome: Outcome) {
         *slot = match outcome {
             Outcome::Delivered => RcptState::Delivered,
             Outcome::Temporary(why) => RcptState::Pending(Some(why)),
-            Outcome::Permanent(status, remote, diagnostic) => RcptState::Failed(format!(
-                "{status} {} {diagnostic}",
-                remote.as_deref().unwrap_or("-")
-            )),
+            Outcome::Permanent(status, remote, diagnostic) => {
+                RcptState::Failed(Failure::new(&status, remote.as_deref(), diagnostic))
+            }
         };
     }
 }

@@ -120,8 +120,48 @@ pub enum RcptState {
     Pending(Option<String>),
     /// Delivered.
     Delivered,
-    /// Failed for good; the reply or reason, for the bounce.
-    Failed(String),
+    /// Failed for good: what the bounce reports.
+    Failed(Failure),
+}
+
+/// Why a recipient failed for good, as a delivery status notification reports it
+/// (RFC 3464 `Status`, `Remote-MTA`, `Diagnostic-Code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The enhanced status code (`5.1.1`; `4.4.7` for an expired message, reported as a
+    /// permanent `5.4.7`).
+    pub status: String,
+    /// The server that refused, when one did.
+    pub remote: Option<String>,
+    /// Its reply, or why we gave up.
+    pub diagnostic: String,
+}
+
+impl Failure {
+    /// A failure with `status`, the refusing server `remote` and `diagnostic`.
+    pub fn new(status: &str, remote: Option<&str>, diagnostic: impl Into<String>) -> Failure {
+        Failure {
+            status: status.to_owned(),
+            remote: remote.map(str::to_owned),
+            diagnostic: diagnostic.into(),
+        }
+    }
+
+    /// Reads the state file's form, `STATUS REMOTE-OR-DASH DIAGNOSTIC`.
+    fn parse(text: &str) -> Failure {
+        let mut parts = text.splitn(3, ' ');
+        let status = parts.next().filter(|s| !s.is_empty()).unwrap_or("5.0.0");
+        let remote = parts.next().filter(|r| *r != "-");
+        Failure::new(status, remote, parts.next().unwrap_or_default())
+    }
+}
+
+/// The state file's form (also what `queue show` prints).
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let remote = self.remote.as_deref().unwrap_or("-");
+        write!(f, "{} {remote} {}", self.status, self.diagnostic)
+    }
 }
 
 /// Delivery progress of one message.
@@ -596,8 +636,8 @@ impl QueueStore {
                     let _ = writeln!(text, "pending {}", clean(why));
                 }
                 RcptState::Delivered => text.push_str("delivered\n"),
-                RcptState::Failed(why) => {
-                    let _ = writeln!(text, "failed {}", clean(why));
+                RcptState::Failed(failure) => {
+                    let _ = writeln!(text, "failed {}", clean(&failure.to_string()));
                 }
             }
         }
@@ -1044,7 +1084,9 @@ fn parse_state(text: &str, recipients: usize) -> Result<State, String> {
                 .recipients
                 .push(RcptState::Pending(Some(value.to_owned()))),
             "delivered" => state.recipients.push(RcptState::Delivered),
-            "failed" => state.recipients.push(RcptState::Failed(value.to_owned())),
+            "failed" => state
+                .recipients
+                .push(RcptState::Failed(Failure::parse(value))),
             "delay-notified" => state.delay_notified = true,
             "success-notified" => state
                 .success_notified
@@ -1193,6 +1235,18 @@ mod tests {
     }
 
     #[test]
+    fn failures_keep_their_fields_through_the_state_file() {
+        for failure in [
+            Failure::new("5.1.1", Some("mx.beta.test"), "550 5.1.1 no such user here"),
+            Failure::new("4.4.7", None, "delivery time expired; last error: 421 busy"),
+            Failure::new("5.3.0", None, ""),
+        ] {
+            let text = failure.to_string();
+            assert_eq!(Failure::parse(&text), failure, "{text}");
+        }
+    }
+
+    #[test]
     fn concurrent_commits_share_their_flushes() {
         let (_dir, store) = store();
         let store = Arc::new(store);
@@ -1330,7 +1384,7 @@ mod tests {
             next_attempt: 1_700_000_900,
             recipients: vec![
                 RcptState::Pending(Some("451 4.4.1 no answer\nfrom host".into())),
-                RcptState::Failed("550 5.1.1 unknown".into()),
+                RcptState::Failed(Failure::new("5.1.1", Some("mx.example"), "550 unknown")),
             ],
             ..State::new(0)
         };
