@@ -11,6 +11,7 @@ mod control;
 mod delivery;
 mod destinations;
 mod dkim;
+mod driver;
 mod durable;
 mod listen;
 mod local;

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Longest time a TLS handshake may take.
@@ -69,37 +69,6 @@ impl Stream {
         *self = Stream::Client(Box::new(tls));
         Ok(())
     }
-}
-
-/// Writes everything the machine wants sent (`chunks` drains its transmit queue) and
-/// flushes, giving up after `limit`: a peer that stops reading never holds a task forever.
-pub async fn send_all(
-    stream: &mut Stream,
-    limit: Duration,
-    mut chunks: impl FnMut() -> Option<bytes::Bytes>,
-) -> io::Result<()> {
-    let write = async {
-        while let Some(chunk) = chunks() {
-            stream.write_all(&chunk).await?;
-        }
-        stream.flush().await
-    };
-    tokio::time::timeout(limit, write)
-        .await
-        .map_err(|_| timed_out("write"))?
-}
-
-/// Writes one chunk and flushes it, giving up after `limit`: a peer that stops reading
-/// never holds a task forever, and since a session reads nothing more meanwhile, it never
-/// makes the session buffer more (the driver loop of the bounded-output contract).
-pub async fn write_out(stream: &mut Stream, chunk: &[u8], limit: Duration) -> io::Result<()> {
-    let write = async {
-        stream.write_all(chunk).await?;
-        stream.flush().await
-    };
-    tokio::time::timeout(limit, write)
-        .await
-        .map_err(|_| timed_out("write"))?
 }
 
 fn upgrading() -> io::Error {

@@ -25,15 +25,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use postwerk_smtp::client::{
     self, BareLineEndings, Event, Timeouts, TlsPolicy, Transaction, TransactionResult,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use crate::config::{Config, LmtpTarget, Outbound};
+use crate::driver::{Driver, Step};
 use crate::net::Stream;
 use crate::sessions::{MxTls, SessionCache, SessionKey};
 
@@ -372,12 +372,13 @@ impl Dialer {
         Session {
             stream,
             conn: client::Connection::new(config, Instant::now()),
-            driver: Driver {
-                buf: vec![0u8; 16 * 1024],
-                block: secs(outbound.data_block_timeout_secs),
-                command: secs(outbound.command_timeout_secs),
-                handshake: secs(outbound.tls_handshake_timeout_secs),
-            },
+            // Each piece of output within the data-block deadline; waiting for a reply
+            // the machine has no timer for, at most the command deadline.
+            driver: Driver::new(16 * 1024, secs(outbound.data_block_timeout_secs))
+                .in_pieces(WRITE_PIECE)
+                .with_idle_limit(secs(outbound.command_timeout_secs)),
+            block: secs(outbound.data_block_timeout_secs),
+            handshake: secs(outbound.tls_handshake_timeout_secs),
             host: host.to_owned(),
             tls_config: plan.tls_config,
             lmtp: plan.lmtp,
@@ -418,6 +419,9 @@ pub struct Session {
     stream: Stream,
     conn: client::Connection,
     driver: Driver,
+    /// Writing one piece of output, and the TLS handshake, may take this long.
+    block: Duration,
+    handshake: Duration,
     host: String,
     tls_config: Arc<rustls::ClientConfig>,
     lmtp: bool,
@@ -444,57 +448,44 @@ impl Session {
         }
         let mut closed_with = None;
         loop {
-            if let Err(e) = self.driver.flush(&mut self.stream, &mut self.conn).await {
-                return Err(self.broken(e));
-            }
-            let mut start_tls = false;
-            let mut result = None;
-            while let Some(event) = self.conn.poll_event() {
-                match event {
-                    Event::StartTls => start_tls = true,
-                    Event::TransactionDone(done) => result = Some(done),
-                    Event::Closed { error } => closed_with = error,
-                    _ => {}
-                }
-            }
-            if let Some(result) = result {
-                self.messages += 1;
-                if self.messages == 1 {
-                    crate::metrics::count(if self.lmtp {
-                        &crate::metrics::METRICS.lmtp_sessions
-                    } else if self.stream.is_tls() {
-                        &crate::metrics::METRICS.outbound_tls
-                    } else {
-                        &crate::metrics::METRICS.outbound_plain
+            let step = self
+                .driver
+                .step(&mut self.conn, &mut self.stream, false, None)
+                .await;
+            match step {
+                Step::Event(Event::TransactionDone(result)) => {
+                    self.messages += 1;
+                    if self.messages == 1 {
+                        crate::metrics::count(if self.lmtp {
+                            &crate::metrics::METRICS.lmtp_sessions
+                        } else if self.stream.is_tls() {
+                            &crate::metrics::METRICS.outbound_tls
+                        } else {
+                            &crate::metrics::METRICS.outbound_plain
+                        });
+                    }
+                    let caps = self.conn.capabilities();
+                    return Ok(Sent {
+                        result,
+                        peer_dsn: caps.is_some_and(|c| c.has(client::Extension::Dsn)),
+                        established: caps.is_some(),
                     });
                 }
-                let caps = self.conn.capabilities();
-                return Ok(Sent {
-                    result,
-                    peer_dsn: caps.is_some_and(|c| c.has(client::Extension::Dsn)),
-                    established: caps.is_some(),
-                });
-            }
-            if start_tls {
-                if let Err(e) = self
-                    .driver
-                    .handshake(&mut self.stream, &self.tls_config, &self.host)
-                    .await
-                {
-                    self.conn.handle_eof(Instant::now());
-                    return Err(Failed {
-                        error: SessionError::Tls(e),
-                        before_mail: true,
-                    });
+                Step::Event(Event::StartTls) => {
+                    if let Err(e) = self.start_tls().await {
+                        self.conn.handle_eof(Instant::now());
+                        return Err(Failed {
+                            error: SessionError::Tls(e),
+                            before_mail: true,
+                        });
+                    }
+                    self.driver.discard_unread();
+                    self.conn.tls_established(Instant::now());
                 }
-                self.conn.tls_established(Instant::now());
-                continue;
-            }
-            if self.conn.is_closed() {
-                break;
-            }
-            if let Err(e) = self.driver.read(&mut self.stream, &mut self.conn).await {
-                return Err(self.broken(e));
+                Step::Event(Event::Closed { error }) => closed_with = error,
+                Step::Event(_) | Step::Idle => {}
+                Step::Closed | Step::Stopped => break,
+                Step::Failed(e) => return Err(self.broken(e)),
             }
         }
         Err(Failed {
@@ -528,22 +519,35 @@ impl Session {
     /// session is of no further use (a `421` or a close ends it in the machine).
     /// Cancel-safe: nothing is lost when the wait is abandoned.
     pub async fn watch(&mut self) {
-        let read = self.stream.read(&mut self.driver.buf).await;
-        let now = Instant::now();
-        match read {
-            Ok(n) if n > 0 => {
-                let bytes = self.driver.buf.get(..n).unwrap_or_default();
-                self.conn.handle_input(bytes, now);
-            }
-            _ => self.conn.handle_eof(now),
-        }
+        self.driver.watch(&mut self.conn, &mut self.stream).await;
     }
 
     /// Ends the session: QUIT and its reply (bounded by the command deadline), then the
     /// socket is shut down.
     pub async fn quit(mut self) {
         self.conn.quit(Instant::now());
-        let _ = self.driver.finish(&mut self.stream, &mut self.conn).await;
+        loop {
+            let step = self
+                .driver
+                .step(&mut self.conn, &mut self.stream, false, None)
+                .await;
+            if !matches!(step, Step::Event(_) | Step::Idle) {
+                break;
+            }
+        }
+        let _ = tokio::time::timeout(self.block, self.stream.shutdown()).await;
+    }
+
+    /// The TLS handshake of STARTTLS, within its deadline (what we wrote is flushed first).
+    async fn start_tls(&mut self) -> io::Result<()> {
+        self.driver.flush(&mut self.conn, &mut self.stream).await?;
+        tokio::time::timeout(self.block, self.stream.flush())
+            .await
+            .map_err(|_| timed_out("write", self.block))??;
+        let connect = self.stream.connect_tls(self.tls_config.clone(), &self.host);
+        tokio::time::timeout(self.handshake, connect)
+            .await
+            .map_err(|_| timed_out("TLS handshake", self.handshake))?
     }
 }
 
@@ -553,97 +557,6 @@ struct Plan {
     tls_config: Arc<rustls::ClientConfig>,
     credentials: Option<client::Credentials>,
     lmtp: bool,
-}
-
-/// The socket side of one session: buffers and deadlines.
-#[derive(Debug)]
-struct Driver {
-    buf: Vec<u8>,
-    block: Duration,
-    command: Duration,
-    handshake: Duration,
-}
-
-impl Driver {
-    /// Writes everything the machine has to send, each piece within the data-block
-    /// deadline, and tells the machine when it is written (its end-of-data timer starts
-    /// once the body's last bytes are out, RFC 5321 4.5.3.2.6).
-    async fn flush(&self, stream: &mut Stream, conn: &mut client::Connection) -> io::Result<()> {
-        while let Some(chunk) = conn.poll_transmit() {
-            self.write(stream, chunk).await?;
-            conn.handle_written(Instant::now());
-        }
-        Ok(())
-    }
-
-    async fn write(&self, stream: &mut Stream, chunk: Bytes) -> io::Result<()> {
-        let mut start = 0;
-        while start < chunk.len() {
-            let end = chunk.len().min(start.saturating_add(WRITE_PIECE));
-            let piece = chunk.slice(start..end);
-            let write = async {
-                stream.write_all(&piece).await?;
-                stream.flush().await
-            };
-            tokio::time::timeout(self.block, write)
-                .await
-                .map_err(|_| timed_out("write", self.block))??;
-            start = end;
-        }
-        Ok(())
-    }
-
-    /// Waits for input until the machine's next deadline.
-    async fn read(&mut self, stream: &mut Stream, conn: &mut client::Connection) -> io::Result<()> {
-        let deadline = conn
-            .poll_timeout()
-            .or_else(|| Instant::now().checked_add(self.command))
-            .map(tokio::time::Instant::from_std);
-        tokio::select! {
-            read = stream.read(&mut self.buf) => {
-                let n = read?;
-                if n == 0 {
-                    conn.handle_eof(Instant::now());
-                } else {
-                    conn.handle_input(self.buf.get(..n).unwrap_or_default(), Instant::now());
-                }
-            }
-            () = crate::clock::sleep_until(deadline) => conn.handle_timeout(Instant::now()),
-        }
-        Ok(())
-    }
-
-    async fn handshake(
-        &self,
-        stream: &mut Stream,
-        tls: &Arc<rustls::ClientConfig>,
-        host: &str,
-    ) -> io::Result<()> {
-        tokio::time::timeout(self.block, stream.flush())
-            .await
-            .map_err(|_| timed_out("write", self.block))??;
-        tokio::time::timeout(self.handshake, stream.connect_tls(tls.clone(), host))
-            .await
-            .map_err(|_| timed_out("TLS handshake", self.handshake))?
-    }
-
-    /// Drives the session to its end (QUIT) after the transaction is done.
-    async fn finish(
-        &mut self,
-        stream: &mut Stream,
-        conn: &mut client::Connection,
-    ) -> io::Result<()> {
-        while !conn.is_closed() {
-            self.flush(stream, conn).await?;
-            while conn.poll_event().is_some() {}
-            if conn.is_closed() {
-                break;
-            }
-            self.read(stream, conn).await?;
-        }
-        let _ = tokio::time::timeout(self.block, stream.shutdown()).await;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

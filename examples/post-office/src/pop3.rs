@@ -12,15 +12,15 @@ use postwerk_pop3::sasl::server::{Answer, Verify};
 use postwerk_pop3::server::{
     Config, Connection, Credentials, Event, LoginDecision, MessageInfo, RequestId,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::clock::sleep_until;
+use crate::driver::{Driver, Step};
 use crate::listen::{App, Slot, lock};
 use crate::login_budget::Verdict;
 use crate::maildir::Entry;
-use crate::net::{Stream, send_all, write_out};
+use crate::net::Stream;
 
 /// The mailbox lock of one session, released on drop.
 struct Locked {
@@ -57,56 +57,46 @@ pub async fn session(
     let mut conn = Connection::new(config, Instant::now());
     let mut locked: Option<Locked> = None;
     let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut driver = Driver::new(16 * 1024, write_limit);
     let mut committed = false;
     // The message being sent, read from its file one chunk at a time.
     let mut streaming: Option<Streaming> = None;
     // What a SASL exchange's password check found, for its login event.
     let mut sasl_verdict: Option<Result<String, LoginDecision>> = None;
-    let mut eof = false;
     info!(%peer, tls = implicit, "pop3 connection");
-    'session: loop {
-        // The driver loop of the bounded-output contract: events, then output one chunk at
-        // a time, and the next chunk of a message only once the output has drained; so a
-        // session holds at most the output mark plus one chunk, whatever the maildrop
-        // size and however many commands are pipelined.
-        loop {
-            let event = match conn.poll_event() {
-                Some(event) => event,
-                None => {
-                    if let Some(chunk) = conn.poll_transmit() {
-                        if write_out(&mut stream, &chunk, write_limit).await.is_err() {
-                            break 'session;
+    loop {
+        // The next chunk of a message goes to the machine only once its output has
+        // drained: a session holds at most the output mark plus one chunk, whatever the
+        // maildrop size and however many commands are pipelined.
+        let idle = streaming.is_some() && !conn.is_output_full();
+        let event = match driver
+            .step(&mut conn, &mut stream, idle, Some(&mut shutdown))
+            .await
+        {
+            Step::Event(event) => event,
+            Step::Idle => {
+                if let Some(st) = &mut streaming {
+                    let id = st.id;
+                    match st.next().await {
+                        Ok(Some(chunk)) => {
+                            let _ = conn.supply_message_chunk(id, chunk);
                         }
-                        continue;
-                    }
-                    if let Some(st) = &mut streaming
-                        && !conn.is_output_full()
-                    {
-                        let id = st.id;
-                        match st.next().await {
-                            Ok(Some(chunk)) => {
-                                let _ = conn.supply_message_chunk(id, chunk);
-                            }
-                            Ok(None) => {
-                                streaming = None;
-                                let _ = conn.finish_message(id);
-                            }
-                            Err(e) => {
-                                warn!(%peer, error = %e, "cannot read a message");
-                                streaming = None;
-                                let _ = conn.message_unavailable(id);
-                            }
+                        Ok(None) => {
+                            streaming = None;
+                            let _ = conn.finish_message(id);
                         }
-                        continue;
-                    }
-                    // `poll_transmit` may have resumed a command that now waits for us.
-                    match conn.poll_event() {
-                        Some(event) => event,
-                        None => break,
+                        Err(e) => {
+                            warn!(%peer, error = %e, "cannot read a message");
+                            streaming = None;
+                            let _ = conn.message_unavailable(id);
+                        }
                     }
                 }
-            };
+                continue;
+            }
+            Step::Closed | Step::Stopped | Step::Failed(_) => break,
+        };
+        {
             match event {
                 Event::Login { id, credentials } => {
                     let verdict = match credentials {
@@ -187,13 +177,14 @@ pub async fn session(
                     let _ = conn.answer_commit(id, ok);
                 }
                 Event::StartTls => {
-                    if flush(&mut conn, &mut stream, write_limit).await.is_err() {
-                        break 'session;
+                    if driver.flush(&mut conn, &mut stream).await.is_err() {
+                        break;
                     }
                     if let Err(e) = stream.accept_tls(app.tls.clone()).await {
                         info!(%peer, error = %e, "pop3 STLS handshake failed");
-                        break 'session;
+                        break;
                     }
+                    driver.discard_unread();
                 }
                 Event::Closed { .. } => {
                     // The slot is free before the last reply reaches the client.
@@ -202,35 +193,10 @@ pub async fn session(
                 _ => {}
             }
         }
-        if conn.is_closed() {
-            break;
-        }
-        let deadline = conn.poll_timeout().map(tokio::time::Instant::from_std);
-        if eof && deadline.is_none() {
-            // The peer is gone and the machine waits for nothing: done.
-            break;
-        }
-        tokio::select! {
-            // After EOF only the timer runs (a delayed reply is still due): reading again
-            // would return EOF at once and spin.
-            read = stream.read(&mut buf), if !eof => match read {
-                Ok(0) | Err(_) => {
-                    eof = true;
-                    conn.handle_eof(Instant::now());
-                }
-                Ok(n) => conn.handle_input(buf.get(..n).unwrap_or_default(), Instant::now()),
-            },
-            () = sleep_until(deadline) => conn.handle_timeout(Instant::now()),
-            _ = shutdown.changed() => break,
-        }
     }
     drop(slot);
     let _ = stream.shutdown().await;
     info!(%peer, user = locked.as_ref().map(|l| l.user.as_str()).unwrap_or("-"), committed, "pop3 connection closed");
-}
-
-async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> std::io::Result<()> {
-    send_all(stream, limit, || conn.poll_transmit()).await
 }
 
 /// How much of a message file is read at a time.

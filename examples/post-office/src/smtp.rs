@@ -29,15 +29,16 @@ use postwerk_smtp::codec::path::{ForwardPath, ReversePath};
 use postwerk_smtp::codec::reply::{EnhancedStatus, Reply};
 use postwerk_smtp::sasl::server::{Answer, Verify};
 use postwerk_smtp::server::{Config, Connection, Decision, Event, RequestId};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::clock::{sleep_until, unix_now};
+use crate::clock::unix_now;
 use crate::config::{DmarcAction, Role, SpfAction};
+use crate::driver::{Driver, Step};
 use crate::listen::{App, Slot};
 use crate::login_budget::Verdict;
-use crate::net::{Stream, send_all, write_out};
+use crate::net::Stream;
 use crate::queue::{Envelope, Incoming, RcptDsn};
 use crate::sender_auth::{Received, Submitted};
 use crate::users::Lookup;
@@ -224,85 +225,48 @@ pub async fn session(
     };
     info!(role = role.name(), %peer, local = ?local, tls = s.tls, "smtp connection");
     let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut unread: Vec<u8> = Vec::new();
-    'session: loop {
-        // The driver loop of the bounded-output contract: events first, then one chunk of
-        // output at a time (`poll_transmit` resumes held commands once the output has
-        // drained), until neither is left.
-        loop {
-            let event = match conn.poll_event() {
-                Some(event) => event,
-                None => match conn.poll_transmit() {
-                    Some(chunk) => {
-                        if !greeted && chunk.starts_with(b"220") {
-                            greeted = true;
-                            if !pause.is_zero() {
-                                app.pregreet.pass(peer.ip(), Instant::now());
-                            }
-                        }
-                        if write_out(&mut stream, &chunk, write_limit).await.is_err() {
-                            break 'session;
-                        }
-                        continue;
-                    }
-                    // `poll_transmit` may have resumed a command that now waits for us.
-                    None => match conn.poll_event() {
-                        Some(event) => event,
-                        None => break,
-                    },
-                },
-            };
-            if let Event::StartTls = event {
-                if flush(&mut conn, &mut stream, write_limit).await.is_err() {
-                    break 'session;
-                }
-                if let Err(e) = stream.accept_tls(app.tls.clone()).await {
-                    info!(%peer, error = %e, "STARTTLS handshake failed");
-                    break 'session;
-                }
-                // Nothing read in cleartext may reach the session inside TLS.
-                unread.clear();
-                s.tls = true;
-                s.user = None;
-                let _ = conn.tls_established(Instant::now());
-                if auth_after_tls {
-                    conn.settings_mut().sasl = mechanisms.clone();
-                }
-                continue;
-            }
-            if let Event::Closing(reason) = &event {
-                if *reason == postwerk_smtp::server::CloseReason::EarlyTalker {
-                    app.pregreet.fail(peer.ip());
-                }
-                // The slot is free before the last reply reaches the client.
-                slot = None;
-            }
-            s.event(&mut conn, event).await;
-        }
-        if conn.is_closed() {
-            break;
-        }
-        if !unread.is_empty() {
-            let used = conn.handle_input(&unread, Instant::now());
-            unread.drain(..used.min(unread.len()));
-            if used > 0 {
-                continue;
+    let mut driver = Driver::new(64 * 1024, write_limit);
+    loop {
+        // A transaction being received is finished (or times out) before a shutdown.
+        let stop = s.message.is_none().then_some(&mut shutdown);
+        let event = match driver.step(&mut conn, &mut stream, false, stop).await {
+            Step::Event(event) => event,
+            Step::Idle => continue,
+            Step::Closed | Step::Stopped | Step::Failed(_) => break,
+        };
+        if !greeted && !matches!(event, Event::Closing(_)) {
+            // The client waited for the greeting before it said anything.
+            greeted = true;
+            if !pause.is_zero() {
+                app.pregreet.pass(peer.ip(), Instant::now());
             }
         }
-        let deadline = conn.poll_timeout().map(tokio::time::Instant::from_std);
-        tokio::select! {
-            read = stream.read(&mut buf), if unread.is_empty() => match read {
-                Ok(0) | Err(_) => conn.handle_eof(Instant::now()),
-                Ok(n) => {
-                    let input = buf.get(..n).unwrap_or_default();
-                    let used = conn.handle_input(input, Instant::now());
-                    unread.extend_from_slice(input.get(used..).unwrap_or_default());
-                }
-            },
-            () = sleep_until(deadline) => conn.handle_timeout(Instant::now()),
-            _ = shutdown.changed(), if s.message.is_none() => break,
+        if let Event::StartTls = event {
+            if driver.flush(&mut conn, &mut stream).await.is_err() {
+                break;
+            }
+            if let Err(e) = stream.accept_tls(app.tls.clone()).await {
+                info!(%peer, error = %e, "STARTTLS handshake failed");
+                break;
+            }
+            // Nothing read in cleartext may reach the session inside TLS.
+            driver.discard_unread();
+            s.tls = true;
+            s.user = None;
+            let _ = conn.tls_established(Instant::now());
+            if auth_after_tls {
+                conn.settings_mut().sasl = mechanisms.clone();
+            }
+            continue;
         }
+        if let Event::Closing(reason) = &event {
+            if *reason == postwerk_smtp::server::CloseReason::EarlyTalker {
+                app.pregreet.fail(peer.ip());
+            }
+            // The slot is free before the last reply reaches the client.
+            slot = None;
+        }
+        s.event(&mut conn, event).await;
     }
     s.abort();
     drop(slot);
@@ -328,10 +292,6 @@ fn machine_config(app: &App, role: Role, implicit_tls: bool, pregreet: Duration)
     config.timeouts.data = Duration::from_secs(limits.data_timeout_secs);
     config.timeouts.greeting_delay = Duration::from_millis(limits.greeting_delay_ms).max(pregreet);
     config
-}
-
-async fn flush(conn: &mut Connection, stream: &mut Stream, limit: Duration) -> std::io::Result<()> {
-    send_all(stream, limit, || conn.poll_transmit()).await
 }
 
 fn reply(code: u16, status: (u8, u16, u16), text: &str) -> Reply {
