@@ -255,6 +255,20 @@ pub async fn check_spf(
     postwerk_auth::driver::check_spf(&app.resolver, check, now).await
 }
 
+/// The SPF check of the HELO identity on the MX port (RFC 7208 2.3). A HELO name that is
+/// not a domain (an address literal) gives `none`.
+pub async fn check_spf_helo(
+    app: &crate::listen::App,
+    ip: std::net::IpAddr,
+    helo: &str,
+) -> Option<SpfOutput> {
+    let now = crate::clock::unix_now();
+    let mut config = SpfConfig::with_receiver(&app.config.hostname);
+    config.time_budget_secs = DNS_BUDGET.as_secs();
+    let check = SpfCheck::helo(config, ip, helo, now);
+    postwerk_auth::driver::check_spf(&app.resolver, check, now).await
+}
+
 /// The `spf=` entry of `Authentication-Results` (RFC 8601 2.7.2): `smtp.mailfrom` for a
 /// sender, `smtp.helo` for the null sender. A value the writer refuses leaves the identity
 /// out.

@@ -66,6 +66,8 @@ struct Session {
     message: Option<Message>,
     /// The SPF result of the current transaction (MX port, unauthenticated).
     spf: Option<SpfOutput>,
+    /// The SPF result of the HELO identity (RFC 7208 2.3), once checked for this HELO.
+    helo_spf: Option<Option<SpfOutput>>,
 }
 
 /// The outcome of the MX port's checks of one message.
@@ -222,6 +224,7 @@ pub async fn session(
         rcpt_dsn: Vec::new(),
         message: None,
         spf: None,
+        helo_spf: None,
     };
     info!(role = role.name(), %peer, local = ?local, tls = s.tls, "smtp connection");
     let write_limit = Duration::from_secs(app.config.limits.command_timeout_secs);
@@ -312,6 +315,7 @@ impl Session {
             Event::Helo { domain, extended } => {
                 self.helo = domain;
                 self.extended = extended;
+                self.helo_spf = None;
             }
             Event::Mail {
                 id, from, params, ..
@@ -421,28 +425,38 @@ impl Session {
         }
         self.spf = None;
         if self.role == Role::Smtp && self.user.is_none() {
-            let spf =
-                crate::sender_auth::check_spf(&self.app, self.peer.ip(), &address, &self.helo)
-                    .await;
+            let (ip, app) = (self.peer.ip(), &self.app);
+            // The HELO identity once per HELO (RFC 7208 2.3); with a null sender the
+            // MAIL FROM check is the HELO check already.
+            let check_helo = self.helo_spf.is_none() && !address.is_empty();
+            let (spf, helo_spf) = tokio::join!(
+                crate::sender_auth::check_spf(app, ip, &address, &self.helo),
+                async {
+                    if check_helo {
+                        Some(crate::sender_auth::check_spf_helo(app, ip, &self.helo).await)
+                    } else {
+                        None
+                    }
+                }
+            );
+            if let Some(helo_spf) = helo_spf {
+                if let Some(h) = &helo_spf {
+                    info!(peer = %self.peer, helo = self.helo, spf = h.result.as_str(), "SPF (HELO)");
+                }
+                self.helo_spf = Some(helo_spf);
+            }
             if let Some(spf) = &spf {
                 info!(peer = %self.peer, from = address, spf = spf.result.as_str(), domain = spf.domain, "SPF");
-                if spf.result == SpfResult::Fail
-                    && self.app.config.auth.spf == SpfAction::RejectFail
+            }
+            if self.app.config.auth.spf == SpfAction::RejectFail {
+                let helo = self.helo_spf.as_ref().and_then(Option::as_ref);
+                // A failing HELO identity is refused first (RFC 7208 2.3), then MAIL FROM.
+                if let Some(failed) = helo
+                    .into_iter()
+                    .chain(spf.as_ref())
+                    .find(|o| o.result == SpfResult::Fail)
                 {
-                    // The explanation comes from the sender's DNS: printable ASCII only,
-                    // and short enough for a reply line (RFC 5321 4.5.3.1.5).
-                    let why = spf
-                        .explanation
-                        .as_deref()
-                        .map(|e| {
-                            e.chars()
-                                .filter(|c| c.is_ascii_graphic() || *c == ' ')
-                                .take(200)
-                                .collect::<String>()
-                        })
-                        .filter(|e| !e.trim().is_empty())
-                        .unwrap_or_else(|| format!("SPF check failed for {}", spf.domain));
-                    return Decision::Reject(reply(550, (5, 7, 23), &why));
+                    return Decision::Reject(reply(550, (5, 7, 23), &spf_refusal(failed)));
                 }
             }
             self.spf = spf;
@@ -695,6 +709,11 @@ impl Session {
                 self.from.as_deref().unwrap_or(""),
             ));
         }
+        if let Some(Some(helo)) = &self.helo_spf
+            && helo.result != SpfResult::None
+        {
+            methods.extend(crate::sender_auth::spf_method(helo, ""));
+        }
         let dmarc =
             crate::sender_auth::check_dmarc(&self.app, received.header(), self.spf.as_ref(), &dkim)
                 .await;
@@ -737,6 +756,21 @@ impl Session {
 /// under `p=reject` (RFC 9989 5.3.6), and a message whose author is ambiguous (several
 /// `From:` fields or author domains, RFC 9989 11.5), the classic way around a `p=reject`
 /// policy. A message without any usable author domain is only recorded.
+/// The text of a `550 5.7.23` for an SPF `fail`: the explanation from the sender's DNS,
+/// printable ASCII only and short enough for a reply line (RFC 5321 4.5.3.1.5).
+fn spf_refusal(spf: &SpfOutput) -> String {
+    spf.explanation
+        .as_deref()
+        .map(|e| {
+            e.chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .take(200)
+                .collect::<String>()
+        })
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| format!("SPF check failed for {}", spf.domain))
+}
+
 fn dmarc_refusal(dmarc: &DmarcResult) -> Option<Reply> {
     if dmarc.disposition() != Disposition::Reject {
         return None;

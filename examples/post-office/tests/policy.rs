@@ -227,9 +227,11 @@ fn a_nearly_full_disk_refuses_new_mail() {
 fn connections_over_the_per_address_cap_get_421() {
     let o = office("[limits]\nmax_connections_per_ip = 2\n");
     // The connection that saw the office listening holds a slot until its session ends.
-    wait_for("the start probe's session to end", Duration::from_secs(30), || {
-        o.log().contains("smtp connection closed").then_some(())
-    });
+    wait_for(
+        "the start probe's session to end",
+        Duration::from_secs(30),
+        || o.log().contains("smtp connection closed").then_some(()),
+    );
     let addr = format!("{}:{}", o.ip, o.ports.smtp);
     let mut held = Vec::new();
     for _ in 0..2 {

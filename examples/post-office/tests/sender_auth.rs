@@ -242,9 +242,37 @@ fn a_send_only_office_signs_for_its_users_and_stores_nothing() {
     assert!(!a.data().join("mail").join("alice@sender.test").exists());
 }
 
+#[test]
+fn the_helo_identity_is_checked_too() {
+    // Record mode: a HELO name whose SPF does not allow 127.0.0.9 is recorded as
+    // `spf=fail smtp.helo=...` beside the MAIL FROM result.
+    let w = world("[auth]\ndmarc = \"record\"\n");
+    let text = "From: someone@elsewhere.test\r\nTo: bob@beta.test\r\nSubject: helo\r\n\r\nx\r\n";
+    let replies = forge_with_helo(&w.b, "someone@elsewhere.test", text, "alpha.test");
+    assert!(replies.contains("data 250"), "{replies}");
+    let got =
+        w.b.wait_for_mail("bob@beta.test", 1, Duration::from_secs(60));
+    let fields = results_fields(&got[0]);
+    let ar = fields.first().expect("an Authentication-Results field");
+    assert!(ar.contains("spf=fail smtp.helo=alpha.test"), "{ar}");
+    // reject-fail: the failing HELO identity is refused at MAIL, whatever the sender.
+    let w = world("[auth]\nspf = \"reject-fail\"\n");
+    let replies = forge_with_helo(&w.b, "someone@elsewhere.test", text, "alpha.test");
+    assert!(replies.contains("mail 550"), "{replies}");
+    assert!(replies.contains("5.7.23"), "{replies}");
+    // A HELO name without SPF records changes nothing.
+    let replies = forge_with_helo(&w.b, "someone@elsewhere.test", text, "forger.example");
+    assert!(replies.contains("data 250"), "{replies}");
+}
+
 /// Sends `message` from `sender` to bob@beta.test at `office`'s MX port from 127.0.0.9
 /// with [`FORGE`]; its output (the replies to MAIL and DATA).
 fn forge(office: &Office, sender: &str, message: &str) -> String {
+    forge_with_helo(office, sender, message, "forger.example")
+}
+
+/// Like [`forge`], saying `helo` in EHLO.
+fn forge_with_helo(office: &Office, sender: &str, message: &str, helo: &str) -> String {
     let out = python(
         FORGE,
         &[
@@ -253,6 +281,7 @@ fn forge(office: &Office, sender: &str, message: &str) -> String {
             sender,
             "bob@beta.test",
             message,
+            helo,
         ],
     );
     format!(
@@ -267,8 +296,9 @@ fn forge(office: &Office, sender: &str, message: &str) -> String {
 const FORGE: &str = r#"
 import smtplib, sys
 host, port, sender, rcpt, message = sys.argv[1:6]
+helo = sys.argv[6] if len(sys.argv) > 6 else "forger.example"
 s = smtplib.SMTP(host, int(port), timeout=60, source_address=("127.0.0.9", 0))
-s.ehlo("forger.example")
+s.ehlo(helo)
 code, text = s.mail(sender)
 print("mail", code, text.decode())
 if code == 250:
