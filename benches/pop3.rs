@@ -65,8 +65,8 @@ fn serve_all(
 ) -> usize {
     let now = Instant::now();
     let mut config = server::Config::default();
-    config.allow_cleartext = true;
-    config.max_input_buffer = 1 << 20;
+    config.allow_plaintext_auth = true;
+    config.max_pending_input = 1 << 20;
     let mut conn = server::Connection::new(config, now);
     conn.handle_input(b"USER u\r\nPASS p\r\n", now);
     let mut sent = 0;

@@ -12,7 +12,9 @@
 //! - `smtp_parse`: the same 1,000 command lines parsed by `Command::parse_ref` (borrowed,
 //!   no allocation; `postwerk_ref_as_str` also turns every text field into `&str`), by
 //!   `Command::parse` (owned) and by smtp-proto's `Request::parse` (borrowed `Cow`s).
-//!   Throughput: lines.
+//!   `postwerk_server_parse` is the parse the server machine runs (`parse_ref` with the
+//!   server's options); `postwerk_server_parse_and_event_data` adds the owned copies the
+//!   server's events carry (names, paths, parameters). Throughput: lines.
 //! - `smtp_unstuff`: a 10 MiB dot-stuffed body (78-octet lines, one in ten starting with a
 //!   dot) through `DotUnstuffer` and smtp-proto's `DataReceiver`. Throughput: bytes.
 
@@ -206,8 +208,8 @@ fn bench(c: &mut Criterion) {
             ok
         })
     });
-    // The owned `Command` the server machine uses: `parse_ref` plus one allocation per
-    // mailbox, name or free-text argument.
+    // The owned `Command` (`parse_ref` plus one allocation per mailbox, name or free-text
+    // argument), which the server machine ran before issue 12.
     g.bench_function("postwerk_owned", |b| {
         b.iter(|| {
             let mut ok = 0;
@@ -215,6 +217,60 @@ fn bench(c: &mut Criterion) {
                 let l = &line[..line.len() - 2];
                 if let Ok(c) = Command::parse(black_box(l), &opts) {
                     black_box(&c);
+                    ok += 1;
+                }
+            }
+            assert_eq!(ok, lines.len());
+            ok
+        })
+    });
+    // The parse the server machine runs (`server::Connection` takes a command line with
+    // `Command::parse_ref` and these options: the configured leniency, SMTPUTF8 after
+    // EHLO when advertised, as with `Config::new`'s defaults).
+    let config = Config::new("mx.example");
+    let server_opts = ParseOptions {
+        leniency: config.leniency,
+        smtputf8: config.extensions.smtputf8,
+    };
+    g.bench_function("postwerk_server_parse", |b| {
+        b.iter(|| {
+            let mut ok = 0;
+            for line in &lines {
+                let l = &line[..line.len() - 2];
+                if let Ok(c) = Command::parse_ref(black_box(l), &server_opts) {
+                    black_box(&c);
+                    ok += 1;
+                }
+            }
+            assert_eq!(ok, lines.len());
+            ok
+        })
+    });
+    // The same, then what the server machine turns into owned values because its events
+    // carry them: the EHLO/HELO name, MAIL and RCPT paths and parameters, the VRFY
+    // argument, the AUTH mechanism and initial response (DATA, BDAT, RSET, NOOP, QUIT,
+    // HELP, EXPN, STARTTLS carry nothing).
+    g.bench_function("postwerk_server_parse_and_event_data", |b| {
+        b.iter(|| {
+            let mut ok = 0;
+            for line in &lines {
+                let l = &line[..line.len() - 2];
+                if let Ok(c) = Command::parse_ref(black_box(l), &server_opts) {
+                    match c {
+                        CommandRef::Data
+                        | CommandRef::Bdat { .. }
+                        | CommandRef::Rset
+                        | CommandRef::Noop
+                        | CommandRef::Quit
+                        | CommandRef::Help { .. }
+                        | CommandRef::Expn { .. }
+                        | CommandRef::StartTls => {
+                            black_box(&c);
+                        }
+                        other => {
+                            black_box(other.to_owned());
+                        }
+                    }
                     ok += 1;
                 }
             }

@@ -182,7 +182,7 @@ fuzz_target!(|data: &[u8]| {
     let mut input = Input { data };
     let flags = input.byte();
     let mut config = Config::default();
-    config.allow_cleartext = flags & 1 != 0;
+    config.allow_plaintext_auth = flags & 1 != 0;
     config.stls = flags & 2 != 0;
     config.tls_active = flags & 4 != 0;
     config.utf8 = flags & 8 != 0;
@@ -194,8 +194,8 @@ fuzz_target!(|data: &[u8]| {
         config.login_delay = Some(900);
     }
     config.max_line = 16 + usize::from(input.byte());
-    config.max_input_buffer = 256 + usize::from(input.byte()) * 16;
-    config.login_failure_delay = Duration::from_millis(u64::from(flags >> 6) * 100);
+    config.max_pending_input = 256 + usize::from(input.byte()) * 16;
+    config.auth_failure_delay = Duration::from_millis(u64::from(flags >> 6) * 100);
     config.max_pending_output = usize::from(input.byte()) * 8;
     if flags & 32 != 0 {
         config.apop = ApopTimestamp::new("<1.2@fuzz>").ok();

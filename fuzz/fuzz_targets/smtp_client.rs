@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         config.credentials = Some(Credentials::new("user", "pass"));
     }
     if flags & 32 != 0 {
-        config.bare_line_endings = BareLineEndings::Normalise;
+        config.bare_line_endings = BareLineEndings::Normalize;
     }
     config.reply_limits.max_line_len = 512;
     config.reply_limits.max_lines = 16;

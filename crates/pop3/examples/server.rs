@@ -75,9 +75,9 @@ fn main() {
 /// The driver loop: feed input and time, answer events, write output.
 fn serve(stream: TcpStream, mailbox: &Mailbox) -> std::io::Result<()> {
     let mut config = Config::default();
-    config.allow_cleartext = true;
+    config.allow_plaintext_auth = true;
     config.implementation = Some("postwerk-pop3 example".to_owned());
-    config.login_failure_delay = Duration::from_secs(1);
+    config.auth_failure_delay = Duration::from_secs(1);
     config.sasl = Arc::clone(&mailbox.mechanisms);
     // A fresh nonce per connection, from the operating system's random source.
     config.sasl_nonce = Some(random_bytes().iter().map(|b| format!("{b:02x}")).collect());
@@ -261,7 +261,7 @@ impl Session<'_> {
                 }
             }
             // Verified by `verify`; the identity is the mailbox's own.
-            Credentials::Sasl { .. } if credentials.user() == self.mailbox.user => {}
+            Credentials::Sasl { .. } if credentials.identity() == self.mailbox.user => {}
             _ => return LoginDecision::Reject,
         }
         if self.mailbox.locked.swap(true, Ordering::SeqCst) {

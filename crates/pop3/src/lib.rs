@@ -23,7 +23,18 @@
 //! ([`server::Event::MessageRequest`]) supplies the next chunk only while
 //! `is_output_full()` is false; a chunk supplied anyway is accepted, and
 //! the bound is then the application's. Unprocessed input stays capped by
-//! [`server::Config::max_input_buffer`].
+//! [`server::Config::max_pending_input`].
+//!
+//! ## Names shared with postwerk-smtp
+//!
+//! The same ideas have the same names as in postwerk-smtp's machines:
+//! [`server::Config::allow_plaintext_auth`], `max_pending_input`, `max_auth_failures`
+//! and `auth_failure_delay` (formerly `allow_cleartext`, `max_input_buffer`,
+//! `max_failed_logins` and `login_failure_delay`, kept as deprecated getter and setter
+//! methods of those names),
+//! [`server::Connection::set_tls_active`] and `is_tls_active`, `set_channel_binding`,
+//! `answer_sasl`, [`server::Credentials::identity`] (formerly `user`, deprecated), and
+//! [`UsageError`].
 //!
 //! ## Driver loop (server)
 //!

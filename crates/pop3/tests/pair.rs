@@ -8,7 +8,7 @@ use postwerk_pop3::server::Config;
 
 fn cleartext() -> Config {
     let mut c = Config::default();
-    c.allow_cleartext = true;
+    c.allow_plaintext_auth = true;
     c
 }
 
@@ -136,7 +136,7 @@ fn without_pipelining_one_at_a_time() {
 fn wrong_password_and_auth_plain() {
     let mut config = Config::default();
     config.tls_active = true;
-    config.login_failure_delay = std::time::Duration::ZERO;
+    config.auth_failure_delay = std::time::Duration::ZERO;
     let mut p = Pair::new(config, MESSAGES.to_vec());
     let bad = p.client.auth_plain("", "alice", "nope").unwrap();
     let good = p.client.auth_plain("", "alice", "secret").unwrap();

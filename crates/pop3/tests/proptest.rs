@@ -31,7 +31,7 @@ proptest! {
     #[test]
     fn retr_round_trip(msg in message_bytes(), supply in 1usize..50, wire in 1usize..50) {
         let mut config = Config::default();
-        config.allow_cleartext = true;
+        config.allow_plaintext_auth = true;
         let mut p = Pair::new(config, vec![&msg]);
         p.supply_chunk = supply;
         p.wire_chunk = wire;
@@ -104,7 +104,7 @@ proptest! {
 fn run_server(chunks: &[Vec<u8>]) -> (Vec<u8>, Vec<String>) {
     let now = Instant::now();
     let mut config = Config::default();
-    config.allow_cleartext = true;
+    config.allow_plaintext_auth = true;
     config.max_errors = 100;
     let mut conn = Connection::new(config, now);
     let mut out = Vec::new();

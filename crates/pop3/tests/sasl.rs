@@ -22,11 +22,11 @@ const MESSAGES: [&[u8]; 1] = [b"Subject: hi\r\n\r\nhello\r\n"];
 
 fn config(mechanisms: ServerMechanisms) -> Config {
     let mut c = Config::default();
-    c.allow_cleartext = true;
+    c.allow_plaintext_auth = true;
     c.sasl = Arc::new(mechanisms);
     c.sasl_nonce = Some("server-nonce-from-rng".to_owned());
     // The pair runs without a clock: failed logins are answered at once.
-    c.login_failure_delay = std::time::Duration::ZERO;
+    c.auth_failure_delay = std::time::Duration::ZERO;
     c
 }
 
@@ -188,7 +188,7 @@ fn capa_lists_the_registry_and_the_client_picks_the_strongest() {
 
     // Without TLS and without the setting, PLAIN and LOGIN are not offered.
     let mut c = config(ServerMechanisms::builtin());
-    c.allow_cleartext = false;
+    c.allow_plaintext_auth = false;
     let mut p = Pair::new(c, MESSAGES.to_vec());
     let capa = p.client.capa().unwrap();
     let plain = p.client.auth_plain("", "alice", "secret").unwrap();

@@ -36,7 +36,7 @@ fn logged_in(config: Config, now: Instant) -> Connection {
 
 fn cleartext() -> Config {
     let mut c = Config::default();
-    c.allow_cleartext = true;
+    c.allow_plaintext_auth = true;
     c
 }
 
@@ -65,7 +65,7 @@ fn security_09_stls_forgets_user() {
     let now = Instant::now();
     let mut config = Config::default();
     config.stls = true;
-    config.allow_cleartext = true;
+    config.allow_plaintext_auth = true;
     let mut conn = Connection::new(config, now);
     conn.handle_input(b"USER mallory\r\nSTLS\r\n", now);
     output(&mut conn);
@@ -131,15 +131,15 @@ fn security_12_star_cancels_auth() {
 fn security_12_failed_logins_delayed_then_closed() {
     let now = Instant::now();
     let mut config = cleartext();
-    config.login_failure_delay = Duration::from_secs(3);
-    config.max_failed_logins = 2;
+    config.auth_failure_delay = Duration::from_secs(3);
+    config.max_auth_failures = 2;
     let mut conn = Connection::new(config, now);
     output(&mut conn);
     conn.handle_input(b"USER u\r\nPASS bad\r\nUSER u\r\n", now);
     let Some(Event::Login { id, credentials }) = conn.poll_event() else {
         panic!()
     };
-    assert_eq!(credentials.user(), "u");
+    assert_eq!(credentials.identity(), "u");
     conn.answer_login(id, LoginDecision::Reject).unwrap();
     // Nothing before the deadline, and later commands wait too.
     assert_eq!(output(&mut conn), "+OK send PASS\r\n");
@@ -285,7 +285,7 @@ fn memory_bounded_without_line_end() {
 fn pipelined_backlog_is_bounded() {
     let now = Instant::now();
     let mut config = cleartext();
-    config.max_input_buffer = 1024;
+    config.max_pending_input = 1024;
     let mut conn = logged_in(config, now);
     conn.handle_input(b"RETR 1\r\n", now);
     let noops = b"NOOP\r\n".repeat(400);
@@ -426,7 +426,7 @@ fn security_41_input_while_output_full_stays_capped() {
     conn.handle_input(flood.as_bytes(), now);
     assert!(conn.is_output_full());
     // More pipelined commands while nothing is read: the backlog limit
-    // (max_input_buffer) ends the session instead of buffering without end.
+    // (max_pending_input) ends the session instead of buffering without end.
     conn.handle_input(flood.as_bytes(), now);
     let events = events(&mut conn);
     assert!(matches!(
@@ -553,8 +553,8 @@ fn security_12_sasl_bad_credentials_are_delayed_auth_errors() {
     let now = Instant::now();
     let mut config = Config::default();
     config.tls_active = true;
-    config.max_failed_logins = 2;
-    let delay = config.login_failure_delay;
+    config.max_auth_failures = 2;
+    let delay = config.auth_failure_delay;
     let mut conn = Connection::new(config, now);
     output(&mut conn);
     for round in 0..2 {

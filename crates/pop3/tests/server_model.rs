@@ -338,7 +338,7 @@ struct Case {
     ops: Vec<(Op, bool)>,
     apop: bool,
     max_errors: u32,
-    max_failed_logins: u32,
+    max_auth_failures: u32,
     failure_delay: Duration,
     commit_ok: bool,
     ending: Ending,
@@ -347,10 +347,10 @@ struct Case {
 impl Case {
     fn config(&self) -> Config {
         let mut config = Config::default();
-        config.allow_cleartext = true;
+        config.allow_plaintext_auth = true;
         config.max_errors = self.max_errors;
-        config.max_failed_logins = self.max_failed_logins;
-        config.login_failure_delay = self.failure_delay;
+        config.max_auth_failures = self.max_auth_failures;
+        config.auth_failure_delay = self.failure_delay;
         if self.apop {
             config.apop = Some(ApopTimestamp::new(TIMESTAMP).unwrap());
         }
@@ -393,7 +393,7 @@ fn case() -> impl Strategy<Value = Case> {
                     ops,
                     apop,
                     max_errors,
-                    max_failed_logins: max_failed,
+                    max_auth_failures: max_failed,
                     failure_delay: delay,
                     commit_ok,
                     ending,
@@ -516,7 +516,7 @@ impl<'a> Model<'a> {
             }
             Decision::Reject => {
                 self.failed_logins += 1;
-                if self.failed_logins >= self.case.max_failed_logins {
+                if self.failed_logins >= self.case.max_auth_failures {
                     e.line(&Response::too_many_failures());
                     self.close(e, false);
                 } else {
@@ -1357,7 +1357,7 @@ fn pair_case(messages: Vec<Message>) -> Case {
         ops: Vec::new(),
         apop: false,
         max_errors: u32::MAX,
-        max_failed_logins: 3,
+        max_auth_failures: 3,
         failure_delay: Duration::ZERO,
         commit_ok: true,
         ending: Ending::Stay,
@@ -1462,7 +1462,7 @@ fn model_sanity() {
         ops: vec![],
         apop: false,
         max_errors: 10,
-        max_failed_logins: 3,
+        max_auth_failures: 3,
         failure_delay: Duration::ZERO,
         commit_ok: true,
         ending: Ending::Stay,
@@ -1542,7 +1542,7 @@ fn fixed_session() {
         ops: ops.into_iter().map(|o| (o, false)).collect(),
         apop: true,
         max_errors: 20,
-        max_failed_logins: 3,
+        max_auth_failures: 3,
         failure_delay: Duration::from_secs(2),
         commit_ok: true,
         ending: Ending::Eof,
@@ -1589,7 +1589,7 @@ fn documented_loop(conn: &mut Connection) -> bool {
 fn driver_loop_leaves_no_event_unanswered() {
     let now = Instant::now();
     let mut config = Config::default();
-    config.allow_cleartext = true;
+    config.allow_plaintext_auth = true;
     let mut conn = Connection::new(config, now);
     conn.handle_input(b"USER u\r\nPASS p\r\n", now);
     let Some(Event::Login { id, .. }) = conn.poll_event() else {
@@ -1609,7 +1609,7 @@ fn driver_loop_leaves_no_event_unanswered() {
     );
 
     let mut config = Config::default();
-    config.allow_cleartext = true;
+    config.allow_plaintext_auth = true;
     config.max_pending_output = 0;
     let mut conn = Connection::new(config, now);
     conn.handle_input(b"USER u\r\nPASS p\r\nSTAT\r\n", now);

@@ -16,7 +16,7 @@ fn output(conn: &mut Connection) -> String {
 
 fn cleartext() -> Config {
     let mut c = Config::default();
-    c.allow_cleartext = true;
+    c.allow_plaintext_auth = true;
     c
 }
 
@@ -24,7 +24,7 @@ fn cleartext() -> Config {
 fn eof_with_held_reply_keeps_the_deadline_then_sends_and_closes() {
     let now = Instant::now();
     let mut config = cleartext();
-    config.login_failure_delay = Duration::from_secs(2);
+    config.auth_failure_delay = Duration::from_secs(2);
     let mut conn = Connection::new(config, now);
     output(&mut conn);
     conn.handle_input(b"USER u\r\nPASS bad\r\n", now);
@@ -81,7 +81,7 @@ fn idle_timeout_duration_max_does_not_panic() {
     let now = Instant::now();
     let mut config = cleartext();
     config.idle_timeout = Duration::MAX;
-    config.login_failure_delay = Duration::MAX;
+    config.auth_failure_delay = Duration::MAX;
     let mut conn = Connection::new(config, now);
     output(&mut conn);
     assert!(conn.poll_timeout().is_some_and(|t| t > now));

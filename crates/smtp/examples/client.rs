@@ -66,7 +66,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
 
     let mut config = Config::new("localhost");
     config.tls = TlsPolicy::Disabled;
-    config.bare_line_endings = BareLineEndings::Normalise;
+    config.bare_line_endings = BareLineEndings::Normalize;
     config.report_replies = true;
 
     let mut socket = TcpStream::connect(addr.as_str())?;

@@ -30,6 +30,21 @@
 //! at or below the mark first processes held input, which may queue events — so the
 //! driver goes back to the events after every chunk, as in the loop below.
 //!
+//! ## Names shared with postwerk-pop3
+//!
+//! The same idea has the same name in both machines here and in postwerk-pop3:
+//! `handle_input` / `handle_eof` / `handle_timeout` / `poll_event` / `poll_transmit` /
+//! `poll_timeout` / `is_closed`; `tls_established` after the handshake (where the
+//! machine waits for it: not the POP3 server, which goes on after `+OK` to STLS); `set_tls_active`
+//! and `is_tls_active` for implicit TLS; `set_channel_binding` for `-PLUS`;
+//! `Config::allow_plaintext_auth` for passwords without TLS (servers and the client);
+//! `max_pending_input`, `max_auth_failures` and `auth_failure_delay` in the servers' limits;
+//! `answer_sasl` for a postwerk-sasl [`Verify`](postwerk_sasl::server::Verify);
+//! `Credentials::identity` for who logged in; `UsageError` for a misused API; and
+//! `BareLineEndings::{Reject, Normalize}` in the server and the client. The old names
+//! (`tls_started`, `ApiError`, `BareLineEndings::{Refuse, Normalise}`, the client's
+//! `auth_without_tls`) remain as deprecated aliases.
+//!
 //! ## The driver loop (server)
 //!
 //! The client's driver loop, with a streamed body, is in the [`client`] module docs.

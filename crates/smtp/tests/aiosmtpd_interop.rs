@@ -290,7 +290,7 @@ fn machine_sends_two_transactions_and_smtputf8() {
 fn auth_attempt(server: &Aiosmtpd, password: &str) -> (Vec<TransactionResult>, Option<String>) {
     let mut config = config();
     config.credentials = Some(Credentials::new("alice", password));
-    config.auth_without_tls = true;
+    config.allow_plaintext_auth = true;
     let tx = Transaction::new(
         ReversePath::Mailbox(mailbox("alice@example.org")),
         Bytes::from_static(b"Subject: auth\r\n\r\nhi\r\n"),

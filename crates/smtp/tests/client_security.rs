@@ -73,14 +73,14 @@ fn has_bare_line_ending(bytes: &[u8]) -> bool {
 
 proptest! {
     /// SECURITY.md 4: whatever the body, the client only ever writes CRLF line ends: a
-    /// body with a bare CR or LF is refused (Refuse) or normalised (Normalise).
+    /// body with a bare CR or LF is refused (Reject) or normalised (Normalize).
     #[test]
     fn security_4_client_writes_only_crlf(
         body in proptest::collection::vec(
             prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), any::<u8>()], 0..200),
         normalise in any::<bool>(),
     ) {
-        let policy = if normalise { BareLineEndings::Normalise } else { BareLineEndings::Refuse };
+        let policy = if normalise { BareLineEndings::Normalize } else { BareLineEndings::Reject };
         let (out, events) = send_body(&body, policy);
         prop_assert!(!has_bare_line_ending(&out), "{:?}", String::from_utf8_lossy(&out));
         let done = events.iter().find_map(|e| match e {
@@ -116,7 +116,7 @@ fn security_1_smuggling_payloads_never_end_data() {
         let mut body = b"Subject: x\r\n\r\nbefore".to_vec();
         body.extend_from_slice(payload);
         body.extend_from_slice(b"MAIL FROM:<evil@example.com>\r\n");
-        let (out, _) = send_body(&body, BareLineEndings::Normalise);
+        let (out, _) = send_body(&body, BareLineEndings::Normalize);
         let data = out.windows(6).position(|w| w == b"DATA\r\n").unwrap() + 6;
         let ends: Vec<usize> = out[data - 2..]
             .windows(5)

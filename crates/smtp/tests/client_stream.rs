@@ -68,7 +68,7 @@ fn relay(total: usize, chunking: bool, messages: usize) -> Stats {
     let now = Instant::now();
     let mut cconf = client::Config::new("client.example");
     cconf.chunking = chunking;
-    cconf.bare_line_endings = BareLineEndings::Refuse;
+    cconf.bare_line_endings = BareLineEndings::Reject;
     let mark = cconf.max_pending_output;
     let mut sconf = server::Config::new("mx.example.net");
     sconf.extensions.chunking = chunking;
@@ -204,7 +204,7 @@ fn wire(body: &[u8], pieces: Option<&[usize]>, chunking: bool) -> Vec<u8> {
     let now = Instant::now();
     let mut config = client::Config::new("client.example");
     config.chunking = chunking;
-    config.bare_line_endings = BareLineEndings::Normalise;
+    config.bare_line_endings = BareLineEndings::Normalize;
     let mut conn = client::Connection::new(config, now);
     let tx = match pieces {
         None => Transaction::new(from(), Bytes::copy_from_slice(body)),

@@ -355,7 +355,7 @@ fn auth_refused_fails_every_transaction() {
     server.allow_plaintext_auth = true;
     let mut client = client_config();
     client.tls = TlsPolicy::Disabled;
-    client.auth_without_tls = true;
+    client.allow_plaintext_auth = true;
     client.credentials = Some(Credentials::new("alice", "wrong"));
     let mut pair = Pair::new(client, server);
     pair.send(tx(b"x\r\n", &["bob@example.net"]));
@@ -471,7 +471,7 @@ fn server_timeout_reaches_the_client_as_421() {
     assert!(pair.now >= Instant::now() + Duration::from_secs(299));
 }
 
-/// `body` as the client sends it with the Normalise policy: every CR, LF or CRLF as CRLF,
+/// `body` as the client sends it with the Normalize policy: every CR, LF or CRLF as CRLF,
 /// and a final CRLF.
 fn normalised(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -517,7 +517,7 @@ proptest! {
         let expected = normalised(&body);
         prop_assume!(expected.split(|&b| b == b'\n').all(|l| l.len() < 990));
         let mut client = client_config();
-        client.bare_line_endings = BareLineEndings::Normalise;
+        client.bare_line_endings = BareLineEndings::Normalize;
         client.chunking = chunking;
         let mut pair = Pair::new(client, server_config());
         pair.send(tx(&body, &["bob@example.net"]));

@@ -365,7 +365,7 @@ impl Dialer {
         let outbound = &self.config.outbound;
         let mut config = client::Config::new(self.config.hostname.clone());
         config.lmtp = plan.lmtp;
-        config.bare_line_endings = BareLineEndings::Normalise;
+        config.bare_line_endings = BareLineEndings::Normalize;
         config.tls = plan.tls;
         config.credentials = plan.credentials;
         config.timeouts = timeouts(outbound);

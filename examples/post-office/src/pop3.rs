@@ -50,7 +50,7 @@ pub async fn session(
     config.greeting = format!("{} POP3 ready", app.config.hostname);
     config.stls = !implicit;
     config.tls_active = implicit;
-    config.allow_cleartext = app.config.allow_plaintext_auth;
+    config.allow_plaintext_auth = app.config.allow_plaintext_auth;
     // RFC 1939 section 3: the autologout timer is at least 10 minutes.
     config.idle_timeout = Duration::from_secs(app.config.limits.command_timeout_secs.max(600));
     config.max_errors = u32::try_from(app.config.limits.max_errors).unwrap_or(u32::MAX);

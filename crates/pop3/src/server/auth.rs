@@ -29,7 +29,7 @@ enum SaslPhase {
 impl Connection {
     /// Whether plaintext-password logins are acceptable now (SECURITY.md 11).
     fn cleartext_ok(&self) -> bool {
-        self.tls_active || self.config.allow_cleartext
+        self.tls_active || self.config.allow_plaintext_auth
     }
 
     /// Whether the next input line is a SASL client response.
@@ -355,7 +355,7 @@ impl Connection {
 
     fn login(&mut self, credentials: Credentials) {
         let id = self.new_id();
-        self.pending_login = Some(credentials.user().to_owned());
+        self.pending_login = Some(credentials.identity().to_owned());
         self.pending = Some(Pending::Login(id));
         self.event(Event::Login { id, credentials });
     }
@@ -364,13 +364,13 @@ impl Connection {
     /// last allowed failure closes the session.
     fn login_failed(&mut self) {
         self.failed_logins += 1;
-        let last = self.failed_logins >= self.config.max_failed_logins;
+        let last = self.failed_logins >= self.config.max_auth_failures;
         let response = if last {
             Response::too_many_failures()
         } else {
             Response::auth_failed()
         };
-        self.hold(response, self.config.login_failure_delay, last);
+        self.hold(response, self.config.auth_failure_delay, last);
     }
 
     /// The application decided a login (the listing is already validated).

@@ -29,7 +29,7 @@ impl Connection {
             || self.held.is_some()
             || self.listing_active()
             || self.is_output_full();
-        if waiting && buffered > self.config.max_input_buffer {
+        if waiting && buffered > self.config.max_pending_input {
             self.send(&Response::input_overflow());
             self.close(false);
         }

@@ -131,7 +131,7 @@ const SMALL: usize = 512;
 /// use postwerk_pop3::server::{Config, Connection, Event, LoginDecision};
 /// let now = Instant::now();
 /// let mut config = Config::default();
-/// config.allow_cleartext = true;
+/// config.allow_plaintext_auth = true;
 /// let mut conn = Connection::new(config, now);
 /// conn.handle_input(b"USER alice\r\nPASS secret\r\nSTAT\r\n", now);
 /// let Some(Event::Login { id, .. }) = conn.poll_event() else { panic!() };
@@ -479,7 +479,7 @@ impl Connection {
     }
 
     /// Octets of client input buffered and not yet processed (bounded by
-    /// the line limits and [`Config::max_input_buffer`]; for diagnostics).
+    /// the line limits and [`Config::max_pending_input`]; for diagnostics).
     pub fn buffered_input(&self) -> usize {
         self.input.len().saturating_sub(self.input_start)
     }
@@ -548,6 +548,13 @@ impl Connection {
     /// new handshake).
     pub fn set_channel_binding(&mut self, tls_exporter: Vec<u8>) {
         self.channel_binding = Some(tls_exporter);
+    }
+
+    /// Marks TLS as active from the start (implicit TLS, port 995), like
+    /// [`Config::tls_active`]: STLS is then neither advertised nor accepted,
+    /// and cleartext logins are allowed. The same name as the SMTP server's.
+    pub fn set_tls_active(&mut self) {
+        self.tls_active = true;
     }
 
     /// Whether the session runs inside TLS (STLS or implicit).

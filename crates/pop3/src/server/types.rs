@@ -20,7 +20,9 @@ pub struct Config {
     pub apop: Option<ApopTimestamp>,
     /// Accept USER/PASS and the SASL mechanisms that send the password in
     /// the clear (PLAIN, LOGIN) without TLS (default `false`, SECURITY.md 11).
-    pub allow_cleartext: bool,
+    /// The same name as the SMTP server's `Config::allow_plaintext_auth`
+    /// (formerly `allow_cleartext`).
+    pub allow_plaintext_auth: bool,
     /// Offer STLS (RFC 2595); the caller must then be able to start TLS.
     pub stls: bool,
     /// The session runs inside TLS from the start (port 995).
@@ -28,7 +30,7 @@ pub struct Config {
     /// The SASL mechanisms offered through `AUTH` (RFC 5034), in order of
     /// preference: the `SASL` capability lists those of them this
     /// connection allows ([`ServerMechanisms::offered`]: PLAIN and LOGIN
-    /// only with TLS or [`Config::allow_cleartext`], `-PLUS` only with
+    /// only with TLS or [`Config::allow_plaintext_auth`], `-PLUS` only with
     /// [`Connection::set_channel_binding`](super::Connection::set_channel_binding)).
     /// Default: PLAIN only. `ServerMechanisms::new()` offers none;
     /// `ServerMechanisms::builtin()` adds SCRAM-SHA-256(-PLUS), OAUTHBEARER,
@@ -73,13 +75,19 @@ pub struct Config {
     /// ends the exchange with `-ERR`.
     pub max_sasl_line: usize,
     /// Most unprocessed input held while a command waits (pipelining backlog).
-    pub max_input_buffer: usize,
+    /// The SMTP server's name (`Limits::max_pending_input`); formerly
+    /// `max_input_buffer`.
+    pub max_pending_input: usize,
     /// Autologout timer (RFC 1939 section 3: at least 10 minutes).
     pub idle_timeout: Duration,
-    /// Delay before the `-ERR` of a failed login.
-    pub login_failure_delay: Duration,
-    /// Failed logins after which the connection is closed.
-    pub max_failed_logins: u32,
+    /// Delay before the `-ERR` of a failed login (USER/PASS, APOP or AUTH).
+    /// The SMTP server's name (`Timeouts::auth_failure_delay`); formerly
+    /// `login_failure_delay`.
+    pub auth_failure_delay: Duration,
+    /// Failed logins after which the connection is closed. The SMTP
+    /// server's name (`Limits::max_auth_failures`); formerly
+    /// `max_failed_logins`.
+    pub max_auth_failures: u32,
     /// Protocol errors after which the connection is closed.
     pub max_errors: u32,
     /// High-water mark for output queued and not yet taken by
@@ -96,7 +104,7 @@ impl Default for Config {
         Config {
             greeting: "POP3 server ready".to_owned(),
             apop: None,
-            allow_cleartext: false,
+            allow_plaintext_auth: false,
             stls: false,
             tls_active: false,
             sasl: Arc::new(plain_only()),
@@ -110,13 +118,63 @@ impl Default for Config {
             implementation: None,
             max_line: 255,
             max_sasl_line: 8192,
-            max_input_buffer: 64 * 1024,
+            max_pending_input: 64 * 1024,
             idle_timeout: Duration::from_secs(600),
-            login_failure_delay: Duration::from_secs(2),
-            max_failed_logins: 3,
+            auth_failure_delay: Duration::from_secs(2),
+            max_auth_failures: 3,
             max_errors: 20,
             max_pending_output: 128 * 1024,
         }
+    }
+}
+
+impl Config {
+    /// The old name of [`Config::allow_plaintext_auth`] (the SMTP server's name), read.
+    #[deprecated(note = "renamed to the field allow_plaintext_auth, as in the SMTP server")]
+    pub fn allow_cleartext(&self) -> bool {
+        self.allow_plaintext_auth
+    }
+
+    /// The old name of [`Config::allow_plaintext_auth`] (the SMTP server's name), set.
+    #[deprecated(note = "renamed to the field allow_plaintext_auth, as in the SMTP server")]
+    pub fn set_allow_cleartext(&mut self, allow: bool) {
+        self.allow_plaintext_auth = allow;
+    }
+
+    /// The old name of [`Config::max_pending_input`], read.
+    #[deprecated(note = "renamed to the field max_pending_input, as in the SMTP server")]
+    pub fn max_input_buffer(&self) -> usize {
+        self.max_pending_input
+    }
+
+    /// The old name of [`Config::max_pending_input`], set.
+    #[deprecated(note = "renamed to the field max_pending_input, as in the SMTP server")]
+    pub fn set_max_input_buffer(&mut self, octets: usize) {
+        self.max_pending_input = octets;
+    }
+
+    /// The old name of [`Config::auth_failure_delay`], read.
+    #[deprecated(note = "renamed to the field auth_failure_delay, as in the SMTP server")]
+    pub fn login_failure_delay(&self) -> Duration {
+        self.auth_failure_delay
+    }
+
+    /// The old name of [`Config::auth_failure_delay`], set.
+    #[deprecated(note = "renamed to the field auth_failure_delay, as in the SMTP server")]
+    pub fn set_login_failure_delay(&mut self, delay: Duration) {
+        self.auth_failure_delay = delay;
+    }
+
+    /// The old name of [`Config::max_auth_failures`], read.
+    #[deprecated(note = "renamed to the field max_auth_failures, as in the SMTP server")]
+    pub fn max_failed_logins(&self) -> u32 {
+        self.max_auth_failures
+    }
+
+    /// The old name of [`Config::max_auth_failures`], set.
+    #[deprecated(note = "renamed to the field max_auth_failures, as in the SMTP server")]
+    pub fn set_max_failed_logins(&mut self, n: u32) {
+        self.max_auth_failures = n;
     }
 }
 
@@ -253,15 +311,23 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    /// The user name, whichever way it came; for SASL the authorization
-    /// identity if one was given, else the authentication identity.
-    pub fn user(&self) -> &str {
+    /// The identity the session acts as: the user name, whichever way it
+    /// came; for SASL the authorization identity if one was given, else the
+    /// authentication identity. (The same name as the SMTP server's
+    /// `Credentials::identity`.)
+    pub fn identity(&self) -> &str {
         match self {
             Credentials::User { user, .. } | Credentials::Apop { user, .. } => user,
             Credentials::Sasl {
                 authcid, authzid, ..
             } => authzid.as_deref().unwrap_or(authcid),
         }
+    }
+
+    /// The old name of [`Credentials::identity`].
+    #[deprecated(note = "renamed to identity, as in the SMTP server")]
+    pub fn user(&self) -> &str {
+        self.identity()
     }
 }
 
@@ -415,4 +481,40 @@ pub enum Event {
         /// Whether the deletions were committed.
         committed: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn old_names_are_aliases() {
+        let mut config = Config::default();
+        assert!(!config.allow_cleartext());
+        config.set_allow_cleartext(true);
+        assert!(config.allow_plaintext_auth);
+        assert!(config.allow_cleartext());
+        config.set_max_input_buffer(10);
+        config.set_login_failure_delay(Duration::ZERO);
+        config.set_max_failed_logins(7);
+        assert_eq!(
+            (
+                config.max_pending_input,
+                config.auth_failure_delay,
+                config.max_auth_failures
+            ),
+            (10, Duration::ZERO, 7)
+        );
+        assert_eq!(config.max_input_buffer(), 10);
+        assert_eq!(config.login_failure_delay(), Duration::ZERO);
+        assert_eq!(config.max_failed_logins(), 7);
+        let sasl = Credentials::Sasl {
+            mechanism: "PLAIN".to_owned(),
+            authcid: "alice".to_owned(),
+            authzid: Some("shared".to_owned()),
+        };
+        assert_eq!(sasl.identity(), "shared");
+        assert_eq!(sasl.user(), sasl.identity());
+    }
 }

@@ -133,7 +133,7 @@ pub fn parse_config(spec: &str) -> Config {
     for word in spec.split_whitespace() {
         let (k, v) = word.split_once('=').unwrap_or((word, ""));
         match k {
-            "cleartext" => c.allow_cleartext = true,
+            "cleartext" => c.allow_plaintext_auth = true,
             "stls" => c.stls = true,
             "tls" => c.tls_active = true,
             "utf8" => c.utf8 = true,
@@ -163,11 +163,11 @@ pub fn parse_config(spec: &str) -> Config {
             }
             "apop" => c.apop = Some(ApopTimestamp::new(v).unwrap()),
             "impl" => c.implementation = Some(v.to_owned()),
-            "max_failed" => c.max_failed_logins = v.parse().unwrap(),
+            "max_failed" => c.max_auth_failures = v.parse().unwrap(),
             "max_errors" => c.max_errors = v.parse().unwrap(),
             "max_line" => c.max_line = v.parse().unwrap(),
             "max_sasl_line" => c.max_sasl_line = v.parse().unwrap(),
-            "delay" => c.login_failure_delay = Duration::from_secs(v.parse().unwrap()),
+            "delay" => c.auth_failure_delay = Duration::from_secs(v.parse().unwrap()),
             other => panic!("unknown config word {other}"),
         }
     }

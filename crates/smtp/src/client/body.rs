@@ -11,8 +11,8 @@ use super::config::BareLineEndings;
 /// Returns the offset of the first bare CR or LF when the policy refuses it.
 pub(crate) fn prepare(body: &Bytes, policy: BareLineEndings) -> Result<Bytes, usize> {
     match (first_bare(body), policy) {
-        (Some(offset), BareLineEndings::Refuse) => Err(offset),
-        (Some(_), BareLineEndings::Normalise) => Ok(Bytes::from(normalise(body))),
+        (Some(offset), BareLineEndings::Reject) => Err(offset),
+        (Some(_), BareLineEndings::Normalize) => Ok(Bytes::from(normalise(body))),
         (None, _) if body.is_empty() || body.ends_with(b"\r\n") => Ok(body.clone()),
         (None, _) => {
             let mut v = Vec::with_capacity(body.len() + 2);
@@ -125,11 +125,11 @@ mod tests {
         assert_eq!(normalise(b"\r\r\n\n"), b"\r\n\r\n\r\n");
         assert_eq!(normalise(b""), b"");
         assert_eq!(
-            prepare(&Bytes::from_static(b"x\n"), BareLineEndings::Refuse),
+            prepare(&Bytes::from_static(b"x\n"), BareLineEndings::Reject),
             Err(1)
         );
         assert_eq!(
-            prepare(&Bytes::from_static(b"x"), BareLineEndings::Refuse).unwrap(),
+            prepare(&Bytes::from_static(b"x"), BareLineEndings::Reject).unwrap(),
             Bytes::from_static(b"x\r\n")
         );
     }

@@ -23,6 +23,10 @@ pub enum TlsPolicy {
 
 /// What the client does with a message body that holds a bare CR or a bare LF
 /// (SECURITY.md 4: the client only ever writes CRLF line ends).
+///
+/// The variants have the names of the server's
+/// [`server::BareLineEndings`](crate::server::BareLineEndings): `Reject` (the default) and
+/// `Normalize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum BareLineEndings {
@@ -30,9 +34,20 @@ pub enum BareLineEndings {
     /// [`TransactionError::BareLineEnding`](super::TransactionError::BareLineEnding)
     /// before sending anything for it.
     #[default]
-    Refuse,
+    Reject,
     /// Turn every bare CR and bare LF into CRLF before sending.
-    Normalise,
+    Normalize,
+}
+
+#[allow(non_upper_case_globals)]
+impl BareLineEndings {
+    /// The old name of [`BareLineEndings::Reject`].
+    #[deprecated(note = "renamed to BareLineEndings::Reject, as in the server")]
+    pub const Refuse: BareLineEndings = BareLineEndings::Reject;
+
+    /// The old name of [`BareLineEndings::Normalize`].
+    #[deprecated(note = "renamed to BareLineEndings::Normalize, as in the server")]
+    pub const Normalise: BareLineEndings = BareLineEndings::Normalize;
 }
 
 /// A user name and password for SMTP AUTH. `Debug` never shows the password.
@@ -153,8 +168,9 @@ pub struct Config {
     pub sasl_nonce: Option<String>,
     /// Send credentials over a cleartext connection (SECURITY.md 11). Off by default: without
     /// TLS, a connection with credentials fails with
-    /// [`ConnectionError::AuthNeedsTls`](super::ConnectionError::AuthNeedsTls).
-    pub auth_without_tls: bool,
+    /// [`ConnectionError::AuthNeedsTls`](super::ConnectionError::AuthNeedsTls). The same
+    /// name as the servers' `Config::allow_plaintext_auth` (formerly `auth_without_tls`).
+    pub allow_plaintext_auth: bool,
     /// Bounds on reply line length and line count (SECURITY.md 27).
     pub reply_limits: ReplyLimits,
     /// Per-phase deadlines.
@@ -192,7 +208,7 @@ impl Config {
             credentials: None,
             sasl_credentials: None,
             sasl_nonce: None,
-            auth_without_tls: false,
+            allow_plaintext_auth: false,
             reply_limits: ReplyLimits::default(),
             timeouts: Timeouts::default(),
             lmtp: false,
@@ -202,5 +218,40 @@ impl Config {
             report_replies: false,
             max_pending_output: 128 * 1024,
         }
+    }
+
+    /// The old name of [`Config::allow_plaintext_auth`], read.
+    #[deprecated(note = "renamed to the field allow_plaintext_auth, as in the servers")]
+    pub fn auth_without_tls(&self) -> bool {
+        self.allow_plaintext_auth
+    }
+
+    /// The old name of [`Config::allow_plaintext_auth`], set.
+    #[deprecated(note = "renamed to the field allow_plaintext_auth, as in the servers")]
+    pub fn set_auth_without_tls(&mut self, allow: bool) {
+        self.allow_plaintext_auth = allow;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn old_names_are_aliases() {
+        assert_eq!(BareLineEndings::Refuse, BareLineEndings::Reject);
+        assert_eq!(BareLineEndings::Normalise, BareLineEndings::Normalize);
+        assert_eq!(BareLineEndings::default(), BareLineEndings::Reject);
+        // The old names still work as patterns.
+        assert!(matches!(
+            BareLineEndings::Normalize,
+            BareLineEndings::Normalise
+        ));
+        let mut config = Config::new("client.example");
+        assert!(!config.auth_without_tls());
+        config.set_auth_without_tls(true);
+        assert!(config.allow_plaintext_auth);
+        assert!(config.auth_without_tls());
     }
 }

@@ -108,7 +108,7 @@ pub enum ConnectionError {
     #[error("the server offers no usable AUTH mechanism")]
     AuthNotOffered,
     /// Credentials are configured, the connection is not encrypted and
-    /// [`Config::auth_without_tls`](super::Config::auth_without_tls) is off.
+    /// [`Config::allow_plaintext_auth`](super::Config::allow_plaintext_auth) is off.
     #[error("refusing to send credentials without TLS")]
     AuthNeedsTls,
     /// The server refused the credentials.
@@ -158,7 +158,7 @@ pub enum TransactionError {
     #[error(transparent)]
     Connection(ConnectionError),
     /// The body holds a bare CR or LF at this offset and the policy is
-    /// [`BareLineEndings::Refuse`](super::BareLineEndings::Refuse).
+    /// [`BareLineEndings::Reject`](super::BareLineEndings::Reject).
     #[error("message has a bare CR or LF at offset {offset}")]
     BareLineEnding {
         /// Byte offset in the body.

@@ -222,7 +222,7 @@
 //! After STARTTLS is accepted the machine drops every byte it had buffered and ignores
 //! input until [`Connection::tls_established`](crate::client::Connection::tls_established); it then says EHLO again and forgets the
 //! capabilities learned in cleartext (SECURITY.md 10). Credentials are not sent without TLS
-//! unless [`Config::auth_without_tls`](crate::client::Config::auth_without_tls) allows it. A body with a bare CR or LF is refused or
+//! unless [`Config::allow_plaintext_auth`](crate::client::Config::allow_plaintext_auth) allows it. A body with a bare CR or LF is refused or
 //! normalised, never sent (SECURITY.md 4). Replies are parsed with bounds on line length
 //! and line count (SECURITY.md 27).
 
@@ -232,7 +232,7 @@
 //! [`Connection::tls_established`]: crate::client::Connection::tls_established
 //! [`Event::TransactionDone`]: crate::client::Event::TransactionDone
 //! [`Delivery`]: crate::client::Delivery
-//! [`Config::auth_without_tls`]: crate::client::Config::auth_without_tls
+//! [`Config::allow_plaintext_auth`]: crate::client::Config::allow_plaintext_auth
 //! [`Config::max_pending_output`]: crate::client::Config::max_pending_output
 //! [`ClientExchange`]: postwerk_sasl::client::ClientExchange
 mod auth;
@@ -426,7 +426,7 @@ impl Connection {
     /// of choosing one from the configured credentials. Call it before the login starts
     /// (right after [`Connection::new`]); the server must list the mechanism with AUTH,
     /// else the connection fails with [`ConnectionError::AuthNotOffered`]. The same rule
-    /// about TLS applies ([`Config::auth_without_tls`]).
+    /// about TLS applies ([`Config::allow_plaintext_auth`]).
     pub fn set_sasl_exchange(&mut self, exchange: ClientExchange) {
         self.custom_sasl = Some(exchange);
     }

@@ -128,7 +128,7 @@ impl Connection {
             self.ready(now);
             return;
         }
-        if !self.tls_active && !self.config.auth_without_tls {
+        if !self.tls_active && !self.config.allow_plaintext_auth {
             self.fail_soft(ConnectionError::AuthNeedsTls, now);
             return;
         }
@@ -142,7 +142,7 @@ impl Connection {
                 offered.then_some(exchange)
             }
             (None, Some(creds)) => {
-                let protected = self.tls_active || self.config.auth_without_tls;
+                let protected = self.tls_active || self.config.allow_plaintext_auth;
                 let nonce = self.config.sasl_nonce.as_deref();
                 auth::choose(&caps, &creds, protected, nonce.is_some()).and_then(|m| {
                     client_mechanism(m, &creds, nonce.unwrap_or("unused"))

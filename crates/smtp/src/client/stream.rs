@@ -126,12 +126,12 @@ impl LineEnds {
     }
 
     /// One chunk. `Err(offset)`: a bare CR or LF at that offset of the whole body, under
-    /// [`BareLineEndings::Refuse`].
+    /// [`BareLineEndings::Reject`].
     pub(crate) fn push(&mut self, chunk: &Bytes) -> Result<Bytes, u64> {
         let b: &[u8] = chunk;
         let base = self.offset;
         let at = |i: usize| base.saturating_add(u64::try_from(i).unwrap_or(u64::MAX));
-        let normalise = self.policy == BareLineEndings::Normalise;
+        let normalise = self.policy == BareLineEndings::Normalize;
         self.eight_bit |= !b.is_ascii();
         let mut w = Rewrite::new(chunk);
         let mut i = 0;
@@ -183,7 +183,7 @@ impl LineEnds {
     pub(crate) fn finish(&mut self) -> Result<Bytes, u64> {
         if self.pending_cr {
             self.pending_cr = false;
-            if self.policy == BareLineEndings::Refuse {
+            if self.policy == BareLineEndings::Reject {
                 return Err(self.offset.saturating_sub(1));
             }
             self.at_line_start = true;
@@ -255,7 +255,7 @@ mod tests {
         for split in 0..=whole.len() {
             let (a, b) = whole.split_at(split);
             assert_eq!(
-                run(BareLineEndings::Refuse, &[a, b]),
+                run(BareLineEndings::Reject, &[a, b]),
                 Ok(expected.clone()),
                 "{split}"
             );
@@ -268,20 +268,20 @@ mod tests {
         for split in 0..=whole.len() {
             let (a, b) = whole.split_at(split);
             assert_eq!(
-                run(BareLineEndings::Normalise, &[a, b]),
+                run(BareLineEndings::Normalize, &[a, b]),
                 Ok(b"a\r\nb\r\nc\r\n\r\n".to_vec()),
                 "{split}"
             );
-            assert_eq!(run(BareLineEndings::Refuse, &[a, b]), Err(1), "{split}");
+            assert_eq!(run(BareLineEndings::Reject, &[a, b]), Err(1), "{split}");
         }
-        assert_eq!(run(BareLineEndings::Refuse, &[b"ok\r", b"\nx\r"]), Err(5));
-        assert_eq!(run(BareLineEndings::Refuse, &[b"ok\r", b"x"]), Err(2));
+        assert_eq!(run(BareLineEndings::Reject, &[b"ok\r", b"\nx\r"]), Err(5));
+        assert_eq!(run(BareLineEndings::Reject, &[b"ok\r", b"x"]), Err(2));
     }
 
     #[test]
     fn untouched_chunks_are_not_copied() {
         let chunk = Bytes::from_static(b"abc\r\ndef");
-        let mut le = LineEnds::new(BareLineEndings::Refuse);
+        let mut le = LineEnds::new(BareLineEndings::Reject);
         let out = le.push(&chunk).unwrap();
         assert_eq!(out.as_ptr(), chunk.as_ptr());
         let out = Stuffer::new().push(&chunk);

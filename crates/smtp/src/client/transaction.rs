@@ -226,7 +226,7 @@ impl Transaction {
     /// With DATA the chunks are dot-stuffed across their boundaries; with BDAT (CHUNKING)
     /// each chunk is its own `BDAT n`, and the end is `BDAT 0 LAST` (or carries the final
     /// CRLF). The line-ending policy applies across chunks too; a streamed body with a
-    /// bare CR or LF under [`BareLineEndings::Refuse`](super::BareLineEndings::Refuse), or
+    /// bare CR or LF under [`BareLineEndings::Reject`](super::BareLineEndings::Reject), or
     /// with 8-bit octets the server cannot take, cannot be taken back once part of it is
     /// sent: the machine then closes the connection without ending the data, so the
     /// server never delivers a partial message.

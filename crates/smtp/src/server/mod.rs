@@ -93,6 +93,7 @@ pub use events::{
 pub use settings::Settings;
 
 use crate::codec::command::{Command, ParseOptions};
+use crate::codec::command_ref::CommandRef;
 use crate::codec::reply::Reply;
 use auth::SaslSession;
 use data::{BdatPhase, DataPhase};
@@ -911,7 +912,9 @@ impl Connection {
             leniency: self.config.leniency,
             smtputf8: self.settings.extensions.smtputf8 && self.session.extended,
         };
-        let cmd = match Command::parse(content, &opts) {
+        // The zero-copy parse: the line is borrowed, and only what an event carries is
+        // turned into owned values (in `dispatch_ref`).
+        let cmd = match Command::parse_ref(content, &opts) {
             Ok(cmd) => cmd,
             Err(e) => {
                 self.client_error(e.reply(), now);
@@ -922,15 +925,34 @@ impl Connection {
             && self.config.pipelining_policy == PipeliningPolicy::Reject
             && !matches!(
                 cmd,
-                Command::StartTls | Command::Quit | Command::Bdat { .. }
+                CommandRef::StartTls | CommandRef::Quit | CommandRef::Bdat { .. }
             )
             && (!self.pipelining_allowed() || must_be_last(&cmd))
         {
             self.pipelining_violation(now);
             return true;
         }
-        self.dispatch(cmd, now);
+        self.dispatch_ref(cmd, now);
         true
+    }
+
+    /// Runs a borrowed command: the ones without data for an event directly, the others
+    /// through their owned form.
+    fn dispatch_ref(&mut self, cmd: CommandRef<'_>, now: Instant) {
+        match cmd {
+            CommandRef::Data => self.handle_data(now),
+            CommandRef::Bdat { size, last } => self.handle_bdat(size, last, now),
+            CommandRef::Rset => self.handle_rset(now),
+            CommandRef::Noop => self.reply(Reply::ok(), now),
+            CommandRef::Quit => {
+                let host = self.config.hostname.clone();
+                self.close(CloseReason::Quit, Reply::closing(&host), now);
+            }
+            CommandRef::Expn { .. } => self.client_error(Reply::not_implemented(), now),
+            CommandRef::Help { .. } => self.reply(Reply::help(), now),
+            CommandRef::StartTls => self.handle_starttls(now),
+            other => self.dispatch(other.to_owned(), now),
+        }
     }
 
     fn dispatch(&mut self, cmd: Command, now: Instant) {
@@ -969,17 +991,17 @@ enum HelloKind {
 }
 
 /// Commands that must end a pipelined group (RFC 2920 3.1, RFC 4954 4).
-fn must_be_last(cmd: &Command) -> bool {
+fn must_be_last(cmd: &CommandRef<'_>) -> bool {
     matches!(
         cmd,
-        Command::Ehlo { .. }
-            | Command::Helo { .. }
-            | Command::Lhlo { .. }
-            | Command::Data
-            | Command::Vrfy { .. }
-            | Command::Expn { .. }
-            | Command::Noop
-            | Command::Auth { .. }
+        CommandRef::Ehlo { .. }
+            | CommandRef::Helo { .. }
+            | CommandRef::Lhlo { .. }
+            | CommandRef::Data
+            | CommandRef::Vrfy { .. }
+            | CommandRef::Expn { .. }
+            | CommandRef::Noop
+            | CommandRef::Auth { .. }
     )
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::{Connection, Decision, Event, HeldKind, Phase, simple_reply};
 use crate::codec::command::{Command, ParseOptions};
+use crate::codec::command_ref::CommandRef;
 use crate::codec::ext_params::MailExtensions;
 use crate::codec::params::{MailParameters, RcptParameters};
 use crate::codec::path::{ForwardPath, ReversePath};
@@ -173,9 +174,11 @@ impl Connection {
             leniency: self.config.leniency,
             smtputf8: self.settings.extensions.smtputf8 && self.session.extended,
         };
-        let Ok(Command::Rcpt { to, params }) = Command::parse(content, &opts) else {
+        // The zero-copy parse: anything but an RCPT waits without an allocation.
+        let Ok(CommandRef::Rcpt { to, params }) = Command::parse_ref(content, &opts) else {
             return false;
         };
+        let (to, params) = (to.to_forward_path(), params.to_owned());
         if self.rcpt_refusal(&to, &params, self.held.len()).is_some() {
             return false;
         }
