@@ -793,6 +793,66 @@ async fn identical_lookups_in_flight_are_shared() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn identical_questions_in_flight_are_shared() {
+    // Twenty sessions checking the SPF record of one sender domain at once ask once.
+    let (server, _, log) = raw_server(|q, _| vec![Reply::Own(raw_answer(q))]).await;
+    let r = resolver(server, 1, |_| {});
+    let names = [
+        "spf.raw.test",
+        "SPF.raw.test",
+        "spf.RAW.test",
+        "spf.raw.test",
+    ];
+    let results = futures_join_all(
+        names
+            .iter()
+            .map(|n| r.query(n, postwerk_mx::RecordKind::Txt)),
+    )
+    .await;
+    for result in &results {
+        let bytes = result.as_ref().unwrap();
+        let msg = Message::from_vec(bytes).unwrap();
+        assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+    }
+    let txt = seen(&log)
+        .iter()
+        .filter(|s| s.kind == RecordType::TXT)
+        .count();
+    assert_eq!(txt, 1, "one TXT query on the wire for four callers");
+    // A different question is not folded into it.
+    r.query("spf.raw.test", postwerk_mx::RecordKind::A)
+        .await
+        .unwrap();
+    assert_eq!(seen(&log).len(), 2);
+}
+
+/// Runs the futures concurrently on this task and returns their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in set.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|v| v.unwrap()).collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn a_shared_lookup_survives_its_first_caller_being_cancelled() {
     use std::future::Future;
     use std::task::Poll;

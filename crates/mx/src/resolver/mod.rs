@@ -20,8 +20,10 @@
 //!   domain's own address"): it ends as [`RouteError::LameAnswer`].
 //! * A lookup ends by [`ResolverConfig::lookup_deadline`] whatever the servers do
 //!   ([`RouteError::DeadlineExceeded`]).
-//! * Concurrent calls for the same domain share one lookup: one set of queries on the
-//!   wire for any number of callers.
+//! * Concurrent calls for the same domain ([`Resolver::resolve_mx`]) or the same question
+//!   ([`Resolver::query`]) share one lookup: one set of queries on the wire for any
+//!   number of callers (twenty sessions checking the SPF record of one sender domain ask
+//!   once).
 //!
 //! # Caches
 //!
@@ -139,29 +141,75 @@ struct Inner {
     max_negative_ttl: u32,
     rng: AtomicU64,
     lookup_deadline: Duration,
-    /// Lookups in flight by route key; callers for the same domain wait on the first.
-    in_flight: Mutex<HashMap<String, Shared>>,
+    /// Route lookups in flight by route key; callers for the same domain wait on the
+    /// first.
+    in_flight: InFlight<String, Result<Route, RouteError>>,
+    /// Questions in flight by (lower-case name, type), shared the same way.
+    queries_in_flight: InFlight<(String, RecordKind), Result<Vec<u8>, RouteError>>,
 }
 
-/// The result of a lookup in flight, once known.
-type Shared = watch::Receiver<Option<Result<Route, RouteError>>>;
+/// Work in flight by key: the result of each, once known.
+type InFlight<K, T> = Mutex<HashMap<K, watch::Receiver<Option<T>>>>;
 
-/// Held by the caller that runs a shared lookup: removes the entry when that caller is
-/// done or dropped (then waiting callers see the channel close and try themselves).
-struct Leader<'a> {
-    inner: &'a Inner,
-    key: &'a str,
-    tx: watch::Sender<Option<Result<Route, RouteError>>>,
+/// Held by the caller that runs a shared piece of work: removes the entry when that
+/// caller is done or dropped (then waiting callers see the channel close and try
+/// themselves).
+struct Leader<'a, K: std::hash::Hash + Eq, T> {
+    map: &'a InFlight<K, T>,
+    key: &'a K,
+    tx: watch::Sender<Option<T>>,
 }
 
-impl Drop for Leader<'_> {
+impl<K: std::hash::Hash + Eq, T> Drop for Leader<'_, K, T> {
     fn drop(&mut self) {
-        let mut map = lock(&self.inner.in_flight);
+        let mut map = lock(self.map);
         if map
             .get(self.key)
             .is_some_and(|rx| rx.same_channel(&self.tx.subscribe()))
         {
             map.remove(self.key);
+        }
+    }
+}
+
+/// Runs `work` once for all concurrent callers with the same `key`: the first caller runs
+/// it, the others wait for its result (`true` with the result: this caller ran it). If
+/// the running caller is cancelled, a waiting one takes over.
+async fn shared<K, T, F>(map: &InFlight<K, T>, key: K, work: impl Fn() -> F) -> (T, bool)
+where
+    K: std::hash::Hash + Eq + Clone,
+    T: Clone,
+    F: std::future::Future<Output = T>,
+{
+    loop {
+        let waiting = {
+            let mut map = lock(map);
+            match map.get(&key) {
+                Some(rx) => Ok(rx.clone()),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    map.insert(key.clone(), rx);
+                    Err(tx)
+                }
+            }
+        };
+        match waiting {
+            Ok(mut rx) => match rx.wait_for(Option::is_some).await {
+                Ok(value) => {
+                    if let Some(result) = value.clone() {
+                        return (result, false);
+                    }
+                }
+                // The leader went away without a result: ask again.
+                Err(_) => continue,
+            },
+            Err(tx) => {
+                let leader = Leader { map, key: &key, tx };
+                let result = work().await;
+                leader.tx.send_replace(Some(result.clone()));
+                drop(leader);
+                return (result, true);
+            }
         }
     }
 }
@@ -188,6 +236,7 @@ impl Resolver {
                 rng: AtomicU64::new(config.seed),
                 lookup_deadline: config.lookup_deadline,
                 in_flight: Mutex::new(HashMap::new()),
+                queries_in_flight: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -256,51 +305,21 @@ impl Resolver {
             return hit;
         }
         let key = route_key(domain).into_owned();
-        loop {
-            let waiting = {
-                let mut map = lock(&self.inner.in_flight);
-                match map.get(&key) {
-                    Some(rx) => Ok(rx.clone()),
-                    None => {
-                        let (tx, rx) = watch::channel(None);
-                        map.insert(key.clone(), rx);
-                        Err(tx)
-                    }
-                }
-            };
-            match waiting {
-                Ok(mut rx) => {
-                    let shared = match rx.wait_for(Option::is_some).await {
-                        Ok(value) => value.clone(),
-                        // The leader went away without a result: ask again.
-                        Err(_) => continue,
-                    };
-                    if let Some(mut result) = shared {
-                        if let Ok(route) = &mut result
-                            && route.hosts.len() > 1
-                        {
-                            route.reshuffle(&mut self.next_rng());
-                        }
-                        return result;
-                    }
-                }
-                Err(tx) => {
-                    let leader = Leader {
-                        inner: &self.inner,
-                        key: &key,
-                        tx,
-                    };
-                    // A shared lookup may have finished (and been cached) just before.
-                    let result = match self.cached_route(domain) {
-                        Some(hit) => hit,
-                        None => self.resolve_uncached(domain).await,
-                    };
-                    leader.tx.send_replace(Some(result.clone()));
-                    drop(leader);
-                    return result;
-                }
+        let (mut result, ran) = shared(&self.inner.in_flight, key, || async {
+            // A shared lookup may have finished (and been cached) just before.
+            match self.cached_route(domain) {
+                Some(hit) => hit,
+                None => self.resolve_uncached(domain).await,
             }
+        })
+        .await;
+        if !ran
+            && let Ok(route) = &mut result
+            && route.hosts.len() > 1
+        {
+            route.reshuffle(&mut self.next_rng());
         }
+        result
     }
 
     /// Runs a lookup and caches its result when it may be.
@@ -332,6 +351,16 @@ impl Resolver {
     /// response (NOERROR with or without records, or NXDOMAIN) as DNS wire bytes;
     /// failures are [`RouteError`]s (see [`Lookup::records`]).
     pub async fn query(&self, name: &str, kind: RecordKind) -> Result<Vec<u8>, RouteError> {
+        let key = (name.to_ascii_lowercase(), kind);
+        shared(&self.inner.queries_in_flight, key, || {
+            self.query_alone(name, kind)
+        })
+        .await
+        .0
+    }
+
+    /// One [`query`](Resolver::query), not shared.
+    async fn query_alone(&self, name: &str, kind: RecordKind) -> Result<Vec<u8>, RouteError> {
         let mut lookup = Lookup::records(
             name,
             kind,
