@@ -1,5 +1,8 @@
 //! The example client against a real POP3 server: Dovecot, configured by
-//! the test in a temporary directory on a free loopback port.
+//! the test in a temporary directory on a free loopback port. Passwords come
+//! from a passwd-file (PLAIN, SCRAM-SHA-256); bearer tokens (OAUTHBEARER,
+//! XOAUTH2) from Dovecot's oauth2 passdb validating HS256 JWTs locally with a
+//! key the test writes, the tokens minted by the test.
 
 use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
@@ -89,9 +92,18 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
     }
 }
 
-fn config(dir: &Path, port: u16) -> String {
+/// The Dovecot configuration; with `oauth`, the oauth2 passdb (local JWT validation with
+/// the HMAC key under `dir/keys`) instead of the passwd-file, offering OAUTHBEARER and
+/// XOAUTH2.
+fn config(dir: &Path, port: u16, oauth: bool) -> String {
     let d = dir.display();
     let (uid, gid) = mail_owner();
+    // With oauth, auth_verbose logs why a token was refused.
+    let (mechanisms, verbose) = if oauth {
+        ("oauthbearer xoauth2", "yes")
+    } else {
+        ("plain scram-sha-256", "no")
+    };
     let common = format!(
         "protocols = pop3\n\
          listen = 127.0.0.1\n\
@@ -100,7 +112,8 @@ fn config(dir: &Path, port: u16) -> String {
          state_dir = {d}/state\n\
          log_path = {d}/dovecot.log\n\
          info_log_path = {d}/dovecot.log\n\
-         auth_mechanisms = plain scram-sha-256\n\
+         auth_mechanisms = {mechanisms}\n\
+         auth_verbose = {verbose}\n\
          first_valid_uid = 0\n\
          first_valid_gid = 0\n\
          service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n}}\n"
@@ -119,6 +132,14 @@ fn config(dir: &Path, port: u16) -> String {
         )
     };
     if dovecot_version() >= (2, 4) {
+        // 2.4 moved token validation out of the passdb into `oauth2_*` settings; this
+        // test's oauth2 configuration is written for 2.3's oauth2 passdb.
+        assert!(
+            !oauth,
+            "the oauth2 configuration of this test is written for Dovecot 2.3 \
+             (passdb oauth2 with args); Dovecot {:?} needs the 2.4 oauth2 settings",
+            dovecot_version()
+        );
         format!(
             "dovecot_config_version = 2.4.0\n\
              dovecot_storage_version = 2.4.0\n\
@@ -130,11 +151,19 @@ fn config(dir: &Path, port: u16) -> String {
              userdb static {{\n  fields {{\n    uid = {uid}\n    gid = {gid}\n    home = {d}/home/%{{user}}\n  }}\n}}\n"
         )
     } else {
+        let passdb = if oauth {
+            format!(
+                "passdb {{\n  driver = oauth2\n  mechanisms = oauthbearer xoauth2\n  \
+                 args = {d}/oauth2.conf.ext\n}}\n"
+            )
+        } else {
+            format!("passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d}/passwd\n}}\n")
+        };
         format!(
             "{common}\
              disable_plaintext_auth = no\n\
              mail_location = maildir:{d}/mail/%u\n\
-             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d}/passwd\n}}\n\
+             {passdb}\
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/home/%u\n}}\n"
         )
     }
@@ -183,6 +212,14 @@ impl Running {
 }
 
 fn start_dovecot() -> Running {
+    start_dovecot_with(None)
+}
+
+/// Dovecot with, given an HMAC key, the oauth2 passdb validating HS256 JWTs locally (RFC
+/// 7519): the key base64 in the fs dict at `keys/<azp>/<ALG>/<kid>` (Dovecot looks up
+/// `default` for a missing `azp` and `kid`), the user name taken from `sub`.
+fn start_dovecot_with(oauth_key: Option<&[u8]>) -> Running {
+    use base64::Engine;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Dovecot's unprivileged login processes must reach base_dir.
@@ -203,12 +240,32 @@ fn start_dovecot() -> Running {
         ),
     )
     .unwrap();
+    if let Some(key) = oauth_key {
+        let keys = dir.join("keys/default/HS256");
+        std::fs::create_dir_all(&keys).unwrap();
+        std::fs::write(
+            keys.join("default"),
+            base64::engine::general_purpose::STANDARD.encode(key),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("oauth2.conf.ext"),
+            format!(
+                "introspection_mode = local\n\
+                 local_validation_key_dict = fs:posix:prefix={}/keys/\n\
+                 username_attribute = sub\n\
+                 debug = yes\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+    }
     let (uid, gid) = mail_owner();
     chown_tree(&dir.join("mail"), uid, gid);
     chown_tree(&dir.join("home"), uid, gid);
     let port = free_port();
     let conf = dir.join("dovecot.conf");
-    std::fs::write(&conf, config(dir, port)).unwrap();
+    std::fs::write(&conf, config(dir, port, oauth_key.is_some())).unwrap();
     let log = dir.join("dovecot.log");
     let mut child = Command::new("/usr/sbin/dovecot")
         .arg("-F")
@@ -415,4 +472,124 @@ fn client_sasl_scram_sha_256_and_plain_against_dovecot() {
         reply(&events, auth.unwrap()).is_err(),
         "wrong password accepted: {events:?}"
     );
+}
+
+/// A JWT (RFC 7519) signed with HS256 under `key`: `sub` is the user, `exp` is `lifetime`
+/// seconds from now (negative: already expired).
+fn mint_jwt(key: &[u8], sub: &str, lifetime: i64) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, KeyInit, Mac};
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let claims = b64(format!(
+        r#"{{"sub":"{sub}","iat":{},"exp":{}}}"#,
+        now - 60,
+        now + lifetime
+    )
+    .as_bytes());
+    let signed = format!("{header}.{claims}");
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(signed.as_bytes());
+    format!("{signed}.{}", b64(&mac.finalize().into_bytes()))
+}
+
+/// Dovecot's oauth2 passdb (local JWT validation) as the server for our client's AUTH
+/// OAUTHBEARER (RFC 7628) and XOAUTH2 with a token the test minted, then STAT; an expired
+/// token and one signed with another key are refused (the client answers Dovecot's error
+/// challenge instead of cancelling), and Dovecot's log says why.
+#[test]
+fn client_sasl_oauthbearer_and_xoauth2_against_dovecot() {
+    use postwerk_pop3::client::{CloseReason, Event, Reply};
+    use postwerk_pop3::codec::ResponseCode;
+    use postwerk_pop3::sasl::{Credentials, Mechanism};
+    const KEY: &[u8] = b"postwerk interop HS256 key, 32 o";
+    let running = start_dovecot_with(Some(KEY));
+    let reply = |events: &[Event], id| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Reply { id: i, result } if *i == id => Some(result.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no reply in {events:?}\n{}", running.log()))
+    };
+    let good = mint_jwt(KEY, "alice", 3600);
+
+    for mechanism in [Mechanism::OAuthBearer, Mechanism::XOAuth2] {
+        let (mut capa, mut auth, mut stat) = (None, None, None);
+        let events = session(running.port, |c| {
+            capa = Some(c.capa().unwrap());
+            let creds = Credentials::oauth("alice", good.as_str());
+            auth = Some(c.auth_with(mechanism, &creds, &nonce()).unwrap());
+            stat = Some(c.stat().unwrap());
+            c.quit().unwrap();
+        });
+        let Ok(Reply::Capabilities(caps)) = reply(&events, capa.unwrap()) else {
+            panic!("CAPA: {events:?}")
+        };
+        assert!(caps.supports_sasl(mechanism.name()), "{caps:?}");
+        assert!(
+            matches!(reply(&events, auth.unwrap()), Ok(Reply::Ok(_))),
+            "{}: {events:?}\n{}",
+            mechanism.name(),
+            running.log()
+        );
+        assert!(!events.iter().any(|e| matches!(e, Event::SaslError { .. })));
+        assert_eq!(
+            reply(&events, stat.unwrap()),
+            Ok(Reply::Stat {
+                count: 3,
+                octets: MESSAGES.iter().map(|m| m.len() as u64).sum()
+            })
+        );
+        assert!(matches!(
+            events.last(),
+            Some(Event::Closed {
+                reason: CloseReason::Quit
+            })
+        ));
+        let log = running.log();
+        assert!(
+            log.contains(&format!("Login: user=<alice>, method={}", mechanism.name())),
+            "{log}"
+        );
+    }
+
+    let refused = [
+        (
+            Mechanism::OAuthBearer,
+            mint_jwt(KEY, "alice", -3600),
+            "Token has expired",
+        ),
+        (
+            Mechanism::XOAuth2,
+            mint_jwt(b"some other key", "alice", 3600),
+            "Incorrect JWT signature",
+        ),
+    ];
+    for (mechanism, token, why) in refused {
+        let mut auth = None;
+        let events = session(running.port, |c| {
+            let creds = Credentials::oauth("alice", token.as_str());
+            auth = Some(c.auth_with(mechanism, &creds, &nonce()).unwrap());
+            c.quit().unwrap();
+        });
+        let result = reply(&events, auth.unwrap());
+        assert!(
+            matches!(&result, Err(e) if e.code == Some(ResponseCode::Auth)),
+            "{}: bad token not refused with [AUTH]: {events:?}",
+            mechanism.name()
+        );
+        // The error challenge was answered (RFC 7628 3.2.3), not cancelled with `*`.
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::SaslError { .. })),
+            "{events:?}"
+        );
+        let log = running.log();
+        assert!(log.contains(why), "{}: {log}", mechanism.name());
+    }
 }

@@ -292,3 +292,182 @@ scram("wrong")
         "{out}"
     );
 }
+
+/// Serves `connections` connections one after the other with the server machine over a
+/// loopback socket (the example server has no bearer tokens): XOAUTH2 and OAUTHBEARER
+/// offered, one fixed token accepted as the identity the client named, any other refused
+/// with the RFC 7628 error JSON. Returns what the application saw: every token request
+/// (`verify MECH user host port`) and every login (`login MECH identity`).
+fn serve_bearer(listener: std::net::TcpListener, connections: usize) -> Vec<String> {
+    use postwerk_pop3::sasl::Mechanism;
+    use postwerk_pop3::sasl::server::{Answer, ServerMechanisms, Verify};
+    use postwerk_pop3::server::{
+        Config, Connection, Credentials, Event, LoginDecision, MessageInfo,
+    };
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let mut mechanisms = ServerMechanisms::new();
+    mechanisms.add_builtin(Mechanism::OAuthBearer);
+    mechanisms.add_builtin(Mechanism::XOAuth2);
+    let mechanisms = Arc::new(mechanisms);
+    let mut seen = Vec::new();
+    for _ in 0..connections {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut config = Config::default();
+        config.sasl = Arc::clone(&mechanisms);
+        // This small driver does not wait for deadlines: no delayed failure replies.
+        config.auth_failure_delay = Duration::ZERO;
+        let mut conn = Connection::new(config, Instant::now());
+        let mut buf = [0u8; 4096];
+        loop {
+            loop {
+                while let Some(event) = conn.poll_event() {
+                    match event {
+                        Event::SaslVerify { id, request } => {
+                            let answer = match request {
+                                Verify::Token {
+                                    mechanism,
+                                    user,
+                                    token,
+                                    host,
+                                    port,
+                                } => {
+                                    let user = user.unwrap_or_default();
+                                    seen.push(format!(
+                                        "verify {mechanism} {user} {} {}",
+                                        host.unwrap_or_default(),
+                                        port.unwrap_or_default()
+                                    ));
+                                    if token.expose() == "ya29.token" {
+                                        Answer::AcceptAs(user)
+                                    } else {
+                                        Answer::RejectWith(
+                                            br#"{"status":"invalid_token","scope":"mail"}"#
+                                                .to_vec(),
+                                        )
+                                    }
+                                }
+                                _ => Answer::Reject,
+                            };
+                            conn.answer_sasl(id, answer).unwrap();
+                        }
+                        Event::Login { id, credentials } => {
+                            let Credentials::Sasl { mechanism, .. } = &credentials else {
+                                panic!("not a SASL login: {:?}", credentials.identity())
+                            };
+                            seen.push(format!("login {mechanism} {}", credentials.identity()));
+                            let listing = vec![MessageInfo {
+                                size: 42,
+                                uid: "u1".into(),
+                            }];
+                            conn.answer_login(id, LoginDecision::Accept(listing))
+                                .unwrap();
+                        }
+                        Event::Commit { id, .. } => conn.answer_commit(id, true).unwrap(),
+                        _ => {}
+                    }
+                }
+                match conn.poll_transmit() {
+                    Some(bytes) => socket.write_all(&bytes).unwrap(),
+                    None => break,
+                }
+            }
+            if conn.is_closed() {
+                break;
+            }
+            match socket.read(&mut buf) {
+                Ok(0) | Err(_) => conn.handle_eof(Instant::now()),
+                Ok(n) => conn.handle_input(&buf[..n], Instant::now()),
+            }
+        }
+    }
+    seen
+}
+
+/// poplib (which has no AUTH helper for them) logs in with XOAUTH2 and OAUTHBEARER through
+/// `_shortcmd`: a bad token first (the server's `+ ` error challenge carries the JSON
+/// status; the client answers it, RFC 7628 3.2.3, and gets `-ERR`), then the good one, and
+/// STAT on the maildrop the application listed.
+#[test]
+fn poplib_sasl_xoauth2_and_oauthbearer() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || serve_bearer(listener, 2));
+    let script = r#"
+import base64, json, poplib, sys
+
+host, port = sys.argv[1], int(sys.argv[2])
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+def login(p, mech, message, answer):
+    try:
+        resp = p._shortcmd("AUTH %s %s" % (mech, b64(message)))
+    except poplib.error_proto as e:
+        return "refused at once " + e.args[0].decode()
+    if resp.startswith(b"+OK"):
+        return resp.decode()
+    # "+ <base64 JSON>": the error challenge; answer it and expect -ERR.
+    error = json.loads(base64.b64decode(resp[2:]))
+    print(mech, "challenge", json.dumps(error, sort_keys=True))
+    try:
+        return "accepted after error " + p._shortcmd(answer).decode()
+    except poplib.error_proto as e:
+        return "refused " + e.args[0].decode()
+
+def session(mech, make, answer):
+    p = poplib.POP3(host, port, timeout=20)
+    print(mech, "sasl", p.capa().get("SASL"))
+    print(mech, "bad", login(p, mech, make("expired"), answer))
+    print(mech, "good", login(p, mech, make("ya29.token"), answer))
+    print(mech, "stat", p.stat())
+    p.quit()
+
+session("XOAUTH2",
+        lambda token: "user=alice@example.org\x01auth=Bearer %s\x01\x01" % token,
+        "")
+session("OAUTHBEARER",
+        lambda token: "n,a=alice@example.org,\x01host=%s\x01port=%d\x01auth=Bearer %s\x01\x01"
+            % (host, port, token),
+        b64("\x01"))
+"#;
+    let out = python(script, &addr);
+    let seen = server.join().unwrap();
+    for mech in ["XOAUTH2", "OAUTHBEARER"] {
+        assert!(
+            out.contains(&format!("{mech} sasl ['OAUTHBEARER', 'XOAUTH2']")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                r#"{mech} challenge {{"scope": "mail", "status": "invalid_token"}}"#
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{mech} bad refused -ERR [AUTH]")),
+            "{out}"
+        );
+        assert!(out.contains(&format!("{mech} good +OK")), "{out}");
+        assert!(out.contains(&format!("{mech} stat (1, 42)")), "{out}");
+    }
+    let port = addr.rsplit_once(':').unwrap().1;
+    assert_eq!(
+        seen,
+        [
+            "verify XOAUTH2 alice@example.org  0".to_owned(),
+            "verify XOAUTH2 alice@example.org  0".to_owned(),
+            "login XOAUTH2 alice@example.org".to_owned(),
+            format!("verify OAUTHBEARER alice@example.org 127.0.0.1 {port}"),
+            format!("verify OAUTHBEARER alice@example.org 127.0.0.1 {port}"),
+            "login OAUTHBEARER alice@example.org".to_owned(),
+        ],
+        "{out}"
+    );
+}

@@ -1,6 +1,7 @@
-//! Interop: Python's smtplib logs in to the server machine with XOAUTH2 and
-//! SCRAM-SHA-256 (smtplib frames the exchange; the SCRAM client arithmetic is Python's
-//! hashlib/hmac), over a loopback socket driven by a small blocking driver loop.
+//! Interop: Python's smtplib logs in to the server machine with XOAUTH2, OAUTHBEARER
+//! (RFC 7628, including its error challenge) and SCRAM-SHA-256 (smtplib frames the
+//! exchange; the SCRAM client arithmetic is Python's hashlib/hmac), over a loopback socket
+//! driven by a small blocking driver loop.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -106,6 +107,29 @@ if which == 'xoauth2':
         assert e.smtp_code == 535, e
     code, _ = s.auth('XOAUTH2', lambda challenge=None: 'user=alice@example.org\x01auth=Bearer ya29.token\x01\x01')
     assert code == 235, code
+elif which == 'oauthbearer':
+    assert 'OAUTHBEARER' in s.esmtp_features['auth'], s.esmtp_features
+    challenges = []
+    def bearer(token):
+        def mech(challenge=None):
+            if challenge is None:
+                return 'n,a=alice@example.org,\x01host=127.0.0.1\x01port=%d\x01auth=Bearer %s\x01\x01' % (port, token)
+            # RFC 7628 3.2.3: the error challenge is answered with a lone %x01.
+            challenges.append(challenge)
+            return '\x01'
+        return mech
+    try:
+        s.auth('OAUTHBEARER', bearer('expired'))
+        raise SystemExit('bad token accepted')
+    except smtplib.SMTPAuthenticationError as e:
+        assert e.smtp_code == 535, e
+        print('refused', e.smtp_code, e.smtp_error.decode())
+    import json
+    assert len(challenges) == 1, challenges
+    print('challenge', json.dumps(json.loads(challenges[0]), sort_keys=True))
+    code, _ = s.auth('OAUTHBEARER', bearer('ya29.token'))
+    assert code == 235, code
+    print('accepted', code)
 else:
     nonce = 'rOprNGfwEbeRWgbNEkqO'
     first_bare = 'n=user,r=' + nonce
@@ -137,6 +161,11 @@ print('ok')
 "#;
 
 fn run(which: &str) -> Vec<String> {
+    run_with_output(which).0
+}
+
+/// Runs the script for `which`; the identities that logged in and the script's output.
+fn run_with_output(which: &str) -> (Vec<String>, String) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = thread::spawn(move || serve(listener.accept().unwrap().0));
@@ -153,7 +182,10 @@ fn run(which: &str) -> Vec<String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    server.join().unwrap()
+    (
+        server.join().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -164,4 +196,19 @@ fn python_smtplib_logs_in_with_xoauth2() {
 #[test]
 fn python_smtplib_logs_in_with_scram_sha_256() {
     assert_eq!(run("scram"), ["SCRAM-SHA-256 user"]);
+}
+
+/// OAUTHBEARER (RFC 7628) through smtplib's `auth()` with a mechanism object: a bad token
+/// gets the error challenge (a base64 JSON status), smtplib answers it with `%x01` and gets
+/// 535; the good token gets 235, and the GS2 `a=` identity reaches the login event.
+#[test]
+fn python_smtplib_logs_in_with_oauthbearer() {
+    let (logins, out) = run_with_output("oauthbearer");
+    assert_eq!(logins, ["OAUTHBEARER alice@example.org"], "{out}");
+    assert!(
+        out.contains(r#"challenge {"status": "invalid_token"}"#),
+        "{out}"
+    );
+    assert!(out.contains("refused 535 "), "{out}");
+    assert!(out.contains("accepted 235"), "{out}");
 }
