@@ -145,10 +145,10 @@ impl Field {
 /// with WSP to the CRLF ending its last continuation line (included). A line without a
 /// colon gets an empty name, so that it is never selected.
 pub(crate) fn split_fields(block: &[u8]) -> Vec<Field> {
-    let mut fields: Vec<Field> = Vec::new();
+    let mut fields: Vec<Field> = Vec::with_capacity(32);
     let mut pos = 0;
     while pos < block.len() {
-        let line_end = match block[pos..].iter().position(|&b| b == b'\n') {
+        let line_end = match memchr::memchr(b'\n', &block[pos..]) {
             Some(p) => pos + p + 1,
             None => block.len(),
         };
@@ -157,7 +157,7 @@ pub(crate) fn split_fields(block: &[u8]) -> Vec<Field> {
             Some(last) if continuation => last.end = line_end,
             _ => {
                 let line = &block[pos..line_end];
-                let name_end = match line.iter().position(|&b| b == b':') {
+                let name_end = match memchr::memchr(b':', line) {
                     Some(c) => {
                         let mut e = c;
                         while e > 0 && matches!(line[e - 1], b' ' | b'\t') {

@@ -81,12 +81,14 @@ impl Signature {
         let s = req("s")?;
         let selector = selector(s.value).ok_or(DkimError::BadSelector)?;
         let h = req("h")?;
-        let mut signed_headers = Vec::new();
+        let mut signed_headers =
+            Vec::with_capacity(h.value.iter().filter(|&&c| c == b':').count() + 1);
         for name in tags::split_list(h.value) {
             if name.is_empty() || !name.iter().all(|&c| (33..=126).contains(&c) && c != b':') {
                 return Err(DkimError::TagSyntax);
             }
-            signed_headers.push(lossy(name).to_ascii_lowercase());
+            // Checked above: printable ASCII, so the conversion cannot fail.
+            signed_headers.push(String::from_utf8(name.to_ascii_lowercase()).unwrap_or_default());
         }
         if !signed_headers.iter().any(|n| n == "from") {
             return Err(DkimError::FromNotSigned);
@@ -137,7 +139,9 @@ impl Signature {
         Ok(Self {
             algorithm,
             signature,
-            signature_base64: String::from_utf8_lossy(&b_clean).into_owned(),
+            // It decoded as base64, so it is ASCII: no copy.
+            signature_base64: String::from_utf8(b_clean)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
             body_hash,
             header_canonicalization,
             body_canonicalization,

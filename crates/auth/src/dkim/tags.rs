@@ -43,7 +43,7 @@ fn trim_end(s: &[u8], from: usize, mut to: usize) -> usize {
 /// Parses a tag list. Duplicate tag names, a tag without `=`, a bad tag name and empty
 /// segments other than one trailing `;` are errors.
 pub(crate) fn parse(input: &[u8]) -> Result<Vec<Tag<'_>>, DkimError> {
-    let mut tags: Vec<Tag<'_>> = Vec::new();
+    let mut tags: Vec<Tag<'_>> = Vec::with_capacity(16);
     let mut start = 0usize;
     let len = input.len();
     loop {
@@ -57,9 +57,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Vec<Tag<'_>>, DkimError> {
             }
             break;
         }
-        let eq = input[s..e]
-            .iter()
-            .position(|&b| b == b'=')
+        let eq = memchr::memchr(b'=', &input[s..e])
             .map(|p| p + s)
             .ok_or(DkimError::TagSyntax)?;
         let name_end = trim_end(input, s, eq);
@@ -92,11 +90,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Vec<Tag<'_>>, DkimError> {
 }
 
 fn memchr_semicolon(input: &[u8], from: usize) -> Option<usize> {
-    input
-        .get(from..)?
-        .iter()
-        .position(|&b| b == b';')
-        .map(|p| p + from)
+    memchr::memchr(b';', input.get(from..)?).map(|p| p + from)
 }
 
 fn valid_name(name: &[u8]) -> bool {
@@ -116,7 +110,9 @@ pub(crate) fn get<'a>(tags: &[Tag<'a>], name: &str) -> Option<Tag<'a>> {
 
 /// Removes every FWS byte (for base64 values, which may be folded anywhere).
 pub(crate) fn strip_fws(value: &[u8]) -> Vec<u8> {
-    value.iter().copied().filter(|&b| !is_fws(b)).collect()
+    let mut out = value.to_vec();
+    out.retain(|&b| !is_fws(b));
+    out
 }
 
 /// Splits a colon-separated list (`h=`, key `h=`, `t=`, `s=`), trimming FWS.

@@ -321,13 +321,20 @@ impl Verifier {
     /// caller's clock `now` (seconds since the Unix epoch).
     pub fn finish(mut self, now: u64) -> Vec<SignatureResult> {
         self.end_of_message();
-        let answers = std::mem::take(&mut self.answers);
-        let config = self.config.clone();
+        // Each key record is parsed once, however many signatures name it.
+        let keys: Vec<ParsedKey> = std::mem::take(&mut self.answers)
+            .into_iter()
+            .map(|a| ParsedKey {
+                key: select_key(&a.answer),
+                name: a.name,
+            })
+            .collect();
+        let config = &self.config;
         self.slots
             .into_iter()
             .map(|slot| match slot {
                 Slot::Done(r) => *r,
-                Slot::Pending(p) => evaluate(*p, &answers, &config, now),
+                Slot::Pending(p) => evaluate(*p, &keys, config, now),
             })
             .collect()
     }
@@ -341,8 +348,8 @@ fn header_data(
     raw_sig_field: &[u8],
     value_offset: usize,
 ) -> Vec<u8> {
-    let mut data = Vec::new();
     let c = sig.header_canonicalization;
+    let mut data = Vec::with_capacity(block.len() + raw_sig_field.len());
     for f in headers::select(block, fields, &sig.signed_headers)
         .into_iter()
         .flatten()
@@ -354,9 +361,9 @@ fn header_data(
     let mut own = Vec::with_capacity(raw_sig_field.len());
     own.extend_from_slice(&raw_sig_field[..value_offset + bs]);
     own.extend_from_slice(&raw_sig_field[value_offset + be..]);
-    let own = own.strip_suffix(b"\r\n").unwrap_or(&own).to_vec();
+    let own = own.strip_suffix(b"\r\n").unwrap_or(&own);
     let start = data.len();
-    canon::header(c, &own, &mut data);
+    canon::header(c, own, &mut data);
     // canon::header always appends CRLF; the signature field is hashed without it.
     if data.len() >= start + 2 {
         data.truncate(data.len() - 2);
@@ -364,12 +371,13 @@ fn header_data(
     data
 }
 
-fn evaluate(
-    p: Pending,
-    answers: &[SuppliedKey],
-    config: &VerifierConfig,
-    now: u64,
-) -> SignatureResult {
+/// A supplied key answer, parsed.
+struct ParsedKey {
+    name: String,
+    key: Result<KeyRecord, DkimError>,
+}
+
+fn evaluate(p: Pending, keys: &[ParsedKey], config: &VerifierConfig, now: u64) -> SignatureResult {
     let Pending {
         sig,
         header_data,
@@ -395,13 +403,15 @@ fn evaluate(
             Some(sig),
         );
     }
-    let Some(answer) = answers.iter().find(|a| a.name == key_name) else {
+    let Some(parsed) = keys.iter().find(|k| k.name == key_name) else {
         return SignatureResult::error(TempError, DkimError::KeyNotSupplied, Some(sig));
     };
-    let key = match select_key(&answer.answer) {
+    let key = match &parsed.key {
         Ok(k) => k,
-        Err(e @ DkimError::DnsTempFail) => return SignatureResult::error(TempError, e, Some(sig)),
-        Err(e) => return SignatureResult::error(PermError, e, Some(sig)),
+        Err(e @ DkimError::DnsTempFail) => {
+            return SignatureResult::error(TempError, e.clone(), Some(sig));
+        }
+        Err(e) => return SignatureResult::error(PermError, e.clone(), Some(sig)),
     };
     if let Err(e) = key.check(sig.algorithm) {
         return SignatureResult::error(PermError, e, Some(sig));

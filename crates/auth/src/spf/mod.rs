@@ -24,7 +24,7 @@
 //! | 6 | unknown modifiers syntax-checked and ignored; repeated `redirect`/`exp`: `permerror` | implemented |
 //! | 7 | macros `s l o d i p h c r t v`, transformers, delimiters, URL escapes, 253-octet truncation | implemented |
 //! | 8 | result handling (what to do with a `fail`) | the caller's policy |
-//! | 9 | `Received-SPF` header field | not implemented (see [`crate::results`] for `Authentication-Results`) |
+//! | 9.1 | `Received-SPF` header field, values checked and quoted, folded | implemented ([`SpfOutput::received_spf`]; [`crate::results`] writes `Authentication-Results`) |
 //!
 //! # Driving it
 //!
@@ -74,6 +74,7 @@
 mod check;
 mod error;
 mod macros;
+mod received;
 mod record;
 
 pub use check::SpfCheck;
