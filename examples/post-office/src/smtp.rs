@@ -649,7 +649,18 @@ impl Session {
                     .into_iter()
                     .map(|r| r.start + trace..r.end + trace)
                     .collect();
-                (0, verdict.field.into_bytes(), drop)
+                let mut insert = verdict.field.into_bytes();
+                // The MAIL FROM result as a trace field too (RFC 7208 9.1), above ours.
+                if let Some(spf) = &self.spf {
+                    let field = spf.received_spf(
+                        &self.app.config.hostname,
+                        self.peer.ip(),
+                        self.from.as_deref().unwrap_or(""),
+                        &self.helo,
+                    );
+                    insert.extend_from_slice(field.as_bytes());
+                }
+                (0, insert, drop)
             }
         };
         let envelope = message.envelope;

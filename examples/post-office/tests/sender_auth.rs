@@ -126,6 +126,10 @@ fn signed_at_a_checked_at_b_and_forgeries_refused() {
         ar.starts_with("Authentication-Results: mx.beta.test;"),
         "{ar}"
     );
+    // The SPF result as a trace field too, above B's Received (RFC 7208 9.1).
+    let spf_at = stored.find("Received-SPF: pass (mx.beta.test: domain of alice@alpha.test");
+    let received_at = stored.find("Received: from");
+    assert!(spf_at.is_some() && spf_at < received_at, "{stored}");
     for expected in [
         "dkim=pass",
         "header.d=alpha.test",
