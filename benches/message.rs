@@ -1,10 +1,14 @@
 //! Message parsing benchmarks: postwerk-message side by side with mail-parser and mailparse
-//! (messages) and with mailparse's `addrparse` and email_address (addresses), on the corpus
-//! in `benches/corpus/` (regenerate it with `python3 benches/corpus/generate.py`).
+//! (messages) and with mailparse's `addrparse` and email_address (addresses), on two
+//! corpora: the generated one in `benches/corpus/` (regenerate it with
+//! `python3 benches/corpus/generate.py`) and the real-world one in `benches/corpus/real/`
+//! (messages from other parsers' public test suites, see its README). The message
+//! workloads run on both (`headers`/`full` and `real-headers`/`real-full`); the address
+//! workloads on the generated corpus.
 //!
 //! ```text
 //! cargo bench --bench message                          # all groups
-//! cargo bench --bench message -- headers               # one group
+//! cargo bench --bench message -- real-full             # one group
 //! POSTWERK_BENCH_PARITY=1 cargo bench --bench message -- parity   # where the parsers disagree
 //! POSTWERK_BENCH_ONESHOT=full/postwerk POSTWERK_BENCH_ITERS=2 valgrind --tool=callgrind \
 //!     target/release/deps/message-HASH --bench        # one row n times, for instruction counts
@@ -42,10 +46,13 @@ struct Corpus {
     bytes: u64,
 }
 
-fn load_corpus() -> Corpus {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/corpus");
+/// The `.eml` files directly in `benches/<sub>` (not in its subdirectories).
+fn load_corpus(sub: &str) -> Corpus {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches")
+        .join(sub);
     let mut messages = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("benches/corpus exists") {
+    for entry in std::fs::read_dir(&dir).expect("corpus directory exists") {
         let path = entry.expect("readable directory entry").path();
         if path.extension().is_some_and(|e| e == "eml") {
             let name = path
@@ -59,7 +66,7 @@ fn load_corpus() -> Corpus {
     messages.sort();
     assert!(
         messages.len() >= 50,
-        "corpus has {} messages",
+        "corpus {sub} has {} messages",
         messages.len()
     );
     let bytes = messages.iter().map(|(_, m)| m.len() as u64).sum();
@@ -526,10 +533,11 @@ struct Row<'a> {
     run: Box<dyn Fn() -> usize + 'a>,
 }
 
-fn rows<'a>(
+/// The message rows (headers and full workloads) over one corpus, in the groups named.
+fn message_rows<'a>(
     corpus: &'a Corpus,
-    input: &'a AddressInput,
     parser: &'a mail_parser::MessageParser,
+    (headers, full): (&'static str, &'static str),
 ) -> Vec<Row<'a>> {
     let messages = &corpus.messages;
     let each = move |f: fn(&[u8]) -> usize| -> Box<dyn Fn() -> usize + 'a> {
@@ -539,6 +547,41 @@ fn rows<'a>(
         move |f: fn(&mail_parser::MessageParser, &[u8]) -> usize| -> Box<dyn Fn() -> usize + 'a> {
             Box::new(move || messages.iter().map(|(_, m)| f(parser, black_box(m))).sum())
         };
+    let row = |group, name, run| Row {
+        group,
+        name,
+        bytes: corpus.bytes,
+        run,
+    };
+    vec![
+        row(headers, "postwerk", each(postwerk_headers)),
+        row(headers, "mail-parser", each_mp(mail_parser_headers)),
+        row(
+            headers,
+            "mail-parser-parse_headers",
+            each_mp(mail_parser_headers_only),
+        ),
+        row(headers, "mailparse", each(mailparse_headers)),
+        row(full, "postwerk", each(postwerk_full)),
+        row(full, "mail-parser", each_mp(mail_parser_full)),
+        row(full, "mailparse", each(mailparse_full)),
+    ]
+}
+
+fn rows<'a>(
+    corpus: &'a Corpus,
+    real: &'a Corpus,
+    input: &'a AddressInput,
+    parser: &'a mail_parser::MessageParser,
+) -> Vec<Row<'a>> {
+    let mut rows = message_rows(corpus, parser, ("headers", "full"));
+    rows.extend(message_rows(real, parser, ("real-headers", "real-full")));
+    rows.extend(address_rows(input));
+    rows
+}
+
+/// The address rows, over the address lists of the generated corpus.
+fn address_rows<'a>(input: &'a AddressInput) -> Vec<Row<'a>> {
     let lists = |f: fn(&str) -> usize| -> Box<dyn Fn() -> usize + 'a> {
         Box::new(move || input.lists.iter().map(|l| f(black_box(l))).sum())
     };
@@ -554,25 +597,12 @@ fn rows<'a>(
         bytes,
         run,
     };
-    let (all, nl, ns, nm) = (
-        corpus.bytes,
+    let (nl, ns, nm) = (
         total_len(&input.lists),
         total_len(&input.addr_specs),
         total_len(&input.mailboxes),
     );
     vec![
-        row("headers", "postwerk", all, each(postwerk_headers)),
-        row("headers", "mail-parser", all, each_mp(mail_parser_headers)),
-        row(
-            "headers",
-            "mail-parser-parse_headers",
-            all,
-            each_mp(mail_parser_headers_only),
-        ),
-        row("headers", "mailparse", all, each(mailparse_headers)),
-        row("full", "postwerk", all, each(postwerk_full)),
-        row("full", "mail-parser", all, each_mp(mail_parser_full)),
-        row("full", "mailparse", all, each(mailparse_full)),
         row(
             "addresses",
             "lists/postwerk",
@@ -627,13 +657,17 @@ fn rows<'a>(
 }
 
 fn bench(c: &mut Criterion) {
-    let corpus = load_corpus();
+    let corpus = load_corpus("corpus");
+    let real = load_corpus("corpus/real");
     if std::env::var_os("POSTWERK_BENCH_PARITY").is_some() {
+        eprintln!("generated corpus:");
         parity_report(&corpus);
+        eprintln!("real-world corpus:");
+        parity_report(&real);
     }
     let input = address_input(&corpus);
     let parser = mail_parser::MessageParser::default();
-    let rows = rows(&corpus, &input, &parser);
+    let rows = rows(&corpus, &real, &input, &parser);
 
     // `POSTWERK_BENCH_ONESHOT=group/name [POSTWERK_BENCH_ITERS=n]`: run one row n times
     // without criterion, for instruction counts under `valgrind --tool=callgrind` (a
@@ -655,7 +689,7 @@ fn bench(c: &mut Criterion) {
         return;
     }
 
-    for name in ["headers", "full", "addresses"] {
+    for name in ["headers", "full", "real-headers", "real-full", "addresses"] {
         let mut group = c.benchmark_group(name);
         group.sample_size(10);
         group.warm_up_time(Duration::from_secs(1));

@@ -10,12 +10,15 @@
 //!
 //! - white space between two adjacent encoded words is dropped (RFC 2047 section 6.2);
 //! - adjacent words in the same charset are joined as bytes before decoding, so a
-//!   multi-byte character split across two words still decodes;
+//!   multi-byte character split across two words still decodes (not in ISO-2022-JP, where
+//!   each word returns to ASCII and a joined escape sequence would decode as an error);
 //! - an encoded word is recognised even when not surrounded by white space;
 //! - B text with missing padding is accepted;
 //! - raw 8-bit bytes inside a Q word (not allowed, but real mail has them) are read as
 //!   UTF-8 when they are valid UTF-8, else in the word's charset, else as Windows-1252;
-//! - an unknown charset or broken B text leaves the encoded word as it was.
+//! - a word in an unknown charset is read as UTF-8, U+FFFD for what is not (lossy text
+//!   rather than the encoded word, as mail clients show it), and reported;
+//! - broken B text leaves the encoded word as it was.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -152,10 +155,26 @@ fn flush(pending: &mut Option<Pending<'_>>, out: &mut String) {
     if let Some(p) = pending.take() {
         match charset::decode(p.charset, &p.bytes) {
             Some(text) => out.push_str(&text),
-            // Unknown charsets never reach `pending` (checked before), but stay total.
+            // An unknown charset: lossy UTF-8.
             None => out.push_str(&String::from_utf8_lossy(&p.bytes)),
         }
     }
+}
+
+/// Whether the decoded bytes of adjacent words in `label` may be joined before decoding:
+/// not for ISO-2022-JP, whose words each end in ASCII (RFC 1468), so that a joined word
+/// would hold an escape sequence right after another, which decodes as an error.
+fn joinable(label: &str) -> bool {
+    charset::lookup(label) != Some(encoding_rs::ISO_2022_JP)
+}
+
+/// What [`decode_bytes`] noticed beside the text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Notes {
+    /// 8-bit text outside the words was read in a legacy charset.
+    pub(crate) legacy: bool,
+    /// A word named a charset this crate does not know; it was read as lossy UTF-8.
+    pub(crate) unknown_charset: bool,
 }
 
 fn is_lws(s: &[u8]) -> bool {
@@ -193,14 +212,22 @@ pub(crate) fn decode_words(value: Cow<'_, str>) -> Cow<'_, str> {
 /// [`charset::decode_8bit`] does, with `charset` (the enclosing part's) as the legacy
 /// charset. Raw 8-bit bytes inside a Q word are read as UTF-8 when valid, else in the
 /// word's charset, else as Windows-1252 ([`decode_q_8bit`]). Borrowed when
-/// `raw` is UTF-8 without encoded words. The flag tells whether 8-bit text outside the
-/// words was read in a legacy charset.
-pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t, str>, bool) {
+/// `raw` is UTF-8 without encoded words. The [`Notes`] tell whether 8-bit text outside
+/// the words was read in a legacy charset and whether a word's charset was unknown.
+pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t, str>, Notes) {
     let Some(first) = find_marker(raw) else {
-        return charset::decode_8bit(raw, charset);
+        let (text, legacy) = charset::decode_8bit(raw, charset);
+        return (
+            text,
+            Notes {
+                legacy,
+                unknown_charset: false,
+            },
+        );
     };
     let mut out = String::with_capacity(raw.len());
     let mut legacy = false;
+    let mut unknown_charset = false;
     let mut push_text = |out: &mut String, gap: &[u8]| {
         let (text, l) = charset::decode_8bit(gap, charset);
         legacy |= l;
@@ -251,7 +278,8 @@ pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t,
             decode_q(word.text, &mut decoded);
             true
         };
-        if ok && charset::is_known(word.charset) {
+        if ok {
+            unknown_charset |= !charset::is_known(word.charset);
             let gap = raw.get(copied..search).unwrap_or_default();
             let adjacent = prev_word_end == Some(copied) && is_lws(gap);
             if !adjacent {
@@ -259,7 +287,9 @@ pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t,
                 push_text(&mut out, gap);
             }
             match &mut pending {
-                Some(p) if p.charset.eq_ignore_ascii_case(word.charset) => {
+                Some(p)
+                    if p.charset.eq_ignore_ascii_case(word.charset) && joinable(word.charset) =>
+                {
                     p.bytes.extend_from_slice(&decoded);
                 }
                 _ => {
@@ -282,11 +312,24 @@ pub(crate) fn decode_bytes<'t>(raw: &'t [u8], charset: Option<&str>) -> (Cow<'t,
         }
     }
     if !changed {
-        return charset::decode_8bit(raw, charset);
+        let (text, legacy) = charset::decode_8bit(raw, charset);
+        return (
+            text,
+            Notes {
+                legacy,
+                unknown_charset: false,
+            },
+        );
     }
     flush(&mut pending, &mut out);
     push_text(&mut out, raw.get(copied..).unwrap_or_default());
-    (Cow::Owned(out), legacy)
+    (
+        Cow::Owned(out),
+        Notes {
+            legacy,
+            unknown_charset,
+        },
+    )
 }
 
 /// Longest run of UTF-8 bytes per encoded word so that `=?utf-8?b?` + base64 + `?=` stays
@@ -359,27 +402,44 @@ mod tests {
     }
 
     #[test]
-    fn unknown_charset_and_broken_words_stay() {
-        assert_eq!(decode("=?x-unknown?Q?abc?="), "=?x-unknown?Q?abc?=");
+    fn unknown_charset_is_lossy_utf8_and_broken_words_stay() {
+        assert_eq!(decode("=?x-unknown?Q?abc?="), "abc");
+        // mail gem fixture `bad_encoded_subject.eml`: charset NONE, one `=` of padding.
+        let (text, notes) = decode_bytes(b"=?NONE?B?VEVTVA=?=", None);
+        assert_eq!(text, "TEST");
+        assert!(notes.unknown_charset && !notes.legacy);
+        assert_eq!(
+            decode("=?x-unknown?Q?caf=C3=A9_=FF?="),
+            "caf\u{e9} \u{fffd}"
+        );
+        assert!(!decode_bytes(b"=?utf-8?Q?a?=", None).1.unknown_charset);
         assert_eq!(decode("=?utf-8?B?###?="), "=?utf-8?B?###?=");
         assert_eq!(decode("=?utf-8?X?abc?="), "=?utf-8?X?abc?=");
         assert_eq!(decode("a =? b ?= c"), "a =? b ?= c");
         assert!(matches!(decode("plain text"), Cow::Borrowed(_)));
         assert!(matches!(decode("=?utf-8?X?abc?="), Cow::Borrowed(_)));
+        assert_eq!(decode("=?x-unknown?Q?a?= =?utf-8?q?b?="), "ab");
+    }
+
+    #[test]
+    fn iso_2022_jp_words_are_decoded_one_by_one() {
+        // mail gem fixture `rfc2822/example14.eml`: each word switches to JIS X 0208 and
+        // back; joined, the second escape sequence would follow the first directly.
+        let word = "=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=";
         assert_eq!(
-            decode("=?x-unknown?Q?a?= =?utf-8?q?b?="),
-            "=?x-unknown?Q?a?= b"
+            decode(&format!("Re: TEST {word}\r\n  {word}")),
+            "Re: TEST \u{30c6}\u{30b9}\u{30c8}\u{30c6}\u{30b9}\u{30c8}"
         );
     }
 
     #[test]
     fn eight_bit_bytes_inside_and_around_words() {
-        let (text, legacy) = decode_bytes(b"=?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?=", None);
+        let (text, notes) = decode_bytes(b"=?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?=", None);
         assert_eq!(text, "Die Hasen und die Fr\u{f6}sche");
-        assert!(!legacy);
-        let (text, legacy) = decode_bytes(b"Gr\xfc\xdfe =?utf-8?q?caf=C3=A9?=", None);
+        assert!(!notes.legacy);
+        let (text, notes) = decode_bytes(b"Gr\xfc\xdfe =?utf-8?q?caf=C3=A9?=", None);
         assert_eq!(text, "Gr\u{fc}\u{df}e caf\u{e9}");
-        assert!(legacy);
+        assert!(notes.legacy);
         assert_eq!(decode("=?utf-7?Q?Hi_+AOk-?="), "Hi \u{e9}");
         assert_eq!(decode("=?UTF-7?B?K0FPay0=?="), "\u{e9}");
     }

@@ -110,18 +110,22 @@ impl<'a> Header<'a> {
     /// Raw 8-bit bytes, which RFC 5322 does not allow but real mail has, are read as
     /// UTF-8 where they are valid UTF-8 and as Windows-1252 elsewhere; inside an encoded
     /// word they are read as UTF-8 where valid, else in the word's charset, else as
-    /// Windows-1252. [`Message::subject`](crate::Message::subject)
-    /// also tries the message's own charset first.
+    /// Windows-1252. A word in a charset this crate does not know is read as UTF-8, with
+    /// U+FFFD for what is not. [`Message::subject`](crate::Message::subject) also tries the
+    /// message's own charset first.
     pub fn decoded(&self) -> Cow<'a, str> {
         self.decoded_in(None).0
     }
 
-    /// [`Header::decoded`] with `charset` as the legacy charset of raw 8-bit bytes; the
-    /// flag tells whether any were read in a legacy charset.
-    pub(crate) fn decoded_in(&self, charset: Option<&str>) -> (Cow<'a, str>, bool) {
+    /// [`Header::decoded`] with `charset` as the legacy charset of raw 8-bit bytes, and
+    /// what decoding noticed (bytes read in a legacy charset, an unknown charset).
+    pub(crate) fn decoded_in(
+        &self,
+        charset: Option<&str>,
+    ) -> (Cow<'a, str>, crate::encoded_word::Notes) {
         let owned = |b: &[u8]| {
-            let (text, legacy) = crate::encoded_word::decode_bytes(b, charset);
-            (Cow::Owned(text.into_owned()), legacy)
+            let (text, notes) = crate::encoded_word::decode_bytes(b, charset);
+            (Cow::Owned(text.into_owned()), notes)
         };
         match &self.value {
             Cow::Borrowed(raw) => match unfold_bytes(raw) {

@@ -65,8 +65,10 @@
 //! ([`SINGULAR_FIELDS`]) from their first occurrence, never merged; raw 8-bit bytes in
 //! headers as UTF-8 where valid, else in the message's charset, else Windows-1252; missing
 //! commas, `;` separators, unclosed quotes, angle brackets, comments and groups; addresses
-//! without a domain; asctime, ISO 8601 and zone-less dates; message identifiers without
-//! angle brackets or `@`. [`Message::repairs`] lists every [`Repair`] made.
+//! without a domain; `user@example.com (Full Name)` with the comment as the name; encoded
+//! words in unknown charsets as lossy UTF-8; asctime, ISO 8601, zone-less and broken-zone
+//! dates; message identifiers without angle brackets or `@`. [`Message::repairs`] lists
+//! every [`Repair`] made.
 //!
 //! ```
 //! use postwerk_message::{Message, RepairKind};

@@ -235,7 +235,9 @@ impl<'a> Message<'a> {
     /// tolerated; quoted strings, angle addresses, comments and groups left open are
     /// closed at the end of the field; an address without `@domain` keeps its local part
     /// (with an empty [`AddrSpec::domain`](crate::AddrSpec::domain)); text that is no
-    /// address is dropped. The only error is
+    /// address is dropped. A bare addr-spec ended by a comment, the RFC 822 habit
+    /// `user@example.com (Full Name)`, takes the comment as its display name. The only
+    /// error is
     /// [`TooManyAddresses`](crate::ParseErrorKind::TooManyAddresses).
     ///
     /// ```
@@ -278,8 +280,9 @@ impl<'a> Message<'a> {
         self.addresses("bcc", &mut Sink::discarding())
     }
 
-    /// The decoded subject and whether raw 8-bit bytes were read in a legacy charset.
-    fn subject_read(&self) -> Option<(Cow<'a, str>, bool)> {
+    /// The decoded subject and what decoding noticed (raw 8-bit bytes read in a legacy
+    /// charset, an encoded word in an unknown charset).
+    fn subject_read(&self) -> Option<(Cow<'a, str>, crate::encoded_word::Notes)> {
         let h = self.header("subject")?;
         let charset = if h.raw_value().is_ascii() {
             None
@@ -290,8 +293,9 @@ impl<'a> Message<'a> {
     }
 
     /// The first `Subject:`, unfolded, encoded words decoded (UTF-7 and every charset
-    /// `encoding_rs` knows); raw 8-bit bytes read as UTF-8 where valid, else in the
-    /// message's charset, else Windows-1252.
+    /// `encoding_rs` knows; a word in another charset as lossy UTF-8, reported as
+    /// [`RepairKind::UnknownCharset`](crate::RepairKind::UnknownCharset)); raw 8-bit bytes
+    /// read as UTF-8 where valid, else in the message's charset, else Windows-1252.
     pub fn subject(&self) -> Option<Cow<'a, str>> {
         self.subject_read().map(|s| s.0)
     }
@@ -299,7 +303,8 @@ impl<'a> Message<'a> {
     /// The first `Date:` field, read as RFC 5322 section 3.3 writes it and, beyond the
     /// grammar, as mail clients read it: asctime (`Tue Apr  7 10:00:00 2026`), ISO 8601
     /// (`2026-04-07T10:00:00Z`), no zone (taken as `-0000`, an offset of 0), `UT`/`UTC`,
-    /// one-digit time parts, no seconds or weekday, `10:00 PM`. The error is the strict
+    /// one-digit time parts, no seconds or weekday, `10:00 PM`, an unreadable zone (`H0500`,
+    /// taken as `-0000`). The error is the strict
     /// parser's, for a value that is no date at all.
     pub fn date(&self) -> Option<Result<DateTime, ParseError>> {
         let h = self.header("date")?;
@@ -359,8 +364,8 @@ impl<'a> Message<'a> {
     /// of the header section that were skipped, duplicates of the
     /// [`SINGULAR_FIELDS`] (each reported at its own offset; the accessors read the
     /// first), what reading the address fields, `Subject:`, `Date:`, `Message-ID:`,
-    /// `In-Reply-To:` and `References:` repaired, and body parts in a charset this crate
-    /// does not know ([`RepairKind::UnknownCharset`]). Empty for a message that follows RFC 5322.
+    /// `In-Reply-To:` and `References:` repaired, and body parts and `Subject:` encoded words
+    /// in a charset this crate does not know ([`RepairKind::UnknownCharset`]). Empty for a message that follows RFC 5322.
     ///
     /// ```
     /// use postwerk_message::{Message, RepairKind};
@@ -403,10 +408,15 @@ impl<'a> Message<'a> {
             }
         }
         if let Some(h) = self.header("subject")
-            && self.subject_read().is_some_and(|s| s.1)
+            && let Some((_, notes)) = self.subject_read()
         {
             let mut sink = Sink::collecting();
-            sink.push(RepairKind::EightBitText, 0);
+            if notes.legacy {
+                sink.push(RepairKind::EightBitText, 0);
+            }
+            if notes.unknown_charset {
+                sink.push(RepairKind::UnknownCharset, 0);
+            }
             add(h, sink);
         }
         if let Some(h) = self.header("date") {

@@ -39,8 +39,9 @@ pub enum RepairKind {
     /// or seconds) was read.
     LenientDate,
     /// A body part ([`Message::text_body`](crate::Message::text_body) or
-    /// [`Message::html_body`](crate::Message::html_body)) names a charset this crate does
-    /// not know; its text is read as UTF-8 with U+FFFD for what is not.
+    /// [`Message::html_body`](crate::Message::html_body)) or an encoded word of the
+    /// `Subject:` names a charset this crate does not know; its text is read as UTF-8 with
+    /// U+FFFD for what is not.
     UnknownCharset,
     /// A message identifier outside the RFC 5322 grammar (no angle brackets, no `@`,
     /// white space inside) was read.

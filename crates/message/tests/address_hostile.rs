@@ -239,3 +239,44 @@ fn structural_errors_with_offsets() {
         );
     }
 }
+
+proptest::proptest! {
+    /// The `Message` accessors on address fields made of the characters that steer the
+    /// forgiving reader (comments, quotes, brackets, separators, raw 8-bit bytes): never a
+    /// panic, and where the grammar reads the field, the accessor reads the same addresses
+    /// (a comment after a bare addr-spec may only add a display name).
+    #[test]
+    fn accessors_on_hostile_address_fields(
+        value in proptest::collection::vec(
+            proptest::sample::select(
+                b"a b.@()<>\"\\,;:[]=?\xe9\r\n\t".to_vec()
+            ),
+            0..60,
+        ),
+    ) {
+        let mut raw = b"To: ".to_vec();
+        raw.extend_from_slice(&value);
+        raw.extend_from_slice(b"\r\nSubject: ");
+        raw.extend_from_slice(&value);
+        raw.extend_from_slice(b"\r\n\r\n");
+        let Ok(msg) = postwerk_message::Message::parse(&raw) else {
+            return Ok(());
+        };
+        let read = quick(|| msg.to());
+        let _ = msg.subject();
+        let _ = msg.repairs();
+        if let (Ok(read), Some(h)) = (read, msg.header("to"))
+            && let Ok(strict) = parse_address_list(h.raw_value())
+        {
+            proptest::prop_assert_eq!(read.len(), strict.len());
+            for (r, s) in read.iter().zip(&strict) {
+                if let (Some(r), Some(s)) = (r.as_mailbox(), s.as_mailbox()) {
+                    proptest::prop_assert_eq!(r.addr_spec(), s.addr_spec());
+                    if s.display_name().is_some() {
+                        proptest::prop_assert_eq!(r.display_name(), s.display_name());
+                    }
+                }
+            }
+        }
+    }
+}

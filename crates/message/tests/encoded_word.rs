@@ -56,8 +56,9 @@ fn charsets() {
 }
 
 #[test]
-fn unknown_charset_keeps_the_word() {
-    assert_eq!(name("=?x-klingon?Q?Qapla?= <j@x>"), "=?x-klingon?Q?Qapla?=");
+fn unknown_charset_is_read_as_lossy_utf8() {
+    assert_eq!(name("=?x-klingon?Q?Qapla?= <j@x>"), "Qapla");
+    assert_eq!(name("=?x-klingon?Q?Qapla=FF?= <j@x>"), "Qapla\u{fffd}");
 }
 
 #[test]

@@ -5,14 +5,15 @@
 //! in the message's charset, else Windows-1252); missing commas between addresses; `;`
 //! used as a separator outside a group; quoted strings, angle addresses, comments and
 //! groups left open (closed at the end of the field); an address without `@domain` (its
-//! local part is kept, the domain is empty); text that is no address is dropped. Groups
+//! local part is kept, the domain is empty); text that is no address is dropped. A bare
+//! addr-spec ended by a comment (`user@example.com (Full Name)`, the RFC 822 habit) takes
+//! the comment as its display name, on both paths. Groups
 //! never nest: a group name inside a group closes the open group first.
 
 use std::borrow::Cow;
 
-use super::{
-    AddrSpec, Address, Group, MAX_ADDRESSES, Mailbox, parse_addr_spec, parse_address_list,
-};
+use super::parse::{address_list, comment_name};
+use super::{AddrSpec, Address, Group, MAX_ADDRESSES, Mailbox, parse_addr_spec};
 use crate::encoded_word;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::repair::{RepairKind, Sink};
@@ -26,7 +27,7 @@ pub(crate) fn read_address_list<'a, 'c>(
     charset: impl FnOnce() -> Option<Cow<'c, str>>,
     sink: &mut Sink,
 ) -> Result<Vec<Address<'a>>, ParseError> {
-    match parse_address_list(raw) {
+    match address_list(raw, true) {
         Ok(list) => return Ok(list),
         Err(e) if e.kind() == ParseErrorKind::TooManyAddresses => return Err(e),
         Err(_) => {}
@@ -39,17 +40,20 @@ pub(crate) fn read_address_list<'a, 'c>(
             if legacy {
                 sink.push(RepairKind::EightBitText, 0);
             }
-            if let Ok(list) = parse_address_list(text.as_bytes()) {
-                return Ok(list.into_iter().map(Address::into_owned).collect());
-            }
-            // Offsets in the converted text are not offsets in the input: report the
-            // start of the value.
-            let mut inner = Sink::collecting();
-            let list = lenient(&text, &mut inner)?;
-            for (kind, _) in inner.into_found() {
-                sink.push(kind, 0);
-            }
-            Ok(list.into_iter().map(Address::into_owned).collect())
+            let list: Vec<Address<'a>> = match address_list(text.as_bytes(), true) {
+                Ok(list) => list.into_iter().map(Address::into_owned).collect(),
+                Err(_) => {
+                    // Offsets in the converted text are not offsets in the input: report
+                    // the start of the value.
+                    let mut inner = Sink::collecting();
+                    let list = lenient(&text, &mut inner)?;
+                    for (kind, _) in inner.into_found() {
+                        sink.push(kind, 0);
+                    }
+                    list.into_iter().map(Address::into_owned).collect()
+                }
+            };
+            Ok(list)
         }
     }
 }
@@ -461,7 +465,9 @@ impl<'t> Reader<'t, '_> {
                 .words
                 .get(de - 1)
                 .map_or(at.start + 1, |w| w.start + self.word_len(w));
-            let name = self.phrase(unused, ls);
+            let name = self
+                .phrase(unused, ls)
+                .or_else(|| comment_name(self.src, text_end));
             if found {
                 self.sink.push(RepairKind::MissingComma, text_start);
             }
@@ -559,6 +565,43 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_after_a_bare_addr_spec_is_its_name() {
+        // mail gem fixture `multi_address_bounce1.eml`.
+        assert_eq!(
+            read(b"MAILER-DAEMON@lvmail01.LL.com (Mail Delivery System)").0,
+            ["Mail Delivery System|MAILER-DAEMON@lvmail01.LL.com"]
+        );
+        assert_eq!(
+            read(b"a@x.test (Ann \\(A\\)\r\n Smith), B <b@x.test> (desk), c@x.test").0,
+            ["Ann (A) Smith|a@x.test", "B|b@x.test", "-|c@x.test"]
+        );
+        assert_eq!(
+            read(b"team: a@x.test (=?utf-8?Q?J=C3=B6rg?=), b@[IPv6:::1] (B);, (x) c@x.test").0,
+            ["team:[J\u{f6}rg|a@x.test,B|b@[IPv6:::1]]", "-|c@x.test"]
+        );
+        // A named mailbox with the same address, or a longer address, is not it.
+        assert_eq!(
+            read(b"B <ba@x.test>, a@x.test (A), ba@x.test (C)").0,
+            ["B|ba@x.test", "A|a@x.test", "C|ba@x.test"]
+        );
+        // Comment then more text: not the name.
+        assert_eq!(
+            read(b"a@x.test (c) d").0.first().map(String::as_str),
+            Some("-|a@x.test")
+        );
+        // A comment inside the addr-spec, or with a display name, names nothing.
+        assert_eq!(read(b"a(c)@x.test").0, ["-|a@x.test"]);
+        assert_eq!(read(b"A a@x.test (c) b@x.test").0.len(), 2);
+        // Unclosed comment: closed at the end.
+        assert_eq!(read(b"a@x.test (Ann").0, ["Ann|a@x.test"]);
+        // The grammar function stays the grammar: a comment is no display name.
+        let strict = crate::parse_address_list(b"a@x.test (Ann)").unwrap();
+        assert_eq!(strict[0].as_mailbox().unwrap().display_name(), None);
+        let strict = crate::parse_mailbox(b"a@x.test (Ann)").unwrap();
+        assert_eq!(strict.display_name(), None);
+    }
+
+    #[test]
     fn eight_bit_display_name() {
         let (list, repairs) = read(b"Heinz M\xfcller <mueller@example.com>");
         assert_eq!(list, ["Heinz M\u{fc}ller|mueller@example.com"]);
@@ -612,7 +655,7 @@ mod tests {
         assert_eq!(list, ["John|john@x.test"]);
         assert_eq!(repairs, [RepairKind::UnclosedAngleAddr]);
         let (list, repairs) = read(b"john@x.test (John");
-        assert_eq!(list, ["-|john@x.test"]);
+        assert_eq!(list, ["John|john@x.test"]);
         assert_eq!(repairs, [RepairKind::UnclosedComment]);
     }
 

@@ -315,10 +315,13 @@ fn bump(count: &mut usize, cur: &Cursor<'_>) -> Result<(), ParseError> {
 }
 
 /// Parses one mailbox or group; leading CFWS is allowed, trailing CFWS is left.
+/// `names`: a bare addr-spec ended by a comment takes the comment as its display name
+/// (the [`Message`](crate::Message) accessors' reading, never the grammar functions').
 fn parse_address_at<'a>(
     cur: &mut Cursor<'a>,
     mode: Mode,
     count: &mut usize,
+    names: bool,
 ) -> Result<Address<'a>, ParseError> {
     bump(count, cur)?;
     let w = scan_words(cur)?;
@@ -340,7 +343,7 @@ fn parse_address_at<'a>(
                     phrase_value(cur, &w)?
                 };
                 cur.pos += 1;
-                let mailboxes = parse_group_list(cur, count)?;
+                let mailboxes = parse_group_list(cur, count, names)?;
                 Ok(Address::Group(Group { name, mailboxes }))
             }
             Mode::InGroup => Err(cur.err(ParseErrorKind::NestedGroup)),
@@ -366,7 +369,11 @@ fn parse_address_at<'a>(
             }
             cur.pos = save;
             Ok(Address::Mailbox(Mailbox {
-                name: None,
+                name: if names {
+                    comment_name(cur.src, domain_end)
+                } else {
+                    None
+                },
                 addr: AddrSpec { local, domain },
                 route: Vec::new(),
             }))
@@ -382,6 +389,7 @@ fn parse_address_at<'a>(
 fn parse_group_list<'a>(
     cur: &mut Cursor<'a>,
     count: &mut usize,
+    names: bool,
 ) -> Result<Vec<Mailbox<'a>>, ParseError> {
     let mut mailboxes = Vec::new();
     loop {
@@ -398,7 +406,7 @@ fn parse_group_list<'a>(
             }
             Some(_) => {}
         }
-        match parse_address_at(cur, Mode::InGroup, count)? {
+        match parse_address_at(cur, Mode::InGroup, count, names)? {
             Address::Mailbox(m) => mailboxes.push(m),
             Address::Group(_) => return Err(cur.err(ParseErrorKind::NestedGroup)),
         }
@@ -413,6 +421,61 @@ fn parse_group_list<'a>(
             Some(_) => return Err(cur.err(ParseErrorKind::UnexpectedChar)),
         }
     }
+}
+
+/// The RFC 822 habit `user@example.com (Full Name)`: the comment that follows a bare
+/// addr-spec ending at `end` (only white space between) and ends its list element (only
+/// white space, then `,`, `;` or the end, after it), as a display name: quoted pairs
+/// resolved, white space collapsed, encoded words decoded; borrowed when plain.
+pub(super) fn comment_name(src: &str, end: usize) -> Option<Cow<'_, str>> {
+    let b = src.as_bytes();
+    let is_ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let mut open = end;
+    while b.get(open).is_some_and(is_ws) {
+        open += 1;
+    }
+    if b.get(open) != Some(&b'(') {
+        return None;
+    }
+    // The comment, nested and with quoted pairs; an unclosed one ends the field.
+    let mut depth = 0usize;
+    let mut i = open;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let close = i.min(b.len());
+    let mut after = close + 1;
+    while b.get(after).is_some_and(is_ws) {
+        after += 1;
+    }
+    if !matches!(b.get(after), None | Some(b',' | b';')) {
+        return None;
+    }
+    let inner = src.get(open + 1..close)?;
+    let plain = !inner
+        .bytes()
+        .any(|c| matches!(c, b'\\' | b'\r' | b'\n' | b'\t' | b'=' | b'(' | b')'))
+        && !inner.contains("  ");
+    let name = if plain {
+        Cow::Borrowed(inner.trim())
+    } else {
+        let mut name = String::with_capacity(inner.len());
+        lexer::unescape_into(inner, &mut name);
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        Cow::Owned(encoded_word::decode_words(Cow::Owned(name)).into_owned())
+    };
+    (!name.is_empty()).then_some(name)
 }
 
 fn to_str(input: &[u8]) -> Result<&str, ParseError> {
@@ -444,9 +507,17 @@ fn to_str(input: &[u8]) -> Result<&str, ParseError> {
 /// assert_eq!(team.mailboxes()[0].addr_spec().to_string(), "a@b.test");
 /// ```
 pub fn parse_address_list(input: &[u8]) -> Result<Vec<Address<'_>>, ParseError> {
+    address_list(input, false)
+}
+
+/// [`parse_address_list`], and with `names`, a bare addr-spec ended by a comment
+/// (`user@example.com (Full Name)`) takes the comment as its display name.
+pub(super) fn address_list(input: &[u8], names: bool) -> Result<Vec<Address<'_>>, ParseError> {
     let src = to_str(input)?;
     let mut cur = Cursor::new(src);
-    let mut out = Vec::new();
+    // One address per comma, about: sized once instead of grown by doubling.
+    let commas = memchr::memchr_iter(b',', input).count();
+    let mut out = Vec::with_capacity((commas + 1).min(MAX_ADDRESSES));
     let mut count = 0;
     loop {
         cur.skip_cfws()?;
@@ -459,7 +530,7 @@ pub fn parse_address_list(input: &[u8]) -> Result<Vec<Address<'_>>, ParseError> 
             }
             Some(_) => {}
         }
-        out.push(parse_address_at(&mut cur, Mode::List, &mut count)?);
+        out.push(parse_address_at(&mut cur, Mode::List, &mut count, names)?);
         cur.skip_cfws()?;
         match cur.peek() {
             None => return Ok(out),
@@ -482,7 +553,7 @@ pub fn parse_mailbox(input: &[u8]) -> Result<Mailbox<'_>, ParseError> {
     let src = to_str(input)?;
     let mut cur = Cursor::new(src);
     let mut count = 0;
-    let Address::Mailbox(m) = parse_address_at(&mut cur, Mode::Single, &mut count)? else {
+    let Address::Mailbox(m) = parse_address_at(&mut cur, Mode::Single, &mut count, false)? else {
         return Err(cur.err(ParseErrorKind::UnexpectedChar));
     };
     cur.skip_cfws()?;

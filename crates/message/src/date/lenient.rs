@@ -1,7 +1,7 @@
 //! The `Date:` reader of the [`Message`](crate::Message) accessors: the RFC 5322 grammar
 //! first, then the forms real mail has: asctime (`Tue Apr  7 10:00:00 2026`), ISO 8601 /
 //! RFC 3339, month before day, one-digit minutes or seconds, `AM`/`PM`, no zone (taken as
-//! `-0000`), `UTC`, a zone with a colon.
+//! `-0000`), `UTC`, a zone with a colon, an unreadable zone (`H0500`, taken as `-0000`).
 
 use super::{DateTime, MONTHS, WEEKDAY_NAMES, lookup_name, obs_zone, parse_date};
 use crate::ParseError;
@@ -223,6 +223,9 @@ fn loose_date(input: &[u8]) -> Option<DateTime> {
                 };
                 offset = Some(h?);
             }
+            // After the zone, once day and year are known, a number is part of a broken
+            // zone (`16:21:05 H0500`, taken as -0000), not a date part.
+            DateTok::Num(_, _) if offset.is_some() && numbers.len() >= 2 => {}
             DateTok::Num(v, n) => numbers.push((v, n)),
             DateTok::Sym(_) => {}
         }
@@ -294,6 +297,13 @@ mod tests {
             lenient("April 7, 2026 10:00 PM"),
             Some((2026, 4, 7, 22, 0, 0, 0))
         );
+        // mail gem fixture `trademark_character_in_subject.eml`: a broken zone.
+        assert_eq!(
+            lenient("Tue, 12 Oct 2010 16:21:05 H0500"),
+            Some((2010, 10, 12, 16, 21, 5, 0))
+        );
+        // date(1): the zone before the year.
+        assert_eq!(lenient("Tue Apr  7 10:00:00 UTC 2026"), want);
         assert_eq!(lenient("not a date"), None);
         assert_eq!(lenient("7 Apr 0200 10:00"), None);
         assert_eq!(lenient("2026-13-07T10:00:00Z"), None);

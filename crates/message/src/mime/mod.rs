@@ -21,13 +21,13 @@ pub(crate) fn decode_charset<'a>(label: &[u8], bytes: &'a [u8]) -> Cow<'a, str> 
         || label.eq_ignore_ascii_case(b"utf8")
         || label.eq_ignore_ascii_case(b"ascii");
     if utf8_like {
-        return String::from_utf8_lossy(bytes);
+        return crate::charset::utf8_lossy(bytes);
     }
     match std::str::from_utf8(label)
         .ok()
         .and_then(|label| crate::charset::decode(label, bytes))
     {
         Some(text) => text,
-        None => String::from_utf8_lossy(bytes),
+        None => crate::charset::utf8_lossy(bytes),
     }
 }
