@@ -78,38 +78,48 @@ impl Dns {
     /// Like [`Dns::start`], with more dnsmasq options (`--txt-record=...`,
     /// `--auth-zone=...` for answers with an SOA).
     pub fn start_with(mx: &[(&str, &str, &str)], extra: &[String]) -> Dns {
-        let port = UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new("/usr/sbin/dnsmasq");
-        cmd.args([
-            "-d",
-            "-C",
-            "/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-        ])
-        .arg(format!("--port={port}"))
-        .arg("--listen-address=127.0.0.1");
-        for (domain, host, ip) in mx {
-            cmd.arg(format!("--mx-host={domain},{host},10"));
-            cmd.arg(format!("--host-record={host},{ip}"));
+        // The port is free when picked, but another process may take it before dnsmasq
+        // binds it; then dnsmasq exits, and a fresh port is tried.
+        for _ in 0..5 {
+            let port = UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut cmd = Command::new("/usr/sbin/dnsmasq");
+            cmd.args([
+                "-d",
+                "-C",
+                "/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+            ])
+            .arg(format!("--port={port}"))
+            .arg("--listen-address=127.0.0.1");
+            for (domain, host, ip) in mx {
+                cmd.arg(format!("--mx-host={domain},{host},10"));
+                cmd.arg(format!("--host-record={host},{ip}"));
+            }
+            cmd.args(extra);
+            let child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dnsmasq is missing: install the Debian package `dnsmasq-base`");
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let mut dns = Dns { child, addr };
+            let up = wait_for("dnsmasq", Duration::from_secs(30), || {
+                if dns.child.try_wait().ok().flatten().is_some() {
+                    return Some(false);
+                }
+                dns.answers().then_some(true)
+            });
+            if up {
+                return dns;
+            }
         }
-        cmd.args(extra);
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dnsmasq is missing: install the Debian package `dnsmasq-base`");
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let dns = Dns { child, addr };
-        wait_for("dnsmasq", Duration::from_secs(10), || {
-            dns.answers().then_some(())
-        });
-        dns
+        panic!("dnsmasq exited five times right after its start (ports taken?)");
     }
 
     /// Sends an MX query for `alpha.test` and waits briefly for any answer.

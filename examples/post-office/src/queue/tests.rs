@@ -1,0 +1,349 @@
+use super::*;
+
+fn envelope() -> Envelope {
+    Envelope {
+        from: "alice@alpha.test".into(),
+        recipients: vec!["bob@beta.test".into(), "carol@alpha.test".into()],
+        received_at: 1_700_000_000,
+        ..Envelope::default()
+    }
+}
+
+fn store() -> (tempfile::TempDir, QueueStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = QueueStore::open(dir.path().join("queue")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_committed_message_reads_back() {
+    let (_dir, store) = store();
+    let mut incoming = store.begin(&envelope()).unwrap();
+    incoming.write(b"Subject: hi\r\n\r\n").unwrap();
+    incoming.write(b"body\nend 5 00\r\n").unwrap();
+    let id = store.commit(incoming).unwrap();
+    let (env, content) = store.read(&id).unwrap();
+    assert_eq!(env, envelope());
+    assert_eq!(content, b"Subject: hi\r\n\r\nbody\nend 5 00\r\n");
+    let (found, corrupt) = store.scan().unwrap();
+    assert!(corrupt.is_empty());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].state, State::new(2));
+}
+
+#[test]
+fn a_rewrite_inserts_and_drops_content_under_the_same_id() {
+    let (_dir, store) = store();
+    let mut incoming = store.begin(&envelope()).unwrap();
+    let id = incoming.id().to_owned();
+    incoming.write(b"Received: x\r\n").unwrap();
+    incoming
+        .write(b"A: 1\r\nForged: 2\r\nB: 3\r\n\r\nbody\r\n")
+        .unwrap();
+    let forged = 19..30; // "Forged: 2\r\n" after "Received: x\r\nA: 1\r\n"
+    let rewritten = store
+        .rewrite(incoming, &envelope(), 13, b"New: 0\r\n", &[forged])
+        .unwrap();
+    assert_eq!(rewritten.id(), id);
+    let committed = store.commit(rewritten).unwrap();
+    let (env, content) = store.read(&committed).unwrap();
+    assert_eq!(env, envelope());
+    assert_eq!(
+        String::from_utf8(content).unwrap(),
+        "Received: x\r\nNew: 0\r\nA: 1\r\nB: 3\r\n\r\nbody\r\n"
+    );
+    assert_eq!(fs::read_dir(store.dir.join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn a_large_message_goes_to_a_file_and_edits_the_same_as_a_small_one() {
+    let (_dir, store) = store();
+    let body = "x".repeat(99) + "\r\n";
+    let big: String = body.repeat(MEMORY_MESSAGE / body.len() + 10);
+    let mut small_and_big = Vec::new();
+    for content in [body.clone(), big] {
+        let mut incoming = store.begin(&envelope()).unwrap();
+        incoming.write(b"Received: x\r\nForged: 2\r\n\r\n").unwrap();
+        // Written in chunks like DATA: the big one crosses the memory limit midway.
+        for chunk in content.as_bytes().chunks(16 * 1024) {
+            incoming.write(chunk).unwrap();
+        }
+        let on_disk = store.dir.join("tmp").join(format!("{}.msg", incoming.id()));
+        assert_eq!(on_disk.exists(), content.len() > MEMORY_MESSAGE);
+        let forged = 13..24; // "Forged: 2\r\n"
+        let rewritten = store
+            .rewrite(incoming, &envelope(), 13, b"New: 0\r\n", &[forged])
+            .unwrap();
+        let id = store.commit(rewritten).unwrap();
+        let (_, stored) = store.read(&id).unwrap();
+        let expected = format!("Received: x\r\nNew: 0\r\n\r\n{content}");
+        assert!(stored == expected.as_bytes(), "content of {id} differs");
+        small_and_big.push(id);
+    }
+    assert_eq!(fs::read_dir(store.dir.join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn failures_keep_their_fields_through_the_state_file() {
+    for failure in [
+        Failure::new("5.1.1", Some("mx.beta.test"), "550 5.1.1 no such user here"),
+        Failure::new("4.4.7", None, "delivery time expired; last error: 421 busy"),
+        Failure::new("5.3.0", None, ""),
+    ] {
+        let text = failure.to_string();
+        assert_eq!(Failure::parse(&text), failure, "{text}");
+    }
+}
+
+#[test]
+fn concurrent_commits_share_their_flushes() {
+    let (_dir, store) = store();
+    let store = Arc::new(store);
+    let before = store.syncer.barriers();
+    let start = Arc::new(std::sync::Barrier::new(16));
+    let writers: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, start) = (store.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut incoming = store.begin(&envelope()).unwrap();
+                incoming
+                    .write(format!("Subject: {i}\r\n\r\n").as_bytes())
+                    .unwrap();
+                start.wait();
+                store.commit(incoming).unwrap()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let (_, content) = store.read(id).unwrap();
+        assert_eq!(content, format!("Subject: {i}\r\n\r\n").as_bytes());
+    }
+    let flushes = store.syncer.barriers() - before;
+    assert!(
+        (1..16).contains(&flushes),
+        "16 commits at once took {flushes} flushes"
+    );
+}
+
+#[test]
+fn dsn_parameters_and_notices_round_trip() {
+    let (_dir, store) = store();
+    let mut env = envelope();
+    env.ret = Some(Ret::Hdrs);
+    env.envid = Some("QQ+2Bid".into());
+    env.rcpt_dsn = vec![
+        RcptDsn::default(),
+        RcptDsn {
+            notify: Some(Notify::On {
+                success: true,
+                failure: true,
+                delay: false,
+            }),
+            orcpt: Some(("rfc822".into(), "carol@alpha.test".into())),
+        },
+    ];
+    let id = store.enqueue(store.new_id(), &env, b"x\r\n").unwrap();
+    let (back, _) = store.read(&id).unwrap();
+    assert_eq!(back, env);
+    assert_eq!(back.dsn(1), env.rcpt_dsn[1]);
+    assert!(back.wants(0, Report::Failure) && back.wants(0, Report::Delay));
+    assert!(!back.wants(0, Report::Success));
+    assert!(back.wants(1, Report::Success) && !back.wants(1, Report::Delay));
+    let mut state = State::new(2);
+    state.delay_notified = true;
+    state.success_notified = vec![1];
+    store.write_state(&id, &state).unwrap();
+    assert_eq!(store.read_state(&id, 2).unwrap(), state);
+}
+
+#[test]
+fn the_null_sender_round_trips() {
+    let (_dir, store) = store();
+    let mut env = envelope();
+    env.from.clear();
+    let id = store
+        .enqueue(format!("{}B", store.new_id()), &env, b"x")
+        .unwrap();
+    assert!(id.ends_with('B'));
+    assert_eq!(store.read(&id).unwrap().0.from, "");
+}
+
+#[test]
+fn ids_are_unique() {
+    let (_dir, store) = store();
+    let ids: std::collections::HashSet<String> = (0..1000).map(|_| store.new_id()).collect();
+    assert_eq!(ids.len(), 1000);
+}
+
+#[test]
+fn torn_and_damaged_files_are_moved_aside() {
+    let (dir, store) = store();
+    let good = store
+        .enqueue(store.new_id(), &envelope(), b"Subject: ok\r\n\r\n")
+        .unwrap();
+    let torn = store
+        .enqueue(store.new_id(), &envelope(), b"Subject: torn\r\n\r\nlong")
+        .unwrap();
+    let flipped = store
+        .enqueue(store.new_id(), &envelope(), b"Subject: flip\r\n\r\n")
+        .unwrap();
+    let qdir = dir.path().join("queue");
+    let bytes = fs::read(qdir.join(format!("{torn}.msg"))).unwrap();
+    fs::write(qdir.join(format!("{torn}.msg")), &bytes[..bytes.len() - 10]).unwrap();
+    let mut bytes = fs::read(qdir.join(format!("{flipped}.msg"))).unwrap();
+    let in_body = bytes.len() - TRAILER_LEN - 3;
+    bytes[in_body] ^= 1;
+    fs::write(qdir.join(format!("{flipped}.msg")), &bytes).unwrap();
+    fs::write(qdir.join("0000000000000000.msg"), b"").unwrap();
+    // The scan reads envelopes and trailers only: torn and empty files are found...
+    let (found, corrupt) = store.scan().unwrap();
+    let mut ids: Vec<&str> = found.iter().map(|q| q.id.as_str()).collect();
+    ids.sort();
+    let mut expected = [good.as_str(), flipped.as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(corrupt.len(), 2);
+    assert!(qdir.join("corrupt").join(format!("{torn}.msg")).is_file());
+    assert!(!qdir.join(format!("{torn}.msg")).exists());
+    // ...and the damaged content when it is read for delivery.
+    let err = store.read(&flipped).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    assert!(store.read(&good).is_ok());
+}
+
+#[test]
+fn uncommitted_data_disappears_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = QueueStore::open(dir.path().to_path_buf()).unwrap();
+    let mut incoming = store.begin(&envelope()).unwrap();
+    incoming.write(b"half").unwrap();
+    drop(incoming);
+    let store = QueueStore::open(dir.path().to_path_buf()).unwrap();
+    assert!(store.scan().unwrap().0.is_empty());
+    assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn state_persists_and_is_checked() {
+    let (dir, store) = store();
+    let id = store.enqueue(store.new_id(), &envelope(), b"x").unwrap();
+    let state = State {
+        attempts: 3,
+        next_attempt: 1_700_000_900,
+        recipients: vec![
+            RcptState::Pending(Some("451 4.4.1 no answer\nfrom host".into())),
+            RcptState::Failed(Failure::new("5.1.1", Some("mx.example"), "550 unknown")),
+        ],
+        ..State::new(0)
+    };
+    store.write_state(&id, &state).unwrap();
+    let mut expected = state.clone();
+    expected.recipients[0] = RcptState::Pending(Some("451 4.4.1 no answer from host".into()));
+    assert_eq!(store.read_state(&id, 2).unwrap(), expected);
+    assert!(store.read_state(&id, 3).is_err());
+    let path = dir.path().join("queue").join(format!("{id}.state"));
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("attempts 3", "attempts 0");
+    fs::write(&path, text).unwrap();
+    assert!(store.read_state(&id, 2).is_err());
+    let (found, corrupt) = store.scan().unwrap();
+    assert!(found.is_empty());
+    assert_eq!(corrupt.len(), 1);
+}
+
+#[test]
+fn removal_takes_the_state_too() {
+    let (dir, store) = store();
+    let id = store.enqueue(store.new_id(), &envelope(), b"x").unwrap();
+    store.write_state(&id, &State::new(2)).unwrap();
+    store.remove(&id).unwrap();
+    assert!(!store.contains(&id));
+    assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+}
+
+#[test]
+fn a_hold_and_the_history_live_and_go_with_the_message() {
+    let (dir, store) = store();
+    let id = store.enqueue(store.new_id(), &envelope(), b"x").unwrap();
+    assert!(!store.is_held(&id));
+    store.hold(&id).unwrap();
+    assert!(store.is_held(&id));
+    // A new store (a restart) still sees the hold.
+    let again = QueueStore::open(dir.path().join("queue")).unwrap();
+    assert!(again.is_held(&id));
+    assert!(store.release(&id).unwrap());
+    assert!(!store.release(&id).unwrap());
+    assert_eq!(
+        store.hold("nothing").unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    store
+        .append_history(&id, "1 attempt 1 a deferred x\u{1b}y\n")
+        .unwrap();
+    store
+        .append_history(&id, "2 attempt 2 a delivered")
+        .unwrap();
+    assert_eq!(
+        store.read_history(&id).unwrap(),
+        "1 attempt 1 a deferred x y\n2 attempt 2 a delivered\n"
+    );
+    assert_eq!(store.ids().unwrap(), vec![id.clone()]);
+    store.hold(&id).unwrap();
+    store.remove(&id).unwrap();
+    assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+    // Without its message, a history is not started again.
+    store.append_history(&id, "3 late").unwrap();
+    assert_eq!(store.read_history(&id).unwrap(), "");
+}
+
+#[test]
+fn an_existing_queue_file_is_never_overwritten() {
+    let (_dir, store) = store();
+    let id = store
+        .enqueue(store.new_id(), &envelope(), b"first")
+        .unwrap();
+    let err = store
+        .enqueue(id.clone(), &envelope(), b"second")
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    // Also when the id is taken between begin and commit.
+    let other = store.new_id();
+    let incoming = store.begin_with_id(other.clone(), &envelope()).unwrap();
+    fs::copy(store.msg_path(&id), store.msg_path(&other)).unwrap();
+    let err = store.commit(incoming).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    assert_eq!(store.read(&id).unwrap().1, b"first");
+    assert_eq!(store.read(&other).unwrap().1, b"first");
+}
+
+#[test]
+fn ids_differ_across_restarts_in_the_same_microsecond() {
+    let (dir, a) = store();
+    let b = QueueStore::open(dir.path().join("queue")).unwrap();
+    // Same counter value, and (very likely) the same clock reading: still distinct.
+    let ids: std::collections::HashSet<String> =
+        (0..200).flat_map(|_| [a.new_id(), b.new_id()]).collect();
+    assert_eq!(ids.len(), 400);
+}
+
+#[test]
+fn files_are_private_and_directories_owner_only() {
+    let (dir, store) = store();
+    let id = store.enqueue(store.new_id(), &envelope(), b"x").unwrap();
+    store.write_state(&id, &State::new(2)).unwrap();
+    let mode = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let qdir = dir.path().join("queue");
+    assert_eq!(mode(qdir.join(format!("{id}.msg"))), 0o600);
+    assert_eq!(mode(qdir.join(format!("{id}.state"))), 0o600);
+    for sub in ["", "tmp", "corrupt"] {
+        assert_eq!(mode(qdir.join(sub)), 0o700, "{sub}");
+    }
+}
+
+#[test]
+fn free_space_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(free_bytes(dir.path()).unwrap() > 0);
+}
