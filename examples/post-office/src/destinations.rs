@@ -318,6 +318,20 @@ impl Destinations {
         }
     }
 
+    /// `queue flush`: every destination that is down may be tried again at once (as
+    /// Postfix's `postqueue -f` does with dead destinations). One that fails again goes
+    /// down for longer: its backoff keeps doubling.
+    pub fn retry_now(&self) {
+        let mut inner = lock(&self.inner);
+        for (name, d) in inner.map.iter_mut() {
+            if d.down_until.take().is_some() {
+                d.failures = 0;
+                d.notify.notify_waiters();
+                info!(destination = name, "backoff lifted by a queue flush");
+            }
+        }
+    }
+
     /// Shutting down: every waiting and later acquisition answers [`Acquired::Closed`].
     pub fn close(&self) {
         let mut inner = lock(&self.inner);
@@ -477,6 +491,23 @@ mod tests {
         }
         // Others are unaffected.
         let _ok = slot(d.acquire("alive.test", &p).await);
+        // A queue flush lifts the backoff: the next delivery connects.
+        d.retry_now();
+        let mut s = slot(d.acquire("dead.test", &p).await);
+        // Failing again puts it down at once, for twice as long.
+        for _ in 0..3 {
+            s.failed("connection refused".into());
+            drop(s);
+            s = match d.acquire("dead.test", &p).await {
+                Acquired::Slot(s) => s,
+                Acquired::Down { until, .. } => {
+                    assert!(until >= crate::clock::unix_now() + 119, "{until}");
+                    return;
+                }
+                Acquired::Closed => panic!("closed"),
+            };
+        }
+        panic!("not down again after three more failures");
     }
 
     #[tokio::test]

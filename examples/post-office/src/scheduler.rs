@@ -179,6 +179,8 @@ pub async fn run(
             },
             command = commands.recv(), if commands_open => match command {
                 Some(Command::Flush(Some(id), reply)) => {
+                    // Mail the administrator flushes is tried now, to down destinations too.
+                    current(&deliverers).destinations.retry_now();
                     let scheduled = if busy.contains(&id) {
                         0
                     } else {
@@ -188,6 +190,7 @@ pub async fn run(
                     let _ = reply.send(scheduled);
                 }
                 Some(Command::Flush(None, reply)) => {
+                    current(&deliverers).destinations.retry_now();
                     let ids: Vec<String> = due.at.keys().cloned().collect();
                     let count = ids.len();
                     for id in ids {
