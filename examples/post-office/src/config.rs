@@ -294,8 +294,8 @@ pub struct Outbound {
         alias = "destination_concurrency_limit"
     )]
     pub destination_concurrency: usize,
-    /// Where a destination's concurrency window starts; it grows by one with each
-    /// delivery that worked, up to `destination_concurrency`, and halves with each
+    /// Where a destination's concurrency window starts; it grows by one after as many
+    /// deliveries that worked as it is wide, up to `destination_concurrency`, and halves with each
     /// connection-level failure (Postfix's `initial_destination_concurrency`). A value
     /// above `destination_concurrency` starts at that limit.
     #[serde(default = "default_initial_destination_concurrency")]

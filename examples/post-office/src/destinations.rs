@@ -61,29 +61,49 @@ impl Policy {
     }
 }
 
-/// A concurrency window: how many deliveries to one destination may run at once.
+/// A concurrency window: how many deliveries to one destination may run at once. It grows
+/// by one after as many deliveries that worked as it is wide (Postfix's positive feedback
+/// of 1/concurrency: a burst of queued mail does not open the whole limit at once), and
+/// halves after a connection-level failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window(usize);
+pub struct Window {
+    size: usize,
+    /// Deliveries that worked since the window last grew.
+    credit: usize,
+}
 
 impl Window {
     /// A new destination's window: `initial`, within 1 and `limit`.
     pub fn new(initial: usize, limit: usize) -> Window {
-        Window(initial.min(limit).max(1))
+        Window::of(initial.min(limit).max(1))
+    }
+
+    fn of(size: usize) -> Window {
+        Window { size, credit: 0 }
     }
 
     /// The number of deliveries allowed at once.
     pub fn get(self) -> usize {
-        self.0
+        self.size
     }
 
-    /// After a delivery that worked: one more, up to `limit`.
+    /// After a delivery that worked: one more once `size` deliveries worked, up to `limit`.
     pub fn grow(self, limit: usize) -> Window {
-        Window(self.0.saturating_add(1).min(limit.max(1)))
+        let limit = limit.max(1);
+        let credit = self.credit.saturating_add(1);
+        if credit >= self.size {
+            Window::of(self.size.saturating_add(1).min(limit))
+        } else {
+            Window {
+                size: self.size.min(limit),
+                credit,
+            }
+        }
     }
 
     /// After a connection-level failure: half, at least 1.
     pub fn shrink(self) -> Window {
-        Window((self.0 / 2).max(1))
+        Window::of((self.size / 2).max(1))
     }
 }
 
@@ -213,7 +233,7 @@ impl Destinations {
                     }
                     // The backoff is over: one delivery probes it.
                     d.down_until = None;
-                    d.window = Window(1);
+                    d.window = Window::new(1, policy.limit);
                 }
                 let window = d.window.get().min(policy.limit.max(1));
                 let rate_ok = d.next_start.is_none_or(|t| now >= t);
@@ -403,9 +423,19 @@ mod tests {
     fn the_window_starts_low_grows_by_one_and_halves_on_failure() {
         let w = Window::new(5, 20);
         assert_eq!(w.get(), 5);
-        assert_eq!(w.grow(20).get(), 6);
+        // One more after five deliveries that worked, then after six, ...
         let mut w = w;
-        for _ in 0..100 {
+        for _ in 0..4 {
+            w = w.grow(20);
+        }
+        assert_eq!(w.get(), 5);
+        w = w.grow(20);
+        assert_eq!(w.get(), 6);
+        for _ in 0..6 {
+            w = w.grow(20);
+        }
+        assert_eq!(w.get(), 7);
+        for _ in 0..1000 {
             w = w.grow(20);
         }
         assert_eq!(w.get(), 20, "never above the limit");
@@ -457,13 +487,17 @@ mod tests {
         // Another destination is not held up.
         let _b = slot(d.acquire("b.test", &p).await);
         assert!(!third.is_finished());
-        // A success frees a slot and grows the window to 3: the waiter gets in, and one
-        // more fits beside it.
+        // A success frees a slot: the waiter gets in. The window of 2 grows to 3 after two
+        // successes; then one more fits beside the three in flight.
         a1.succeeded();
         drop(a1);
-        let _a3 = third.await.unwrap();
+        let mut a3 = third.await.unwrap();
+        assert_eq!(d.window("a.test"), Some(2));
+        a3.succeeded();
+        drop(a3);
         assert_eq!(d.window("a.test"), Some(3));
         let _a4 = slot(d.acquire("a.test", &p).await);
+        let _a5 = slot(d.acquire("a.test", &p).await);
         d.close();
         assert!(matches!(d.acquire("c.test", &p).await, Acquired::Closed));
     }
