@@ -23,6 +23,17 @@ impl Drop for Dnsmasq {
 }
 
 fn dnsmasq(args: &[String]) -> Dnsmasq {
+    // The port is free when picked, but another process may take it before dnsmasq binds
+    // it; then dnsmasq exits at once, and a fresh port is tried.
+    for _ in 0..5 {
+        if let Some(dns) = dnsmasq_on_a_free_port(args) {
+            return dns;
+        }
+    }
+    panic!("dnsmasq exited five times right after its start (ports taken?)");
+}
+
+fn dnsmasq_on_a_free_port(args: &[String]) -> Option<Dnsmasq> {
     let port = UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -45,8 +56,9 @@ fn dnsmasq(args: &[String]) -> Dnsmasq {
         .spawn()
         .expect("dnsmasq is missing: install the Debian package `dnsmasq-base`");
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut dns = Dnsmasq { child, addr };
     // Readiness: poll until a query gets any answer (bounded).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let probe = [
         0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, b'p', b'r', b'o', b'b', 0, 0, 1, 0, 1,
     ];
@@ -55,17 +67,19 @@ fn dnsmasq(args: &[String]) -> Dnsmasq {
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     loop {
+        if dns.child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
         socket.send_to(&probe, addr).unwrap();
         let mut buf = [0u8; 512];
         if socket.recv_from(&mut buf).is_ok() {
-            break;
+            return Some(dns);
         }
         assert!(
             Instant::now() < deadline,
-            "dnsmasq did not answer within 10 s"
+            "dnsmasq did not answer within 30 s"
         );
     }
-    Dnsmasq { child, addr }
 }
 
 fn resolver(addr: SocketAddr) -> Resolver {
