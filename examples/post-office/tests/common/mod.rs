@@ -270,8 +270,19 @@ impl Office {
         std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default()
     }
 
-    /// Starts the binary and waits until the SMTP port accepts.
+    /// How many times the log says "post office HOST ready" (text or JSON logs).
+    fn ready_lines(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("post office ") && l.contains(" ready"))
+            .count()
+    }
+
+    /// Starts the binary and waits until it says it is ready (every listener bound) and
+    /// the SMTP port accepts. Panics with the log if it exits first (a port taken between
+    /// its pick and the bind shows as "Address already in use" there).
     pub fn start(&mut self) {
+        let readies = self.ready_lines();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -290,6 +301,9 @@ impl Office {
         wait_for("the post office to listen", Duration::from_secs(30), || {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
                 panic!("post-office exited with {status}:\n{}", self.log());
+            }
+            if self.ready_lines() <= readies {
+                return None;
             }
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
         });
