@@ -94,7 +94,7 @@ pub(crate) fn is_atext_or_dot(b: u8) -> bool {
 }
 
 /// The value of a hexadecimal digit, either case (`=3d` and `=3D` in quoted-printable and
-/// Q encoding, `%3d` in RFC 2231 values); the one hex helper of the crate.
+/// Q encoding, `%3d` in RFC 2231 values); with [`hex_upper`], the one hex helper of the crate.
 #[inline]
 pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
@@ -105,53 +105,148 @@ pub(crate) fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Skips CFWS in a structured field value (dates, message identifiers, MIME
-/// parameters) from `pos`: white space, line breaks and comments nested up to
-/// [`MAX_COMMENT_DEPTH`] levels (a quoted pair inside a comment is skipped whole).
-/// Returns the position after it; an unclosed comment is
-/// [`ParseErrorKind::UnexpectedEnd`] at its `(`, deeper nesting [`ParseErrorKind::TooDeep`].
-///
-/// The address parser's [`Cursor::skip_cfws`] is the same walk with RFC 5322's stricter
-/// rules for line breaks, which addresses need.
-pub(crate) fn skip_cfws_at(b: &[u8], mut pos: usize) -> Result<usize, ParseError> {
-    while let Some(&c) = b.get(pos) {
-        match c {
-            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
-            b'(' => pos = skip_comment_at(b, pos)?,
-            _ => break,
-        }
-    }
-    Ok(pos)
+/// The two upper-case hexadecimal digits of `b`, as quoted-printable (`=3D`) and
+/// RFC 2231 (`%3D`) writers put them; the inverse of [`hex`].
+#[inline]
+pub(crate) fn hex_upper(b: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]
 }
 
-/// Skips the comment whose `(` is at `open`, nested up to [`MAX_COMMENT_DEPTH`] levels, a
-/// quoted pair skipped whole; returns the position after its `)`. Errors as
-/// [`skip_cfws_at`].
-pub(crate) fn skip_comment_at(b: &[u8], open: usize) -> Result<usize, ParseError> {
-    let mut pos = open;
-    let mut depth = 0usize;
+/// Which line-break and control rules a CFWS walk applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rules {
+    /// RFC 5322, for addresses: a CR/LF only as folding white space (followed by SP or
+    /// HTAB, or ending the input), no NUL in a comment, no CR, LF or NUL after a
+    /// backslash; an unclosed comment is [`ParseErrorKind::UnclosedComment`].
+    Strict,
+    /// For dates, message identifiers, MIME parameters and trace fields: any CR or LF is
+    /// white space and a backslash quotes any byte; an unclosed comment is
+    /// [`ParseErrorKind::UnexpectedEnd`].
+    Lenient,
+}
+
+/// The crate's one CFWS walk: skips white space, line breaks and comments from `pos`
+/// under `rules`, and returns the position after them and whether a comment was among
+/// them. Comments nest up to [`MAX_COMMENT_DEPTH`] levels ([`ParseErrorKind::TooDeep`]
+/// beyond), counted without recursion; a quoted pair inside a comment is skipped whole.
+pub(crate) fn cfws_end(
+    b: &[u8],
+    mut pos: usize,
+    rules: Rules,
+) -> Result<(usize, bool), ParseError> {
+    let mut comment = false;
     loop {
-        let Some(&c) = b.get(pos) else {
-            return Err(ParseError::new(ParseErrorKind::UnexpectedEnd, open));
-        };
-        pos += 1;
-        match c {
-            b'(' => {
-                depth += 1;
-                if depth > MAX_COMMENT_DEPTH {
-                    return Err(ParseError::new(ParseErrorKind::TooDeep, pos - 1));
+        match b.get(pos) {
+            Some(b' ' | b'\t') => pos += 1,
+            Some(b'\r' | b'\n') => {
+                pos += match rules {
+                    Rules::Strict => line_break(b, pos)?,
+                    Rules::Lenient => 1,
                 }
             }
-            b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Ok(pos);
-                }
+            Some(b'(') => {
+                pos = comment_end(b, pos, rules)?;
+                comment = true;
             }
-            b'\\' => pos += 1,
-            _ => {}
+            _ => return Ok((pos, comment)),
         }
     }
+}
+
+/// Skips the comment whose `(` is at `open` under `rules` (see [`cfws_end`]); returns
+/// the position after its `)`.
+pub(crate) fn comment_end(b: &[u8], open: usize, rules: Rules) -> Result<usize, ParseError> {
+    let unclosed = || {
+        let kind = match rules {
+            Rules::Strict => ParseErrorKind::UnclosedComment,
+            Rules::Lenient => ParseErrorKind::UnexpectedEnd,
+        };
+        ParseError::new(kind, open)
+    };
+    let mut depth = 0usize;
+    let mut i = open;
+    loop {
+        let rest = b.get(i..).ok_or_else(unclosed)?;
+        let Some(off) = memchr::memchr3(b'(', b')', b'\\', rest) else {
+            return Err(unclosed());
+        };
+        if rules == Rules::Strict {
+            // Line breaks and NULs between here and the special byte.
+            if let Some(bad) = rest
+                .get(..off)
+                .and_then(|seg| memchr::memchr3(b'\r', b'\n', 0, seg))
+            {
+                check_comment_controls(b, i + bad, i + off)?;
+            }
+        }
+        i += off;
+        match b.get(i) {
+            Some(b'(') => {
+                depth += 1;
+                if depth > MAX_COMMENT_DEPTH {
+                    return Err(ParseError::new(ParseErrorKind::TooDeep, i));
+                }
+                i += 1;
+            }
+            Some(b')') => {
+                depth -= 1;
+                i += 1;
+                if depth == 0 {
+                    return Ok(i);
+                }
+            }
+            // Quoted pair: the backslash and the next byte.
+            _ => match b.get(i + 1) {
+                None => return Err(unclosed()),
+                Some(0 | b'\r' | b'\n') if rules == Rules::Strict => {
+                    return Err(ParseError::new(ParseErrorKind::ForbiddenControl, i + 1));
+                }
+                Some(_) => i += 2,
+            },
+        }
+    }
+}
+
+/// Checks a line break at `pos` (CR or LF) and returns how many bytes it spans, when it
+/// is folding white space: followed by SP/HTAB, or ending the input.
+fn line_break(bytes: &[u8], pos: usize) -> Result<usize, ParseError> {
+    let len = match bytes.get(pos) {
+        Some(b'\r') => match bytes.get(pos + 1) {
+            Some(b'\n') => 2,
+            _ => return Err(ParseError::new(ParseErrorKind::ForbiddenControl, pos)),
+        },
+        _ => 1,
+    };
+    match bytes.get(pos + len) {
+        None | Some(b' ' | b'\t') => Ok(len),
+        Some(_) => Err(ParseError::new(ParseErrorKind::ForbiddenControl, pos)),
+    }
+}
+
+/// Validates the CR/LF/NUL bytes of a comment segment `[from, to)` ([`Rules::Strict`]).
+fn check_comment_controls(bytes: &[u8], from: usize, to: usize) -> Result<(), ParseError> {
+    let mut i = from;
+    while i < to {
+        match bytes.get(i) {
+            Some(0) => return Err(ParseError::new(ParseErrorKind::ForbiddenControl, i)),
+            Some(b'\r' | b'\n') => i += line_break(bytes, i)?,
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// [`cfws_end`] with [`Rules::Lenient`], for structured field values other than
+/// addresses (dates, message identifiers, MIME parameters).
+pub(crate) fn skip_cfws_at(b: &[u8], pos: usize) -> Result<usize, ParseError> {
+    cfws_end(b, pos, Rules::Lenient).map(|(end, _)| end)
+}
+
+/// [`comment_end`] with [`Rules::Lenient`] (trace fields, message identifiers, the
+/// `addr (Name)` display name).
+pub(crate) fn skip_comment_at(b: &[u8], open: usize) -> Result<usize, ParseError> {
+    comment_end(b, open, Rules::Lenient)
 }
 
 /// Whether `s` is a dot-atom-text: `1*atext *("." 1*atext)`.
@@ -245,23 +340,6 @@ impl<'a> Cursor<'a> {
         self.src.get(start..end).unwrap_or("")
     }
 
-    /// Checks a line break at `pos` (CR or LF) and returns how many bytes it spans, when
-    /// it is folding white space: followed by SP/HTAB, or ending the input.
-    fn line_break(&self, pos: usize) -> Result<usize, ParseError> {
-        let bytes = self.src.as_bytes();
-        let len = match bytes.get(pos) {
-            Some(b'\r') => match bytes.get(pos + 1) {
-                Some(b'\n') => 2,
-                _ => return Err(ParseError::new(ParseErrorKind::ForbiddenControl, pos)),
-            },
-            _ => 1,
-        };
-        match bytes.get(pos + len) {
-            None | Some(b' ' | b'\t') => Ok(len),
-            Some(_) => Err(ParseError::new(ParseErrorKind::ForbiddenControl, pos)),
-        }
-    }
-
     /// Skips CFWS (white space, folds and nested comments).
     #[inline]
     pub(crate) fn skip_cfws(&mut self) -> Result<Cfws, ParseError> {
@@ -286,89 +364,13 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_cfws_slow(&mut self) -> Result<Cfws, ParseError> {
-        let bytes = self.src.as_bytes();
         let start = self.pos;
-        let mut comment = false;
-        loop {
-            match bytes.get(self.pos) {
-                Some(b' ' | b'\t') => self.pos += 1,
-                Some(b'\r' | b'\n') => self.pos += self.line_break(self.pos)?,
-                Some(b'(') => {
-                    self.skip_comment()?;
-                    comment = true;
-                }
-                _ => break,
-            }
-        }
+        let (end, comment) = cfws_end(self.src.as_bytes(), self.pos, Rules::Strict)?;
+        self.pos = end;
         Ok(Cfws {
-            any: self.pos != start,
+            any: end != start,
             comment,
         })
-    }
-
-    /// Skips one comment starting at `(`; nesting is counted, never recursed.
-    fn skip_comment(&mut self) -> Result<(), ParseError> {
-        let bytes = self.src.as_bytes();
-        let open = self.pos;
-        let mut depth = 0usize;
-        let mut i = self.pos;
-        loop {
-            let rest = bytes
-                .get(i..)
-                .ok_or(ParseError::new(ParseErrorKind::UnclosedComment, open))?;
-            let Some(off) = memchr::memchr3(b'(', b')', b'\\', rest) else {
-                return Err(ParseError::new(ParseErrorKind::UnclosedComment, open));
-            };
-            // Line breaks and NULs between here and the special byte.
-            if let Some(bad) = rest
-                .get(..off)
-                .and_then(|seg| memchr::memchr3(b'\r', b'\n', 0, seg))
-            {
-                self.check_comment_controls(i + bad, i + off)?;
-            }
-            i += off;
-            match bytes.get(i) {
-                Some(b'(') => {
-                    depth += 1;
-                    if depth > MAX_COMMENT_DEPTH {
-                        return Err(ParseError::new(ParseErrorKind::TooDeep, i));
-                    }
-                    i += 1;
-                }
-                Some(b')') => {
-                    depth -= 1;
-                    i += 1;
-                    if depth == 0 {
-                        self.pos = i;
-                        return Ok(());
-                    }
-                }
-                _ => {
-                    // Quoted pair: the backslash and the next byte.
-                    match bytes.get(i + 1) {
-                        None => return Err(ParseError::new(ParseErrorKind::UnclosedComment, open)),
-                        Some(0 | b'\r' | b'\n') => {
-                            return Err(ParseError::new(ParseErrorKind::ForbiddenControl, i + 1));
-                        }
-                        Some(_) => i += 2,
-                    }
-                }
-            }
-        }
-    }
-
-    /// Validates the CR/LF/NUL bytes of a comment segment `[from, to)`.
-    fn check_comment_controls(&self, from: usize, to: usize) -> Result<(), ParseError> {
-        let bytes = self.src.as_bytes();
-        let mut i = from;
-        while i < to {
-            match bytes.get(i) {
-                Some(0) => return Err(ParseError::new(ParseErrorKind::ForbiddenControl, i)),
-                Some(b'\r' | b'\n') => i += self.line_break(i)?,
-                _ => i += 1,
-            }
-        }
-        Ok(())
     }
 
     /// Consumes `1*atext` (possibly nothing) and returns it.
@@ -426,7 +428,7 @@ impl<'a> Cursor<'a> {
                 }
                 Some(b'\r' | b'\n') => {
                     escaped = true;
-                    i += self.line_break(i)?;
+                    i += line_break(bytes, i)?;
                 }
                 Some(_) => return Err(ParseError::new(ParseErrorKind::ForbiddenControl, i)),
             }
@@ -463,7 +465,7 @@ impl<'a> Cursor<'a> {
                 },
                 Some(b'\r' | b'\n') => {
                     irregular = true;
-                    i += self.line_break(i)?;
+                    i += line_break(bytes, i)?;
                 }
                 Some(_) => return Err(ParseError::new(ParseErrorKind::ForbiddenControl, i)),
             }
@@ -572,6 +574,40 @@ mod tests {
             ParseErrorKind::ForbiddenControl
         );
         assert_eq!(cfws("(a\r\n b)").unwrap().1, 7);
+    }
+
+    /// The one walk under both rule sets: the same nesting and quoted pairs, the same
+    /// depth bound; only line breaks, NUL and the unclosed error differ.
+    #[test]
+    fn strict_and_lenient_rules() {
+        let walk = |s: &str, r| cfws_end(s.as_bytes(), 0, r);
+        for r in [Rules::Strict, Rules::Lenient] {
+            assert_eq!(walk("(a (b \\) (c)) d) x", r).unwrap(), (17, true));
+            assert_eq!(walk(" \t x", r).unwrap(), (3, false));
+            let too_deep = "(".repeat(MAX_COMMENT_DEPTH + 1) + &")".repeat(MAX_COMMENT_DEPTH + 1);
+            assert_eq!(
+                walk(&too_deep, r).unwrap_err(),
+                ParseError::new(ParseErrorKind::TooDeep, MAX_COMMENT_DEPTH)
+            );
+        }
+        // A bare line break, a NUL, or a quoted line break inside a comment.
+        for s in ["(a\r\nb) x", "(a\nb) x", "(a\0b) x", "(a\\\nb) x", "\nx"] {
+            assert_eq!(
+                walk(s, Rules::Strict).unwrap_err().kind(),
+                ParseErrorKind::ForbiddenControl,
+                "{s:?}"
+            );
+            assert!(walk(s, Rules::Lenient).is_ok(), "{s:?}");
+        }
+        assert_eq!(
+            walk("  (a (b)", Rules::Strict).unwrap_err(),
+            ParseError::new(ParseErrorKind::UnclosedComment, 2)
+        );
+        assert_eq!(
+            walk("  (a (b)", Rules::Lenient).unwrap_err(),
+            ParseError::new(ParseErrorKind::UnexpectedEnd, 2)
+        );
+        assert_eq!(skip_comment_at(b"x(a\\)b)y", 1), Ok(7));
     }
 
     #[test]

@@ -29,11 +29,18 @@ pub enum TransferEncoding {
 impl TransferEncoding {
     /// Parses a field value, case-insensitively, ignoring surrounding CFWS.
     pub fn parse(value: &[u8]) -> TransferEncoding {
-        let v = crate::header::trim_end_ws(crate::header::trim_start_ws(value));
-        // Drop a trailing comment such as `base64 (encoded)`.
-        let v = match memchr(b'(', v) {
-            Some(i) => crate::header::trim_end_ws(v.get(..i).unwrap_or_default()),
-            None => v,
+        // The token after CFWS (the lexer's walk), e.g. `(mime) base64`; a comment after
+        // it, such as `base64 (encoded)`, ends the value. Anything else: `Unknown`.
+        let start = crate::lexer::skip_cfws_at(value, 0).unwrap_or(value.len());
+        let rest = value.get(start..).unwrap_or_default();
+        let len = rest
+            .iter()
+            .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'('))
+            .unwrap_or(rest.len());
+        let after = rest.get(len..).unwrap_or_default();
+        let v = match crate::header::trim_start_ws(after).first() {
+            None | Some(b'(') => rest.get(..len).unwrap_or_default(),
+            Some(_) => rest,
         };
         let is = |s: &str| v.eq_ignore_ascii_case(s.as_bytes());
         if is("7bit") {
@@ -437,5 +444,22 @@ mod tests {
         );
         assert_eq!(TransferEncoding::parse(b"8BIT"), TransferEncoding::EightBit);
         assert_eq!(TransferEncoding::parse(b"x-uue"), TransferEncoding::Unknown);
+        // Comments anywhere, nested, with quoted pairs; words after the token refused.
+        assert_eq!(
+            TransferEncoding::parse(b"(a (b\\)) c) base64\r\n (c) x"),
+            TransferEncoding::Base64
+        );
+        assert_eq!(
+            TransferEncoding::parse(b"base64 (unclosed"),
+            TransferEncoding::Base64
+        );
+        assert_eq!(
+            TransferEncoding::parse(b"base64 x"),
+            TransferEncoding::Unknown
+        );
+        assert_eq!(
+            TransferEncoding::parse(b"(only)"),
+            TransferEncoding::Unknown
+        );
     }
 }

@@ -387,14 +387,18 @@ impl<'t> Reader<'t, '_> {
         };
         let domain: Cow<'t, str> = if domain.bytes().any(|b| b.is_ascii_whitespace() || b == b'(') {
             let mut out = String::with_capacity(domain.len());
-            let mut depth = 0usize;
-            for c in domain.chars() {
-                match c {
-                    '(' => depth += 1,
-                    ')' => depth = depth.saturating_sub(1),
-                    _ if depth > 0 || c.is_whitespace() => {}
-                    _ => out.push(c),
+            let mut pos = 0usize;
+            while let Some(c) = domain.get(pos..).and_then(|rest| rest.chars().next()) {
+                if c == '(' {
+                    // The lexer's comment walk; an unclosed comment runs to the end.
+                    pos = crate::lexer::skip_comment_at(domain.as_bytes(), pos)
+                        .unwrap_or(domain.len());
+                    continue;
                 }
+                if c != ')' && !c.is_whitespace() {
+                    out.push(c);
+                }
+                pos += c.len_utf8();
             }
             Cow::Owned(out)
         } else {
@@ -562,6 +566,12 @@ mod tests {
             read(b"A <a@x.test>, b@y.test"),
             (vec!["A|a@x.test".into(), "-|b@y.test".into()], vec![])
         );
+    }
+
+    #[test]
+    fn comments_in_a_refused_domain_are_dropped_with_the_lexer_walk() {
+        // A quoted `)` does not close the comment; white space goes too.
+        assert_eq!(read(b"A <a..b@x (c\\) d) .test>").0, ["A|\"a..b\"@x.test"]);
     }
 
     #[test]

@@ -437,24 +437,9 @@ pub(super) fn comment_name(src: &str, end: usize) -> Option<Cow<'_, str>> {
     if b.get(open) != Some(&b'(') {
         return None;
     }
-    // The comment, nested and with quoted pairs; an unclosed one ends the field.
-    let mut depth = 0usize;
-    let mut i = open;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'\\' => i += 1,
-            b'(' => depth += 1,
-            b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let close = i.min(b.len());
+    // The comment, with the lexer's comment walk; an unclosed (or too deeply nested) one
+    // ends the field.
+    let close = lexer::skip_comment_at(b, open).map_or(b.len(), |after| after - 1);
     let mut after = close + 1;
     while b.get(after).is_some_and(is_ws) {
         after += 1;

@@ -155,7 +155,6 @@ pub(crate) fn encode_base64(data: &[u8], out: &mut Vec<u8>) {
 /// and LF too) are escaped, `=` is escaped, and soft line breaks keep each line within
 /// 76 characters.
 pub(crate) fn encode_quoted_printable(data: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.reserve(data.len() + data.len() / 8);
     let mut col = 0usize;
     let mut i = 0usize;
@@ -179,7 +178,8 @@ pub(crate) fn encode_quoted_printable(data: &[u8], out: &mut Vec<u8>) {
         if literal {
             out.push(b);
         } else {
-            out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            let [h, l] = crate::lexer::hex_upper(b);
+            out.extend_from_slice(&[b'=', h, l]);
         }
         col += width;
         i += 1;
@@ -387,7 +387,8 @@ pub(crate) fn param_atoms(name: &str, value: &str) -> Vec<String> {
             if is_attribute_char(b) {
                 piece.push(char::from(b));
             } else {
-                piece.push_str(&format!("%{b:02X}"));
+                let [h, l] = crate::lexer::hex_upper(b);
+                piece.extend(['%', char::from(h), char::from(l)]);
             }
         }
         pieces.push(piece);

@@ -123,11 +123,9 @@ pub(crate) fn is_atext(c: char) -> bool {
     u8::try_from(c).is_ok_and(|b| b.is_ascii() && crate::lexer::is_atext(b))
 }
 
-/// Whether `s` is a non-empty `dot-atom-text`.
+/// Whether `s` is a non-empty `dot-atom-text`, ASCII only.
 pub(crate) fn is_dot_atom(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.')
-            .all(|w| !w.is_empty() && w.chars().all(is_atext))
+    s.is_ascii() && crate::lexer::is_dot_atom_text(s)
 }
 
 /// Replaces characters that could break a structured field (controls, white space,
