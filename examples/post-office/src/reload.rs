@@ -256,19 +256,13 @@ fn keep_start_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
     {
         changed.push("smtp.pregreet_*");
     }
-    if differs(
-        &(
-            old.queue.local_concurrency,
-            old.outbound.concurrency,
-            old.outbound.destination_concurrency,
-        ),
-        &(
-            new.queue.local_concurrency,
-            new.outbound.concurrency,
-            new.outbound.destination_concurrency,
-        ),
-    ) {
-        changed.push("queue.local_concurrency, outbound.*concurrency");
+    // The lanes are built once; the per-destination settings (window, rate delay,
+    // backoff) come from the deliverer's configuration at each delivery, so a reload
+    // changes them at once.
+    if (old.queue.local_concurrency, old.outbound.concurrency)
+        != (new.queue.local_concurrency, new.outbound.concurrency)
+    {
+        changed.push("queue.local_concurrency, outbound.concurrency");
     }
     changed
 }
@@ -304,5 +298,16 @@ mod tests {
         assert!(new.metrics.listen.is_empty());
         let mut same = old.clone();
         assert!(keep_start_only(&old, &mut same).is_empty());
+        // Per-destination settings apply at the next delivery: not restart-only.
+        let mut per_destination = old.clone();
+        per_destination.outbound.destination_concurrency = 3;
+        per_destination.outbound.initial_destination_concurrency = 1;
+        assert!(keep_start_only(&old, &mut per_destination).is_empty());
+        let mut lanes = old.clone();
+        lanes.outbound.concurrency = 7;
+        assert_eq!(
+            keep_start_only(&old, &mut lanes),
+            ["queue.local_concurrency, outbound.concurrency"]
+        );
     }
 }
