@@ -105,7 +105,8 @@ fn is_domain(s: &str) -> bool {
         })
 }
 
-fn is_dot_atom(s: &str) -> bool {
+/// RFC 5322 `dot-atom-text`: atext runs separated by single dots.
+pub(crate) fn is_dot_atom(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|a| {
             !a.is_empty()
@@ -114,7 +115,8 @@ fn is_dot_atom(s: &str) -> bool {
         })
 }
 
-fn quoted(s: &str) -> String {
+/// An RFC 5322 quoted-string of `s` (`"` and `\\` as quoted-pairs).
+pub(crate) fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -22,6 +22,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::{Identity, SpfOutput, SpfResult};
+use crate::results::{is_dot_atom, quoted};
 
 /// The longest value written (longer ones are cut): 256 octets is the longest
 /// reverse-path RFC 5321 section 4.5.3.1.3 allows.
@@ -52,32 +53,11 @@ fn clean(s: &str, max: usize) -> String {
     out
 }
 
-/// RFC 5322 `dot-atom-text`: atext runs separated by single dots.
-fn is_dot_atom(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|a| {
-            !a.is_empty()
-                && a.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
-        })
-}
-
-/// A value as a dot-atom when it is one, else as a quoted-string.
+/// A value as a dot-atom when it is one, else as a quoted-string (the
+/// Authentication-Results writer's rules).
 fn value(s: &str) -> String {
     let s = clean(s, MAX_VALUE);
-    if is_dot_atom(&s) {
-        return s;
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
+    if is_dot_atom(&s) { s } else { quoted(&s) }
 }
 
 /// Text for inside a comment: `(`, `)` and `\` become quoted-pairs.
