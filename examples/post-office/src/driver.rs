@@ -41,80 +41,54 @@ pub trait Machine {
     fn handle_written(&mut self, _now: Instant) {}
 }
 
+/// The methods every machine has under the same name, delegated.
+macro_rules! delegate {
+    () => {
+        fn poll_event(&mut self) -> Option<Self::Event> {
+            self.poll_event()
+        }
+        fn poll_transmit(&mut self) -> Option<Bytes> {
+            self.poll_transmit()
+        }
+        fn handle_eof(&mut self, now: Instant) {
+            self.handle_eof(now);
+        }
+        fn handle_timeout(&mut self, now: Instant) {
+            self.handle_timeout(now);
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.poll_timeout()
+        }
+        fn is_closed(&self) -> bool {
+            self.is_closed()
+        }
+    };
+}
+
 impl Machine for postwerk_smtp::server::Connection {
     type Event = postwerk_smtp::server::Event;
-    fn poll_event(&mut self) -> Option<Self::Event> {
-        self.poll_event()
-    }
-    fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.poll_transmit()
-    }
+    delegate!();
+    /// The server may stop at a command that waits for a decision.
     fn handle_input(&mut self, input: &[u8], now: Instant) -> usize {
         self.handle_input(input, now)
-    }
-    fn handle_eof(&mut self, now: Instant) {
-        self.handle_eof(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.handle_timeout(now);
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn is_closed(&self) -> bool {
-        self.is_closed()
     }
 }
 
 impl Machine for postwerk_pop3::server::Connection {
     type Event = postwerk_pop3::server::Event;
-    fn poll_event(&mut self) -> Option<Self::Event> {
-        self.poll_event()
-    }
-    fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.poll_transmit()
-    }
+    delegate!();
     fn handle_input(&mut self, input: &[u8], now: Instant) -> usize {
         self.handle_input(input, now);
         input.len()
-    }
-    fn handle_eof(&mut self, now: Instant) {
-        self.handle_eof(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.handle_timeout(now);
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn is_closed(&self) -> bool {
-        self.is_closed()
     }
 }
 
 impl Machine for postwerk_smtp::client::Connection {
     type Event = postwerk_smtp::client::Event;
-    fn poll_event(&mut self) -> Option<Self::Event> {
-        self.poll_event()
-    }
-    fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.poll_transmit()
-    }
+    delegate!();
     fn handle_input(&mut self, input: &[u8], now: Instant) -> usize {
         self.handle_input(input, now);
         input.len()
-    }
-    fn handle_eof(&mut self, now: Instant) {
-        self.handle_eof(now);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.handle_timeout(now);
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn is_closed(&self) -> bool {
-        self.is_closed()
     }
     fn handle_written(&mut self, now: Instant) {
         self.handle_written(now);
