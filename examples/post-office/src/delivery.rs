@@ -247,6 +247,17 @@ impl Deliverer {
     /// flight). When nothing is left, the message is finished and removed right after: the
     /// state is not written (two fsyncs per message saved; a crash in between re-delivers
     /// the last transaction, which the Maildir's once-per-queue-id names absorb locally).
+    /// Records the same outcome for every recipient in `indexes`.
+    pub(crate) async fn record_all(
+        &self,
+        progress: &Progress,
+        indexes: &[usize],
+        outcome: Outcome,
+    ) {
+        let all: Vec<(usize, Outcome)> = indexes.iter().map(|&i| (i, outcome.clone())).collect();
+        self.record(progress, &all).await;
+    }
+
     pub(crate) async fn record(&self, progress: &Progress, outcomes: &[(usize, Outcome)]) {
         if outcomes.is_empty() {
             return;

@@ -59,11 +59,8 @@ impl Deliverer {
                     "destination down; deferred without connecting"
                 );
                 progress.not_before.fetch_max(until, Ordering::Relaxed);
-                let all: Vec<(usize, Outcome)> = indexes
-                    .iter()
-                    .map(|&i| (i, Outcome::Temporary(why.clone())))
-                    .collect();
-                self.record(progress, &all).await;
+                self.record_all(progress, &indexes, Outcome::Temporary(why))
+                    .await;
                 return;
             }
         };
@@ -101,10 +98,7 @@ impl Deliverer {
                 Err(e) => {
                     info!(queue_id = id, domain, error = %e, "no route");
                     crate::metrics::count(&crate::metrics::METRICS.dns_failures);
-                    let outcome = route_failure(&e);
-                    let all: Vec<(usize, Outcome)> =
-                        indexes.iter().map(|&i| (i, outcome.clone())).collect();
-                    self.record(progress, &all).await;
+                    self.record_all(progress, &indexes, route_failure(&e)).await;
                     return;
                 }
             },
@@ -113,11 +107,8 @@ impl Deliverer {
             Ok(targets) => targets,
             Err(why) => {
                 crate::metrics::count(&crate::metrics::METRICS.dns_failures);
-                let all: Vec<(usize, Outcome)> = indexes
-                    .iter()
-                    .map(|&i| (i, Outcome::Temporary(why.clone())))
-                    .collect();
-                self.record(progress, &all).await;
+                self.record_all(progress, &indexes, Outcome::Temporary(why))
+                    .await;
                 return;
             }
         };
