@@ -41,13 +41,8 @@ impl Connection {
 
     /// The SASL context of this connection, for the `n`th exchange.
     fn sasl_context(&self, exchange: u64) -> ServerContext {
-        let nonce = self
-            .config
-            .sasl_nonce
-            .as_ref()
-            .map(|n| format!("{n}{exchange}"))
-            .unwrap_or_default();
-        let mut ctx = ServerContext::new(nonce).protected(self.cleartext_ok());
+        let mut ctx = ServerContext::for_exchange(self.config.sasl_nonce.as_deref(), exchange)
+            .protected(self.cleartext_ok());
         if let Some(cb) = &self.channel_binding {
             ctx = ctx.with_channel_binding(cb.clone());
         }

@@ -49,6 +49,18 @@ impl fmt::Debug for ServerContext {
 }
 
 impl ServerContext {
+    /// A context for the `exchange`-th authentication of a session whose nonce (from the
+    /// caller's random source, if it gave one) is `session_nonce`: the nonce is the
+    /// session's with the exchange number appended, so no two exchanges share one; without
+    /// a session nonce it is empty (SCRAM then refuses). The protocol machines use this.
+    pub fn for_exchange(session_nonce: Option<&str>, exchange: u64) -> Self {
+        ServerContext::new(
+            session_nonce
+                .map(|n| format!("{n}{exchange}"))
+                .unwrap_or_default(),
+        )
+    }
+
     /// A context with a fresh nonce from the caller's random source (printable ASCII
     /// without `,`; used by SCRAM), on an unprotected channel without channel binding.
     pub fn new(nonce: impl Into<String>) -> Self {
@@ -273,5 +285,17 @@ impl ServerMechanisms {
             .any(|e| e.requirement == Requirement::ChannelBinding && Self::allowed(e, &ctx));
         let mechanism = (entry.factory)(&ctx)?;
         Ok(ServerExchange::new(mechanism).with_max_response_len(ctx.max_response_len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_exchange_of_a_session_gets_its_own_nonce() {
+        assert_eq!(ServerContext::for_exchange(Some("abc"), 1).nonce(), "abc1");
+        assert_eq!(ServerContext::for_exchange(Some("abc"), 2).nonce(), "abc2");
+        assert_eq!(ServerContext::for_exchange(None, 1).nonce(), "");
     }
 }

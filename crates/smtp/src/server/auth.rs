@@ -52,14 +52,9 @@ impl Connection {
 
     /// The SASL context of this session, for the `n`th exchange.
     fn sasl_context(&self, exchange: u64) -> ServerContext {
-        let nonce = self
-            .settings
-            .sasl_nonce
-            .as_ref()
-            .map(|n| format!("{n}{exchange}"))
-            .unwrap_or_default();
         let protected = self.session.tls || self.config.allow_plaintext_auth;
-        let mut ctx = ServerContext::new(nonce).protected(protected);
+        let mut ctx = ServerContext::for_exchange(self.settings.sasl_nonce.as_deref(), exchange)
+            .protected(protected);
         if let Some(cb) = &self.session.channel_binding {
             ctx = ctx.with_channel_binding(cb.clone());
         }
