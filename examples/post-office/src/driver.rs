@@ -159,6 +159,20 @@ impl Driver {
         self.unread.clear();
     }
 
+    /// The server side of STARTTLS/STLS: the reply that accepted it is written, the
+    /// handshake runs, and nothing read in cleartext reaches the session inside TLS.
+    pub async fn accept_tls<M: Machine>(
+        &mut self,
+        machine: &mut M,
+        stream: &mut Stream,
+        config: std::sync::Arc<rustls::ServerConfig>,
+    ) -> io::Result<()> {
+        self.flush(machine, stream).await?;
+        stream.accept_tls(config).await?;
+        self.discard_unread();
+        Ok(())
+    }
+
     /// Writes all output the machine has now (each chunk within the write limit).
     pub async fn flush<M: Machine>(
         &mut self,

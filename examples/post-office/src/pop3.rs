@@ -177,14 +177,13 @@ pub async fn session(
                     let _ = conn.answer_commit(id, ok);
                 }
                 Event::StartTls => {
-                    if driver.flush(&mut conn, &mut stream).await.is_err() {
-                        break;
-                    }
-                    if let Err(e) = stream.accept_tls(app.tls.clone()).await {
+                    if let Err(e) = driver
+                        .accept_tls(&mut conn, &mut stream, app.tls.clone())
+                        .await
+                    {
                         info!(%peer, error = %e, "pop3 STLS handshake failed");
                         break;
                     }
-                    driver.discard_unread();
                 }
                 Event::Closed { .. } => {
                     // The slot is free before the last reply reaches the client.

@@ -245,15 +245,13 @@ pub async fn session(
             }
         }
         if let Event::StartTls = event {
-            if driver.flush(&mut conn, &mut stream).await.is_err() {
-                break;
-            }
-            if let Err(e) = stream.accept_tls(app.tls.clone()).await {
+            if let Err(e) = driver
+                .accept_tls(&mut conn, &mut stream, app.tls.clone())
+                .await
+            {
                 info!(%peer, error = %e, "STARTTLS handshake failed");
                 break;
             }
-            // Nothing read in cleartext may reach the session inside TLS.
-            driver.discard_unread();
             s.tls = true;
             s.user = None;
             let _ = conn.tls_established(Instant::now());
