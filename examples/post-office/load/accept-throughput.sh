@@ -17,6 +17,8 @@
 #   examples/post-office/load/accept-throughput.sh            # 2000 messages, 20 sessions, 10 KiB
 #   SPOOL=/mnt/spool examples/post-office/load/accept-throughput.sh   # queues on another file system
 #   MESSAGES=5000 SESSIONS=20 SIZE=10240 MODES="new reuse" examples/post-office/load/accept-throughput.sh
+#   PERF=/tmp/po examples/post-office/load/accept-throughput.sh   # perf profiles of the post office
+#                                   # under load: /tmp/po.new.data, /tmp/po.reuse.data (perf report -i)
 set -euo pipefail
 
 MESSAGES=${MESSAGES:-2000}
@@ -58,6 +60,8 @@ wait_port() {
   echo "port $1 never opened" >&2; return 1
 }
 now() { date +%s.%N; }
+# CPU seconds (user + system) a process has used so far.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 rate() { python3 -c "print(f'{$MESSAGES/($2-$1):.0f}')"; }
 load() { # PORT MODE
   local reuse=(); [ "$2" = reuse ] && reuse=(-d)
@@ -139,6 +143,7 @@ address = "rcpt@bench.test"
 password_hash = "$HASH"
 TOML
 RUST_LOG=warn "$BIN" --config "$WORK/post-office.toml" 2> "$WORK/log.txt" & PIDS+=($!)
+PO_PID=$!
 wait_port "$PO_PORT"
 
 echo "messages=$MESSAGES sessions=$SESSIONS size=$SIZE cpus=$(nproc) $(uname -r)"
@@ -153,9 +158,17 @@ for mode in $MODES; do
   t0=$(now); load "$PF_PORT" "$mode"; t1=$(now)
   pf=$(rate "$t0" "$t1")
   done_pf=$((done_pf + MESSAGES)); wait_count "$PF_MAIL" "$done_pf"
+  if [ -n "${PERF:-}" ]; then
+    perf record -q -F 499 -g -p "$PO_PID" -o "$PERF.$mode.data" 2>/dev/null & PERF_PID=$!
+    sleep 0.5 # perf attaches before the load starts (a measurement aid, not synchronisation)
+  fi
+  c0=$(cpu_of "$PO_PID")
   t0=$(now); load "$PO_PORT" "$mode"; t1=$(now)
   po=$(rate "$t0" "$t1")
+  if [ -n "${PERF:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   done_po=$((done_po + MESSAGES)); wait_count "$PO_MAIL" "$done_po"
+  c1=$(cpu_of "$PO_PID")
+  python3 -c "print(f'{\"$mode\":6} post-office CPU {1e6*($c1-$c0)/$MESSAGES:.0f} µs per message (accept and delivery)')"
   python3 - "$mode" "$sink" "$pf" "$po" <<'PY'
 import sys
 mode, sink, pf, po = sys.argv[1], *map(float, sys.argv[2:])

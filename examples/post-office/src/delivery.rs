@@ -97,9 +97,15 @@ impl Deliverer {
     /// One attempt at a queued message; returns when to try again, or `None` when the
     /// message is finished (delivered, bounced, or moved aside).
     pub async fn attempt(self: &Arc<Self>, id: &str) -> Option<u64> {
-        let store = self.store.clone();
-        let owned = id.to_owned();
-        let loaded = tokio::task::spawn_blocking(move || store.load(&owned)).await;
+        // Right after its commit a message is still in memory: no blocking-pool trip.
+        let loaded = match self.store.load_cached(id) {
+            Some(loaded) => Ok(loaded.map(Some)),
+            None => {
+                let store = self.store.clone();
+                let owned = id.to_owned();
+                tokio::task::spawn_blocking(move || store.load(&owned)).await
+            }
+        };
         let (envelope, mut state, content) = match loaded {
             // A held message is not attempted; `queue release` hands it back (issue 14).
             Ok(Ok(None)) => {
@@ -210,9 +216,11 @@ impl Deliverer {
         {
             crate::metrics::count(&crate::metrics::METRICS.bounced);
         }
-        let store = self.store.clone();
-        let owned = id.to_owned();
-        let _ = tokio::task::spawn_blocking(move || store.remove(&owned)).await;
+        if !matches!(self.store.remove_cached(id), Ok(true)) {
+            let store = self.store.clone();
+            let owned = id.to_owned();
+            let _ = tokio::task::spawn_blocking(move || store.remove(&owned)).await;
+        }
         info!(queue_id = id, "finished, removed from the queue");
         None
     }

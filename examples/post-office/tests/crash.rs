@@ -166,15 +166,6 @@ fn read_all(office: &Office, address: &str) -> Vec<String> {
         .collect()
 }
 
-fn queue_empty(office: &Office) -> bool {
-    std::fs::read_dir(office.data().join("queue"))
-        .map(|d| {
-            !d.filter_map(|e| e.ok())
-                .any(|e| e.path().extension().is_some_and(|x| x == "msg"))
-        })
-        .unwrap_or(true)
-}
-
 #[test]
 fn crash_kill_9_during_local_delivery_loses_and_duplicates_nothing() {
     let started = Instant::now();
@@ -201,7 +192,9 @@ fn crash_kill_9_during_local_delivery_loses_and_duplicates_nothing() {
     kill_repeatedly(&mut o, &mut rng, &tally);
     stop.store(true, Ordering::Relaxed);
     thread.join().unwrap();
-    wait_for("the queue to drain", LONG, || queue_empty(&o).then_some(()));
+    wait_for("the queue to drain", LONG, || {
+        (o.queued() == 0).then_some(())
+    });
     let tally = tally.lock().unwrap();
     let files = read_all(&o, "alice@alpha.test");
     let (copies, torn) = delivered(&files);
@@ -272,8 +265,12 @@ fn crash_kill_9_during_outbound_relay_loses_nothing() {
     kill_repeatedly(&mut a, &mut rng, &tally);
     stop.store(true, Ordering::Relaxed);
     thread.join().unwrap();
-    wait_for("A's queue to drain", LONG, || queue_empty(&a).then_some(()));
-    wait_for("B's queue to drain", LONG, || queue_empty(&b).then_some(()));
+    wait_for("A's queue to drain", LONG, || {
+        (a.queued() == 0).then_some(())
+    });
+    wait_for("B's queue to drain", LONG, || {
+        (b.queued() == 0).then_some(())
+    });
     let tally = tally.lock().unwrap();
     let files = read_all(&b, "bob@beta.test");
     let (copies, torn) = delivered(&files);

@@ -232,16 +232,6 @@ fn sample(text: &str, name: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
-fn queued(o: &Office) -> usize {
-    std::fs::read_dir(o.data().join("queue"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "msg"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn fnv(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
@@ -328,7 +318,7 @@ fn a_hundred_messages_to_one_domain_go_over_a_few_cached_sessions() {
     subjects.dedup();
     assert_eq!(subjects.len(), COUNT);
     wait_for("A's queue to drain", LONG, || {
-        (queued(&a) == 0).then_some(())
+        (a.queued() == 0).then_some(())
     });
 }
 
@@ -366,7 +356,7 @@ fn a_burst_of_queued_messages_stays_within_the_destination_limit() {
         mx.connections()
     );
     wait_for("the queue to drain", LONG, || {
-        (queued(&o) == 0).then_some(())
+        (o.queued() == 0).then_some(())
     });
 }
 
@@ -410,7 +400,7 @@ fn parked_sessions_say_quit_at_shutdown() {
         (mx.messages().len() == 2).then_some(())
     });
     wait_for("the queue to drain", LONG, || {
-        (queued(&o) == 0).then_some(())
+        (o.queued() == 0).then_some(())
     });
     assert_eq!(mx.quits(), 0, "a session ended before its idle time");
     assert!(o.stop().success());
@@ -437,7 +427,7 @@ fn a_cached_session_the_server_ended_is_replaced_without_a_failed_attempt() {
         (mx.messages().len() == 3).then_some(())
     });
     wait_for("the queue to drain", LONG, || {
-        (queued(&o) == 0).then_some(())
+        (o.queued() == 0).then_some(())
     });
     let log = o.log();
     assert!(!log.contains("deferred"), "{log}");
@@ -478,7 +468,7 @@ fn a_stalled_destination_does_not_slow_a_working_one() {
         "{} connections to the stalled MX",
         stalled.connections()
     );
-    assert_eq!(queued(&o), COUNT);
+    assert_eq!(o.queued(), COUNT);
     assert!(stalled.messages().is_empty());
 }
 

@@ -166,14 +166,14 @@ fn a_login_on_the_mx_port_allows_relaying_and_messages_are_queued() {
         ],
     );
     assert!(out.status.success(), "{out:?}");
-    let queued = wait_for("a queue file", std::time::Duration::from_secs(60), || {
-        let n = std::fs::read_dir(o.data().join("queue"))
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "msg"))
-            .count();
-        (n > 0).then_some(n)
-    });
+    let queued = wait_for(
+        "a queued message",
+        std::time::Duration::from_secs(60),
+        || {
+            let n = o.queued();
+            (n > 0).then_some(n)
+        },
+    );
     assert_eq!(queued, 1);
 }
 
@@ -294,11 +294,6 @@ fn a_bare_lf_dot_never_ends_the_data_nor_smuggles_a_second_message() {
     // One reply to the one real end of data, refusing the bare LF, then QUIT.
     assert!(replies[5].starts_with('5'), "{stdout}");
     assert!(replies[6].starts_with("221"), "{stdout}");
-    let queued = std::fs::read_dir(o.data().join("queue"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .count();
-    assert_eq!(queued, 0, "nothing was accepted");
+    assert_eq!(o.queued(), 0, "nothing was accepted");
     assert!(o.maildir("alice@alpha.test").is_empty());
 }

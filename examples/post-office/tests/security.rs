@@ -31,20 +31,9 @@ fn office(extra: &str) -> Office {
     office
 }
 
-/// Queue files (`*.msg`) waiting in the queue directory.
-fn queued(o: &Office) -> usize {
-    std::fs::read_dir(o.data().join("queue"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "msg"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn wait_queue_empty(o: &Office) {
     wait_for("the queue to drain", LONG, || {
-        (queued(o) == 0).then_some(())
+        (o.queued() == 0).then_some(())
     });
 }
 
@@ -93,7 +82,7 @@ fn smuggle(fake_end: &[u8]) {
         wait_queue_empty(&o);
     } else {
         assert!(end.starts_with('5'), "{end}");
-        assert_eq!(queued(&o), 0);
+        assert_eq!(o.queued(), 0);
         assert!(o.maildir("alice@alpha.test").is_empty());
     }
     assert!(
@@ -196,7 +185,7 @@ fn security_02_bare_cr_and_lf_in_data_are_rejected_after_the_real_end() {
             assert!(c.cmd("NOOP").starts_with("250"));
         }
     }
-    assert_eq!(queued(&o), 0);
+    assert_eq!(o.queued(), 0);
     assert!(o.maildir("alice@alpha.test").is_empty());
 }
 
@@ -856,7 +845,7 @@ fn security_21_oversized_messages_get_552_5_3_4() {
     let reply = c.reply();
     assert!(reply.starts_with("552 5.3.4"), "{reply}");
     assert!(c.cmd("NOOP").starts_with("250"));
-    assert_eq!(queued(&o), 0);
+    assert_eq!(o.queued(), 0);
     assert!(o.maildir("alice@alpha.test").is_empty());
 }
 
@@ -893,7 +882,7 @@ fn security_21_overlong_text_line_is_refused_after_the_data() {
     let reply = c.reply();
     assert!(reply.starts_with('5'), "{reply}");
     assert!(c.cmd("NOOP").starts_with("250"));
-    assert_eq!(queued(&o), 0);
+    assert_eq!(o.queued(), 0);
 }
 
 /// SECURITY.md 22: "Memory stays flat when a peer sends 1 MiB without a line end, an
@@ -977,7 +966,7 @@ fn security_22_endless_input_keeps_memory_flat() {
     let mut n = Raw::ehlo(o.ip, o.ports.smtp);
     assert!(n.cmd("NOOP").starts_with("250"));
     assert!(t.elapsed() < Duration::from_secs(10));
-    assert_eq!(queued(&o), 0);
+    assert_eq!(o.queued(), 0);
 }
 
 /// SECURITY.md 23: "Timeouts: the server waits at least 5 minutes for a command
@@ -1004,7 +993,7 @@ fn security_23_silent_and_stalled_clients_are_closed_with_421() {
     // Meanwhile and afterwards, others are served; the half message was not kept.
     let mut c = Raw::ehlo(o.ip, o.ports.smtp);
     assert!(c.cmd("NOOP").starts_with("250"));
-    assert_eq!(queued(&o), 0);
+    assert_eq!(o.queued(), 0);
     assert!(o.maildir("alice@alpha.test").is_empty());
 }
 
@@ -1180,7 +1169,7 @@ fn security_30_corrupt_queue_files_are_moved_aside() {
             && queue.join("corrupt/0000000000000008.msg").is_file())
         .then_some(())
     });
-    assert_eq!(queued(&o), 0);
+    assert_eq!(o.queued(), 0);
     assert!(o.maildir("alice@alpha.test").is_empty());
     assert!(o.log().contains("corrupt queue file"), "{}", o.log());
 }

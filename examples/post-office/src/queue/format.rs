@@ -39,6 +39,30 @@ pub(super) fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), S
     Ok((envelope, bytes))
 }
 
+/// The envelope and the content of a queue-file image already known to be intact (held
+/// in memory since it was made): its trailer is read, its checksum not recomputed.
+pub(super) fn parse_image(bytes: &[u8]) -> Result<(Envelope, &[u8]), String> {
+    let body_end = bytes
+        .len()
+        .checked_sub(TRAILER_LEN)
+        .ok_or("shorter than the trailer")?;
+    let (len, _) = parse_trailer(bytes.get(body_end..).unwrap_or_default())?;
+    let header_end = usize::try_from(len)
+        .ok()
+        .and_then(|len| body_end.checked_sub(len))
+        .ok_or("length larger than the file")?;
+    let header = std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
+        .map_err(|_| "header is not text")?;
+    if !header.starts_with(MAGIC) {
+        return Err("not a queue file".into());
+    }
+    let envelope = parse_envelope(header)?;
+    Ok((
+        envelope,
+        bytes.get(header_end..body_end).unwrap_or_default(),
+    ))
+}
+
 /// The envelope from the text header (starting with the magic line).
 pub(super) fn parse_envelope(header: &str) -> Result<Envelope, String> {
     let mut envelope = Envelope::default();

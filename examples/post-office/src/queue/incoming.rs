@@ -103,6 +103,26 @@ impl Incoming {
         Ok(())
     }
 
+    /// The whole queue-file image (header, content, trailer) of a message held in
+    /// memory, which is then released; `None` for one in its file.
+    pub(super) fn image(&mut self) -> Option<Vec<u8>> {
+        if !matches!(self.body, Body::Memory(_)) {
+            return None;
+        }
+        let Body::Memory(content) = std::mem::replace(&mut self.body, Body::Gone) else {
+            return None;
+        };
+        release_memory(content.len());
+        let mut hash = Fnv::new();
+        hash.update(&self.header);
+        hash.update(&content);
+        let mut image = std::mem::take(&mut self.header);
+        image.reserve(content.len() + TRAILER_LEN);
+        image.extend_from_slice(&content);
+        image.extend_from_slice(trailer(self.content_len, hash).as_bytes());
+        Some(image)
+    }
+
     /// Octets of content so far.
     pub fn len(&self) -> u64 {
         self.content_len

@@ -1,13 +1,15 @@
 //! The durable queue under `data_dir/queue`.
 //!
-//! Each accepted message is one immutable file `<id>.msg`: a short text header with the
+//! Each accepted message is an immutable *queue-file image*: a short text header with the
 //! envelope, the message, and a fixed-size trailer with the content length and an FNV-1a
 //! checksum of everything before it. A message of up to 256 KiB is held in memory while it
 //! arrives (all messages together at most 64 MiB; beyond that, or when larger, it streams to
 //! its file in `tmp/`), so the fields added at the end of DATA cost no second copy. At the
-//! commit the file is written, linked into place, and made durable by a group-commit
-//! barrier ([`crate::durable`]) shared with every other session committing at the same
-//! time, before the SMTP 250 is sent. Delivery progress (attempts, the next attempt time,
+//! commit a message held in memory is appended to the [`journal`], a larger one is linked
+//! into place as its own file `<id>.msg`; either is made durable by a group-commit barrier
+//! ([`crate::durable`]) shared with every other session committing at the same time, before
+//! the SMTP 250 is sent. A journal message that outlives its first attempt moves to its own
+//! file before its state is written, so the retry queue is one file per message. Delivery progress (attempts, the next attempt time,
 //! the state of each recipient) lives next to it in `<id>.state`, replaced atomically
 //! (write, barrier, rename, barrier) after an attempt that leaves work, so the retry
 //! schedule survives restarts. A file whose trailer or checksum does not match is moved to
@@ -41,6 +43,7 @@ use postwerk_smtp::codec::params::{Notify, Ret};
 
 mod format;
 mod incoming;
+mod journal;
 #[cfg(test)]
 mod tests;
 
@@ -226,6 +229,14 @@ pub type Scan = (Vec<Queued>, Vec<(String, String)>);
 /// it was small enough to read at once.
 pub type Loaded = (Envelope, State, Option<Vec<u8>>);
 
+/// Where [`QueueStore::place`] put a message.
+enum Placed {
+    /// Linked into place as its own file: a barrier makes it durable.
+    File(String),
+    /// Its queue-file image, for the journal's writer.
+    Journal(String, Vec<u8>),
+}
+
 /// The queue directory.
 #[derive(Debug)]
 pub struct QueueStore {
@@ -233,6 +244,8 @@ pub struct QueueStore {
     counter: AtomicU64,
     /// Group commit: the barrier every durable step of the queue waits for.
     syncer: Syncer,
+    /// Where messages received in memory are committed ([`journal`]).
+    journal: journal::Journal,
     /// The last measure of free space: when, and how much.
     free: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
@@ -253,12 +266,62 @@ impl QueueStore {
             let _ = fs::remove_file(item?.path());
         }
         let syncer = Syncer::new(&dir)?;
+        let journal_dir = dir.join("journal");
+        create_dir_durable(&journal_dir)?;
+        fs::set_permissions(&journal_dir, fs::Permissions::from_mode(0o700))?;
+        let replayed = journal::replay(&journal_dir)?;
+        // The live records become per-message files (durable) before their segments go.
+        for (id, image) in &replayed.live {
+            let path = dir.join(format!("{id}.msg"));
+            if path.exists() {
+                continue;
+            }
+            let tmp = dir.join("tmp").join(format!("{id}.msg"));
+            let mut file = create_private(&tmp)?;
+            file.write_all(image)?;
+            drop(file);
+            fs::rename(&tmp, &path)?;
+        }
+        syncer.barrier_blocking()?;
+        for segment in &replayed.segments {
+            fs::remove_file(segment)?;
+        }
+        syncer.barrier_blocking()?;
+        let journal = journal::Journal::start(journal_dir, &replayed)?;
         Ok(QueueStore {
             dir,
             counter: AtomicU64::new(0),
             syncer,
+            journal,
             free: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Moves a message from the journal to its own file, durably, before something about
+    /// it is written that outlives its first attempt (its state, a hold). Nothing happens
+    /// for a message that has its file already.
+    fn move_to_file(&self, id: &str) -> io::Result<()> {
+        let Some(entry) = self.journal.get(id) else {
+            return Ok(());
+        };
+        let image = entry.read()?;
+        let tmp = self.dir.join("tmp").join(format!("{id}.msg"));
+        let mut file = create_private(&tmp)?;
+        file.write_all(&image)?;
+        drop(file);
+        let linked = fs::hard_link(&tmp, self.msg_path(id));
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        self.syncer.barrier_blocking()?;
+        if !self.journal.done(id)? {
+            // Removed while it moved: the file must not bring it back.
+            let _ = fs::remove_file(self.msg_path(id));
+        }
+        Ok(())
     }
 
     /// A fresh queue id: time in microseconds, a counter and 32 random bits, in hex. The
@@ -299,7 +362,7 @@ impl QueueStore {
 
     /// Is a message with this id queued?
     pub fn contains(&self, id: &str) -> bool {
-        self.msg_path(id).exists()
+        self.journal.contains(id) || self.msg_path(id).exists()
     }
 
     /// Starts writing a message with a new id, one that no queued message has.
@@ -360,42 +423,58 @@ impl QueueStore {
     /// crash tears fails its trailer check and is moved aside, never delivered (and it was
     /// never acknowledged).
     pub fn commit(&self, incoming: Incoming) -> io::Result<String> {
-        let id = self.place(incoming)?;
-        self.syncer.barrier_blocking()?;
-        Ok(id)
+        match self.place(incoming)? {
+            Placed::File(id) => {
+                self.syncer.barrier_blocking()?;
+                Ok(id)
+            }
+            Placed::Journal(id, image) => {
+                self.journal.commit_blocking(id.clone(), image)?;
+                Ok(id)
+            }
+        }
     }
 
     /// Like [`QueueStore::commit`], waiting for the barrier without holding a thread: the
     /// file work runs on the blocking pool, the wait does not.
-    pub async fn commit_async(self: &Arc<Self>, incoming: Incoming) -> io::Result<String> {
+    pub async fn commit_async(self: &Arc<Self>, mut incoming: Incoming) -> io::Result<String> {
+        // A message in memory goes to the journal's writer without a blocking-pool trip.
+        if let Some(image) = incoming.image() {
+            let id = std::mem::take(&mut incoming.id);
+            return match self.journal.commit(id.clone(), image).await {
+                Ok(result) => result.map(|()| id),
+                Err(_) => Err(io::Error::other("the queue journal writer stopped")),
+            };
+        }
         let store = self.clone();
-        let id = tokio::task::spawn_blocking(move || store.place(incoming))
+        let placed = tokio::task::spawn_blocking(move || store.place(incoming))
             .await
             .map_err(io::Error::other)??;
-        self.syncer.barrier().await?;
-        Ok(id)
+        match placed {
+            Placed::File(id) => {
+                self.syncer.barrier().await?;
+                Ok(id)
+            }
+            Placed::Journal(id, image) => {
+                self.journal
+                    .commit(id.clone(), image)
+                    .await
+                    .map_err(io::Error::other)??;
+                Ok(id)
+            }
+        }
     }
 
-    /// Writes the file (a message held in memory in one write), its trailer, and links it
-    /// into place (not yet durable).
-    fn place(&self, mut incoming: Incoming) -> io::Result<String> {
+    /// A message in memory becomes its queue-file image (for the journal); a message in
+    /// its file in `tmp/` gets its trailer and is linked into place (not yet durable).
+    fn place(&self, mut incoming: Incoming) -> io::Result<Placed> {
+        if let Some(image) = incoming.image() {
+            return Ok(Placed::Journal(std::mem::take(&mut incoming.id), image));
+        }
         let result = (|| {
             let (file, hash) = match std::mem::replace(&mut incoming.body, Body::Gone) {
-                Body::Memory(content) => {
-                    release_memory(content.len());
-                    let mut hash = Fnv::new();
-                    hash.update(&incoming.header);
-                    hash.update(&content);
-                    let mut file = create_new_private(&incoming.tmp)?;
-                    let mut bytes = std::mem::take(&mut incoming.header);
-                    bytes.reserve(content.len() + TRAILER_LEN);
-                    bytes.extend_from_slice(&content);
-                    bytes.extend_from_slice(trailer(incoming.content_len, hash).as_bytes());
-                    file.write_all(&bytes)?;
-                    return fs::hard_link(&incoming.tmp, self.msg_path(&incoming.id));
-                }
                 Body::File(file, hash) => (file, hash),
-                Body::Gone => return Err(io::Error::other("message already failed")),
+                _ => return Err(io::Error::other("message already failed")),
             };
             let mut file = file.into_inner().map_err(|e| e.into_error())?;
             file.write_all(trailer(incoming.content_len, hash).as_bytes())?;
@@ -403,7 +482,7 @@ impl QueueStore {
             fs::hard_link(&incoming.tmp, self.msg_path(&incoming.id))
         })();
         let _ = fs::remove_file(&incoming.tmp);
-        result.map(|()| std::mem::take(&mut incoming.id))
+        result.map(|()| Placed::File(std::mem::take(&mut incoming.id)))
     }
 
     /// Edits the content of a message still being received (nothing of it is acknowledged
@@ -511,7 +590,10 @@ impl QueueStore {
     /// Reads and checks a message: its envelope and content (the whole file, checksum
     /// verified).
     pub fn read(&self, id: &str) -> io::Result<(Envelope, Vec<u8>)> {
-        let bytes = fs::read(self.msg_path(id))?;
+        let bytes = match self.journal.get(id) {
+            Some(entry) => entry.read()?,
+            None => fs::read(self.msg_path(id))?,
+        };
         parse_message(bytes).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))
     }
 
@@ -520,6 +602,9 @@ impl QueueStore {
     /// the whole file is checked by [`QueueStore::read`], at delivery.
     pub fn read_envelope(&self, id: &str) -> io::Result<Envelope> {
         let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
+        if self.journal.contains(id) {
+            return self.read(id).map(|(envelope, _)| envelope);
+        }
         let mut file = File::open(self.msg_path(id))?;
         let size = file.metadata()?.len();
         let body_end = size
@@ -550,6 +635,17 @@ impl QueueStore {
     /// is small enough to read whole ([`MEMORY_MESSAGE`]); a larger one is read by
     /// [`QueueStore::read`] when a part needs it.
     pub fn load(&self, id: &str) -> io::Result<Option<Loaded>> {
+        if let Some(entry) = self.journal.get(id) {
+            // Never held and without a state file: those move it to its own file.
+            let (envelope, content) = if entry.len() <= MEMORY_MESSAGE as u64 {
+                let (envelope, content) = self.read(id)?;
+                (envelope, Some(content))
+            } else {
+                (self.read_envelope(id)?, None)
+            };
+            let state = State::new(envelope.recipients.len());
+            return Ok(Some((envelope, state, content)));
+        }
         if self.is_held(id) {
             return Ok(None);
         }
@@ -564,8 +660,39 @@ impl QueueStore {
         Ok(Some((envelope, state, content)))
     }
 
+    /// What a delivery attempt needs, when it can be had without the file system: a
+    /// message in the journal whose image is still in memory (as it is right after its
+    /// commit). `None` otherwise; then [`QueueStore::load`] it.
+    pub fn load_cached(&self, id: &str) -> Option<io::Result<Loaded>> {
+        let entry = self.journal.get(id)?;
+        let image = entry.cached()?;
+        // Our own memory: the header is parsed, the checksum needs no second look.
+        Some(
+            parse_image(image)
+                .map(|(envelope, content)| {
+                    let state = State::new(envelope.recipients.len());
+                    (envelope, state, Some(content.to_vec()))
+                })
+                .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why)),
+        )
+    }
+
+    /// Removes a finished message that is in the journal and has nothing on the file
+    /// system (no history): one done line, no blocking-pool trip. `false` when the
+    /// message needs [`QueueStore::remove`].
+    pub fn remove_cached(&self, id: &str) -> io::Result<bool> {
+        match self.journal.get(id) {
+            Some(entry) if !entry.history => self.journal.done(id),
+            _ => Ok(false),
+        }
+    }
+
     /// Reads the progress of a message; a message without a state file was never tried.
     pub fn read_state(&self, id: &str, recipients: usize) -> io::Result<State> {
+        if self.journal.contains(id) {
+            // A message with a state moves to its own file first.
+            return Ok(State::new(recipients));
+        }
         match fs::read_to_string(self.state_path(id)) {
             Ok(text) => parse_state(&text, recipients)
                 .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why)),
@@ -574,8 +701,10 @@ impl QueueStore {
         }
     }
 
-    /// Replaces the progress of a message durably.
+    /// Replaces the progress of a message durably (a message in the journal first moves
+    /// to its own file).
     pub fn write_state(&self, id: &str, state: &State) -> io::Result<()> {
+        self.move_to_file(id)?;
         let mut text = format!("attempts {}\nnext {}\n", state.attempts, state.next_attempt);
         if state.delay_notified {
             text.push_str("delay-notified\n");
@@ -606,8 +735,17 @@ impl QueueStore {
         self.syncer.barrier_blocking()
     }
 
-    /// Removes a finished message (with its state, hold marker and history).
+    /// Removes a finished message (with its state, hold marker and history). One still
+    /// in the journal is marked done there, without a barrier (see [`journal`]).
     pub fn remove(&self, id: &str) -> io::Result<()> {
+        if self.journal.done(id)? {
+            match fs::remove_file(self.history_path(id)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            return self.syncer.barrier_blocking();
+        }
         fs::remove_file(self.msg_path(id))?;
         for path in [
             self.state_path(id),
@@ -635,7 +773,8 @@ impl QueueStore {
 
     /// Is this message held (not attempted until released)?
     pub fn is_held(&self, id: &str) -> bool {
-        self.hold_path(id).exists()
+        // Holding a message moves it out of the journal first.
+        !self.journal.contains(id) && self.hold_path(id).exists()
     }
 
     /// Holds a queued message: an empty `<id>.hold` file, made durable, so the hold
@@ -644,6 +783,7 @@ impl QueueStore {
         if !self.contains(id) {
             return Err(io::Error::new(io::ErrorKind::NotFound, "no such message"));
         }
+        self.move_to_file(id)?;
         create_private(&self.hold_path(id))?;
         self.syncer.barrier_blocking()
     }
@@ -666,6 +806,7 @@ impl QueueStore {
         if !self.contains(id) {
             return Ok(());
         }
+        self.journal.set_history(id);
         let path = self.history_path(id);
         if fs::metadata(&path).is_ok_and(|m| m.len() > 256 * 1024) {
             return Ok(());
@@ -693,18 +834,28 @@ impl QueueStore {
             .filter_map(|item| item.ok()?.file_name().into_string().ok())
             .filter_map(|n| n.strip_suffix(".msg").map(str::to_owned))
             .collect();
+        ids.extend(self.journal.ids());
         ids.sort();
+        ids.dedup();
         Ok(ids)
     }
 
     /// The size of a queued message's file in octets, and when it was written.
     pub fn file_info(&self, id: &str) -> io::Result<(u64, SystemTime)> {
+        if let Some(entry) = self.journal.get(id) {
+            return Ok((entry.len(), entry.written));
+        }
         let meta = fs::metadata(self.msg_path(id))?;
         Ok((meta.len(), meta.modified().unwrap_or(UNIX_EPOCH)))
     }
 
     /// Moves a message and its state to `corrupt/`.
     pub fn quarantine(&self, id: &str) -> io::Result<()> {
+        if let Some(entry) = self.journal.get(id) {
+            let mut file = create_private(&self.dir.join("corrupt").join(format!("{id}.msg")))?;
+            file.write_all(&entry.read()?)?;
+            self.journal.done(id)?;
+        }
         for path in [self.msg_path(id), self.state_path(id)] {
             if let Some(name) = path.file_name() {
                 match fs::rename(&path, self.dir.join("corrupt").join(name)) {

@@ -15,6 +15,16 @@ fn store() -> (tempfile::TempDir, QueueStore) {
     (dir, store)
 }
 
+/// The store as the next start finds it (nothing more is written to `store`).
+fn restart(store: &QueueStore) -> QueueStore {
+    QueueStore::open(store.dir.clone()).unwrap()
+}
+
+/// The entries of the queue directory besides `tmp/`, `corrupt/` and `journal/`.
+fn queue_files(store: &QueueStore) -> usize {
+    fs::read_dir(&store.dir).unwrap().count() - 3
+}
+
 #[test]
 fn a_committed_message_reads_back() {
     let (_dir, store) = store();
@@ -25,6 +35,9 @@ fn a_committed_message_reads_back() {
     let (env, content) = store.read(&id).unwrap();
     assert_eq!(env, envelope());
     assert_eq!(content, b"Subject: hi\r\n\r\nbody\nend 5 00\r\n");
+    // After a restart it is found (moved from the journal to its own file).
+    let store = restart(&store);
+    assert_eq!(store.read(&id).unwrap().1, content);
     let (found, corrupt) = store.scan().unwrap();
     assert!(corrupt.is_empty());
     assert_eq!(found.len(), 1);
@@ -99,7 +112,7 @@ fn failures_keep_their_fields_through_the_state_file() {
 fn concurrent_commits_share_their_flushes() {
     let (_dir, store) = store();
     let store = Arc::new(store);
-    let before = store.syncer.barriers();
+    let before = store.journal.batches();
     let start = Arc::new(std::sync::Barrier::new(16));
     let writers: Vec<_> = (0..16)
         .map(|i| {
@@ -119,7 +132,7 @@ fn concurrent_commits_share_their_flushes() {
         let (_, content) = store.read(id).unwrap();
         assert_eq!(content, format!("Subject: {i}\r\n\r\n").as_bytes());
     }
-    let flushes = store.syncer.barriers() - before;
+    let flushes = store.journal.batches() - before;
     assert!(
         (1..16).contains(&flushes),
         "16 commits at once took {flushes} flushes"
@@ -188,6 +201,7 @@ fn torn_and_damaged_files_are_moved_aside() {
     let flipped = store
         .enqueue(store.new_id(), &envelope(), b"Subject: flip\r\n\r\n")
         .unwrap();
+    let store = restart(&store);
     let qdir = dir.path().join("queue");
     let bytes = fs::read(qdir.join(format!("{torn}.msg"))).unwrap();
     fs::write(qdir.join(format!("{torn}.msg")), &bytes[..bytes.len() - 10]).unwrap();
@@ -260,7 +274,7 @@ fn removal_takes_the_state_too() {
     store.write_state(&id, &State::new(2)).unwrap();
     store.remove(&id).unwrap();
     assert!(!store.contains(&id));
-    assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+    assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 3);
 }
 
 #[test]
@@ -292,7 +306,7 @@ fn a_hold_and_the_history_live_and_go_with_the_message() {
     assert_eq!(store.ids().unwrap(), vec![id.clone()]);
     store.hold(&id).unwrap();
     store.remove(&id).unwrap();
-    assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 2);
+    assert_eq!(fs::read_dir(dir.path().join("queue")).unwrap().count(), 3);
     // Without its message, a history is not started again.
     store.append_history(&id, "3 late").unwrap();
     assert_eq!(store.read_history(&id).unwrap(), "");
@@ -311,7 +325,8 @@ fn an_existing_queue_file_is_never_overwritten() {
     // Also when the id is taken between begin and commit.
     let other = store.new_id();
     let incoming = store.begin_with_id(other.clone(), &envelope()).unwrap();
-    fs::copy(store.msg_path(&id), store.msg_path(&other)).unwrap();
+    let image = store.journal.get(&id).unwrap().read().unwrap();
+    fs::write(store.msg_path(&other), image).unwrap();
     let err = store.commit(incoming).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
     assert_eq!(store.read(&id).unwrap().1, b"first");
@@ -346,4 +361,167 @@ fn files_are_private_and_directories_owner_only() {
 fn free_space_is_measured() {
     let dir = tempfile::tempdir().unwrap();
     assert!(free_bytes(dir.path()).unwrap() > 0);
+}
+
+// --- The journal (issue 15): messages received in memory are committed as records. ---
+
+fn committed(store: &QueueStore, content: &[u8]) -> String {
+    let mut incoming = store.begin(&envelope()).unwrap();
+    incoming.write(content).unwrap();
+    store.commit(incoming).unwrap()
+}
+
+fn segment(store: &QueueStore) -> PathBuf {
+    let mut segments: Vec<PathBuf> = fs::read_dir(store.dir.join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segments.sort();
+    segments.pop().unwrap()
+}
+
+#[test]
+fn a_small_message_is_committed_without_a_file_of_its_own() {
+    let (_dir, store) = store();
+    let id = committed(&store, b"Subject: a\r\n\r\nbody\r\n");
+    assert!(store.contains(&id));
+    assert!(!store.msg_path(&id).exists());
+    assert_eq!(queue_files(&store), 0);
+    assert_eq!(store.ids().unwrap(), vec![id.clone()]);
+    let (len, _) = store.file_info(&id).unwrap();
+    assert!(len > 20);
+    let (envelope, state, content) = store.load(&id).unwrap().unwrap();
+    assert_eq!(envelope.recipients.len(), 2);
+    assert_eq!(state, State::new(2));
+    assert_eq!(content.unwrap(), b"Subject: a\r\n\r\nbody\r\n");
+    // Still in memory: the same without the file system.
+    let (cached_env, cached_state, cached) = store.load_cached(&id).unwrap().unwrap();
+    assert_eq!((cached_env, cached_state), (envelope, state));
+    assert_eq!(cached.unwrap(), b"Subject: a\r\n\r\nbody\r\n");
+    // Finished: one done line, no barrier, and nothing comes back at the next start.
+    let before = store.syncer.barriers();
+    assert!(store.remove_cached(&id).unwrap());
+    assert!(!store.remove_cached(&id).unwrap());
+    assert!(store.load_cached(&id).is_none());
+    assert_eq!(store.syncer.barriers(), before);
+    assert!(!store.contains(&id));
+    let store = restart(&store);
+    assert!(!store.contains(&id));
+    assert!(store.ids().unwrap().is_empty());
+}
+
+#[test]
+fn the_journal_replays_what_was_not_finished_as_files() {
+    let (_dir, store) = store();
+    let ids: Vec<String> = (0..5)
+        .map(|i| committed(&store, format!("Subject: {i}\r\n\r\n").as_bytes()))
+        .collect();
+    store.remove(&ids[1]).unwrap();
+    store.remove(&ids[3]).unwrap();
+    // A crash now: the next start finds 0, 2 and 4, each as its own file.
+    let store = restart(&store);
+    assert_eq!(
+        store.ids().unwrap(),
+        vec![ids[0].clone(), ids[2].clone(), ids[4].clone()]
+    );
+    for i in [0, 2, 4] {
+        assert!(store.msg_path(&ids[i]).is_file());
+        let (_, content) = store.read(&ids[i]).unwrap();
+        assert_eq!(content, format!("Subject: {i}\r\n\r\n").as_bytes());
+    }
+    // The old segments are gone; one fresh, empty segment is open.
+    assert_eq!(store.journal.segment_files(), 1);
+    assert_eq!(fs::metadata(segment(&store)).unwrap().len(), 0);
+    let (found, corrupt) = store.scan().unwrap();
+    assert_eq!((found.len(), corrupt.len()), (3, 0));
+}
+
+#[test]
+fn a_torn_record_ends_the_replay_of_its_segment() {
+    let (_dir, store) = store();
+    let first = committed(&store, b"Subject: 1\r\n\r\n");
+    let second = committed(&store, b"Subject: 2\r\n\r\n");
+    let third = committed(&store, b"Subject: 3\r\n\r\nlonger body\r\n");
+    // The crash tore the third record (it was never acknowledged).
+    let path = segment(&store);
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() - 7]).unwrap();
+    let store = restart(&store);
+    assert_eq!(store.ids().unwrap(), vec![first, second]);
+    assert!(!store.contains(&third));
+}
+
+#[test]
+fn a_message_that_imitates_a_record_is_never_taken_for_one() {
+    // A forged record: a whole, valid queue-file image sending to someone else.
+    let (_other_dir, other) = store();
+    let mut forged_env = envelope();
+    forged_env.recipients = vec!["victim@elsewhere.test".into()];
+    let forged = other.enqueue("F0F0".into(), &forged_env, b"spam").unwrap();
+    let image = other.journal.get(&forged).unwrap().read().unwrap();
+    let mut body = format!("J {forged} {}\n", image.len()).into_bytes();
+    body.extend_from_slice(&image);
+
+    let (_dir, store) = store();
+    let carrier = committed(&store, &body);
+    // Whole: replayed as what it is, a message whose body holds those bytes.
+    let again = restart(&store);
+    assert_eq!(again.ids().unwrap(), vec![carrier.clone()]);
+    assert_eq!(again.read(&carrier).unwrap().1, body);
+    drop(again);
+
+    // Torn (its trailer cut off): nothing is replayed, not even the record inside it.
+    let (_dir, store) = self::store();
+    committed(&store, &body);
+    let path = segment(&store);
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() - TRAILER_LEN]).unwrap();
+    let store = restart(&store);
+    assert!(store.ids().unwrap().is_empty());
+    assert!(!store.contains(&forged));
+}
+
+#[test]
+fn a_message_that_stays_queued_moves_to_its_own_file() {
+    let (_dir, store) = store();
+    let id = committed(&store, b"Subject: deferred\r\n\r\n");
+    let mut state = State::new(2);
+    state.attempts = 1;
+    state.next_attempt = 1_700_000_300;
+    store.write_state(&id, &state).unwrap();
+    assert!(store.msg_path(&id).is_file());
+    assert!(!store.journal.contains(&id));
+    assert_eq!(store.read_state(&id, 2).unwrap(), state);
+    assert_eq!(store.read(&id).unwrap().1, b"Subject: deferred\r\n\r\n");
+    // A hold moves it too, and both survive a start.
+    let held = committed(&store, b"Subject: held\r\n\r\n");
+    store.hold(&held).unwrap();
+    assert!(store.msg_path(&held).is_file() && store.is_held(&held));
+    let store = restart(&store);
+    assert_eq!(store.read_state(&id, 2).unwrap(), state);
+    assert!(store.is_held(&held));
+    assert_eq!(store.read(&held).unwrap().1, b"Subject: held\r\n\r\n");
+}
+
+#[test]
+fn a_segment_goes_when_every_record_in_it_is_done() {
+    let (_dir, store) = store();
+    store.journal.set_segment_limit(1024);
+    let ids: Vec<String> = (0..40)
+        .map(|i| {
+            committed(
+                &store,
+                format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(200)).as_bytes(),
+            )
+        })
+        .collect();
+    let full = store.journal.segment_files();
+    assert!(full >= 8, "{full} segments for 40 records over 1 KiB each");
+    for id in &ids[..39] {
+        store.remove(id).unwrap();
+    }
+    // Only the segment of the last record (still live, or the one being written) stays.
+    assert!(store.journal.segment_files() <= 2);
+    let store = restart(&store);
+    assert_eq!(store.ids().unwrap(), vec![ids[39].clone()]);
 }

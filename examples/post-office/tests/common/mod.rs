@@ -377,6 +377,26 @@ impl Office {
         files
     }
 
+    /// Messages in the running office's queue, as `post-office queue list --json` reports
+    /// them over the control socket: the journal's records and the per-message files (a
+    /// count of `*.msg` files misses the messages committed to the journal).
+    pub fn queued(&self) -> usize {
+        let out = Command::new(BIN)
+            .args(["queue", "list", "--json", "--config"])
+            .arg(&self.config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "queue list failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+    }
+
     /// Waits until `address` has at least `n` messages; returns their contents.
     pub fn wait_for_mail(&self, address: &str, n: usize, timeout: Duration) -> Vec<String> {
         wait_for(
