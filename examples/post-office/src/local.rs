@@ -106,19 +106,16 @@ impl Deliverer {
             .get(index)
             .map(String::as_str)
             .unwrap_or_default();
-        let maildirs = self.maildirs.clone();
-        let return_path = return_path_field(&envelope.from);
-        let content = content.clone();
-        let owned = user.to_owned();
+        let return_path = Bytes::from(return_path_field(&envelope.from));
         // One name per queue entry and recipient: a retry after a crash finds the copy it
         // already delivered instead of writing a second one.
         let key = format!("{}.Q{id}R{index}", envelope.received_at);
-        let result = tokio::task::spawn_blocking(move || {
-            maildirs.deliver_once(&owned, &key, &[return_path.as_bytes(), &content])
-        })
-        .await;
+        let result = self
+            .maildirs
+            .deliver(user.to_owned(), key, vec![return_path, content.clone()])
+            .await;
         match result {
-            Ok(Ok(name)) => {
+            Ok(name) => {
                 info!(
                     queue_id = id,
                     to = rcpt,
@@ -133,11 +130,10 @@ impl Deliverer {
                     .push((index, Action::Delivered, None));
                 Outcome::Delivered
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 warn!(queue_id = id, to = rcpt, error = %e, "maildir delivery failed");
                 Outcome::Temporary(format!("local delivery failed: {e}"))
             }
-            Err(e) => Outcome::Temporary(format!("local delivery failed: {e}")),
         }
     }
 }
