@@ -159,7 +159,7 @@ for mode in $MODES; do
   pf=$(rate "$t0" "$t1")
   done_pf=$((done_pf + MESSAGES)); wait_count "$PF_MAIL" "$done_pf"
   if [ -n "${PERF:-}" ]; then
-    perf record -q -F 499 -g -p "$PO_PID" -o "$PERF.$mode.data" 2>/dev/null & PERF_PID=$!
+    perf record -q -F 1999 -g -p "$PO_PID" -o "$PERF.$mode.data" 2>/dev/null & PERF_PID=$!
     sleep 0.5 # perf attaches before the load starts (a measurement aid, not synchronisation)
   fi
   c0=$(cpu_of "$PO_PID")

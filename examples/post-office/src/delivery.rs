@@ -136,7 +136,7 @@ impl Deliverer {
             cancelled: AtomicBool::new(false),
             notices: Mutex::new(Vec::new()),
             not_before: AtomicU64::new(0),
-            content: tokio::sync::OnceCell::new_with(content.map(Bytes::from)),
+            content: tokio::sync::OnceCell::new_with(content),
         });
         self.deliver_pending(&progress).await;
         if progress.corrupt.load(Ordering::Relaxed) {

@@ -666,6 +666,9 @@ impl Session {
         let store = self.app.store.clone();
         let rewritten = if insert.is_empty() && drop.is_empty() {
             Ok(incoming)
+        } else if incoming.in_memory() {
+            // Memory only: no blocking-pool trip.
+            store.rewrite(incoming, &envelope, at, &insert, &drop)
         } else {
             tokio::task::spawn_blocking(move || {
                 store.rewrite(incoming, &envelope, at, &insert, &drop)

@@ -41,7 +41,7 @@ pub(super) fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), S
 
 /// The envelope and the content of a queue-file image already known to be intact (held
 /// in memory since it was made): its trailer is read, its checksum not recomputed.
-pub(super) fn parse_image(bytes: &[u8]) -> Result<(Envelope, &[u8]), String> {
+pub(super) fn parse_image(bytes: &[u8]) -> Result<(Envelope, std::ops::Range<usize>), String> {
     let body_end = bytes
         .len()
         .checked_sub(TRAILER_LEN)
@@ -57,10 +57,7 @@ pub(super) fn parse_image(bytes: &[u8]) -> Result<(Envelope, &[u8]), String> {
         return Err("not a queue file".into());
     }
     let envelope = parse_envelope(header)?;
-    Ok((
-        envelope,
-        bytes.get(header_end..body_end).unwrap_or_default(),
-    ))
+    Ok((envelope, header_end..body_end))
 }
 
 /// The envelope from the text header (starting with the magic line).

@@ -40,7 +40,8 @@ pub struct Incoming {
 
 #[derive(Debug)]
 pub(super) enum Body {
-    /// The content so far, counted in the memory budget.
+    /// The queue-file image so far: the header, then the content (which counts in the
+    /// memory budget); the trailer is added at the commit, in place.
     Memory(Vec<u8>),
     /// The file in `tmp/` with the header and the content so far, and the checksum of
     /// what it holds.
@@ -51,8 +52,8 @@ pub(super) enum Body {
 
 impl Drop for Incoming {
     fn drop(&mut self) {
-        if let Body::Memory(content) = &self.body {
-            release_memory(content.len());
+        if let Body::Memory(_) = &self.body {
+            release_memory(self.content_len as usize);
         }
     }
 }
@@ -67,9 +68,11 @@ impl Incoming {
     /// else to its file in `tmp/` (created, with everything so far, at the first chunk
     /// that does not fit).
     pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        if let Body::Memory(content) = &mut self.body {
-            if content.len() + chunk.len() <= MEMORY_MESSAGE && reserve_memory(chunk.len()) {
-                content.extend_from_slice(chunk);
+        if let Body::Memory(image) = &mut self.body {
+            if self.content_len as usize + chunk.len() <= MEMORY_MESSAGE
+                && reserve_memory(chunk.len())
+            {
+                image.extend_from_slice(chunk);
                 self.content_len += chunk.len() as u64;
                 return Ok(());
             }
@@ -88,17 +91,15 @@ impl Incoming {
 
     /// Moves the content from memory to the file in `tmp/`.
     fn spill(&mut self) -> io::Result<()> {
-        let Body::Memory(content) = std::mem::replace(&mut self.body, Body::Gone) else {
+        let Body::Memory(image) = std::mem::replace(&mut self.body, Body::Gone) else {
             return Ok(());
         };
-        release_memory(content.len());
+        release_memory(self.content_len as usize);
         let file = create_new_private(&self.tmp)?;
         let mut file = BufWriter::with_capacity(64 * 1024, file);
         let mut hash = Fnv::new();
-        for part in [&self.header[..], &content[..]] {
-            file.write_all(part)?;
-            hash.update(part);
-        }
+        file.write_all(&image)?;
+        hash.update(&image);
         self.body = Body::File(file, hash);
         Ok(())
     }
@@ -109,18 +110,19 @@ impl Incoming {
         if !matches!(self.body, Body::Memory(_)) {
             return None;
         }
-        let Body::Memory(content) = std::mem::replace(&mut self.body, Body::Gone) else {
+        let Body::Memory(mut image) = std::mem::replace(&mut self.body, Body::Gone) else {
             return None;
         };
-        release_memory(content.len());
+        release_memory(self.content_len as usize);
         let mut hash = Fnv::new();
-        hash.update(&self.header);
-        hash.update(&content);
-        let mut image = std::mem::take(&mut self.header);
-        image.reserve(content.len() + TRAILER_LEN);
-        image.extend_from_slice(&content);
+        hash.update(&image);
         image.extend_from_slice(trailer(self.content_len, hash).as_bytes());
         Some(image)
+    }
+
+    /// Is the message held in memory (so edits and the commit need no file system)?
+    pub fn in_memory(&self) -> bool {
+        matches!(self.body, Body::Memory(_))
     }
 
     /// Octets of content so far.
@@ -152,9 +154,10 @@ pub(super) fn create_new_private(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// `content` with `insert` put in at `at` and the sorted `drop` ranges (at or after `at`)
-/// left out.
+/// `prefix`, then `content` with `insert` put in at `at` and the sorted `drop` ranges (at
+/// or after `at`) left out; room is left for a trailer.
 pub(super) fn edited(
+    prefix: &[u8],
     content: &[u8],
     at: u64,
     insert: &[u8],
@@ -163,7 +166,8 @@ pub(super) fn edited(
     let len = content.len();
     let offset = |v: u64| usize::try_from(v).unwrap_or(len).min(len);
     let at = offset(at);
-    let mut out = Vec::with_capacity(len + insert.len());
+    let mut out = Vec::with_capacity(prefix.len() + len + insert.len() + TRAILER_LEN);
+    out.extend_from_slice(prefix);
     out.extend_from_slice(&content[..at]);
     out.extend_from_slice(insert);
     let mut pos = at;

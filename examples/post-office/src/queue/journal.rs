@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 /// A segment is no longer appended to once it holds this many octets.
@@ -51,7 +52,7 @@ pub(super) struct Entry {
     /// When it was appended.
     pub(super) written: SystemTime,
     /// The image itself while the cache budget allows (counted in [`CACHED`]).
-    image: Option<Arc<[u8]>>,
+    image: Option<Bytes>,
     /// A history file was started for it (removing it then needs the file system).
     pub(super) history: bool,
 }
@@ -63,8 +64,8 @@ impl Entry {
     }
 
     /// The image, when it is still in memory.
-    pub(super) fn cached(&self) -> Option<&[u8]> {
-        self.image.as_deref()
+    pub(super) fn cached(&self) -> Option<&Bytes> {
+        self.image.as_ref()
     }
 
     /// Reads the queue-file image (from memory when cached).
@@ -228,6 +229,19 @@ fn create_segment(dir: &Path, seq: u64) -> io::Result<Segment> {
     })
 }
 
+/// Writes all of `slices` (stable Rust has no `write_all_vectored`).
+fn write_all_vectored(mut file: &File, mut slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Octets of queue-file images kept in memory for delivery, over all live records.
 static CACHED: AtomicUsize = AtomicUsize::new(0);
 
@@ -238,7 +252,7 @@ const CACHE_BUDGET: usize = 64 * 1024 * 1024;
 /// A commit waiting for the writer: the id, the image, and who to tell.
 struct Pending {
     id: String,
-    image: Vec<u8>,
+    image: Bytes,
     reply: oneshot::Sender<io::Result<()>>,
 }
 
@@ -302,7 +316,11 @@ impl Journal {
         if commits.closed {
             let _ = reply.send(Err(io::Error::other("the queue journal is closed")));
         } else {
-            commits.pending.push(Pending { id, image, reply });
+            commits.pending.push(Pending {
+                id,
+                image: Bytes::from(image),
+                reply,
+            });
             self.shared.wake.notify_one();
         }
         answer
@@ -467,7 +485,9 @@ impl Shared {
                 }
             }
         }
-        let mut buffer = Vec::new();
+        // The record lines; the images are written from where they are (no copy).
+        let mut lines: Vec<String> = Vec::new();
+        let mut end = state.current.len;
         // (index in the batch, offset of its image in the segment)
         let mut placed: Vec<(usize, u64)> = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
@@ -484,16 +504,22 @@ impl Shared {
                 continue;
             }
             let line = format!("J {} {}\n", pending.id, pending.image.len());
-            buffer.extend_from_slice(line.as_bytes());
-            placed.push((i, state.current.len + buffer.len() as u64));
-            buffer.extend_from_slice(&pending.image);
+            end += line.len() as u64;
+            placed.push((i, end));
+            end += pending.image.len() as u64;
+            lines.push(line);
             results.push(Ok(()));
         }
         if placed.is_empty() {
             return (results, None, false);
         }
-        let mut file: &File = &state.current.file;
-        if let Err(e) = file.write_all(&buffer) {
+        let mut slices = Vec::with_capacity(2 * placed.len());
+        for (line, &(i, _)) in lines.iter().zip(&placed) {
+            slices.push(io::IoSlice::new(line.as_bytes()));
+            slices.push(io::IoSlice::new(&batch[i].image));
+        }
+        let file: &File = &state.current.file;
+        if let Err(e) = write_all_vectored(file, &mut slices) {
             // A partial record would end the segment at replay; the next ones go to a
             // new segment.
             state.current.len = u64::MAX;
@@ -503,7 +529,7 @@ impl Shared {
             }
             return (results, None, false);
         }
-        state.current.len += buffer.len() as u64;
+        state.current.len = end;
         let now = SystemTime::now();
         for &(i, offset) in &placed {
             let pending = &batch[i];
@@ -513,7 +539,7 @@ impl Shared {
                     held.checked_add(len).filter(|total| *total <= CACHE_BUDGET)
                 })
                 .ok()
-                .map(|_| Arc::<[u8]>::from(pending.image.as_slice()));
+                .map(|_| pending.image.clone());
             let entry = Entry {
                 seq: state.current.seq,
                 file: state.current.file.clone(),

@@ -227,7 +227,7 @@ pub type Scan = (Vec<Queued>, Vec<(String, String)>);
 
 /// A message as a delivery attempt reads it: envelope, progress, and the content when
 /// it was small enough to read at once.
-pub type Loaded = (Envelope, State, Option<Vec<u8>>);
+pub type Loaded = (Envelope, State, Option<bytes::Bytes>);
 
 /// Where [`QueueStore::place`] put a message.
 enum Placed {
@@ -407,11 +407,15 @@ impl QueueStore {
         }
         header.push_str("data\n");
         let tmp = self.dir.join("tmp").join(format!("{id}.msg"));
+        let header = header.into_bytes();
+        // Most messages fit; larger ones grow the buffer (or move to a file).
+        let mut image = Vec::with_capacity(header.len() + 16 * 1024);
+        image.extend_from_slice(&header);
         Ok(Incoming {
             id,
             tmp,
-            header: header.into_bytes(),
-            body: Body::Memory(Vec::new()),
+            header,
+            body: Body::Memory(image),
             content_len: 0,
         })
     }
@@ -501,11 +505,18 @@ impl QueueStore {
         drop: &[std::ops::Range<u64>],
     ) -> io::Result<Incoming> {
         let file = match std::mem::replace(&mut incoming.body, Body::Gone) {
-            Body::Memory(content) => {
-                let fresh = edited(&content, at, insert, drop);
-                release_memory(content.len());
-                IN_MEMORY.fetch_add(fresh.len(), Ordering::AcqRel);
-                incoming.content_len = fresh.len() as u64;
+            Body::Memory(image) => {
+                let header = incoming.header.len();
+                let fresh = edited(
+                    &incoming.header,
+                    image.get(header..).unwrap_or_default(),
+                    at,
+                    insert,
+                    drop,
+                );
+                release_memory(incoming.content_len as usize);
+                incoming.content_len = (fresh.len() - header) as u64;
+                IN_MEMORY.fetch_add(incoming.content_len as usize, Ordering::AcqRel);
                 incoming.body = Body::Memory(fresh);
                 return Ok(incoming);
             }
@@ -639,7 +650,7 @@ impl QueueStore {
             // Never held and without a state file: those move it to its own file.
             let (envelope, content) = if entry.len() <= MEMORY_MESSAGE as u64 {
                 let (envelope, content) = self.read(id)?;
-                (envelope, Some(content))
+                (envelope, Some(bytes::Bytes::from(content)))
             } else {
                 (self.read_envelope(id)?, None)
             };
@@ -652,7 +663,7 @@ impl QueueStore {
         let size = fs::metadata(self.msg_path(id))?.len();
         let (envelope, content) = if size <= MEMORY_MESSAGE as u64 {
             let (envelope, content) = self.read(id)?;
-            (envelope, Some(content))
+            (envelope, Some(bytes::Bytes::from(content)))
         } else {
             (self.read_envelope(id)?, None)
         };
@@ -671,7 +682,7 @@ impl QueueStore {
             parse_image(image)
                 .map(|(envelope, content)| {
                     let state = State::new(envelope.recipients.len());
-                    (envelope, state, Some(content.to_vec()))
+                    (envelope, state, Some(image.slice(content)))
                 })
                 .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why)),
         )

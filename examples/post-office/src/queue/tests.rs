@@ -393,11 +393,11 @@ fn a_small_message_is_committed_without_a_file_of_its_own() {
     let (envelope, state, content) = store.load(&id).unwrap().unwrap();
     assert_eq!(envelope.recipients.len(), 2);
     assert_eq!(state, State::new(2));
-    assert_eq!(content.unwrap(), b"Subject: a\r\n\r\nbody\r\n");
+    assert_eq!(&content.unwrap()[..], b"Subject: a\r\n\r\nbody\r\n");
     // Still in memory: the same without the file system.
     let (cached_env, cached_state, cached) = store.load_cached(&id).unwrap().unwrap();
     assert_eq!((cached_env, cached_state), (envelope, state));
-    assert_eq!(cached.unwrap(), b"Subject: a\r\n\r\nbody\r\n");
+    assert_eq!(&cached.unwrap()[..], b"Subject: a\r\n\r\nbody\r\n");
     // Finished: one done line, no barrier, and nothing comes back at the next start.
     let before = store.syncer.barriers();
     assert!(store.remove_cached(&id).unwrap());
