@@ -21,11 +21,11 @@ pub(super) fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), S
         .checked_sub(TRAILER_LEN)
         .ok_or("shorter than the trailer")?;
     let (len, sum) = parse_trailer(bytes.get(body_end..).unwrap_or_default())?;
-    if fnv(bytes.get(..body_end).unwrap_or_default()) != sum {
-        return Err("checksum mismatch".into());
-    }
-    if !bytes.starts_with(MAGIC.as_bytes()) {
+    let Some(computed) = checksum_for(&bytes, bytes.get(..body_end).unwrap_or_default()) else {
         return Err("not a queue file".into());
+    };
+    if computed != sum {
+        return Err("checksum mismatch".into());
     }
     let header_end = usize::try_from(len)
         .ok()
@@ -53,7 +53,7 @@ pub(super) fn parse_image(bytes: &[u8]) -> Result<(Envelope, std::ops::Range<usi
         .ok_or("length larger than the file")?;
     let header = std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
         .map_err(|_| "header is not text")?;
-    if !header.starts_with(MAGIC) {
+    if !has_magic(header.as_bytes()) {
         return Err("not a queue file".into());
     }
     let envelope = parse_envelope(header)?;
@@ -224,8 +224,42 @@ pub(super) fn clean(text: &str) -> String {
         .collect()
 }
 
-/// FNV-1a, 64 bits: detects torn and damaged files (not an integrity check against
-/// someone who can write the queue directory).
+/// The checksum of a queue file of format 2 (`postwerk-queue 2`): CRC-32, which detects
+/// torn and damaged files (it is not an integrity check against someone who can write the
+/// queue directory).
+#[derive(Debug, Default)]
+pub(super) struct Checksum(crc32fast::Hasher);
+
+impl Checksum {
+    pub(super) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub(super) fn value(self) -> u64 {
+        u64::from(self.0.finalize())
+    }
+}
+
+/// The checksum of `bytes` for a queue file that starts with `magic`: CRC-32 for format 2,
+/// FNV-1a for files written by format 1.
+fn checksum_for(magic: &[u8], bytes: &[u8]) -> Option<u64> {
+    if magic.starts_with(MAGIC.as_bytes()) {
+        let mut sum = Checksum::default();
+        sum.update(bytes);
+        Some(sum.value())
+    } else if magic.starts_with(MAGIC_V1.as_bytes()) {
+        Some(fnv(bytes))
+    } else {
+        None
+    }
+}
+
+/// Is this the start of a queue file (of any format)?
+pub(super) fn has_magic(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC.as_bytes()) || bytes.starts_with(MAGIC_V1.as_bytes())
+}
+
+/// FNV-1a, 64 bits: the checksum of state files, and of queue files of format 1.
 #[derive(Debug)]
 pub(super) struct Fnv(pub(super) u64);
 

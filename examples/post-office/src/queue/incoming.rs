@@ -45,7 +45,7 @@ pub(super) enum Body {
     Memory(Vec<u8>),
     /// The file in `tmp/` with the header and the content so far, and the checksum of
     /// what it holds.
-    File(BufWriter<File>, Fnv),
+    File(BufWriter<File>, Checksum),
     /// Committed, aborted or failed: nothing is held.
     Gone,
 }
@@ -97,7 +97,7 @@ impl Incoming {
         release_memory(self.content_len as usize);
         let file = create_new_private(&self.tmp)?;
         let mut file = BufWriter::with_capacity(64 * 1024, file);
-        let mut hash = Fnv::new();
+        let mut hash = Checksum::default();
         file.write_all(&image)?;
         hash.update(&image);
         self.body = Body::File(file, hash);
@@ -114,7 +114,7 @@ impl Incoming {
             return None;
         };
         release_memory(self.content_len as usize);
-        let mut hash = Fnv::new();
+        let mut hash = Checksum::default();
         hash.update(&image);
         image.extend_from_slice(trailer(self.content_len, hash).as_bytes());
         Some(image)
@@ -139,8 +139,8 @@ impl Incoming {
 }
 
 /// The last line of a queue file: content length and checksum of everything before it.
-pub(super) fn trailer(content_len: u64, hash: Fnv) -> String {
-    let trailer = format!("\nend {content_len:020} {:016x}\n", hash.0);
+pub(super) fn trailer(content_len: u64, hash: Checksum) -> String {
+    let trailer = format!("\nend {content_len:020} {:016x}\n", hash.value());
     debug_assert_eq!(trailer.len(), TRAILER_LEN);
     trailer
 }

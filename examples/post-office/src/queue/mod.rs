@@ -1,8 +1,9 @@
 //! The durable queue under `data_dir/queue`.
 //!
 //! Each accepted message is an immutable *queue-file image*: a short text header with the
-//! envelope, the message, and a fixed-size trailer with the content length and an FNV-1a
-//! checksum of everything before it. A message of up to 256 KiB is held in memory while it
+//! envelope, the message, and a fixed-size trailer with the content length and a CRC-32
+//! checksum of everything before it (files of format 1, with an FNV-1a checksum, are still
+//! read). A message of up to 256 KiB is held in memory while it
 //! arrives (all messages together at most 64 MiB; beyond that, or when larger, it streams to
 //! its file in `tmp/`), so the fields added at the end of DATA cost no second copy. At the
 //! commit a message held in memory is appended to the [`journal`], a larger one is linked
@@ -57,7 +58,10 @@ use crate::maildir::{create_dir_durable, create_private};
 /// The largest envelope header the scan reads (1,000 recipients of 256 octets fit).
 const MAX_HEADER: u64 = 512 * 1024;
 
-const MAGIC: &str = "postwerk-queue 1\n";
+/// The first line of a queue file: format 2 (CRC-32 in the trailer).
+const MAGIC: &str = "postwerk-queue 2\n";
+/// Format 1 (FNV-1a in the trailer), still read.
+const MAGIC_V1: &str = "postwerk-queue 1\n";
 /// `\nend <20 digits> <16 hex>\n`
 const TRAILER_LEN: usize = 1 + 4 + 20 + 1 + 16 + 1;
 
@@ -634,7 +638,7 @@ impl QueueStore {
         let mut header = vec![0u8; header_end as usize];
         file.seek(SeekFrom::Start(0))?;
         file.read_exact(&mut header)?;
-        if !header.starts_with(MAGIC.as_bytes()) {
+        if !has_magic(&header) {
             return Err(invalid("not a queue file"));
         }
         let header = std::str::from_utf8(&header).map_err(|_| invalid("header is not text"))?;

@@ -525,3 +525,27 @@ fn a_segment_goes_when_every_record_in_it_is_done() {
     let store = restart(&store);
     assert_eq!(store.ids().unwrap(), vec![ids[39].clone()]);
 }
+
+#[test]
+fn a_queue_file_of_format_1_is_still_read() {
+    let (_dir, store) = store();
+    let content = b"Subject: old\r\n\r\nwritten by format 1\r\n";
+    let mut bytes = b"postwerk-queue 1\nreceived-at 1700000000\nfrom <alice@alpha.test>\n\
+        rcpt <bob@beta.test>\ndata\n"
+        .to_vec();
+    bytes.extend_from_slice(content);
+    let trailer = format!("\nend {:020} {:016x}\n", content.len(), fnv(&bytes));
+    bytes.extend_from_slice(trailer.as_bytes());
+    fs::write(store.msg_path("0000000000000001"), &bytes).unwrap();
+    let (envelope, read) = store.read("0000000000000001").unwrap();
+    assert_eq!(envelope.recipients, vec!["bob@beta.test".to_owned()]);
+    assert_eq!(read, content);
+    assert_eq!(store.read_envelope("0000000000000001").unwrap(), envelope);
+    // The same bytes under the format 2 magic fail their (CRC-32) check.
+    let relabelled = [b"postwerk-queue 2\n", &bytes[17..]].concat();
+    fs::write(store.msg_path("0000000000000002"), relabelled).unwrap();
+    assert_eq!(
+        store.read("0000000000000002").unwrap_err().kind(),
+        io::ErrorKind::InvalidData
+    );
+}
