@@ -121,14 +121,14 @@ impl MaildirStore {
     #[cfg(test)]
     pub fn deliver_once(&self, user: &str, key: &str, parts: &[&[u8]]) -> io::Result<String> {
         let parts: Vec<Bytes> = parts.iter().map(|p| Bytes::copy_from_slice(p)).collect();
-        let (reply, answer) = oneshot::channel();
+        let (reply, answered) = oneshot::channel();
         self.deliver_batch(vec![Job {
             user: user.to_owned(),
             key: key.to_owned(),
             parts,
             reply,
         }]);
-        answer
+        answered
             .blocking_recv()
             .unwrap_or_else(|_| Err(io::Error::other("delivery dropped")))
     }
@@ -177,9 +177,18 @@ impl MaildirStore {
         Ok(dir)
     }
 
-    /// Delivers `jobs` together and answers each.
+    /// Delivers `jobs` together and answers each: files, barrier, links, barrier.
+    #[cfg(test)]
     fn deliver_batch(&self, jobs: Vec<Job>) {
-        // (job, tmp path, final path, name) of the files written.
+        let written = self.write_files(jobs);
+        let first = self.syncer.barrier_blocking();
+        let linked = self.link_files(written, &first);
+        answer(linked, &self.syncer.barrier_blocking());
+    }
+
+    /// Writes the file of each job in its `tmp/` (not yet durable); a job whose file
+    /// cannot be written is answered with the error.
+    fn write_files(&self, jobs: Vec<Job>) -> Vec<Written> {
         let mut written = Vec::with_capacity(jobs.len());
         for job in jobs {
             let size: u64 = job.parts.iter().map(|p| crlf_size(p)).sum();
@@ -194,37 +203,40 @@ impl MaildirStore {
                 Ok((tmp, dir.join("new").join(&name)))
             });
             match paths {
-                Ok((tmp, target)) => written.push((job, tmp, target, name)),
+                Ok((tmp, target)) => written.push(Written {
+                    job,
+                    tmp,
+                    target,
+                    name,
+                }),
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
                 }
             }
         }
-        if written.is_empty() {
-            return;
-        }
-        // The contents are durable before any name appears in new/.
-        let first = self.syncer.barrier_blocking();
+        written
+    }
+
+    /// After `barrier` (which made their contents durable), links the written files into
+    /// `new/`; the links still need a barrier before the jobs are answered.
+    fn link_files(
+        &self,
+        written: Vec<Written>,
+        barrier: &io::Result<()>,
+    ) -> Vec<(Job, io::Result<String>)> {
         let mut linked = Vec::with_capacity(written.len());
-        for (job, tmp, target, name) in written {
-            let result = first.as_ref().map_err(clone_error).and_then(|()| {
-                match fs::hard_link(&tmp, &target) {
+        for w in written {
+            let result = barrier.as_ref().map_err(clone_error).and_then(|()| {
+                match fs::hard_link(&w.tmp, &w.target) {
                     // Delivered before (a retry after a crash): the copy there is whole.
                     Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
                     _ => Ok(()),
                 }
             });
-            let _ = fs::remove_file(&tmp);
-            linked.push((job, result.map(|()| name)));
+            let _ = fs::remove_file(&w.tmp);
+            linked.push((w.job, result.map(|()| w.name)));
         }
-        let second = self.syncer.barrier_blocking();
-        for (job, result) in linked {
-            let result = match (&second, result) {
-                (Err(e), Ok(_)) => Err(clone_error(e)),
-                (_, result) => result,
-            };
-            let _ = job.reply.send(result);
-        }
+        linked
     }
 
     /// The messages of `user`, oldest first, from `new/` and `cur/`.
@@ -279,26 +291,52 @@ impl MaildirStore {
     }
 }
 
-/// The writer thread: delivers batches until the store is gone.
+/// A file written in `tmp/`, to be linked into `new/`.
+struct Written {
+    job: Job,
+    tmp: PathBuf,
+    target: PathBuf,
+    name: String,
+}
+
+/// Answers linked jobs once `barrier` (begun after their links) has made them durable.
+fn answer(linked: Vec<(Job, io::Result<String>)>, barrier: &io::Result<()>) {
+    for (job, result) in linked {
+        let result = match (barrier, result) {
+            (Err(e), Ok(_)) => Err(clone_error(e)),
+            (_, result) => result,
+        };
+        let _ = job.reply.send(result);
+    }
+}
+
+/// The writer thread, until the store is gone. One barrier per round serves two batches:
+/// it makes this round's files durable before they are linked, and the links of the
+/// round before durable before those deliveries are answered. When nothing new waits,
+/// a round with no files confirms the last links at once.
 fn write_batches(jobs: &Jobs, store: &Weak<MaildirStore>) {
+    let mut linked: Vec<(Job, io::Result<String>)> = Vec::new();
     loop {
         let batch = {
             let mut queue = lock(&jobs.queue);
-            while queue.0.is_empty() && !queue.1 {
+            while queue.0.is_empty() && !queue.1 && linked.is_empty() {
                 queue = jobs
                     .wake
                     .wait(queue)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
-            if queue.0.is_empty() {
+            if queue.0.is_empty() && queue.1 && linked.is_empty() {
                 return;
             }
             std::mem::take(&mut queue.0)
         };
-        match store.upgrade() {
-            Some(store) => store.deliver_batch(batch),
-            None => return,
-        }
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        let written = store.write_files(batch);
+        let barrier = store.syncer.barrier_blocking();
+        answer(std::mem::take(&mut linked), &barrier);
+        linked = store.link_files(written, &barrier);
     }
 }
 

@@ -369,15 +369,11 @@ impl QueueStore {
         self.journal.contains(id) || self.msg_path(id).exists()
     }
 
-    /// Starts writing a message with a new id, one that no queued message has.
+    /// Starts writing a message with a new id. A fresh id is unique by construction
+    /// ([`QueueStore::new_id`]), so it is not looked up here; the commit still refuses
+    /// an id that is taken (the journal's writer checks, a link never replaces).
     pub fn begin(&self, envelope: &Envelope) -> io::Result<Incoming> {
-        let mut tries = 0;
-        loop {
-            match self.begin_with_id(self.new_id(), envelope) {
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
-                result => return result,
-            }
-        }
+        Ok(self.start(self.new_id(), envelope))
     }
 
     /// Starts writing a message with a chosen id (bounces use the id of their original,
@@ -390,6 +386,11 @@ impl QueueStore {
                 format!("queue id {id} is taken"),
             ));
         }
+        Ok(self.start(id, envelope))
+    }
+
+    /// An [`Incoming`] for `id`: the envelope as the queue file's header, in memory.
+    fn start(&self, id: String, envelope: &Envelope) -> Incoming {
         let mut header = String::from(MAGIC);
         let _ = writeln!(header, "received-at {}", envelope.received_at);
         let _ = writeln!(header, "from <{}>", clean(&envelope.from));
@@ -415,13 +416,13 @@ impl QueueStore {
         // Most messages fit; larger ones grow the buffer (or move to a file).
         let mut image = Vec::with_capacity(header.len() + 16 * 1024);
         image.extend_from_slice(&header);
-        Ok(Incoming {
+        Incoming {
             id,
             tmp,
             header,
             body: Body::Memory(image),
             content_len: 0,
-        })
+        }
     }
 
     /// Makes `incoming` durable: trailer, hard link into place (which fails with
