@@ -12,11 +12,13 @@
 //! flush that began after its last write.
 //!
 //! Ordering inside one writer still matters where a crash could expose a half-written file
-//! under its final name: the Maildir writes its file, takes a barrier, links it into
-//! `new/` and takes a second barrier. The queue links first and takes one barrier, because
-//! a queue file carries its length and checksum in a trailer: one that a crash tore is
-//! never delivered, it is moved to `queue/corrupt/` on the next start (it was never
-//! acknowledged either).
+//! under its final name: the Maildir writer writes its files, takes a barrier, links them
+//! into `new/`, and answers them after the next barrier. A queue file that does not fit in
+//! memory is linked first and then takes one barrier, because a queue file carries its
+//! length and checksum in a trailer: one that a crash tore is never delivered, it is moved
+//! to `queue/corrupt/` on the next start (it was never acknowledged either). Messages held
+//! in memory do not come here: the queue journal's writer syncs its own segment
+//! ([`crate::queue`]).
 //!
 //! `syncfs` flushes everything dirty on that file system, ours or not; on a file system
 //! shared with heavy writers a barrier waits for their data too. A dedicated spool file
