@@ -249,7 +249,7 @@ fn smtp_session(mut socket: TcpStream) -> SmtpLog {
                         .other
                         .iter()
                         .find(|(name, _)| name.eq_ignore_ascii_case("XTAG"))
-                        .and_then(|(_, value)| value.clone());
+                        .and_then(|(_, value)| value.as_deref().map(String::from));
                     log.mail_tags.push(tag);
                     conn.respond(id, Decision::Accept, now).unwrap();
                 }

@@ -361,7 +361,7 @@ fn typed_and_registered_parameters_reach_the_mail_and_rcpt_events() {
     else {
         panic!("{:?}", h.events)
     };
-    assert_eq!(params.other, vec![("xa".to_string(), None)]);
+    assert_eq!(params.other, vec![("xa".into(), None)]);
     assert_eq!(params.size, Some(5));
     assert_eq!(extensions.mt_priority.map(|p| p.get()), Some(-3));
     let by = extensions.deliver_by.unwrap();
@@ -375,10 +375,7 @@ fn typed_and_registered_parameters_reach_the_mail_and_rcpt_events() {
     let Event::Rcpt { id, params, .. } = h.pending.remove(0) else {
         panic!("{:?}", h.events)
     };
-    assert_eq!(
-        params.other,
-        vec![("XC".to_string(), Some("42".to_string()))]
-    );
+    assert_eq!(params.other, vec![("XC".into(), Some("42".into()))]);
     h.conn.respond(id, Decision::Accept, now).unwrap();
     h.drain();
     h.feed(b"DATA\r\nx\r\n.\r\n");

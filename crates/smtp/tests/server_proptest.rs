@@ -12,6 +12,7 @@ use postwerk_smtp::codec::params::{Body, MailParameters, Notify, RcptParameters,
 use postwerk_smtp::codec::path::{ForwardPath, Mailbox, ReversePath};
 use postwerk_smtp::codec::reply::{EnhancedStatus, Reply, ReplyLimits, parse_reply};
 use postwerk_smtp::codec::sasl::Mechanism;
+use postwerk_smtp::codec::text::Text;
 use server_support::{App, Harness, test_config};
 
 fn domain() -> impl Strategy<Value = String> {
@@ -59,10 +60,13 @@ fn mail_params() -> impl Strategy<Value = MailParameters> {
                 size,
                 body,
                 smtputf8,
-                auth,
+                auth: auth.map(Text::from),
                 ret,
-                envid,
-                other,
+                envid: envid.map(Text::from),
+                other: other
+                    .into_iter()
+                    .map(|(k, v)| (Text::from(k), v.map(Text::from)))
+                    .collect(),
             },
         )
 }
@@ -83,16 +87,22 @@ fn rcpt_params() -> impl Strategy<Value = RcptParameters> {
     )
         .prop_map(|(notify, orcpt)| RcptParameters {
             notify,
-            orcpt,
+            orcpt: orcpt.map(|(t, a)| (Text::from(t), Text::from(a))),
             other: Vec::new(),
         })
 }
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        domain().prop_map(|domain| Command::Ehlo { domain }),
-        domain().prop_map(|domain| Command::Helo { domain }),
-        domain().prop_map(|domain| Command::Lhlo { domain }),
+        domain().prop_map(|domain| Command::Ehlo {
+            domain: domain.into()
+        }),
+        domain().prop_map(|domain| Command::Helo {
+            domain: domain.into()
+        }),
+        domain().prop_map(|domain| Command::Lhlo {
+            domain: domain.into()
+        }),
         (
             prop_oneof![
                 Just(ReversePath::Null),
@@ -116,9 +126,11 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Noop),
         Just(Command::Quit),
         Just(Command::StartTls),
-        "[!-~][ -~]{0,20}".prop_map(|arg| Command::Vrfy { arg }),
-        "[!-~][ -~]{0,20}".prop_map(|arg| Command::Expn { arg }),
-        proptest::option::of("[!-~][ -~]{0,10}").prop_map(|topic| Command::Help { topic }),
+        "[!-~][ -~]{0,20}".prop_map(|arg| Command::Vrfy { arg: arg.into() }),
+        "[!-~][ -~]{0,20}".prop_map(|arg| Command::Expn { arg: arg.into() }),
+        proptest::option::of("[!-~][ -~]{0,10}").prop_map(|topic| Command::Help {
+            topic: topic.map(Text::from)
+        }),
         (
             prop_oneof![
                 Just(Mechanism::Plain),
@@ -135,7 +147,7 @@ fn command() -> impl Strategy<Value = Command> {
         )
             .prop_map(|(mechanism, initial_response)| Command::Auth {
                 mechanism,
-                initial_response
+                initial_response: initial_response.map(Text::from)
             }),
     ]
 }

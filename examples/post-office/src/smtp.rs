@@ -311,7 +311,7 @@ impl Session {
     async fn event(&mut self, conn: &mut Connection, event: Event) {
         match event {
             Event::Helo { domain, extended } => {
-                self.helo = domain;
+                self.helo = domain.into_string();
                 self.extended = extended;
                 self.helo_spf = None;
             }
@@ -321,7 +321,7 @@ impl Session {
                 let decision = self.mail(&from).await;
                 if matches!(decision, Decision::Accept) {
                     self.ret = params.ret;
-                    self.envid = params.envid;
+                    self.envid = params.envid.map(String::from);
                 }
                 answer(conn, id, decision);
             }
@@ -330,7 +330,9 @@ impl Session {
                 if matches!(decision, Decision::Accept) {
                     self.rcpt_dsn.push(RcptDsn {
                         notify: params.notify,
-                        orcpt: params.orcpt,
+                        orcpt: params
+                            .orcpt
+                            .map(|(t, a)| (t.into_string(), a.into_string())),
                     });
                 }
                 answer(conn, id, decision);

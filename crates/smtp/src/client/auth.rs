@@ -13,6 +13,7 @@ use postwerk_sasl::{ClientError, Credentials, Mechanism as SaslMechanism, choose
 
 use crate::codec::command::Command;
 use crate::codec::sasl::{self, Mechanism};
+use crate::codec::text::Text;
 
 use super::ehlo::Capabilities;
 
@@ -72,7 +73,7 @@ pub(crate) fn start(
     };
     let command = Command::Auth {
         mechanism,
-        initial_response,
+        initial_response: initial_response.map(Text::from),
     };
     Ok((command, deferred))
 }

@@ -8,6 +8,7 @@ use crate::codec::command::Command;
 use crate::codec::params::{Body, MailParameters, RcptParameters};
 use crate::codec::path::Mailbox;
 use crate::codec::reply::Reply;
+use crate::codec::text::Text;
 
 use super::body;
 use super::downgrade::{Downgrader, downgrade_to_7bit};
@@ -125,7 +126,10 @@ impl Connection {
             let mut params = RcptParameters::default();
             if dsn {
                 params.notify = r.notify;
-                params.orcpt.clone_from(&r.orcpt);
+                params.orcpt = r
+                    .orcpt
+                    .as_ref()
+                    .map(|(t, a)| (Text::from(t), Text::from(a)));
             }
             params.other = r
                 .params
@@ -147,10 +151,10 @@ impl Connection {
         };
         if dsn {
             params.ret = tx.ret;
-            params.envid.clone_from(&tx.envid);
+            params.envid = tx.envid.as_ref().map(Text::from);
         }
         if tx.require_tls {
-            params.other.push(("REQUIRETLS".to_owned(), None));
+            params.other.push(("REQUIRETLS".into(), None));
         }
         params
             .other

@@ -9,6 +9,7 @@ use postwerk_sasl::client::ClientExchange;
 use postwerk_sasl::{ClientError, client_mechanism};
 
 use crate::codec::sasl;
+use crate::codec::text::Text;
 
 use super::auth::{self, AuthStep};
 use super::config::{Credentials, TlsPolicy};
@@ -40,7 +41,7 @@ impl Connection {
                     self.caps = Some(Capabilities::from_ehlo(&reply));
                     self.after_hello(now);
                 } else if !self.config.lmtp && ehlo_unknown(&reply) {
-                    let domain = self.config.ehlo_name.clone();
+                    let domain = Text::from(&self.config.ehlo_name);
                     self.command(&Command::Helo { domain }, Expect::Helo, now);
                 } else {
                     self.fail_soft(ConnectionError::HelloRejected(reply), now);
@@ -76,7 +77,7 @@ impl Connection {
 
     /// EHLO (or LHLO in LMTP mode).
     pub(super) fn send_hello(&mut self, now: Instant) {
-        let domain = self.config.ehlo_name.clone();
+        let domain = Text::from(&self.config.ehlo_name);
         let command = if self.config.lmtp {
             Command::Lhlo { domain }
         } else {

@@ -6,6 +6,7 @@ use crate::codec::command::Command;
 use crate::codec::params::{Notify, Ret};
 use crate::codec::path::{ForwardPath, ReversePath};
 use crate::codec::reply::Reply;
+use crate::codec::text::Text;
 
 use super::UsageError;
 use super::events::TransactionError;
@@ -155,8 +156,11 @@ impl EsmtpParam {
         self.forced
     }
 
-    pub(crate) fn wire(&self) -> (String, Option<String>) {
-        (self.keyword.clone(), self.value.clone())
+    pub(crate) fn wire(&self) -> (Text, Option<Text>) {
+        (
+            Text::from(&self.keyword),
+            self.value.as_ref().map(Text::from),
+        )
     }
 }
 

@@ -16,24 +16,26 @@ use super::params::{MailParameters, ParamError, RcptParameters};
 use super::path::{ForwardPath, PathError, ReversePath};
 use super::reply::{EnhancedStatus, Reply};
 use super::sasl::Mechanism;
+use super::text::Text;
 
-/// One SMTP command.
+/// One SMTP command. Names, paths and free-text arguments are [`Text`]: stored inline,
+/// without a heap allocation, up to [`Text::INLINE_CAPACITY`] octets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `EHLO SP ( Domain / address-literal )`.
     Ehlo {
         /// The client's name for itself.
-        domain: String,
+        domain: Text,
     },
     /// `HELO SP Domain`.
     Helo {
         /// The client's name for itself.
-        domain: String,
+        domain: Text,
     },
     /// `LHLO SP Domain` (RFC 2033, LMTP).
     Lhlo {
         /// The client's name for itself.
-        domain: String,
+        domain: Text,
     },
     /// `MAIL FROM:Reverse-path [SP Mail-parameters]`.
     Mail {
@@ -67,17 +69,17 @@ pub enum Command {
     /// `VRFY SP String`.
     Vrfy {
         /// The string to verify.
-        arg: String,
+        arg: Text,
     },
     /// `EXPN SP String`.
     Expn {
         /// The list to expand.
-        arg: String,
+        arg: Text,
     },
     /// `HELP [SP String]`.
     Help {
         /// The topic, if any.
-        topic: Option<String>,
+        topic: Option<Text>,
     },
     /// `STARTTLS` (RFC 3207).
     StartTls,
@@ -86,7 +88,7 @@ pub enum Command {
         /// The SASL mechanism.
         mechanism: Mechanism,
         /// The initial response as sent: base64, or `=` for an empty one.
-        initial_response: Option<String>,
+        initial_response: Option<Text>,
     },
 }
 

@@ -24,4 +24,4 @@ pub use path::{
 };
 pub use reply::{EnhancedStatus, Reply, ReplyError, ReplyLimits, parse_reply};
 pub use sasl::Mechanism;
-pub use text::TextRef;
+pub use text::{Text, TextRef};

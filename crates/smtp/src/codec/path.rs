@@ -20,7 +20,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-use super::text::TextRef;
+use super::text::{Src, Text, TextRef};
 
 /// Longest local part (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
@@ -83,8 +83,9 @@ pub enum PathError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mailbox {
-    /// `local@domain` in one allocation; `at` is the index of the separating `@`.
-    addr: String,
+    /// `local@domain` in one [`Text`] (inline, without an allocation, up to
+    /// [`Text::INLINE_CAPACITY`] octets); `at` is the index of the separating `@`.
+    addr: Text,
     at: usize,
 }
 
@@ -101,20 +102,17 @@ impl Mailbox {
         {
             return Err(PathError::InvalidLocalPart);
         }
-        let (d, used) = parse_domain_or_literal(domain.as_bytes(), true)?;
+        let (d, used) = parse_domain_or_literal(domain.as_bytes(), true, Src::of_str(domain))?;
         if used != domain.len() {
             return Err(PathError::InvalidDomain);
         }
         Ok(Mailbox::from_parts(local_part, d.as_str()))
     }
 
+    #[inline]
     fn from_parts(local_part: &str, domain: &str) -> Mailbox {
-        let mut addr = String::with_capacity(local_part.len() + 1 + domain.len());
-        addr.push_str(local_part);
-        addr.push('@');
-        addr.push_str(domain);
         Mailbox {
-            addr,
+            addr: Text::concat(&[local_part, "@", domain]),
             at: local_part.len(),
         }
     }
@@ -263,8 +261,10 @@ pub struct PathOptions {
 /// written (for a Quoted-string, the text between the quotes with its quoted pairs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MailboxRef<'a> {
-    local: TextRef<'a>,
-    domain: TextRef<'a>,
+    /// `local@domain` as written (a Quoted-string with its quotes).
+    addr: TextRef<'a>,
+    /// Index of the `@` that ends the local part.
+    at: usize,
     quoted: bool,
 }
 
@@ -272,7 +272,15 @@ impl<'a> MailboxRef<'a> {
     /// The local part as written, without the surrounding quotes of a Quoted-string but
     /// with its quoted pairs (`\"`) still in place.
     pub fn raw_local_part(&self) -> TextRef<'a> {
-        self.local
+        let q = usize::from(self.quoted);
+        // The quotes and the `@` are ASCII: these are character boundaries.
+        let local = self
+            .addr
+            .as_str()
+            .split_at_checked(self.at - q)
+            .and_then(|(l, _)| l.split_at_checked(q))
+            .map_or("", |(_, l)| l);
+        TextRef::from(local)
     }
 
     /// True when the local part was written as a Quoted-string.
@@ -282,7 +290,7 @@ impl<'a> MailboxRef<'a> {
 
     /// The semantic local part: borrowed unless quoted pairs had to be removed.
     pub fn local_part(&self) -> Cow<'a, str> {
-        let local = self.local.as_str();
+        let local = self.raw_local_part().as_str();
         if !self.quoted || memchr::memchr(b'\\', local.as_bytes()).is_none() {
             return Cow::Borrowed(local);
         }
@@ -301,17 +309,31 @@ impl<'a> MailboxRef<'a> {
 
     /// The domain, or an address literal with its brackets.
     pub fn domain(&self) -> TextRef<'a> {
-        self.domain
+        TextRef::from(
+            self.addr
+                .as_str()
+                .split_at_checked(self.at + 1)
+                .map_or("", |(_, d)| d),
+        )
     }
 
     /// True when the local part or the domain holds non-ASCII characters.
     pub fn is_utf8(&self) -> bool {
-        !self.local.is_ascii() || !self.domain.is_ascii()
+        !self.addr.is_ascii()
     }
 
-    /// The owned [`Mailbox`] (one allocation).
+    /// The owned [`Mailbox`] (no allocation when `local@domain` fits in
+    /// [`Text::INLINE_CAPACITY`] octets and the local part has no quoted pairs).
+    #[inline(always)]
     pub fn to_mailbox(self) -> Mailbox {
-        Mailbox::from_parts(&self.local_part(), self.domain.as_str())
+        if !self.quoted {
+            // A Dot-string is its own semantic form: `local@domain` as written, one copy.
+            return Mailbox {
+                addr: self.addr.to_text(),
+                at: self.at,
+            };
+        }
+        Mailbox::from_parts(&self.local_part(), self.domain().as_str())
     }
 }
 
@@ -334,6 +356,7 @@ impl<'a> ReversePathRef<'a> {
     }
 
     /// The owned [`ReversePath`].
+    #[inline(always)]
     pub fn to_reverse_path(self) -> ReversePath {
         match self {
             ReversePathRef::Null => ReversePath::Null,
@@ -361,6 +384,7 @@ impl<'a> ForwardPathRef<'a> {
     }
 
     /// The owned [`ForwardPath`].
+    #[inline(always)]
     pub fn to_forward_path(self) -> ForwardPath {
         match self {
             ForwardPathRef::Postmaster => ForwardPath::Postmaster,
@@ -383,18 +407,19 @@ pub fn parse_reverse_path_ref(
     input: &[u8],
     opts: PathOptions,
 ) -> Result<(ReversePathRef<'_>, usize), PathError> {
-    reverse_path_in(input, opts)
+    reverse_path_in(input, opts, Src::per_part())
 }
 
 #[inline(always)]
 pub(crate) fn reverse_path_in<'a>(
     input: &'a [u8],
     opts: PathOptions,
+    src: Src<'a>,
 ) -> Result<(ReversePathRef<'a>, usize), PathError> {
     if input.starts_with(b"<>") {
         return Ok((ReversePathRef::Null, 2));
     }
-    let (m, n) = path_in(input, opts)?;
+    let (m, n) = path_in(input, opts, src)?;
     Ok((ReversePathRef::Mailbox(m), n))
 }
 
@@ -412,13 +437,14 @@ pub fn parse_forward_path_ref(
     input: &[u8],
     opts: PathOptions,
 ) -> Result<(ForwardPathRef<'_>, usize), PathError> {
-    forward_path_in(input, opts)
+    forward_path_in(input, opts, Src::per_part())
 }
 
 #[inline(always)]
 pub(crate) fn forward_path_in<'a>(
     input: &'a [u8],
     opts: PathOptions,
+    src: Src<'a>,
 ) -> Result<(ForwardPathRef<'a>, usize), PathError> {
     if let Some(p) = input.get(..12)
         && p.eq_ignore_ascii_case(b"<postmaster>")
@@ -428,7 +454,7 @@ pub(crate) fn forward_path_in<'a>(
     if input.starts_with(b"<>") {
         return Err(PathError::NullNotAllowed);
     }
-    let (m, n) = path_in(input, opts)?;
+    let (m, n) = path_in(input, opts, src)?;
     Ok((ForwardPathRef::Mailbox(m), n))
 }
 
@@ -443,14 +469,18 @@ pub fn parse_path_ref(
     input: &[u8],
     opts: PathOptions,
 ) -> Result<(MailboxRef<'_>, usize), PathError> {
-    path_in(input, opts)
+    path_in(input, opts, Src::per_part())
 }
 
 #[inline(always)]
-fn path_in<'a>(input: &'a [u8], opts: PathOptions) -> Result<(MailboxRef<'a>, usize), PathError> {
+fn path_in<'a>(
+    input: &'a [u8],
+    opts: PathOptions,
+    src: Src<'a>,
+) -> Result<(MailboxRef<'a>, usize), PathError> {
     let Some(rest) = input.strip_prefix(b"<") else {
         if opts.unbracketed && !input.is_empty() {
-            return mailbox_in(input, opts);
+            return mailbox_in(input, opts, src);
         }
         return Err(PathError::MissingOpenBracket);
     };
@@ -458,7 +488,7 @@ fn path_in<'a>(input: &'a [u8], opts: PathOptions) -> Result<(MailboxRef<'a>, us
     if rest.first() == Some(&b'@') {
         pos += parse_source_route(rest, opts)?;
     }
-    let (m, n) = mailbox_in(input.get(pos..).unwrap_or_default(), opts)?;
+    let (m, n) = mailbox_in(input.get(pos..).unwrap_or_default(), opts, src)?;
     pos += n;
     if input.get(pos) != Some(&b'>') {
         return Err(PathError::MissingCloseBracket);
@@ -474,7 +504,7 @@ fn parse_source_route(input: &[u8], opts: PathOptions) -> Result<usize, PathErro
             return Err(PathError::InvalidSourceRoute);
         }
         pos += 1;
-        let (_, n) = parse_domain(input.get(pos..).unwrap_or_default(), opts.utf8)
+        let n = domain_len(input.get(pos..).unwrap_or_default(), opts.utf8)
             .map_err(|_| PathError::InvalidSourceRoute)?;
         pos += n;
         match input.get(pos) {
@@ -496,13 +526,14 @@ pub fn parse_mailbox_ref(
     input: &[u8],
     opts: PathOptions,
 ) -> Result<(MailboxRef<'_>, usize), PathError> {
-    mailbox_in(input, opts)
+    mailbox_in(input, opts, Src::per_part())
 }
 
 #[inline(always)]
 fn mailbox_in<'a>(
     input: &'a [u8],
     opts: PathOptions,
+    src: Src<'a>,
 ) -> Result<(MailboxRef<'a>, usize), PathError> {
     let local = parse_local_part(input, opts.utf8)?;
     let mut pos = local.used;
@@ -513,10 +544,11 @@ fn mailbox_in<'a>(
         return Err(PathError::MissingAt);
     }
     pos += 1;
-    let (domain, n) = parse_domain_or_literal(input.get(pos..).unwrap_or_default(), opts.utf8)?;
+    let n = domain_or_literal_len(input.get(pos..).unwrap_or_default(), opts.utf8)?;
+    // `local@domain` as written: one slice of the line, checked by the grammar above.
     let m = MailboxRef {
-        local: local.text,
-        domain,
+        addr: src.text(input.get(..pos + n).unwrap_or_default()),
+        at: local.used,
         quoted: local.quoted,
     };
     Ok((m, pos + n))
@@ -611,9 +643,7 @@ fn run(input: &[u8], from: usize, table: &[bool; 256]) -> usize {
 }
 
 /// A local part found at the start of the input.
-struct LocalPart<'a> {
-    /// As written; for a Quoted-string, the text between the quotes.
-    text: TextRef<'a>,
+struct LocalPart {
     /// Length once quoted pairs are removed.
     semantic_len: usize,
     quoted: bool,
@@ -622,7 +652,7 @@ struct LocalPart<'a> {
 }
 
 #[inline(always)]
-fn parse_local_part<'a>(input: &'a [u8], utf8: bool) -> Result<LocalPart<'a>, PathError> {
+fn parse_local_part(input: &[u8], utf8: bool) -> Result<LocalPart, PathError> {
     if input.first() == Some(&b'"') {
         let mut semantic_len = 0;
         let mut pos = 1;
@@ -662,9 +692,7 @@ fn parse_local_part<'a>(input: &'a [u8], utf8: bool) -> Result<LocalPart<'a>, Pa
             }
         }
         // Every octet above was ASCII or part of a UTF-8 sequence `utf8_char_len` checked.
-        let text = TextRef::new(input.get(1..pos - 1).unwrap_or_default());
         return Ok(LocalPart {
-            text,
             semantic_len,
             quoted: true,
             used: pos,
@@ -701,38 +729,42 @@ fn parse_local_part<'a>(input: &'a [u8], utf8: bool) -> Result<LocalPart<'a>, Pa
         return Err(PathError::InvalidLocalPart);
     }
     // atext, dots and checked UTF-8 sequences only.
-    let text = TextRef::new(input.get(..pos).unwrap_or_default());
     Ok(LocalPart {
-        text,
         semantic_len: pos,
         quoted: false,
         used: pos,
     })
 }
 
+/// `Domain / address-literal` at the start of `input`: the text and its length.
 #[inline]
 pub(crate) fn parse_domain_or_literal<'a>(
     input: &'a [u8],
     utf8: bool,
+    src: Src<'a>,
 ) -> Result<(TextRef<'a>, usize), PathError> {
+    let n = domain_or_literal_len(input, utf8)?;
+    // Letters, digits, hyphens, dots and checked UTF-8 sequences, or a literal whose
+    // inside `check_address_literal` checked.
+    Ok((src.text(input.get(..n).unwrap_or_default()), n))
+}
+
+/// The length of the `Domain / address-literal` at the start of `input`.
+#[inline(always)]
+fn domain_or_literal_len(input: &[u8], utf8: bool) -> Result<usize, PathError> {
     if input.first() == Some(&b'[') {
         let end = memchr::memchr(b']', input).ok_or(PathError::InvalidAddressLiteral)?;
         let inner = input.get(1..end).unwrap_or_default();
         check_address_literal(inner)?;
-        // `check_address_literal` refused an inside that is not UTF-8.
-        let s = TextRef::new(input.get(..=end).unwrap_or_default());
-        return Ok((s, end + 1));
+        return Ok(end + 1);
     }
-    parse_domain(input, utf8)
+    domain_len(input, utf8)
 }
 
 /// `Domain = sub-domain *("." sub-domain)`; `sub-domain = Let-dig [Ldh-str]`, U-labels
-/// with `utf8`. Returns the domain text and its length.
-#[inline]
-pub(crate) fn parse_domain<'a>(
-    input: &'a [u8],
-    utf8: bool,
-) -> Result<(TextRef<'a>, usize), PathError> {
+/// with `utf8`. Returns the length of the domain at the start of `input`.
+#[inline(always)]
+fn domain_len(input: &[u8], utf8: bool) -> Result<usize, PathError> {
     let mut pos = 0;
     loop {
         // One label: letters, digits and hyphens (or UTF-8), not starting or ending with '-'.
@@ -766,9 +798,7 @@ pub(crate) fn parse_domain<'a>(
             _ => break,
         }
     }
-    // Letters, digits, hyphens, dots and checked UTF-8 sequences only.
-    let s = TextRef::new(input.get(..pos).unwrap_or_default());
-    Ok((s, pos))
+    Ok(pos)
 }
 
 /// The inside of `[...]`: IPv4, `IPv6:`, or `tag:dcontent`.

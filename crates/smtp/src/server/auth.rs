@@ -17,6 +17,7 @@ use super::{
 };
 use crate::codec::reply::{EnhancedStatus, Reply};
 use crate::codec::sasl;
+use crate::codec::text::Text;
 
 /// A SASL exchange in progress.
 #[derive(Debug)]
@@ -80,7 +81,7 @@ impl Connection {
     pub(super) fn handle_auth(
         &mut self,
         mechanism: crate::codec::sasl::Mechanism,
-        initial_response: Option<String>,
+        initial_response: Option<Text>,
         now: Instant,
     ) {
         if !self.auth_available() {

@@ -11,6 +11,7 @@ use crate::codec::ext_params::MailExtensions;
 use crate::codec::params::{MailParameters, RcptParameters};
 use crate::codec::path::{ForwardPath, ReversePath};
 use crate::codec::reply::Reply;
+use crate::codec::text::Text;
 
 /// Identifies an event that needs a [`Decision`], answered with
 /// [`Connection::respond`](super::Connection::respond) (or
@@ -100,7 +101,7 @@ pub enum Event {
         /// Answer with this id.
         id: RequestId,
         /// The client's name for itself.
-        domain: String,
+        domain: Text,
         /// EHLO or LHLO (not HELO).
         extended: bool,
     },
@@ -124,7 +125,7 @@ pub enum Event {
     /// HELO, EHLO or LHLO was answered (informational).
     Helo {
         /// The client's name for itself.
-        domain: String,
+        domain: Text,
         /// EHLO or LHLO (not HELO).
         extended: bool,
     },
@@ -178,7 +179,7 @@ pub enum Event {
         /// Answer with this id.
         id: RequestId,
         /// The argument.
-        arg: String,
+        arg: Text,
     },
     /// A message body starts (after 354, or at the first BDAT chunk). Informational.
     DataStart,

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use super::{Connection, Decision, Event, HeldKind, HelloKind, simple_reply};
 use crate::codec::reply::Reply;
+use crate::codec::text::Text;
 
 impl Connection {
-    pub(super) fn handle_hello(&mut self, domain: String, kind: HelloKind, now: Instant) {
+    pub(super) fn handle_hello(&mut self, domain: Text, kind: HelloKind, now: Instant) {
         let lmtp = self.config.lmtp;
         if lmtp != (kind == HelloKind::Lhlo) {
             // LMTP servers take only LHLO; SMTP servers do not know LHLO.
@@ -35,7 +36,7 @@ impl Connection {
 
     pub(super) fn decide_hello(
         &mut self,
-        domain: String,
+        domain: Text,
         kind: HelloKind,
         decision: Decision,
         now: Instant,
@@ -49,7 +50,7 @@ impl Connection {
         }
     }
 
-    fn accept_hello(&mut self, domain: String, kind: HelloKind, now: Instant) {
+    fn accept_hello(&mut self, domain: Text, kind: HelloKind, now: Instant) {
         // EHLO/HELO in the middle of a session resets the transaction (RFC 5321 4.1.4).
         self.reset_transaction();
         let extended = kind != HelloKind::Helo;
@@ -127,7 +128,7 @@ impl Connection {
         self.reply(Reply::reset_ok(), now);
     }
 
-    pub(super) fn handle_vrfy(&mut self, arg: String, now: Instant) {
+    pub(super) fn handle_vrfy(&mut self, arg: Text, now: Instant) {
         if self.config.vrfy_events {
             let id = self.hold(HeldKind::Vrfy, true);
             self.events.push_back(Event::Vrfy { id, arg });

@@ -7,6 +7,7 @@ use super::settings::{find_rule, value_fits};
 use crate::codec::ext_params::{DeliverBy, FutureRelease, MailExtensions, MtPriority};
 use crate::codec::params::{Body, MailParameters, RcptParameters};
 use crate::codec::reply::Reply;
+use crate::codec::text::Text;
 
 impl Connection {
     /// Checks the MAIL parameters; on success returns the typed extension parameters and
@@ -112,7 +113,7 @@ impl Connection {
                         }
                         if kept
                             .iter()
-                            .any(|(k, _): &(String, _)| k.eq_ignore_ascii_case(&name))
+                            .any(|(k, _): &(Text, _)| k.eq_ignore_ascii_case(&name))
                         {
                             return Err(invalid(&format!("duplicate {name}")));
                         }

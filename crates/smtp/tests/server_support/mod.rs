@@ -250,7 +250,7 @@ impl Harness {
                 self.conn.respond(id, d, now).unwrap();
             }
             Event::HelloCommand { id, domain, .. } => {
-                let d = if self.app.reject_hello.contains(&domain) {
+                let d = if self.app.reject_hello.iter().any(|h| *h == domain) {
                     Decision::Reject(Reply::new(550, "5.7.1".parse().ok(), "Bad HELO name"))
                 } else {
                     Decision::Accept
