@@ -3,7 +3,7 @@
 # SIZE-octet messages) against, in the same run on the same machine,
 #   1. Postfix's smtp-sink (accepts and discards everything: the no-op ceiling),
 #   2. a Postfix instance of its own (queue + virtual(8) Maildir delivery, both fsync'd),
-#   3. the post office (queue fsync'd before the 250, then Maildir delivery, fsync'd),
+#   3. the post office (queue journal fdatasync'd before the 250, then Maildir delivery),
 # in both modes of smtp-source: a new connection per message, and reused connections (-d).
 # Both servers must have delivered every message to their Maildir before a run counts.
 #
@@ -12,7 +12,8 @@
 # cached), as a real MX asks its local resolver.
 #
 # Needs root (Postfix's master runs as root and drops to `postfix`), and the Debian
-# packages postfix and dnsmasq-base. Not part of `cargo test`.
+# packages postfix, dnsmasq-base and time. Not part of `cargo test`. Prints each side's CPU
+# per message beside the rates.
 #
 #   examples/post-office/load/accept-throughput.sh            # 2000 messages, 20 sessions, 10 KiB
 #   SPOOL=/mnt/spool examples/post-office/load/accept-throughput.sh   # queues on another file system
@@ -33,6 +34,7 @@ SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
 [ "$(id -u)" -eq 0 ] || { echo "run as root (the Postfix instance needs it)" >&2; exit 1; }
 [ -x /usr/sbin/postfix ] || { echo "install the Debian package postfix" >&2; exit 1; }
 [ -x /usr/sbin/dnsmasq ] || { echo "install the Debian package dnsmasq-base" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "install the Debian package time" >&2; exit 1; }
 
 if [ -z "${BIN:-}" ]; then
   cargo build --quiet --release -p post-office --manifest-path "$ROOT/Cargo.toml"
@@ -63,11 +65,13 @@ now() { date +%s.%N; }
 # CPU seconds (user + system) a process has used so far.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 rate() { python3 -c "print(f'{$MESSAGES/($2-$1):.0f}')"; }
-load() { # PORT MODE
+load() { # PORT MODE; the CPU seconds smtp-source used go to $WORK/source-cpu
   local reuse=(); [ "$2" = reuse ] && reuse=(-d)
-  "$SMTP_SOURCE" "${reuse[@]}" -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" \
+  /usr/bin/time -f "%U %S" -o "$WORK/source-cpu" \
+    "$SMTP_SOURCE" "${reuse[@]}" -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" \
     -f sender@bench.test -t rcpt@bench.test "127.0.0.1:$1"
 }
+source_us() { awk -v m="$MESSAGES" '{ printf "%.0f", 1e6 * ($1 + $2) / m }' "$WORK/source-cpu"; }
 count() { find "$1" -type f 2>/dev/null | wc -l; }
 wait_count() { # DIR N
   for _ in $(seq 1 1200); do
@@ -88,6 +92,7 @@ DNS_PORT=$(free_port)
 # 1. smtp-sink: the ceiling.
 SINK_PORT=$(free_port)
 "$SMTP_SINK" -u nobody "127.0.0.1:$SINK_PORT" 256 & PIDS+=($!)
+SINK_PID=$!
 wait_port "$SINK_PORT"
 
 # 2. Postfix: its own instance (config, queue and Maildir under $WORK).
@@ -153,8 +158,11 @@ PF_MAIL="$PF/mail/rcpt/new"
 done_po=0
 done_pf=0
 for mode in $MODES; do
+  s0=$(cpu_of "$SINK_PID")
   t0=$(now); load "$SINK_PORT" "$mode"; t1=$(now)
   sink=$(rate "$t0" "$t1")
+  sink_us=$(python3 -c "print(f'{1e6*($(cpu_of "$SINK_PID")-$s0)/$MESSAGES:.0f}')")
+  sink_source_us=$(source_us)
   t0=$(now); load "$PF_PORT" "$mode"; t1=$(now)
   pf=$(rate "$t0" "$t1")
   done_pf=$((done_pf + MESSAGES)); wait_count "$PF_MAIL" "$done_pf"
@@ -168,7 +176,7 @@ for mode in $MODES; do
   if [ -n "${PERF:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   done_po=$((done_po + MESSAGES)); wait_count "$PO_MAIL" "$done_po"
   c1=$(cpu_of "$PO_PID")
-  python3 -c "print(f'{\"$mode\":6} post-office CPU {1e6*($c1-$c0)/$MESSAGES:.0f} µs per message (accept and delivery)')"
+  python3 -c "print(f'{\"$mode\":6} CPU per message: post-office {1e6*($c1-$c0)/$MESSAGES:.0f} µs (accept and delivery), smtp-source {$(source_us)} µs; smtp-sink {$sink_us} µs, smtp-source {$sink_source_us} µs')"
   python3 - "$mode" "$sink" "$pf" "$po" <<'PY'
 import sys
 mode, sink, pf, po = sys.argv[1], *map(float, sys.argv[2:])
