@@ -12,8 +12,9 @@
 //! per-message file (written, linked, made durable, then marked done here), so everything
 //! long-lived is the ordinary one-file-per-message queue.
 //!
-//! Records: `J <id> <length>\n` followed by exactly the bytes of a queue file (envelope
-//! header, content, trailer with length and checksum); done: `D <id>\n`. The appends are
+//! Records: `J <id> <length> <crc>\n` followed by exactly the bytes of a queue file
+//! (envelope header, content, trailer with length and checksum); done: `D <id> <crc>\n`
+//! (each line carries the CRC-32 of what precedes its last space). The appends are
 //! serialised, so the file order is the order in time, and a barrier covers everything
 //! written before it started. Hence a record that a crash tore (its line, its length or its
 //! checksum wrong) was never acknowledged, and neither was anything after it in that
@@ -38,7 +39,7 @@ use tokio::sync::oneshot;
 /// A segment is no longer appended to once it holds this many octets.
 const SEGMENT_LIMIT: u64 = 32 * 1024 * 1024;
 
-/// The longest record line (`J <id> <length>\n`, `D <id>\n`) replay accepts.
+/// The longest record line (`J <id> <length> <crc>\n`, `D <id> <crc>\n`) replay accepts.
 const MAX_RECORD_LINE: usize = 256;
 
 /// Where a journal-resident message is.
@@ -174,7 +175,7 @@ fn parse_segment(bytes: &[u8], live: &mut Live) {
         let Some(nl) = memchr::memchr(b'\n', window) else {
             return;
         };
-        let Ok(line) = std::str::from_utf8(&rest[..nl]) else {
+        let Some(line) = std::str::from_utf8(&rest[..nl]).ok().and_then(checked_line) else {
             return;
         };
         let mut words = line.split(' ');
@@ -203,6 +204,20 @@ fn parse_segment(bytes: &[u8], live: &mut Live) {
             _ => return,
         }
     }
+}
+
+/// A record line with its CRC-32 appended (`J <id> <length> <crc>`, `D <id> <crc>`): a
+/// damaged id or length is caught even where the image's own checksum would not see it
+/// (a flipped id would replay a message under another name, or mark another one done).
+pub(super) fn line_with_crc(line: &str) -> String {
+    format!("{line} {:08x}\n", crc32fast::hash(line.as_bytes()))
+}
+
+/// The line without its CRC-32, when the CRC matches.
+fn checked_line(line: &str) -> Option<&str> {
+    let (body, crc) = line.rsplit_once(' ')?;
+    let crc = u32::from_str_radix(crc, 16).ok()?;
+    (crc32fast::hash(body.as_bytes()) == crc).then_some(body)
 }
 
 /// Queue ids are hex digits (see `QueueStore::new_id`; bounces reuse such ids).
@@ -398,7 +413,7 @@ impl Shared {
         if let Some(image) = &entry.image {
             CACHED.fetch_sub(image.len(), Ordering::AcqRel);
         }
-        let line = format!("D {id}\n");
+        let line = line_with_crc(&format!("D {id}"));
         let mut file: &File = &state.current.file;
         let written = file.write_all(line.as_bytes());
         match written {
@@ -503,7 +518,7 @@ impl Shared {
                 )));
                 continue;
             }
-            let line = format!("J {} {}\n", pending.id, pending.image.len());
+            let line = line_with_crc(&format!("J {} {}", pending.id, pending.image.len()));
             end += line.len() as u64;
             placed.push((i, end));
             end += pending.image.len() as u64;

@@ -459,7 +459,7 @@ fn a_message_that_imitates_a_record_is_never_taken_for_one() {
     forged_env.recipients = vec!["victim@elsewhere.test".into()];
     let forged = other.enqueue("F0F0".into(), &forged_env, b"spam").unwrap();
     let image = other.journal.get(&forged).unwrap().read().unwrap();
-    let mut body = format!("J {forged} {}\n", image.len()).into_bytes();
+    let mut body = journal::line_with_crc(&format!("J {forged} {}", image.len())).into_bytes();
     body.extend_from_slice(&image);
 
     let (_dir, store) = store();
@@ -548,4 +548,68 @@ fn a_queue_file_of_format_1_is_still_read() {
         store.read("0000000000000002").unwrap_err().kind(),
         io::ErrorKind::InvalidData
     );
+}
+
+/// Any truncation of a segment, and any damaged octet in it, replays only records that
+/// were appended, each with exactly its content (never a forged or changed one, never a
+/// panic), and every record that lies wholly before the damage; a finished record comes
+/// back only when the damage is not after its done line.
+#[test]
+fn a_damaged_segment_replays_only_whole_records() {
+    use rand::{Rng, SeedableRng};
+    let (_dir, store) = store();
+    let mut committed_ids = Vec::new();
+    for i in 0..12 {
+        // Bodies that look like records and done lines too.
+        let body = format!(
+            "Subject: {i}\r\n\r\nJ 0000 12\nD {i}\n{}\r\n",
+            "y".repeat(i * 37)
+        );
+        let id = committed(&store, body.as_bytes());
+        committed_ids.push((id, body));
+    }
+    let removed = committed_ids[3].0.clone();
+    store.remove(&removed).unwrap();
+    let path = segment(&store);
+    let pristine = fs::read(&path).unwrap();
+    // The done line is the last line of the segment.
+    let done_end = pristine.len();
+    drop(store);
+    let scratch = tempfile::tempdir().unwrap();
+    let journal_dir = scratch.path().join("journal");
+    fs::create_dir(&journal_dir).unwrap();
+    let file = journal_dir.join(path.file_name().unwrap());
+    let replay = |bytes: &[u8]| -> Vec<String> {
+        fs::write(&file, bytes).unwrap();
+        let live = journal::replay(&journal_dir).unwrap().live;
+        for (id, image) in &live {
+            let (_, content) = format::parse_message(image.clone()).unwrap();
+            let (_, body) = committed_ids
+                .iter()
+                .find(|(c, _)| c == id)
+                .unwrap_or_else(|| panic!("replayed {id}, which was never appended"));
+            assert_eq!(content, body.as_bytes(), "record {id} changed");
+        }
+        live.into_iter().map(|(id, _)| id).collect()
+    };
+    assert_eq!(replay(&pristine).len(), 11, "all but the removed one");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x15_0004);
+    for _ in 0..400 {
+        let mut bytes = pristine.clone();
+        let at = rng.random_range(0..bytes.len());
+        if rng.random_bool(0.5) {
+            bytes.truncate(at);
+        } else {
+            bytes[at] ^= 1 << rng.random_range(0..8);
+        }
+        let ids = replay(&bytes);
+        let before = replay(&pristine[..at]);
+        // (The removed record is live in the cut, before its done line, and may be done
+        // in the damaged whole.)
+        assert!(
+            before.iter().all(|id| *id == removed || ids.contains(id)),
+            "damage at {at}: {ids:?} lacks some of {before:?}"
+        );
+        assert!(at < done_end || !ids.contains(&removed), "damage at {at}");
+    }
 }
