@@ -75,6 +75,17 @@ impl Syncer {
     /// A syncer for the file system holding `dir` (the nearest existing ancestor is used
     /// while `dir` does not exist yet).
     pub fn new(dir: &Path) -> io::Result<Syncer> {
+        Syncer::start(dir, false)
+    }
+
+    /// Like [`Syncer::new`], for work off the path of a `250` (local delivery): its
+    /// thread runs at a lower priority (nice 10) than the sessions, which on a busy
+    /// machine lets accepted mail be answered first.
+    pub fn background(dir: &Path) -> io::Result<Syncer> {
+        Syncer::start(dir, true)
+    }
+
+    fn start(dir: &Path, background: bool) -> io::Result<Syncer> {
         let (done_tx, _) = watch::channel(0);
         let shared = Arc::new(Shared {
             path: dir.to_path_buf(),
@@ -86,7 +97,7 @@ impl Syncer {
         let thread = shared.clone();
         std::thread::Builder::new()
             .name("group-commit".into())
-            .spawn(move || thread.run())?;
+            .spawn(move || thread.run(background))?;
         Ok(Syncer { shared })
     }
 
@@ -152,7 +163,11 @@ impl Drop for Syncer {
 }
 
 impl Shared {
-    fn run(&self) {
+    fn run(&self, background: bool) {
+        if background {
+            // Lower priority than the sessions: a failure leaves the default.
+            let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
+        }
         let mut dir: Option<std::fs::File> = None;
         loop {
             let number = {

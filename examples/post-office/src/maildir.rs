@@ -84,7 +84,7 @@ impl MaildirStore {
     pub fn new(root: PathBuf, host: &str) -> io::Result<MaildirStore> {
         // The Maildir convention escapes `/` and `:` in the host part.
         let host = host.replace('/', "\\057").replace(':', "\\072");
-        let syncer = Syncer::new(&root)?;
+        let syncer = Syncer::background(&root)?;
         Ok(MaildirStore {
             root,
             host,
@@ -315,6 +315,9 @@ fn answer(linked: Vec<(Job, io::Result<String>)>, barrier: &io::Result<()>) {
 /// round before durable before those deliveries are answered. When nothing new waits,
 /// a round with no files confirms the last links at once.
 fn write_batches(jobs: &Jobs, store: &Weak<MaildirStore>) {
+    // Delivery is off the path of a 250: lower priority than the sessions (nice 10; a
+    // failure leaves the default).
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
     let mut linked: Vec<(Job, io::Result<String>)> = Vec::new();
     loop {
         let batch = {
