@@ -18,7 +18,7 @@
 //! ([`Slot::succeeded`], [`Slot::failed`]; dropped without either: no feedback).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::config::Outbound;
+use crate::listen::lock;
 
 /// Above this many destinations remembered, the idle ones are forgotten.
 const SWEEP_AT: usize = 4096;
@@ -194,10 +195,6 @@ struct Inner {
     closed: bool,
     /// Waiters of every destination, woken at shutdown.
     closing: Arc<Notify>,
-}
-
-fn lock(mutex: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Destinations {

@@ -27,9 +27,11 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::watch;
+
+use crate::listen::lock;
 
 /// Group commit for one file system; see the [module docs](self). Cheap to share behind an
 /// `Arc`; the barrier thread ends when the `Syncer` is dropped.
@@ -67,8 +69,68 @@ struct State {
     count: u64,
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The same error again (an `io::Error` is not `Clone`), for every writer of a batch.
+pub fn clone_error(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
+}
+
+/// Work handed to a writer thread that takes all of it at once: the queue journal's
+/// commits, the Maildir's deliveries. What arrives while the writer is busy (in a flush)
+/// forms its next batch, so one flush serves everyone waiting.
+pub struct Batches<T> {
+    /// The items waiting, and whether the writer was told to stop.
+    state: Mutex<(Vec<T>, bool)>,
+    wake: Condvar,
+}
+
+impl<T> Default for Batches<T> {
+    fn default() -> Batches<T> {
+        Batches {
+            state: Mutex::new((Vec::new(), false)),
+            wake: Condvar::new(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Batches<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Batches({} waiting)", lock(&self.state).0.len())
+    }
+}
+
+impl<T> Batches<T> {
+    /// Adds `item` and wakes the writer; gives it back once [`Batches::close`]d.
+    pub fn push(&self, item: T) -> Result<(), T> {
+        let mut state = lock(&self.state);
+        if state.1 {
+            return Err(item);
+        }
+        state.0.push(item);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Everything waiting. With `wait`, blocks while nothing is, and is `None` once closed
+    /// with nothing left; without, returns at once (perhaps an empty batch).
+    pub fn take(&self, wait: bool) -> Option<Vec<T>> {
+        let mut state = lock(&self.state);
+        while wait && state.0.is_empty() && !state.1 {
+            state = self
+                .wake
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        if wait && state.0.is_empty() {
+            return None;
+        }
+        Some(std::mem::take(&mut state.0))
+    }
+
+    /// Tells the writer to stop once nothing is left.
+    pub fn close(&self) {
+        lock(&self.state).1 = true;
+        self.wake.notify_one();
+    }
 }
 
 impl Syncer {

@@ -15,12 +15,13 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::durable::Syncer;
+use crate::durable::{Batches, Syncer, clone_error};
+use crate::listen::lock;
 
 /// All mailboxes.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ pub struct MaildirStore {
     /// Mailboxes whose `tmp/`, `new/` and `cur/` are known to exist.
     ready: Mutex<HashSet<String>>,
     /// Deliveries waiting for the writer thread ([`MaildirStore::deliver`]).
-    jobs: Arc<Jobs>,
+    jobs: Arc<Batches<Job>>,
     /// The writer thread, started by the first [`MaildirStore::deliver`].
     writer: OnceLock<()>,
 }
@@ -44,26 +45,9 @@ struct Job {
     reply: oneshot::Sender<io::Result<String>>,
 }
 
-#[derive(Default)]
-struct Jobs {
-    queue: Mutex<(Vec<Job>, bool)>,
-    wake: Condvar,
-}
-
-impl std::fmt::Debug for Jobs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Jobs")
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Drop for MaildirStore {
     fn drop(&mut self) {
-        lock(&self.jobs.queue).1 = true;
-        self.jobs.wake.notify_one();
+        self.jobs.close();
     }
 }
 
@@ -150,16 +134,13 @@ impl MaildirStore {
                 .spawn(move || write_batches(&jobs, &store));
         });
         let (reply, answer) = oneshot::channel();
-        {
-            let mut queue = lock(&self.jobs.queue);
-            queue.0.push(Job {
-                user,
-                key,
-                parts,
-                reply,
-            });
-            self.jobs.wake.notify_one();
-        }
+        // Refused only once the store is being dropped (then `answer` says so).
+        let _ = self.jobs.push(Job {
+            user,
+            key,
+            parts,
+            reply,
+        });
         answer
             .await
             .unwrap_or_else(|_| Err(io::Error::other("the maildir writer stopped")))
@@ -314,25 +295,13 @@ fn answer(linked: Vec<(Job, io::Result<String>)>, barrier: &io::Result<()>) {
 /// it makes this round's files durable before they are linked, and the links of the
 /// round before durable before those deliveries are answered. When nothing new waits,
 /// a round with no files confirms the last links at once.
-fn write_batches(jobs: &Jobs, store: &Weak<MaildirStore>) {
+fn write_batches(jobs: &Batches<Job>, store: &Weak<MaildirStore>) {
     // Delivery is off the path of a 250: lower priority than the sessions (nice 10; a
     // failure leaves the default).
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
     let mut linked: Vec<(Job, io::Result<String>)> = Vec::new();
-    loop {
-        let batch = {
-            let mut queue = lock(&jobs.queue);
-            while queue.0.is_empty() && !queue.1 && linked.is_empty() {
-                queue = jobs
-                    .wake
-                    .wait(queue)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-            if queue.0.is_empty() && queue.1 && linked.is_empty() {
-                return;
-            }
-            std::mem::take(&mut queue.0)
-        };
+    // Links waiting for their barrier: take what is there without waiting.
+    while let Some(batch) = jobs.take(linked.is_empty()) {
         let Some(store) = store.upgrade() else {
             return;
         };
@@ -341,11 +310,6 @@ fn write_batches(jobs: &Jobs, store: &Weak<MaildirStore>) {
         answer(std::mem::take(&mut linked), &barrier);
         linked = store.link_files(written, &barrier);
     }
-}
-
-/// The same error again (an `io::Error` is not `Clone`), for every delivery of a batch.
-fn clone_error(e: &io::Error) -> io::Error {
-    io::Error::new(e.kind(), e.to_string())
 }
 
 /// Creates (or truncates) `path` for writing, readable and writable by its owner only

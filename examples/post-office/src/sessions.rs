@@ -13,13 +13,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
+use crate::listen::lock;
 use crate::outbound::Session;
 
 /// How a session to an MX host went about TLS.
@@ -93,10 +94,6 @@ struct Inner {
     /// Parked sessions and sessions saying QUIT: awaited at shutdown.
     tasks: JoinSet<()>,
     closed: bool,
-}
-
-fn lock(mutex: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Default for SessionCache {

@@ -7,33 +7,10 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-
-/// `post-office queue ARGS --config <office's>`.
-fn queue(office: &Office, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("queue")
-        .args(args)
-        .arg("--config")
-        .arg(&office.config)
-        .output()
-        .unwrap()
-}
-
-/// Like [`queue`], asserting success; returns stdout.
-fn queue_ok(office: &Office, args: &[&str]) -> String {
-    let out = queue(office, args);
-    assert!(
-        out.status.success(),
-        "queue {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Waits until `queue list` has a line containing every one of `needles`; returns it.
 fn wait_for_line(office: &Office, needles: &[&str]) -> String {

@@ -30,11 +30,14 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
+
+use crate::durable::{Batches, clone_error};
+use crate::listen::lock;
 
 /// A segment is no longer appended to once it holds this many octets.
 const SEGMENT_LIMIT: u64 = 32 * 1024 * 1024;
@@ -107,8 +110,7 @@ pub(super) struct Journal {
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        lock(&self.shared.commits).closed = true;
-        self.shared.wake.notify_one();
+        self.shared.commits.close();
     }
 }
 
@@ -225,10 +227,6 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn create_segment(dir: &Path, seq: u64) -> io::Result<Segment> {
     // Read too: a message that is not cached is delivered from its record.
     let file = fs::OpenOptions::new()
@@ -271,29 +269,16 @@ struct Pending {
     reply: oneshot::Sender<io::Result<()>>,
 }
 
-#[derive(Default)]
-struct Commits {
-    pending: Vec<Pending>,
-    closed: bool,
-}
-
 #[derive(Debug)]
 struct Shared {
     dir: PathBuf,
     state: Mutex<State>,
     /// [`SEGMENT_LIMIT`], smaller in tests.
     segment_limit: AtomicU64,
-    commits: Mutex<Commits>,
-    /// Wakes the writer.
-    wake: Condvar,
+    /// Commits waiting for the writer.
+    commits: Batches<Pending>,
     /// Batches the writer has made durable (tests).
     batches: AtomicU64,
-}
-
-impl std::fmt::Debug for Commits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} pending", self.pending.len())
-    }
 }
 
 impl Journal {
@@ -312,8 +297,7 @@ impl Journal {
                 dir_dirty: true,
             }),
             segment_limit: SEGMENT_LIMIT.into(),
-            commits: Mutex::new(Commits::default()),
-            wake: Condvar::new(),
+            commits: Batches::default(),
             batches: AtomicU64::new(0),
         });
         let writer = shared.clone();
@@ -327,16 +311,15 @@ impl Journal {
     /// the record is durable (`AlreadyExists` when `id` is in the journal already).
     pub(super) fn commit(&self, id: String, image: Vec<u8>) -> oneshot::Receiver<io::Result<()>> {
         let (reply, answer) = oneshot::channel();
-        let mut commits = lock(&self.shared.commits);
-        if commits.closed {
-            let _ = reply.send(Err(io::Error::other("the queue journal is closed")));
-        } else {
-            commits.pending.push(Pending {
-                id,
-                image: Bytes::from(image),
-                reply,
-            });
-            self.shared.wake.notify_one();
+        let pending = Pending {
+            id,
+            image: Bytes::from(image),
+            reply,
+        };
+        if let Err(refused) = self.shared.commits.push(pending) {
+            let _ = refused
+                .reply
+                .send(Err(io::Error::other("the queue journal is closed")));
         }
         answer
     }
@@ -433,20 +416,7 @@ impl Shared {
     /// them durable with one `fdatasync` of the segment (and of the directory after a new
     /// segment), then answers them all.
     fn run(&self) {
-        loop {
-            let batch = {
-                let mut commits = lock(&self.commits);
-                while commits.pending.is_empty() && !commits.closed {
-                    commits = self
-                        .wake
-                        .wait(commits)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                }
-                if commits.pending.is_empty() {
-                    return;
-                }
-                std::mem::take(&mut commits.pending)
-            };
+        while let Some(batch) = self.commits.take(true) {
             let (appended, file, dir_dirty) = self.append(&batch);
             let synced = file.map_or(Ok(()), |file| {
                 if dir_dirty {
@@ -491,11 +461,7 @@ impl Shared {
                     }
                 }
                 Err(e) => {
-                    let why = e.to_string();
-                    let results = batch
-                        .iter()
-                        .map(|_| Err(io::Error::new(e.kind(), why.clone())))
-                        .collect();
+                    let results = batch.iter().map(|_| Err(clone_error(&e))).collect();
                     return (results, None, false);
                 }
             }
@@ -538,9 +504,8 @@ impl Shared {
             // A partial record would end the segment at replay; the next ones go to a
             // new segment.
             state.current.len = u64::MAX;
-            let why = e.to_string();
             for &(i, _) in &placed {
-                results[i] = Err(io::Error::new(e.kind(), why.clone()));
+                results[i] = Err(clone_error(&e));
             }
             return (results, None, false);
         }

@@ -276,15 +276,7 @@ impl QueueStore {
         let replayed = journal::replay(&journal_dir)?;
         // The live records become per-message files (durable) before their segments go.
         for (id, image) in &replayed.live {
-            let path = dir.join(format!("{id}.msg"));
-            if path.exists() {
-                continue;
-            }
-            let tmp = dir.join("tmp").join(format!("{id}.msg"));
-            let mut file = create_private(&tmp)?;
-            file.write_all(image)?;
-            drop(file);
-            fs::rename(&tmp, &path)?;
+            write_queue_file(&dir, id, image)?;
         }
         syncer.barrier_blocking()?;
         for segment in &replayed.segments {
@@ -308,18 +300,7 @@ impl QueueStore {
         let Some(entry) = self.journal.get(id) else {
             return Ok(());
         };
-        let image = entry.read()?;
-        let tmp = self.dir.join("tmp").join(format!("{id}.msg"));
-        let mut file = create_private(&tmp)?;
-        file.write_all(&image)?;
-        drop(file);
-        let linked = fs::hard_link(&tmp, self.msg_path(id));
-        let _ = fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
+        write_queue_file(&self.dir, id, &entry.read()?)?;
         self.syncer.barrier_blocking()?;
         if !self.journal.done(id)? {
             // Removed while it moved: the file must not bring it back.
@@ -330,7 +311,7 @@ impl QueueStore {
 
     /// A fresh queue id: time in microseconds, a counter and 32 random bits, in hex. The
     /// random part keeps ids apart when the clock steps back or the process restarts
-    /// within the same microsecond; [`QueueStore::begin`] still checks that the id is free.
+    /// within the same microsecond; the commit still refuses an id that is taken.
     pub fn new_id(&self) -> String {
         let micros = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -940,6 +921,22 @@ impl QueueStore {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes a journal record's `image` as the queue file `<id>.msg` in `dir` (not yet
+/// durable): through `tmp/` and a hard link, which never replaces a file; one already
+/// there under that id is this message's (moved before a crash or a concurrent move).
+fn write_queue_file(dir: &Path, id: &str, image: &[u8]) -> io::Result<()> {
+    let tmp = dir.join("tmp").join(format!("{id}.msg"));
+    let mut file = create_private(&tmp)?;
+    file.write_all(image)?;
+    drop(file);
+    let linked = fs::hard_link(&tmp, dir.join(format!("{id}.msg")));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
     }
 }
 

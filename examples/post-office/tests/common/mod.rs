@@ -17,6 +17,29 @@ use std::time::{Duration, Instant};
 pub const PASSWORD: &str = "correct horse battery";
 pub const BIN: &str = env!("CARGO_BIN_EXE_post-office");
 
+/// `post-office queue ARGS --config <office's>`.
+pub fn queue(office: &Office, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("queue")
+        .args(args)
+        .arg("--config")
+        .arg(&office.config)
+        .output()
+        .unwrap()
+}
+
+/// Like [`queue`], asserting success; returns stdout.
+pub fn queue_ok(office: &Office, args: &[&str]) -> String {
+    let out = queue(office, args);
+    assert!(
+        out.status.success(),
+        "queue {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A port free on 127.0.0.1 right now (and, in practice, on the other loopback addresses).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -381,17 +404,7 @@ impl Office {
     /// them over the control socket: the journal's records and the per-message files (a
     /// count of `*.msg` files misses the messages committed to the journal).
     pub fn queued(&self) -> usize {
-        let out = Command::new(BIN)
-            .args(["queue", "list", "--json", "--config"])
-            .arg(&self.config)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "queue list failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
+        queue_ok(self, &["list", "--json"])
             .lines()
             .filter(|l| !l.trim().is_empty())
             .count()
