@@ -131,6 +131,11 @@
 //!
 //! `examples/server.rs` is the complete version of this loop (timeouts, Maildir storage).
 //!
+//! The text an event carries (the EHLO name, a [`Mailbox`](codec::path::Mailbox), a
+//! parameter value, the VRFY argument) is a [`Text`](codec::text::Text): it dereferences
+//! to `str` and is stored without a heap allocation up to 64 octets, which covers nearly
+//! every real address and host name; `into_string()` gives a `String` where one is kept.
+//!
 //! ## Standards
 //!
 //! | RFC | What | Status |
