@@ -6,9 +6,10 @@
 //! file work as before (write, link, rename, unlink) without any fsync, then ask the
 //! [`Syncer`] of that file system for a *barrier*: a `syncfs(2)` of the whole file system
 //! that *started after the request*, so it covers everything the writer did before asking.
-//! One thread runs the barriers one after another; every writer that asks while one is
-//! running waits for the next, so N concurrent writers share one device flush instead of
-//! paying N of them. The guarantee is unchanged: a caller hears "durable" only after a
+//! Barriers run one after another: a blocking writer that finds none running runs it in
+//! its own thread (no hand-off to another thread and back); every writer that asks while
+//! one is running waits for the next, which the barrier thread runs, so N concurrent
+//! writers share one device flush instead of paying N of them. The guarantee is unchanged: a caller hears "durable" only after a
 //! flush that began after its last write.
 //!
 //! Ordering inside one writer still matters where a crash could expose a half-written file
@@ -51,6 +52,8 @@ struct Shared {
     finished: Condvar,
     /// Wakes async waiters when a barrier ends: the number of finished barriers.
     done_tx: watch::Sender<u64>,
+    /// The open directory `syncfs` is called on (kept for the next barrier).
+    dir: Mutex<Option<std::fs::File>>,
 }
 
 #[derive(Debug, Default)]
@@ -65,8 +68,14 @@ struct State {
     /// Why the last failed barrier failed.
     last_error: Option<(io::ErrorKind, String)>,
     closed: bool,
+    /// The barrier thread sleeps on `wanted` (only then is it woken).
+    idle: bool,
+    /// Blocking callers waiting on `finished` (only then is it notified).
+    blocked: usize,
     /// Barriers run (for tests and the metrics of the benchmark).
     count: u64,
+    /// Of those, barriers a blocking caller ran in its own thread (tests).
+    led: u64,
 }
 
 /// The same error again (an `io::Error` is not `Clone`), for every writer of a batch.
@@ -78,15 +87,26 @@ pub fn clone_error(e: &io::Error) -> io::Error {
 /// commits, the Maildir's deliveries. What arrives while the writer is busy (in a flush)
 /// forms its next batch, so one flush serves everyone waiting.
 pub struct Batches<T> {
-    /// The items waiting, and whether the writer was told to stop.
-    state: Mutex<(Vec<T>, bool)>,
+    state: Mutex<Queue<T>>,
     wake: Condvar,
+}
+
+struct Queue<T> {
+    items: Vec<T>,
+    /// The writer was told to stop.
+    closed: bool,
+    /// The writer sleeps on `wake` (only then does a push pay for a wake-up call).
+    sleeping: bool,
 }
 
 impl<T> Default for Batches<T> {
     fn default() -> Batches<T> {
         Batches {
-            state: Mutex::new((Vec::new(), false)),
+            state: Mutex::new(Queue {
+                items: Vec::new(),
+                closed: false,
+                sleeping: false,
+            }),
             wake: Condvar::new(),
         }
     }
@@ -94,19 +114,23 @@ impl<T> Default for Batches<T> {
 
 impl<T> std::fmt::Debug for Batches<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Batches({} waiting)", lock(&self.state).0.len())
+        write!(f, "Batches({} waiting)", lock(&self.state).items.len())
     }
 }
 
 impl<T> Batches<T> {
-    /// Adds `item` and wakes the writer; gives it back once [`Batches::close`]d.
+    /// Adds `item` and wakes the writer if it sleeps; gives it back once
+    /// [`Batches::close`]d.
     pub fn push(&self, item: T) -> Result<(), T> {
         let mut state = lock(&self.state);
-        if state.1 {
+        if state.closed {
             return Err(item);
         }
-        state.0.push(item);
-        self.wake.notify_one();
+        state.items.push(item);
+        if state.sleeping {
+            state.sleeping = false;
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
@@ -114,21 +138,23 @@ impl<T> Batches<T> {
     /// with nothing left; without, returns at once (perhaps an empty batch).
     pub fn take(&self, wait: bool) -> Option<Vec<T>> {
         let mut state = lock(&self.state);
-        while wait && state.0.is_empty() && !state.1 {
+        while wait && state.items.is_empty() && !state.closed {
+            state.sleeping = true;
             state = self
                 .wake
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        if wait && state.0.is_empty() {
+        state.sleeping = false;
+        if wait && state.items.is_empty() {
             return None;
         }
-        Some(std::mem::take(&mut state.0))
+        Some(std::mem::take(&mut state.items))
     }
 
     /// Tells the writer to stop once nothing is left.
     pub fn close(&self) {
-        lock(&self.state).1 = true;
+        lock(&self.state).closed = true;
         self.wake.notify_one();
     }
 }
@@ -155,6 +181,7 @@ impl Syncer {
             wanted: Condvar::new(),
             finished: Condvar::new(),
             done_tx,
+            dir: Mutex::new(None),
         });
         let thread = shared.clone();
         std::thread::Builder::new()
@@ -168,7 +195,10 @@ impl Syncer {
         let mut state = lock(&self.shared.state);
         let target = state.started + 1;
         state.wanted = state.wanted.max(target);
-        self.shared.wanted.notify_one();
+        if state.started == state.done {
+            // (Otherwise whoever runs the current barrier wakes the thread when it ends.)
+            self.shared.wake_thread(&mut state);
+        }
         target
     }
 
@@ -187,10 +217,22 @@ impl Syncer {
     }
 
     /// Blocks until everything written before this call is durable (from a blocking
-    /// context: `spawn_blocking` or a plain thread).
+    /// context: `spawn_blocking` or a plain thread). When no barrier is running, the
+    /// calling thread runs one itself (no hand-off to the barrier thread and back);
+    /// otherwise it waits for the next one, which the barrier thread starts.
     pub fn barrier_blocking(&self) -> io::Result<()> {
-        let target = self.ask();
         let mut state = lock(&self.shared.state);
+        let target = state.started + 1;
+        state.wanted = state.wanted.max(target);
+        if state.started == state.done && !state.closed {
+            state.started = target;
+            state.led += 1;
+            drop(state);
+            self.shared.run_barrier(target);
+            return Self::outcome(&lock(&self.shared.state), target);
+        }
+        // A barrier is running: whoever runs it wakes the barrier thread for this one.
+        state.blocked += 1;
         while state.done < target && !state.closed {
             state = self
                 .shared
@@ -198,6 +240,7 @@ impl Syncer {
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+        state.blocked -= 1;
         Self::outcome(&state, target)
     }
 
@@ -215,6 +258,12 @@ impl Syncer {
     pub fn barriers(&self) -> u64 {
         lock(&self.shared.state).count
     }
+
+    /// How many of them a blocking caller ran in its own thread.
+    #[cfg(test)]
+    pub fn barriers_led(&self) -> u64 {
+        lock(&self.shared.state).led
+    }
 }
 
 impl Drop for Syncer {
@@ -230,40 +279,62 @@ impl Shared {
             // Lower priority than the sessions: a failure leaves the default.
             let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
         }
-        let mut dir: Option<std::fs::File> = None;
         loop {
             let number = {
                 let mut state = lock(&self.state);
-                while state.wanted <= state.started && !state.closed {
+                // One barrier at a time (a caller may be running one itself).
+                while (state.wanted <= state.started || state.started > state.done) && !state.closed
+                {
+                    state.idle = true;
                     state = self
                         .wanted
                         .wait(state)
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                 }
-                if state.wanted <= state.started {
-                    // Closed and nobody waits.
+                state.idle = false;
+                if state.wanted <= state.started || state.started > state.done {
+                    // Closed and nobody waits (or a caller finishes the last barrier).
                     self.finished.notify_all();
                     return;
                 }
                 state.started += 1;
                 state.started
             };
-            let result = flush(&self.path, &mut dir);
-            {
-                let mut state = lock(&self.state);
-                state.done = number;
-                state.count += 1;
-                match result {
-                    Ok(()) => state.last_ok = number,
-                    Err(e) => {
-                        dir = None;
-                        state.last_error = Some((e.kind(), e.to_string()));
-                    }
+            self.run_barrier(number);
+        }
+    }
+
+    /// Wakes the barrier thread if it sleeps (a wake-up call costs a system call).
+    fn wake_thread(&self, state: &mut State) {
+        if state.idle {
+            state.idle = false;
+            self.wanted.notify_one();
+        }
+    }
+
+    /// Runs barrier `number` (already counted as started) and tells every waiter.
+    fn run_barrier(&self, number: u64) {
+        let result = flush(&self.path, &mut lock(&self.dir));
+        {
+            let mut state = lock(&self.state);
+            state.done = number;
+            state.count += 1;
+            match result {
+                Ok(()) => state.last_ok = number,
+                Err(e) => {
+                    *lock(&self.dir) = None;
+                    state.last_error = Some((e.kind(), e.to_string()));
                 }
+            }
+            if state.blocked > 0 {
                 self.finished.notify_all();
             }
-            self.done_tx.send_replace(number);
+            // Requests made meanwhile are the barrier thread's next.
+            if state.wanted > number {
+                self.wake_thread(&mut state);
+            }
         }
+        self.done_tx.send_replace(number);
     }
 }
 
@@ -341,6 +412,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_blocking_caller_runs_the_barrier_itself_when_none_is_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let syncer = Syncer::new(dir.path()).unwrap();
+        // Nothing running: no hand-off to the barrier thread (two context switches).
+        for n in 1..=3 {
+            syncer.barrier_blocking().unwrap();
+            assert_eq!((syncer.barriers(), syncer.barriers_led()), (n, n));
+        }
+    }
+
     #[tokio::test]
     async fn the_async_barrier_waits_for_its_flush() {
         let dir = tempfile::tempdir().unwrap();
@@ -355,5 +437,7 @@ mod tests {
             w.await.unwrap().unwrap();
         }
         assert!(syncer.barriers() >= 1);
+        // An async waiter never blocks its runtime thread on a flush.
+        assert_eq!(syncer.barriers_led(), 0);
     }
 }

@@ -36,6 +36,9 @@ pub struct Incoming {
     pub(super) header: Vec<u8>,
     pub(super) body: Body,
     pub(super) content_len: u64,
+    /// The id was made by [`super::QueueStore::new_id`] for this message (unique by
+    /// construction, so the commit need not look for a queue file of that name).
+    pub(super) fresh: bool,
 }
 
 #[derive(Debug)]

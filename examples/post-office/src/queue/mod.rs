@@ -237,8 +237,8 @@ pub type Loaded = (Envelope, State, Option<bytes::Bytes>);
 enum Placed {
     /// Linked into place as its own file: a barrier makes it durable.
     File(String),
-    /// Its queue-file image, for the journal's writer.
-    Journal(String, Vec<u8>),
+    /// Its queue-file image, for the journal's writer (and whether the id is fresh).
+    Journal(String, Vec<u8>, bool),
 }
 
 /// The queue directory.
@@ -354,7 +354,7 @@ impl QueueStore {
     /// ([`QueueStore::new_id`]), so it is not looked up here; the commit still refuses
     /// an id that is taken (the journal's writer checks, a link never replaces).
     pub fn begin(&self, envelope: &Envelope) -> io::Result<Incoming> {
-        Ok(self.start(self.new_id(), envelope))
+        Ok(self.start(self.new_id(), envelope, true))
     }
 
     /// Starts writing a message with a chosen id (bounces use the id of their original,
@@ -367,11 +367,11 @@ impl QueueStore {
                 format!("queue id {id} is taken"),
             ));
         }
-        Ok(self.start(id, envelope))
+        Ok(self.start(id, envelope, false))
     }
 
     /// An [`Incoming`] for `id`: the envelope as the queue file's header, in memory.
-    fn start(&self, id: String, envelope: &Envelope) -> Incoming {
+    fn start(&self, id: String, envelope: &Envelope, fresh: bool) -> Incoming {
         let mut header = String::from(MAGIC);
         let _ = writeln!(header, "received-at {}", envelope.received_at);
         let _ = writeln!(header, "from <{}>", clean(&envelope.from));
@@ -403,6 +403,7 @@ impl QueueStore {
             header,
             body: Body::Memory(image),
             content_len: 0,
+            fresh,
         }
     }
 
@@ -418,8 +419,8 @@ impl QueueStore {
                 self.syncer.barrier_blocking()?;
                 Ok(id)
             }
-            Placed::Journal(id, image) => {
-                self.journal.commit_blocking(id.clone(), image)?;
+            Placed::Journal(id, image, fresh) => {
+                self.journal.commit_blocking(id.clone(), image, fresh)?;
                 Ok(id)
             }
         }
@@ -431,7 +432,7 @@ impl QueueStore {
         // A message in memory goes to the journal's writer without a blocking-pool trip.
         if let Some(image) = incoming.image() {
             let id = std::mem::take(&mut incoming.id);
-            return match self.journal.commit(id.clone(), image).await {
+            return match self.journal.commit(id.clone(), image, incoming.fresh).await {
                 Ok(result) => result.map(|()| id),
                 Err(_) => Err(io::Error::other("the queue journal writer stopped")),
             };
@@ -445,9 +446,9 @@ impl QueueStore {
                 self.syncer.barrier().await?;
                 Ok(id)
             }
-            Placed::Journal(id, image) => {
+            Placed::Journal(id, image, fresh) => {
                 self.journal
-                    .commit(id.clone(), image)
+                    .commit(id.clone(), image, fresh)
                     .await
                     .map_err(io::Error::other)??;
                 Ok(id)
@@ -459,7 +460,8 @@ impl QueueStore {
     /// its file in `tmp/` gets its trailer and is linked into place (not yet durable).
     fn place(&self, mut incoming: Incoming) -> io::Result<Placed> {
         if let Some(image) = incoming.image() {
-            return Ok(Placed::Journal(std::mem::take(&mut incoming.id), image));
+            let id = std::mem::take(&mut incoming.id);
+            return Ok(Placed::Journal(id, image, incoming.fresh));
         }
         let result = (|| {
             let (file, hash) = match std::mem::replace(&mut incoming.body, Body::Gone) {

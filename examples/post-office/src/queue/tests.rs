@@ -380,6 +380,44 @@ fn segment(store: &QueueStore) -> PathBuf {
     segments.pop().unwrap()
 }
 
+/// The records of a segment file: its bytes without the pre-written zeros at the end.
+fn records(path: &Path) -> Vec<u8> {
+    let mut bytes = fs::read(path).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    bytes
+}
+
+#[test]
+fn commits_overwrite_pre_written_zeros_and_replay_stops_at_them() {
+    let (_dir, store) = store();
+    let first = committed(&store, b"Subject: 1\r\n\r\n");
+    let path = segment(&store);
+    let after_first = records(&path);
+    // Beyond the record the writer has written zeros ahead (made durable), so the next
+    // commit's flush changes no file size.
+    let size = fs::metadata(&path).unwrap().len();
+    assert!(
+        size >= after_first.len() as u64 + journal::PREWRITE_LOW,
+        "{size} octets for {} of records",
+        after_first.len()
+    );
+    let second = committed(&store, b"Subject: 2\r\n\r\n");
+    let after_second = records(&path);
+    assert!(
+        after_second.starts_with(&after_first),
+        "appended after the first record"
+    );
+    assert_eq!(
+        fs::metadata(&path).unwrap().len(),
+        size,
+        "written into the zeros"
+    );
+    // A crash now: both come back, the zeros read as the end of the segment.
+    let again = restart(&store);
+    assert_eq!(again.ids().unwrap(), vec![first, second]);
+}
+
 #[test]
 fn a_small_message_is_committed_without_a_file_of_its_own() {
     let (_dir, store) = store();
@@ -444,7 +482,7 @@ fn a_torn_record_ends_the_replay_of_its_segment() {
     let third = committed(&store, b"Subject: 3\r\n\r\nlonger body\r\n");
     // The crash tore the third record (it was never acknowledged).
     let path = segment(&store);
-    let bytes = fs::read(&path).unwrap();
+    let bytes = records(&path);
     fs::write(&path, &bytes[..bytes.len() - 7]).unwrap();
     let store = restart(&store);
     assert_eq!(store.ids().unwrap(), vec![first, second]);
@@ -474,7 +512,7 @@ fn a_message_that_imitates_a_record_is_never_taken_for_one() {
     let (_dir, store) = self::store();
     committed(&store, &body);
     let path = segment(&store);
-    let bytes = fs::read(&path).unwrap();
+    let bytes = records(&path);
     fs::write(&path, &bytes[..bytes.len() - TRAILER_LEN]).unwrap();
     let store = restart(&store);
     assert!(store.ids().unwrap().is_empty());
@@ -571,7 +609,7 @@ fn a_damaged_segment_replays_only_whole_records() {
     let removed = committed_ids[3].0.clone();
     store.remove(&removed).unwrap();
     let path = segment(&store);
-    let pristine = fs::read(&path).unwrap();
+    let pristine = records(&path);
     // The done line is the last line of the segment.
     let done_end = pristine.len();
     drop(store);
