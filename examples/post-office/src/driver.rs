@@ -115,6 +115,7 @@ pub enum Step<E> {
 /// The socket side of one session: the read buffer, input not taken yet, and deadlines.
 #[derive(Debug)]
 pub struct Driver {
+    /// Reads land in its spare capacity (never zeroed: a session costs no 64 KiB memset).
     buf: Vec<u8>,
     unread: Vec<u8>,
     eof: bool,
@@ -131,7 +132,7 @@ impl Driver {
     /// within `write_limit`.
     pub fn new(buf_size: usize, write_limit: Duration) -> Driver {
         Driver {
-            buf: vec![0; buf_size],
+            buf: Vec::with_capacity(buf_size),
             unread: Vec::new(),
             eof: false,
             write_limit,
@@ -202,7 +203,8 @@ impl Driver {
     /// Waits for the peer to say something or close, and tells the machine (a parked
     /// client session: anything the server says there ends it). Cancel-safe.
     pub async fn watch<M: Machine>(&mut self, machine: &mut M, stream: &mut Stream) {
-        let read = stream.read(&mut self.buf).await;
+        self.buf.clear();
+        let read = stream.read_buf(&mut self.buf).await;
         let now = Instant::now();
         match read {
             Ok(n) if n > 0 => {
@@ -228,7 +230,6 @@ impl Driver {
         idle: bool,
         mut stop: Option<&mut watch::Receiver<bool>>,
     ) -> Step<M::Event> {
-        let mut never = watch::channel(false).1;
         loop {
             if let Some(event) = machine.poll_event() {
                 return Step::Event(event);
@@ -266,16 +267,20 @@ impl Driver {
             }
             let deadline = deadline.map(tokio::time::Instant::from_std);
             let can_read = !self.eof && self.unread.is_empty();
-            let stopping = stop.is_some();
-            let stop: &mut watch::Receiver<bool> = match stop.as_deref_mut() {
-                Some(stop) => stop,
-                None => &mut never,
+            let stopping = async {
+                match stop.as_deref_mut() {
+                    Some(stop) => {
+                        let _ = stop.changed().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             };
+            self.buf.clear();
             tokio::select! {
                 // After EOF only the timer runs (a delayed reply may still be due): reading
                 // again would return EOF at once and spin. Input not taken yet waits for
                 // the machine, not for more input.
-                read = stream.read(&mut self.buf), if can_read => match read {
+                read = stream.read_buf(&mut self.buf), if can_read => match read {
                     Ok(0) => {
                         self.eof = true;
                         machine.handle_eof(Instant::now());
@@ -292,7 +297,7 @@ impl Driver {
                     }
                 },
                 () = sleep_until(deadline) => machine.handle_timeout(Instant::now()),
-                _ = stop.changed(), if stopping => return Step::Stopped,
+                () = stopping => return Step::Stopped,
             }
         }
     }
