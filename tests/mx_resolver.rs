@@ -879,3 +879,38 @@ async fn a_shared_lookup_survives_its_first_caller_being_cancelled() {
         "the waiting caller took over"
     );
 }
+
+#[tokio::test]
+async fn answers_to_questions_are_kept_for_their_ttl_and_failures_are_not() {
+    use postwerk_mx::RecordKind;
+    let (server, _, log) = raw_server(|q, _| {
+        let qname = q.queries[0].name().to_ascii().to_ascii_lowercase();
+        if qname == "broken.raw.test." {
+            vec![Reply::Own(respond(q, ResponseCode::ServFail).to_vec().unwrap())]
+        } else {
+            vec![Reply::Own(raw_answer(q))]
+        }
+    })
+    .await;
+    let r = resolver(server, 1, |_| {});
+    assert!(r.cached_query("mx.raw.test", RecordKind::A).is_none());
+    let first = r.query("mx.raw.test", RecordKind::A).await.unwrap();
+    // Asked again, in any case: read from the cache without a lookup.
+    assert_eq!(
+        r.cached_query("MX.raw.test", RecordKind::A),
+        Some(first.clone())
+    );
+    assert_eq!(r.query("mx.RAW.test", RecordKind::A).await.unwrap(), first);
+    // A negative answer with an SOA is an answer too.
+    let nodata = r.query("spf.raw.test", RecordKind::Txt).await.unwrap();
+    assert_eq!(r.cached_query("spf.raw.test", RecordKind::Txt), Some(nodata));
+    // SERVFAIL is a temporary failure: never kept, asked again.
+    assert!(r.query("broken.raw.test", RecordKind::Txt).await.is_err());
+    assert!(r.cached_query("broken.raw.test", RecordKind::Txt).is_none());
+    let before = seen(&log).len();
+    assert!(r.query("broken.raw.test", RecordKind::Txt).await.is_err());
+    assert!(seen(&log).len() > before, "asked the server again");
+    let asked = |n: &str| seen(&log).iter().filter(|s| s.name == n).count();
+    assert_eq!(asked("mx.raw.test."), 1);
+    assert_eq!(asked("spf.raw.test."), 1);
+}

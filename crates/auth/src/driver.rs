@@ -45,11 +45,16 @@ fn mx_kind(kind: RecordKind) -> postwerk_mx::RecordKind {
 /// failures, lame answers, the lookup deadline) is [`Answer::TempFail`].
 pub async fn answer(resolver: &Resolver, query: &Query) -> Answer {
     match resolver.query(&query.name, mx_kind(query.kind)).await {
-        Ok(bytes) => match Message::from_vec(&bytes) {
-            Ok(msg) => Answer::from_dns_response(&msg),
-            Err(_) => Answer::TempFail,
-        },
+        Ok(bytes) => parsed(&bytes),
         Err(RouteError::InvalidDomain { .. }) => Answer::NxDomain,
+        Err(_) => Answer::TempFail,
+    }
+}
+
+/// The answer in a validated DNS response (as [`Resolver::query`] returns it).
+fn parsed(bytes: &[u8]) -> Answer {
+    match Message::from_vec(bytes) {
+        Ok(msg) => Answer::from_dns_response(&msg),
         Err(_) => Answer::TempFail,
     }
 }
@@ -57,16 +62,22 @@ pub async fn answer(resolver: &Resolver, query: &Query) -> Answer {
 /// The answers to several questions, asked concurrently (at most 16 at a time), in the
 /// order of `queries`.
 pub async fn answers(resolver: &Resolver, queries: &[Query]) -> Vec<(Query, Answer)> {
-    let mut out: Vec<Option<Answer>> = vec![None; queries.len()];
+    // Cached answers are read here; only the others need a task each.
+    let mut out: Vec<Option<Answer>> = queries
+        .iter()
+        .map(|q| Some(parsed(&resolver.cached_query(&q.name, mx_kind(q.kind))?)))
+        .collect();
+    let mut missing = (0..queries.len())
+        .filter(|&i| out[i].is_none())
+        .collect::<Vec<_>>()
+        .into_iter();
     let mut set = JoinSet::new();
-    let mut next = 0;
     loop {
         while set.len() < MAX_CONCURRENT
-            && let Some(q) = queries.get(next)
+            && let Some(i) = missing.next()
         {
-            let (resolver, q, i) = (resolver.clone(), q.clone(), next);
+            let (resolver, q) = (resolver.clone(), queries[i].clone());
             set.spawn(async move { (i, answer(&resolver, &q).await) });
-            next += 1;
         }
         match set.join_next().await {
             Some(Ok((i, a))) => {

@@ -33,9 +33,13 @@
 //!   time of RFC 2308 (and never without an SOA), so lookups of other domains sharing
 //!   exchangers reuse them;
 //! * finished routes by domain for the smallest TTL of the answers they came from, so a
-//!   repeated lookup costs a hash-map hit, a clone and a reshuffle of equal preferences.
+//!   repeated lookup costs a hash-map hit, a clone and a reshuffle of equal preferences;
+//! * the answers of [`Resolver::query`] (SPF, DKIM and DMARC records) the same way, so a
+//!   repeated question builds no query and parses no response
+//!   ([`Resolver::cached_query`] reads this cache without a task).
 //!
-//! Temporary failures are not cached. Both caches are bounded.
+//! Temporary failures are not cached. Every cache is bounded (`answer_cache_size` and
+//! `route_cache_size` entries of at most 8 KiB each).
 
 mod cache;
 mod resolv_conf;
@@ -137,6 +141,9 @@ struct Inner {
     options: Arc<Options>,
     answers: Mutex<TtlCache<(String, RecordKind), Vec<u8>>>,
     routes: Mutex<TtlCache<String, Result<Route, RouteError>>>,
+    /// Results of [`Resolver::query`] by (lower-case name, type): a repeated question
+    /// costs a map lookup, not a lookup machine, an encoded query and a parsed answer.
+    results: Mutex<TtlCache<(String, RecordKind), Vec<u8>>>,
     max_ttl: u32,
     max_negative_ttl: u32,
     rng: AtomicU64,
@@ -231,6 +238,7 @@ impl Resolver {
                 options: Arc::new(options),
                 answers: Mutex::new(TtlCache::new(config.answer_cache_size)),
                 routes: Mutex::new(TtlCache::new(config.route_cache_size)),
+                results: Mutex::new(TtlCache::new(config.answer_cache_size)),
                 max_ttl: config.max_ttl,
                 max_negative_ttl: config.max_negative_ttl,
                 rng: AtomicU64::new(config.seed),
@@ -351,6 +359,9 @@ impl Resolver {
     /// response (NOERROR with or without records, or NXDOMAIN) as DNS wire bytes;
     /// failures are [`RouteError`]s (see [`Lookup::records`]).
     pub async fn query(&self, name: &str, kind: RecordKind) -> Result<Vec<u8>, RouteError> {
+        if let Some(hit) = self.cached_query(name, kind) {
+            return Ok(hit);
+        }
         let key = (name.to_ascii_lowercase(), kind);
         shared(&self.inner.queries_in_flight, key, || {
             self.query_alone(name, kind)
@@ -359,7 +370,17 @@ impl Resolver {
         .0
     }
 
-    /// One [`query`](Resolver::query), not shared.
+    /// What [`query`](Resolver::query) would answer now, if that is cached (no I/O and no
+    /// task: a caller may check this before spawning one). Only answers are cached, for
+    /// their TTL within the caps; failures never are.
+    pub fn cached_query(&self, name: &str, kind: RecordKind) -> Option<Vec<u8>> {
+        let results = lock(&self.inner.results);
+        let (bytes, _) = results.get(&(route_key(name).into_owned(), kind), Instant::now())?;
+        Some(bytes.clone())
+    }
+
+    /// One [`query`](Resolver::query), not shared; its answer is cached for as long as
+    /// every response it was built from may be.
     async fn query_alone(&self, name: &str, kind: RecordKind) -> Result<Vec<u8>, RouteError> {
         let mut lookup = Lookup::records(
             name,
@@ -368,10 +389,17 @@ impl Resolver {
             self.next_rng(),
             Instant::now(),
         );
-        self.drive(&mut lookup).await?;
-        lookup
+        let expires = self.drive(&mut lookup).await?;
+        let result = lookup
             .take_response()
-            .unwrap_or(Err(RouteError::NoNameServers))
+            .unwrap_or(Err(RouteError::NoNameServers));
+        if let (Ok(bytes), Some(expires)) = (&result, expires)
+            && bytes.len() <= MAX_CACHED_ANSWER
+        {
+            let key = (name.to_ascii_lowercase(), kind);
+            lock(&self.inner.results).insert(key, bytes.clone(), expires, Instant::now());
+        }
+        result
     }
 
     /// Runs one lookup to completion; returns its result and until when it may be cached.
