@@ -67,6 +67,9 @@ cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1
 rate() { python3 -c "print(f'{$MESSAGES/($2-$1):.0f}')"; }
 load() { # PORT MODE; the CPU seconds smtp-source used go to $WORK/source-cpu
   local reuse=(); [ "$2" = reuse ] && reuse=(-d)
+  # Each server starts on a clean file system: what the one before left dirty (Postfix's
+  # queue file removals, Maildir writes) is not flushed during the next one's run.
+  sync
   /usr/bin/time -f "%U %S" -o "$WORK/source-cpu" \
     "$SMTP_SOURCE" "${reuse[@]}" -s "$SESSIONS" -l "$SIZE" -m "$MESSAGES" \
     -f sender@bench.test -t rcpt@bench.test "127.0.0.1:$1"
