@@ -886,7 +886,9 @@ async fn answers_to_questions_are_kept_for_their_ttl_and_failures_are_not() {
     let (server, _, log) = raw_server(|q, _| {
         let qname = q.queries[0].name().to_ascii().to_ascii_lowercase();
         if qname == "broken.raw.test." {
-            vec![Reply::Own(respond(q, ResponseCode::ServFail).to_vec().unwrap())]
+            vec![Reply::Own(
+                respond(q, ResponseCode::ServFail).to_vec().unwrap(),
+            )]
         } else {
             vec![Reply::Own(raw_answer(q))]
         }
@@ -903,7 +905,10 @@ async fn answers_to_questions_are_kept_for_their_ttl_and_failures_are_not() {
     assert_eq!(r.query("mx.RAW.test", RecordKind::A).await.unwrap(), first);
     // A negative answer with an SOA is an answer too.
     let nodata = r.query("spf.raw.test", RecordKind::Txt).await.unwrap();
-    assert_eq!(r.cached_query("spf.raw.test", RecordKind::Txt), Some(nodata));
+    assert_eq!(
+        r.cached_query("spf.raw.test", RecordKind::Txt),
+        Some(nodata)
+    );
     // SERVFAIL is a temporary failure: never kept, asked again.
     assert!(r.query("broken.raw.test", RecordKind::Txt).await.is_err());
     assert!(r.cached_query("broken.raw.test", RecordKind::Txt).is_none());

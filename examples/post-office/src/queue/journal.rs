@@ -1,8 +1,9 @@
 //! The queue journal: where messages received in memory are committed.
 //!
 //! A message that arrived in memory is appended, as one record, to the current *segment*
-//! (`queue/journal/<n>.jnl`), an append-only file shared by every session; the group-commit
-//! barrier that follows makes it durable, and only then is it acknowledged. So a `250` costs
+//! (`queue/journal/<n>.jnl`), a file shared by every session and only ever written at its
+//! end (over zeros written ahead, see [`PREWRITE_CHUNK`]); the writer's `fdatasync`, one
+//! per batch of commits, makes it durable, and only then is it acknowledged. So a `250` costs
 //! no new inode, no link and no unlink: on a busy server most messages are delivered from
 //! their record and never get a file of their own. When a message is finished a *done*
 //! line is appended (no barrier: losing it after a crash only replays the message, and a
