@@ -142,8 +142,7 @@ impl CommandRef<'_> {
                 mechanism,
                 initial_response,
             } => Command::Auth {
-                mechanism: Mechanism::parse(mechanism.as_str())
-                    .unwrap_or_else(|| Mechanism::Other(mechanism.as_str().to_ascii_uppercase())),
+                mechanism: Mechanism::from_checked_name(mechanism.as_str()),
                 initial_response: initial_response.map(|r| r.to_text()),
             },
         }
@@ -378,7 +377,8 @@ impl Command {
             Verb::Noop => Ok(CommandRef::Noop),
             Verb::Bdat => {
                 let arg = arg.ok_or(CommandError::InvalidBdat)?;
-                let (size, last) = match memchr::memchr(b' ', arg) {
+                // Short arguments: an inlined search beats a call into `memchr`.
+                let (size, last) = match arg.iter().position(|&b| b == b' ') {
                     Some(sp) => {
                         let marker = arg.get(sp + 1..).unwrap_or_default();
                         if marker.len() != 4 || fold_letters(marker) != fold_letters(b"last") {
@@ -413,7 +413,7 @@ impl Command {
             }),
             Verb::Auth => {
                 let arg = arg.ok_or(CommandError::MissingArgument("AUTH"))?;
-                let (mech, ir) = match memchr::memchr(b' ', arg) {
+                let (mech, ir) = match arg.iter().position(|&b| b == b' ') {
                     Some(sp) => (
                         arg.get(..sp).unwrap_or_default(),
                         Some(arg.get(sp + 1..).unwrap_or_default()),

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
-use super::text::{Src, Text, TextRef};
+use super::text::{Src, Text, TextRef, is_ascii};
 
 /// A parameter that is not well-formed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -216,7 +216,7 @@ pub(crate) fn split_params<'a>(
     }
     // One UTF-8 check for the whole text (before any parameter is looked at), unless the
     // line was validated as a whole; the splits below are at ASCII bytes.
-    if !src.is_utf8() && !input.is_ascii() && std::str::from_utf8(input).is_err() {
+    if !src.is_utf8() && !is_ascii(input) && std::str::from_utf8(input).is_err() {
         return Err(ParamError::Malformed);
     }
     let b = input;
@@ -661,6 +661,17 @@ fn parse_decimal(v: &[u8]) -> Option<u64> {
     if v.is_empty() || v.len() > 20 {
         return None;
     }
+    if v.len() <= 19 {
+        // At most 19 digits cannot overflow a u64: no checked arithmetic.
+        let mut n = 0u64;
+        let mut bad = false;
+        for &b in v {
+            let d = b.wrapping_sub(b'0');
+            bad |= d > 9;
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        return (!bad).then_some(n);
+    }
     v.iter().try_fold(0u64, |acc, &b| {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
@@ -877,6 +888,46 @@ mod tests {
         assert_eq!(fold8(b"SIZE"), SIZE);
         assert_eq!(fold8(b"SmtpUtf8"), SMTPUTF8);
         assert_eq!(fold8(b"8BITMIME"), EIGHT_BIT_MIME);
+    }
+
+    /// The unchecked loop for up to 19 digits gives what checked arithmetic gives, for
+    /// every length up to 21 and digits, non-digits and the overflow edge.
+    #[test]
+    fn parse_decimal_matches_checked() {
+        let checked = |v: &[u8]| -> Option<u64> {
+            if v.is_empty() || v.len() > 20 {
+                return None;
+            }
+            v.iter().try_fold(0u64, |acc, &b| {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                acc.checked_mul(10)?.checked_add(u64::from(d))
+            })
+        };
+        let octets = [b'0', b'1', b'9', b'/', b':', b'a', b' ', 0x00, 0xff, b'5'];
+        for len in 0..=21 {
+            for (i, &o) in octets.iter().enumerate() {
+                for at in 0..len.max(1) {
+                    let mut v: Vec<u8> = (0..len).map(|k| b"9876543210"[(k + i) % 10]).collect();
+                    if let Some(b) = v.get_mut(at) {
+                        *b = o;
+                    }
+                    assert_eq!(parse_decimal(&v), checked(&v), "{v:?}");
+                }
+            }
+        }
+        for v in [
+            &b"18446744073709551615"[..],
+            b"18446744073709551616",
+            b"99999999999999999999",
+            b"9999999999999999999",
+            b"0000000000000000000",
+        ] {
+            assert_eq!(parse_decimal(v), checked(v), "{v:?}");
+        }
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-use super::text::{Src, Text, TextRef};
+use super::text::{Src, Text, TextRef, is_ascii};
 
 /// Longest local part (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;
@@ -134,7 +134,7 @@ impl Mailbox {
 
     /// True when the local part or the domain holds non-ASCII characters (needs SMTPUTF8).
     pub fn is_utf8(&self) -> bool {
-        !self.addr.is_ascii()
+        !is_ascii(self.addr.as_bytes())
     }
 
     /// True when the local part must be written as a Quoted-string.
@@ -319,7 +319,7 @@ impl<'a> MailboxRef<'a> {
 
     /// True when the local part or the domain holds non-ASCII characters.
     pub fn is_utf8(&self) -> bool {
-        !self.addr.is_ascii()
+        !is_ascii(self.addr.as_bytes())
     }
 
     /// The owned [`Mailbox`] (no allocation when `local@domain` fits in

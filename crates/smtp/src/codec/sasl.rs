@@ -33,8 +33,23 @@ impl Mechanism {
         })
     }
 
+    /// The mechanism of a name that [`Mechanism::is_valid_name`] accepted: what
+    /// [`Mechanism::parse`] returns for it, without checking it again. Letters, digits,
+    /// `-` and `_` only, so one case-folded word compare finds PLAIN and LOGIN.
+    #[inline]
+    pub(crate) fn from_checked_name(name: &str) -> Mechanism {
+        const PLAIN: u64 = u64::from_be_bytes(*b"\0\0\0plain");
+        const LOGIN: u64 = u64::from_be_bytes(*b"\0\0\0login");
+        match super::params::fold8(name.as_bytes()) {
+            PLAIN => Mechanism::Plain,
+            LOGIN => Mechanism::Login,
+            _ => Mechanism::Other(name.to_ascii_uppercase()),
+        }
+    }
+
     /// True when `name` is a syntactically valid mechanism name (what [`Mechanism::parse`]
     /// accepts), checked without allocating.
+    #[inline]
     pub fn is_valid_name(name: &[u8]) -> bool {
         !name.is_empty()
             && name.len() <= 20
@@ -198,6 +213,67 @@ mod tests {
         );
         assert_eq!(decode(b"!!"), Err(SaslError::InvalidBase64));
         assert_eq!(decode(b"="), Ok(vec![]));
+    }
+
+    /// `from_checked_name` gives what `parse` gives for every valid name: all names of up
+    /// to three octets from a spread of the allowed octets, the case variants of PLAIN and
+    /// LOGIN, and near misses of them.
+    #[test]
+    fn checked_names_match_parse() {
+        let same = |name: &str| {
+            assert!(Mechanism::is_valid_name(name.as_bytes()), "{name}");
+            assert_eq!(
+                Some(Mechanism::from_checked_name(name)),
+                Mechanism::parse(name),
+                "{name}"
+            );
+        };
+        let chars = b"aAzZ09-_pPlLiInNoOgG";
+        for &a in chars {
+            same(std::str::from_utf8(&[a]).unwrap());
+            for &b in chars {
+                same(std::str::from_utf8(&[a, b]).unwrap());
+                for &c in chars {
+                    same(std::str::from_utf8(&[a, b, c]).unwrap());
+                }
+            }
+        }
+        for base in ["plain", "login"] {
+            for mask in 0..32u32 {
+                let n: String = base
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if mask & (1 << i) != 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                same(&n);
+                for i in 0..5 {
+                    for r in ["_", "-", "0", "x"] {
+                        let mut m = n.clone();
+                        m.replace_range(i..=i, r);
+                        same(&m);
+                    }
+                }
+                same(&format!("{n}x"));
+                same(&format!("x{n}"));
+                same(&n[1..]);
+            }
+        }
+        for n in [
+            "SCRAM-SHA-256",
+            "XOAUTH2",
+            "CRAM-MD5",
+            "plain_",
+            "PLAIN-",
+            "ABCDEFGHIJKLMNOPQRST",
+        ] {
+            same(n);
+        }
     }
 
     #[test]

@@ -57,8 +57,9 @@ impl<'a> TextRef<'a> {
     }
 
     /// True when every octet is ASCII.
+    #[inline]
     pub fn is_ascii(&self) -> bool {
-        self.0.is_ascii()
+        is_ascii(self.0.as_bytes())
     }
 
     /// The owned [`Text`] (inline up to [`Text::INLINE_CAPACITY`] octets, no allocation).
@@ -96,6 +97,16 @@ impl<'a> From<&'a str> for TextRef<'a> {
     fn from(s: &'a str) -> TextRef<'a> {
         TextRef(s)
     }
+}
+
+/// True when every octet of `s` is ASCII: eight octets at a time and inlined (the
+/// standard library's check is a call, which costs more than the check on the short
+/// texts of a command line).
+#[inline(always)]
+pub(crate) fn is_ascii(s: &[u8]) -> bool {
+    let (words, rest) = s.as_chunks::<8>();
+    let high = words.iter().fold(0, |acc, w| acc | u64::from_ne_bytes(*w)) & 0x8080_8080_8080_8080;
+    high == 0 && rest.iter().all(|&b| b < 0x80)
 }
 
 /// The input a parser reads, with its `&str` form when all of it is UTF-8 (validated once,
@@ -464,6 +475,23 @@ mod tests {
         assert_eq!(inline, s);
         assert_eq!(s, inline);
         assert_eq!(inline, s.as_str());
+    }
+
+    /// The inlined ASCII check agrees with the standard library's on every length up to
+    /// 40 with a non-ASCII (or edge) octet in every position.
+    #[test]
+    fn is_ascii_matches_std() {
+        for len in 0..=40 {
+            let base = vec![b'a'; len];
+            assert_eq!(is_ascii(&base), base.is_ascii());
+            for at in 0..len {
+                for b in [0x00, 0x7f, 0x80, 0x81, 0xc3, 0xff, b'\r', b'\n'] {
+                    let mut s = base.clone();
+                    s[at] = b;
+                    assert_eq!(is_ascii(&s), s.is_ascii(), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]
