@@ -447,7 +447,7 @@ impl Shared {
         let mut file: &File = &state.current.file;
         let written = file.write_all(line.as_bytes());
         match written {
-            Ok(()) => state.current.len += line.len() as u64,
+            Ok(()) => state.current.len = state.current.len.saturating_add(line.len() as u64),
             Err(_) => state.current.len = u64::MAX,
         }
         let live = state.live.entry(entry.seq).or_default();
@@ -582,5 +582,35 @@ impl Shared {
         }
         let dir_dirty = std::mem::take(&mut state.dir_dirty);
         (results, Some(state.current.file.clone()), dir_dirty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a failed append the segment is marked full (`len` = `u64::MAX`) so the next
+    /// batch starts a new one; a done line written meanwhile must not overflow that mark.
+    #[test]
+    fn a_done_line_after_a_failed_append_keeps_the_segment_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_dir = dir.path().join("journal");
+        fs::create_dir(&journal_dir).unwrap();
+        let replayed = replay(&journal_dir).unwrap();
+        let journal = Journal::start(journal_dir.clone(), &replayed).unwrap();
+        journal
+            .commit_blocking("AB12".into(), b"image".to_vec(), true)
+            .unwrap();
+        lock(&journal.shared.state).current.len = u64::MAX;
+        assert!(journal.done("AB12").unwrap());
+        assert_eq!(lock(&journal.shared.state).current.len, u64::MAX);
+        // The next commit goes to a fresh segment (the first, all done, is deleted).
+        let first = journal.get("AB12").map(|e| e.seq);
+        assert_eq!(first, None);
+        journal
+            .commit_blocking("CD34".into(), b"image".to_vec(), true)
+            .unwrap();
+        assert_eq!(journal.get("CD34").unwrap().seq, 2);
+        assert_eq!(journal.segment_files(), 1);
     }
 }
