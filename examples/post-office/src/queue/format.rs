@@ -16,24 +16,14 @@ pub(super) fn parse_trailer(trailer: &[u8]) -> Result<(u64, u64), String> {
 }
 
 pub(super) fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), String> {
-    let body_end = bytes
-        .len()
-        .checked_sub(TRAILER_LEN)
-        .ok_or("shorter than the trailer")?;
-    let (len, sum) = parse_trailer(bytes.get(body_end..).unwrap_or_default())?;
+    let (header_end, body_end, sum) = layout(&bytes)?;
     let Some(computed) = checksum_for(&bytes, bytes.get(..body_end).unwrap_or_default()) else {
         return Err("not a queue file".into());
     };
     if computed != sum {
         return Err("checksum mismatch".into());
     }
-    let header_end = usize::try_from(len)
-        .ok()
-        .and_then(|len| body_end.checked_sub(len))
-        .ok_or("length larger than the file")?;
-    let header = std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
-        .map_err(|_| "header is not text")?;
-    let envelope = parse_envelope(header)?;
+    let envelope = parse_envelope(header_text(&bytes, header_end)?)?;
     bytes.truncate(body_end);
     bytes.drain(..header_end);
     Ok((envelope, bytes))
@@ -42,22 +32,33 @@ pub(super) fn parse_message(mut bytes: Vec<u8>) -> Result<(Envelope, Vec<u8>), S
 /// The envelope and the content of a queue-file image already known to be intact (held
 /// in memory since it was made): its trailer is read, its checksum not recomputed.
 pub(super) fn parse_image(bytes: &[u8]) -> Result<(Envelope, std::ops::Range<usize>), String> {
+    let (header_end, body_end, _) = layout(bytes)?;
+    let header = header_text(bytes, header_end)?;
+    if !has_magic(header.as_bytes()) {
+        return Err("not a queue file".into());
+    }
+    Ok((parse_envelope(header)?, header_end..body_end))
+}
+
+/// Where the header and the content of a queue-file image end, from its trailer, and the
+/// checksum the trailer gives.
+fn layout(bytes: &[u8]) -> Result<(usize, usize, u64), String> {
     let body_end = bytes
         .len()
         .checked_sub(TRAILER_LEN)
         .ok_or("shorter than the trailer")?;
-    let (len, _) = parse_trailer(bytes.get(body_end..).unwrap_or_default())?;
+    let (len, sum) = parse_trailer(bytes.get(body_end..).unwrap_or_default())?;
     let header_end = usize::try_from(len)
         .ok()
         .and_then(|len| body_end.checked_sub(len))
         .ok_or("length larger than the file")?;
-    let header = std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
-        .map_err(|_| "header is not text")?;
-    if !has_magic(header.as_bytes()) {
-        return Err("not a queue file".into());
-    }
-    let envelope = parse_envelope(header)?;
-    Ok((envelope, header_end..body_end))
+    Ok((header_end, body_end, sum))
+}
+
+/// The text header of a queue-file image that ends at `header_end`.
+fn header_text(bytes: &[u8], header_end: usize) -> Result<&str, String> {
+    std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
+        .map_err(|_| "header is not text".into())
 }
 
 /// The envelope from the text header (starting with the magic line).
