@@ -32,7 +32,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::watch;
 
-use crate::listen::lock;
+use crate::listen::{lock, wait_on};
 
 /// Group commit for one file system; see the [module docs](self). Cheap to share behind an
 /// `Arc`; the barrier thread ends when the `Syncer` is dropped.
@@ -140,10 +140,7 @@ impl<T> Batches<T> {
         let mut state = lock(&self.state);
         while wait && state.items.is_empty() && !state.closed {
             state.sleeping = true;
-            state = self
-                .wake
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = wait_on(&self.wake, state);
         }
         state.sleeping = false;
         if wait && state.items.is_empty() {
@@ -234,11 +231,7 @@ impl Syncer {
         // A barrier is running: whoever runs it wakes the barrier thread for this one.
         state.blocked += 1;
         while state.done < target && !state.closed {
-            state = self
-                .shared
-                .finished
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = wait_on(&self.shared.finished, state);
         }
         state.blocked -= 1;
         Self::outcome(&state, target)
@@ -286,10 +279,7 @@ impl Shared {
                 while (state.wanted <= state.started || state.started > state.done) && !state.closed
                 {
                     state.idle = true;
-                    state = self
-                        .wanted
-                        .wait(state)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    state = wait_on(&self.wanted, state);
                 }
                 state.idle = false;
                 if state.wanted <= state.started || state.started > state.done {

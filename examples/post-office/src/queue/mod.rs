@@ -334,7 +334,7 @@ impl QueueStore {
     /// and end of DATA asks, and one `statvfs` serves all of them in that time.
     pub fn free_bytes(&self) -> io::Result<u64> {
         let now = std::time::Instant::now();
-        let mut last = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = crate::listen::lock(&self.free);
         if let Some((at, free)) = *last
             && now.saturating_duration_since(at) < FREE_SPACE_AGE
         {
