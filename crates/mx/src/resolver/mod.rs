@@ -363,8 +363,12 @@ impl Resolver {
             return Ok(hit);
         }
         let key = (name.to_ascii_lowercase(), kind);
-        shared(&self.inner.queries_in_flight, key, || {
-            self.query_alone(name, kind)
+        shared(&self.inner.queries_in_flight, key, || async {
+            // A shared lookup may have finished (and been cached) just before.
+            match self.cached_query(name, kind) {
+                Some(hit) => Ok(hit),
+                None => self.query_alone(name, kind).await,
+            }
         })
         .await
         .0
