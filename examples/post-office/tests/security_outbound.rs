@@ -233,6 +233,20 @@ fn queue_message(o: &Office, id: &str, from: &str, rcpts: &[String], content: &[
     std::fs::write(dir.join(format!("{id}.msg")), bytes).unwrap();
 }
 
+/// Free octets on the file system holding `dir`, as `df` (coreutils) reports them.
+fn free_bytes(dir: &Path) -> u64 {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output()
+        .expect("df (coreutils) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("df printed no free space for {}: {text}", dir.display()))
+}
+
 /// A message of about `size` octets.
 fn big_message(subject: &str, size: usize) -> Vec<u8> {
     let mut m = format!("From: alice@alpha.test\r\nSubject: {subject}\r\n\r\n").into_bytes();
@@ -773,6 +787,17 @@ fn a_hundred_thousand_queued_messages_do_not_delay_the_listeners() {
     let o = office(None, "", "");
     let dir = o.data().join("queue");
     std::fs::create_dir_all(&dir).unwrap();
+    // 200,000 files of at most one 4 KiB block each, with room for the rest of the suite.
+    let need: u64 = 1 << 30;
+    let free = free_bytes(&dir);
+    assert!(
+        free >= need,
+        "this test writes 100,000 queued messages (about 800 MB) under {}: it needs {} MB \
+         free there and has {} MB (free some disk or point TMPDIR elsewhere)",
+        dir.display(),
+        need >> 20,
+        free >> 20
+    );
     // Every message waits for a retry far in the future: the start-up only reads them.
     let next = unix_now() + 86_400;
     let mut state = format!("attempts 1\nnext {next}\npending\n");
