@@ -4,7 +4,17 @@
 //! owned copy (`into_owned`) that reads the same.
 
 use libfuzzer_sys::fuzz_target;
-use postwerk_message::{Limits, Message};
+use postwerk_message::{Address, Limits, Mailbox, Message};
+
+/// The same mailbox, but for a display name the accessor took from a comment where the
+/// grammar function gives none.
+fn same_but_comment_name(read: &Mailbox<'_>, strict: &Mailbox<'_>) {
+    assert_eq!(read.addr_spec(), strict.addr_spec());
+    assert_eq!(read.route(), strict.route());
+    if strict.display_name().is_some() {
+        assert_eq!(read.display_name(), strict.display_name());
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let mut limits = Limits::default();
@@ -44,11 +54,27 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    // Strictly valid address fields are read exactly as the grammar reads them.
+    // Strictly valid address fields are read exactly as the grammar reads them, except
+    // that the accessor takes the comment after a bare addr-spec (`a@b (Name)`) as its
+    // display name, where the grammar function gives none.
     if let Some(h) = msg.header("to")
         && let Ok(strict) = postwerk_message::parse_address_list(h.raw_value())
     {
-        assert_eq!(msg.to().expect("strict list is read"), strict);
+        let read = msg.to().expect("strict list is read");
+        assert_eq!(read.len(), strict.len());
+        for (r, s) in read.iter().zip(&strict) {
+            match (r, s) {
+                (Address::Mailbox(r), Address::Mailbox(s)) => same_but_comment_name(r, s),
+                (Address::Group(r), Address::Group(s)) => {
+                    assert_eq!(r.display_name(), s.display_name());
+                    assert_eq!(r.mailboxes().len(), s.mailboxes().len());
+                    for (r, s) in r.mailboxes().iter().zip(s.mailboxes()) {
+                        same_but_comment_name(r, s);
+                    }
+                }
+                _ => panic!("{r:?} read where the grammar reads {s:?}"),
+            }
+        }
     }
     let repairs = msg.repairs();
     for r in &repairs {
