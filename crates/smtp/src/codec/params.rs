@@ -438,19 +438,27 @@ impl<'a> MailParametersRef<'a> {
     /// The owned [`MailParameters`], xtext decoded.
     #[inline(always)]
     pub fn to_owned(&self) -> MailParameters {
-        MailParameters {
+        // Built in place: the texts are written into the result only when present (a
+        // value built apart and moved in would be copied whole, absent or not).
+        let mut p = MailParameters {
             size: self.size,
             body: self.body,
             smtputf8: self.smtputf8,
-            auth: self.auth.map(xtext_decode_text),
+            auth: None,
             ret: self.ret,
-            envid: self.envid.map(xtext_decode_text),
-            other: if self.has_other {
-                self.other().map(owned_param).collect()
-            } else {
-                Vec::new()
-            },
+            envid: None,
+            other: Vec::new(),
+        };
+        if let Some(a) = self.auth {
+            p.auth = Some(xtext_decode_text(a));
         }
+        if let Some(e) = self.envid {
+            p.envid = Some(xtext_decode_text(e));
+        }
+        if self.has_other {
+            p.other = self.other().map(owned_param).collect();
+        }
+        p
     }
 }
 
@@ -528,17 +536,19 @@ impl<'a> RcptParametersRef<'a> {
     /// The owned [`RcptParameters`], xtext decoded.
     #[inline(always)]
     pub fn to_owned(&self) -> RcptParameters {
-        RcptParameters {
+        // Built in place, as `MailParametersRef::to_owned`.
+        let mut p = RcptParameters {
             notify: self.notify,
-            orcpt: self
-                .orcpt
-                .map(|(ty, a)| (ty.to_text(), xtext_decode_text(a))),
-            other: if self.has_other {
-                self.other().map(owned_param).collect()
-            } else {
-                Vec::new()
-            },
+            orcpt: None,
+            other: Vec::new(),
+        };
+        if let Some((ty, a)) = self.orcpt {
+            p.orcpt = Some((ty.to_text(), xtext_decode_text(a)));
         }
+        if self.has_other {
+            p.other = self.other().map(owned_param).collect();
+        }
+        p
     }
 }
 

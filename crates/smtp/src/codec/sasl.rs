@@ -24,13 +24,7 @@ impl Mechanism {
         if !Mechanism::is_valid_name(name.as_bytes()) {
             return None;
         }
-        Some(if name.eq_ignore_ascii_case("PLAIN") {
-            Mechanism::Plain
-        } else if name.eq_ignore_ascii_case("LOGIN") {
-            Mechanism::Login
-        } else {
-            Mechanism::Other(name.to_ascii_uppercase())
-        })
+        Some(Mechanism::from_checked_name(name))
     }
 
     /// The mechanism of a name that [`Mechanism::is_valid_name`] accepted: what

@@ -95,6 +95,7 @@ pub use settings::Settings;
 use crate::codec::command::{Command, ParseOptions};
 use crate::codec::command_ref::CommandRef;
 use crate::codec::reply::Reply;
+use crate::codec::sasl::Mechanism;
 use crate::codec::text::Text;
 use auth::SaslSession;
 use data::{BdatPhase, DataPhase};
@@ -937,39 +938,50 @@ impl Connection {
         true
     }
 
-    /// Runs a borrowed command through its owned form, [`CommandRef::to_owned`]: the
-    /// names, paths, parameters and arguments its events carry become
-    /// [`Text`](crate::codec::text::Text) values (inline, no allocation, for the usual
-    /// sizes); commands without data convert to a bare variant. The `smtp_parse` bench
-    /// row `postwerk_server_parse_and_event_data` runs this same conversion.
-    #[inline]
+    /// Runs a borrowed command: what its event carries (the EHLO/HELO/LHLO name, the MAIL
+    /// and RCPT paths and parameters, the VRFY argument, the AUTH mechanism and initial
+    /// response) is turned into owned values here, with the conversions
+    /// [`CommandRef::to_owned`] makes ([`Text`](crate::codec::text::Text): inline, no
+    /// allocation, for the usual sizes); the other commands carry nothing and need no
+    /// owned form. The `smtp_parse` bench row `postwerk_server_parse_and_event_data` makes
+    /// these same conversions.
     fn dispatch_ref(&mut self, cmd: CommandRef<'_>, now: Instant) {
-        self.dispatch(cmd.to_owned(), now);
-    }
-
-    fn dispatch(&mut self, cmd: Command, now: Instant) {
         match cmd {
-            Command::Ehlo { domain } => self.handle_hello(domain, HelloKind::Ehlo, now),
-            Command::Helo { domain } => self.handle_hello(domain, HelloKind::Helo, now),
-            Command::Lhlo { domain } => self.handle_hello(domain, HelloKind::Lhlo, now),
-            Command::Mail { from, params } => self.handle_mail(from, params, now),
-            Command::Rcpt { to, params } => self.handle_rcpt(to, params, now),
-            Command::Data => self.handle_data(now),
-            Command::Bdat { size, last } => self.handle_bdat(size, last, now),
-            Command::Rset => self.handle_rset(now),
-            Command::Noop => self.reply(Reply::ok(), now),
-            Command::Quit => {
+            CommandRef::Ehlo { domain } => {
+                self.handle_hello(domain.to_text(), HelloKind::Ehlo, now);
+            }
+            CommandRef::Helo { domain } => {
+                self.handle_hello(domain.to_text(), HelloKind::Helo, now);
+            }
+            CommandRef::Lhlo { domain } => {
+                self.handle_hello(domain.to_text(), HelloKind::Lhlo, now);
+            }
+            CommandRef::Mail { from, params } => {
+                self.handle_mail(from.to_reverse_path(), params.to_owned(), now);
+            }
+            CommandRef::Rcpt { to, params } => {
+                self.handle_rcpt(to.to_forward_path(), params.to_owned(), now);
+            }
+            CommandRef::Data => self.handle_data(now),
+            CommandRef::Bdat { size, last } => self.handle_bdat(size, last, now),
+            CommandRef::Rset => self.handle_rset(now),
+            CommandRef::Noop => self.reply(Reply::ok(), now),
+            CommandRef::Quit => {
                 let host = self.config.hostname.clone();
                 self.close(CloseReason::Quit, Reply::closing(&host), now);
             }
-            Command::Vrfy { arg } => self.handle_vrfy(arg, now),
-            Command::Expn { .. } => self.client_error(Reply::not_implemented(), now),
-            Command::Help { .. } => self.reply(Reply::help(), now),
-            Command::StartTls => self.handle_starttls(now),
-            Command::Auth {
+            CommandRef::Vrfy { arg } => self.handle_vrfy(arg.to_text(), now),
+            CommandRef::Expn { .. } => self.client_error(Reply::not_implemented(), now),
+            CommandRef::Help { .. } => self.reply(Reply::help(), now),
+            CommandRef::StartTls => self.handle_starttls(now),
+            CommandRef::Auth {
                 mechanism,
                 initial_response,
-            } => self.handle_auth(mechanism, initial_response, now),
+            } => self.handle_auth(
+                Mechanism::from_checked_name(mechanism.as_str()),
+                initial_response.map(|r| r.to_text()),
+                now,
+            ),
         }
     }
 }
