@@ -99,11 +99,12 @@ pub enum CommandRef<'a> {
 }
 
 impl CommandRef<'_> {
-    /// The owned [`Command`], which is what the server machine runs on a command line
-    /// after [`Command::parse_ref`] (and what the `smtp_parse` bench measures). Names,
+    /// The owned [`Command`], for a caller that keeps the command past its line. Names,
     /// mailboxes and free-text arguments become [`Text`](super::text::Text): no heap
     /// allocation up to [`Text::INLINE_CAPACITY`](super::text::Text::INLINE_CAPACITY)
-    /// octets; only a list of unknown MAIL/RCPT parameters allocates (its `Vec`).
+    /// octets; only a list of unknown MAIL/RCPT parameters allocates (its `Vec`). The
+    /// server machine makes the same conversions, but only of the parts an event carries
+    /// (it matches the `CommandRef` itself).
     #[inline]
     pub fn to_owned(&self) -> Command {
         match self {
