@@ -9,6 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "../../../tests/support/example_bin.rs"]
@@ -95,7 +96,7 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
 /// The Dovecot configuration; with `oauth`, the oauth2 passdb (local JWT validation with
 /// the HMAC key under `dir/keys`) instead of the passwd-file, offering OAUTHBEARER and
 /// XOAUTH2.
-fn config(dir: &Path, port: u16, oauth: bool) -> String {
+fn config(dir: &Path, port: u16, greeting: &str, oauth: bool) -> String {
     let d = dir.display();
     let (uid, gid) = mail_owner();
     // With oauth, auth_verbose logs why a token was refused.
@@ -110,12 +111,13 @@ fn config(dir: &Path, port: u16, oauth: bool) -> String {
          ssl = no\n\
          base_dir = {d}/run\n\
          state_dir = {d}/state\n\
-         log_path = {d}/dovecot.log\n\
-         info_log_path = {d}/dovecot.log\n\
+         log_path = /dev/stderr\n\
+         info_log_path = /dev/stderr\n\
          auth_mechanisms = {mechanisms}\n\
          auth_verbose = {verbose}\n\
          first_valid_uid = 0\n\
          first_valid_gid = 0\n\
+         login_greeting = {greeting}\n\
          service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n}}\n"
     );
     // As an ordinary user: every process runs as us, and nothing chroots.
@@ -169,24 +171,71 @@ fn config(dir: &Path, port: u16, oauth: bool) -> String {
     }
 }
 
-fn wait_for_port(port: u16, child: &mut Child, log: &Path) {
+/// Waits until the Dovecot in `child` greets on `port` with `greeting`. An error when it
+/// exits first or another server answers there: the port, free a moment ago, was taken
+/// in between (by a Dovecot of a test running alongside), so the caller tries another.
+fn wait_for_dovecot(port: u16, greeting: &str, child: &mut Child, log: &Log) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "dovecot exited {status}: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+            return Err(format!("dovecot exited {status}: {}", log.text()));
+        }
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut line = String::new();
+            let _ = BufReader::new(stream).read_line(&mut line);
+            return if line.trim_end() == format!("+OK {greeting}") {
+                Ok(())
+            } else {
+                Err(format!("another server on port {port}: {line:?}"))
+            };
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    panic!(
-        "dovecot did not listen: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+    Err(format!("dovecot did not listen: {}", log.text()))
+}
+
+/// Dovecot's log (`log_path = /dev/stderr`, its standard error piped here), read by a
+/// thread as it is written. Dovecot's log process writes the lines of its login and
+/// mail processes in its own time, so a line about a session may come after the session
+/// has ended on our side: [`Log::wait_for`] waits for it.
+#[derive(Clone, Default)]
+struct Log(Arc<(Mutex<String>, Condvar)>);
+
+impl Log {
+    fn follow(mut from: impl std::io::Read + Send + 'static) -> Log {
+        let log = Log::default();
+        let shared = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                let (text, changed) = &*shared.0;
+                text.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                changed.notify_all();
+            }
+        });
+        log
+    }
+
+    fn text(&self) -> String {
+        self.0.0.lock().unwrap().clone()
+    }
+
+    /// The log once it holds `needle`; all of it after 20 s without.
+    fn wait_for(&self, needle: &str) -> String {
+        let (text, changed) = &*self.0;
+        let (text, _) = changed
+            .wait_timeout_while(text.lock().unwrap(), Duration::from_secs(20), |t| {
+                !t.contains(needle)
+            })
+            .unwrap();
+        text.clone()
+    }
 }
 
 const MESSAGES: [&[u8]; 3] = [
@@ -200,6 +249,7 @@ struct Running {
     _dovecot: Dovecot,
     tmp: tempfile::TempDir,
     port: u16,
+    log: Log,
 }
 
 impl Running {
@@ -207,7 +257,7 @@ impl Running {
         self.tmp.path()
     }
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir().join("dovecot.log")).unwrap_or_default()
+        self.log.text()
     }
 }
 
@@ -263,34 +313,45 @@ fn start_dovecot_with(oauth_key: Option<&[u8]>) -> Running {
     let (uid, gid) = mail_owner();
     chown_tree(&dir.join("mail"), uid, gid);
     chown_tree(&dir.join("home"), uid, gid);
-    let port = free_port();
+    // Our own greeting, so that a server of another test that took the port between
+    // `free_port` and Dovecot's bind is never mistaken for ours.
+    let greeting = format!("postwerk test {}", nonce());
     let conf = dir.join("dovecot.conf");
-    std::fs::write(&conf, config(dir, port, oauth_key.is_some())).unwrap();
-    let log = dir.join("dovecot.log");
-    let mut child = Command::new("/usr/sbin/dovecot")
-        .arg("-F")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, &mut child, &log);
-    Running {
-        _dovecot: Dovecot(child),
-        tmp,
-        port,
+    let mut why = Vec::new();
+    for _ in 0..5 {
+        let port = free_port();
+        std::fs::write(&conf, config(dir, port, &greeting, oauth_key.is_some())).unwrap();
+        let mut child = Command::new("/usr/sbin/dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Log::follow(child.stderr.take().unwrap());
+        let started = wait_for_dovecot(port, &greeting, &mut child, &log);
+        // Dropped (killed and reaped) unless it is ours and listening.
+        let dovecot = Dovecot(child);
+        match started {
+            Ok(()) => {
+                return Running {
+                    _dovecot: dovecot,
+                    tmp,
+                    port,
+                    log,
+                };
+            }
+            Err(e) => why.push(e),
+        }
     }
+    panic!("dovecot did not start: {why:#?}");
 }
 
 #[test]
 fn example_client_against_dovecot() {
     let running = start_dovecot();
-    let (dir, port, log) = (
-        running.dir(),
-        running.port,
-        running.dir().join("dovecot.log"),
-    );
+    let (dir, port) = (running.dir(), running.port);
     let maildir = dir.join("mail/alice");
 
     let out = dir.join("out");
@@ -306,11 +367,11 @@ fn example_client_against_dovecot() {
     assert!(
         status.success(),
         "client failed; dovecot log:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        running.log()
     );
 
     // The example client picked the strongest mechanism Dovecot offers.
-    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let logged = running.log.wait_for("user=<alice>, method=SCRAM-SHA-256");
     assert!(
         logged.contains("user=<alice>, method=SCRAM-SHA-256"),
         "{logged}"
@@ -373,7 +434,13 @@ fn session(
         if conn.is_closed() {
             return events;
         }
-        match stream.read(&mut buf).unwrap() {
+        let n = stream.read(&mut buf).unwrap_or_else(|e| {
+            panic!(
+                "reading from dovecot: {e} ({:?}) after {events:?}",
+                e.kind()
+            )
+        });
+        match n {
             0 => conn.handle_eof(Instant::now()),
             n => conn.handle_input(&buf[..n], Instant::now()),
         }
@@ -552,11 +619,9 @@ fn client_sasl_oauthbearer_and_xoauth2_against_dovecot() {
                 reason: CloseReason::Quit
             })
         ));
-        let log = running.log();
-        assert!(
-            log.contains(&format!("Login: user=<alice>, method={}", mechanism.name())),
-            "{log}"
-        );
+        let login = format!("Login: user=<alice>, method={}", mechanism.name());
+        let log = running.log.wait_for(&login);
+        assert!(log.contains(&login), "{log}");
     }
 
     let refused = [
@@ -589,7 +654,7 @@ fn client_sasl_oauthbearer_and_xoauth2_against_dovecot() {
             !events.iter().any(|e| matches!(e, Event::SaslError { .. })),
             "{events:?}"
         );
-        let log = running.log();
+        let log = running.log.wait_for(why);
         assert!(log.contains(why), "{}: {log}", mechanism.name());
     }
 }
