@@ -10,6 +10,9 @@ use postwerk_auth::dns::{Answer, Query, Record, RecordKind};
 use postwerk_auth::driver;
 use postwerk_mx::resolver::{Resolver, ResolverConfig};
 
+#[path = "../../../tests/support/dns_probe.rs"]
+mod dns_probe;
+
 struct Dnsmasq {
     child: Child,
     addr: SocketAddr,
@@ -34,6 +37,7 @@ fn dnsmasq(args: &[String]) -> Dnsmasq {
 }
 
 fn dnsmasq_on_a_free_port(args: &[String]) -> Option<Dnsmasq> {
+    let probe = dns_probe::Probe::new(args);
     let port = UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -50,6 +54,7 @@ fn dnsmasq_on_a_free_port(args: &[String]) -> Option<Dnsmasq> {
         ])
         .arg(format!("--port={port}"))
         .arg("--listen-address=127.0.0.1")
+        .arg(probe.arg())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -57,11 +62,8 @@ fn dnsmasq_on_a_free_port(args: &[String]) -> Option<Dnsmasq> {
         .expect("dnsmasq is missing: install the Debian package `dnsmasq-base`");
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut dns = Dnsmasq { child, addr };
-    // Readiness: poll until a query gets any answer (bounded).
+    // Readiness: poll until this dnsmasq answers (bounded).
     let deadline = Instant::now() + Duration::from_secs(30);
-    let probe = [
-        0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, b'p', b'r', b'o', b'b', 0, 0, 1, 0, 1,
-    ];
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
@@ -70,9 +72,7 @@ fn dnsmasq_on_a_free_port(args: &[String]) -> Option<Dnsmasq> {
         if dns.child.try_wait().ok().flatten().is_some() {
             return None;
         }
-        socket.send_to(&probe, addr).unwrap();
-        let mut buf = [0u8; 512];
-        if socket.recv_from(&mut buf).is_ok() {
+        if probe.answered_by(&socket, addr) {
             return Some(dns);
         }
         assert!(

@@ -14,6 +14,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+#[path = "../../../../tests/support/dns_probe.rs"]
+mod dns_probe;
+
 pub const PASSWORD: &str = "correct horse battery";
 pub const BIN: &str = env!("CARGO_BIN_EXE_post-office");
 
@@ -125,6 +128,8 @@ impl Dns {
                 cmd.arg(format!("--host-record={host},{ip}"));
             }
             cmd.args(extra);
+            let probe = dns_probe::Probe::new(extra);
+            cmd.arg(probe.arg());
             let child = cmd
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -136,7 +141,7 @@ impl Dns {
                 if dns.child.try_wait().ok().flatten().is_some() {
                     return Some(false);
                 }
-                dns.answers().then_some(true)
+                dns.answers(&probe).then_some(true)
             });
             if up {
                 return dns;
@@ -145,19 +150,13 @@ impl Dns {
         panic!("dnsmasq exited five times right after its start (ports taken?)");
     }
 
-    /// Sends an MX query for `alpha.test` and waits briefly for any answer.
-    fn answers(&self) -> bool {
+    /// Waits briefly for this dnsmasq's answer to `probe` (not another's on its port).
+    fn answers(&self, probe: &dns_probe::Probe) -> bool {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
-        let query = [
-            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'a', b'l', b'p', b'h', b'a', 4, b't',
-            b'e', b's', b't', 0, 0, 15, 0, 1,
-        ];
-        socket.send_to(&query, self.addr).unwrap();
-        let mut buf = [0u8; 512];
-        socket.recv_from(&mut buf).is_ok()
+        probe.answered_by(&socket, self.addr)
     }
 }
 
