@@ -256,9 +256,6 @@ impl Running {
     fn dir(&self) -> &Path {
         self.tmp.path()
     }
-    fn log(&self) -> String {
-        self.log.text()
-    }
 }
 
 fn start_dovecot() -> Running {
@@ -367,7 +364,7 @@ fn example_client_against_dovecot() {
     assert!(
         status.success(),
         "client failed; dovecot log:\n{}",
-        running.log()
+        running.log.text()
     );
 
     // The example client picked the strongest mechanism Dovecot offers.
@@ -472,7 +469,7 @@ fn client_sasl_scram_sha_256_and_plain_against_dovecot() {
                 Event::Reply { id: i, result } if *i == id => Some(result.clone()),
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no reply in {events:?}\n{}", running.log()))
+            .unwrap_or_else(|| panic!("no reply in {events:?}\n{}", running.log.text()))
     };
 
     let (mut capa, mut auth, mut stat) = (None, None, None);
@@ -494,7 +491,7 @@ fn client_sasl_scram_sha_256_and_plain_against_dovecot() {
     assert!(
         matches!(reply(&events, auth.unwrap()), Ok(Reply::Ok(_))),
         "SCRAM: {events:?}\n{}",
-        running.log()
+        running.log.text()
     );
     assert!(!events.iter().any(|e| matches!(e, Event::SaslError { .. })));
     assert_eq!(
@@ -582,7 +579,7 @@ fn client_sasl_oauthbearer_and_xoauth2_against_dovecot() {
                 Event::Reply { id: i, result } if *i == id => Some(result.clone()),
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no reply in {events:?}\n{}", running.log()))
+            .unwrap_or_else(|| panic!("no reply in {events:?}\n{}", running.log.text()))
     };
     let good = mint_jwt(KEY, "alice", 3600);
 
@@ -603,7 +600,7 @@ fn client_sasl_oauthbearer_and_xoauth2_against_dovecot() {
             matches!(reply(&events, auth.unwrap()), Ok(Reply::Ok(_))),
             "{}: {events:?}\n{}",
             mechanism.name(),
-            running.log()
+            running.log.text()
         );
         assert!(!events.iter().any(|e| matches!(e, Event::SaslError { .. })));
         assert_eq!(
